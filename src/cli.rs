@@ -1,0 +1,328 @@
+//! The command line: raw arguments parsed into a validated [`Command`], then run.
+//!
+//! Hand-written rather than clap to keep the engine's build small; every mistake gets a
+//! message naming the flag and what was expected, and exit code 2.
+
+use crate::content::{self, Severity, check};
+use crate::session::Session;
+use crate::store::{self, SledStore, Store};
+use crate::{terminal, transcript};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Usage text.
+pub const USAGE: &str = "\
+lensbot: helps allied health professionals find their role in tackling health inequalities
+
+USAGE:
+    lensbot chat [--user ID] [--data DIR] [--dialogues DIR]
+        Chat in the terminal (one message a line; buttons are numbered).
+    lensbot check [DIR] [--sources DIR] [--write-ids]
+        Check the dialogue files; prints file:line:col for every problem.
+    lensbot test [FILES or DIRS...] [--dialogues DIR]
+        Replay transcript tests (default: tests/transcripts/).
+    lensbot export --user ID [--data DIR]
+        Print everything held about a person, as JSON.
+    lensbot forget --user ID [--data DIR]
+        Delete everything held about a person.
+
+The data directory defaults to $LENSBOT_DATA, else ./lensbot-data.
+The dialogues folder defaults to $LENSBOT_DIALOGUES, else ./dialogues.
+";
+
+/// A validated command.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `chat`.
+    Chat {
+        /// Who is chatting.
+        user: String,
+        /// Data directory.
+        data: Option<PathBuf>,
+        /// Content folder.
+        dialogues: Option<PathBuf>,
+    },
+    /// `check`.
+    Check {
+        /// Content folder.
+        dir: Option<PathBuf>,
+        /// Source documents.
+        sources: Option<PathBuf>,
+        /// Rewrite ids.lock.
+        write_ids: bool,
+    },
+    /// `test`.
+    Test {
+        /// Transcript files or folders.
+        paths: Vec<PathBuf>,
+        /// Content folder.
+        dialogues: Option<PathBuf>,
+    },
+    /// `export`.
+    Export {
+        /// Who.
+        user: String,
+        /// Data directory.
+        data: Option<PathBuf>,
+    },
+    /// `forget`.
+    Forget {
+        /// Who.
+        user: String,
+        /// Data directory.
+        data: Option<PathBuf>,
+    },
+    /// `help`, `--help`.
+    Help,
+    /// `--version`.
+    Version,
+}
+
+/// A mistake on the command line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}\n\nRun `lensbot --help` for usage.")]
+pub struct UsageError(pub String);
+
+/// Parses arguments (without the program name).
+pub fn parse(args: &[String]) -> Result<Command, UsageError> {
+    let Some(sub) = args.first() else {
+        return Ok(Command::Help);
+    };
+    let rest = &args[1..];
+    let mut flags: Vec<(String, Option<String>)> = Vec::new();
+    let mut positional = Vec::new();
+    let takes_value = ["--user", "--data", "--dialogues", "--sources"];
+    let mut i = 0;
+    while i < rest.len() {
+        let a = &rest[i];
+        if let Some((k, v)) = a.split_once('=').filter(|(k, _)| k.starts_with("--")) {
+            flags.push((k.to_string(), Some(v.to_string())));
+        } else if takes_value.contains(&a.as_str()) {
+            let v = rest
+                .get(i + 1)
+                .ok_or_else(|| UsageError(format!("{a} needs a value")))?;
+            flags.push((a.clone(), Some(v.clone())));
+            i += 1;
+        } else if a.starts_with("--") {
+            flags.push((a.clone(), None));
+        } else {
+            positional.push(a.clone());
+        }
+        i += 1;
+    }
+    let allowed: &[&str] = match sub.as_str() {
+        "chat" => &["--user", "--data", "--dialogues"],
+        "check" => &["--sources", "--write-ids"],
+        "test" => &["--dialogues"],
+        "export" | "forget" => &["--user", "--data"],
+        "help" | "--help" | "-h" => return Ok(Command::Help),
+        "--version" | "-V" => return Ok(Command::Version),
+        other => return Err(UsageError(format!("unknown command `{other}`"))),
+    };
+    for (k, _) in &flags {
+        if !allowed.contains(&k.as_str()) {
+            return Err(UsageError(format!("`{sub}` does not take {k}")));
+        }
+    }
+    let get = |name: &str| flags.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.clone());
+    let path = |name: &str| get(name).map(PathBuf::from);
+    let no_positional = |what: &str| -> Result<(), UsageError> {
+        match positional.first() {
+            Some(p) => Err(UsageError(format!("`{what}` takes no argument `{p}`"))),
+            None => Ok(()),
+        }
+    };
+    Ok(match sub.as_str() {
+        "chat" => {
+            no_positional("chat")?;
+            let user = get("--user").unwrap_or_else(default_user);
+            validate_user(&user)?;
+            Command::Chat {
+                user,
+                data: path("--data"),
+                dialogues: path("--dialogues"),
+            }
+        }
+        "check" => {
+            if positional.len() > 1 {
+                return Err(UsageError("`check` takes one folder".into()));
+            }
+            Command::Check {
+                dir: positional.first().map(PathBuf::from),
+                sources: path("--sources"),
+                write_ids: flags.iter().any(|(k, _)| k == "--write-ids"),
+            }
+        }
+        "test" => Command::Test {
+            paths: positional.iter().map(PathBuf::from).collect(),
+            dialogues: path("--dialogues"),
+        },
+        "export" | "forget" => {
+            no_positional(sub)?;
+            let user = get("--user").ok_or_else(|| UsageError(format!("`{sub}` needs --user ID")))?;
+            validate_user(&user)?;
+            if sub == "export" {
+                Command::Export { user, data: path("--data") }
+            } else {
+                Command::Forget { user, data: path("--data") }
+            }
+        }
+        _ => unreachable!("handled above"),
+    })
+}
+
+fn default_user() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "me".to_string())
+}
+
+fn validate_user(u: &str) -> Result<(), UsageError> {
+    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(UsageError(format!(
+            "--user `{u}` must be 1-64 characters with no spaces"
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a command; returns the process exit code.
+pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
+    match cmd {
+        Command::Help => {
+            print!("{USAGE}");
+            Ok(0)
+        }
+        Command::Version => {
+            println!("lensbot {}", env!("CARGO_PKG_VERSION"));
+            Ok(0)
+        }
+        Command::Chat { user, data, dialogues } => {
+            let catalog = load_catalog(dialogues.as_deref())?;
+            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let session = Session::new(Arc::new(catalog), Arc::new(store));
+            let stdin = std::io::stdin();
+            let interactive = stdin.is_terminal();
+            terminal::run(
+                &session,
+                &terminal::user_key(&user),
+                stdin.lock(),
+                std::io::stdout().lock(),
+                interactive,
+            )?;
+            session.store().flush()?;
+            Ok(0)
+        }
+        Command::Check { dir, sources, write_ids } => check(dir, sources, write_ids),
+        Command::Test { paths, dialogues } => {
+            let catalog = Arc::new(load_catalog(dialogues.as_deref())?);
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("tests/transcripts")]
+            } else {
+                paths
+            };
+            let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+            let outcomes = transcript::run_paths(catalog, &refs);
+            let failed: Vec<_> = outcomes.iter().filter(|o| o.failure.is_some()).collect();
+            for o in &outcomes {
+                match &o.failure {
+                    None => println!("ok   {}", o.name),
+                    Some(f) => println!("FAIL {}\n{f}\n", o.name),
+                }
+            }
+            println!("{} passed, {} failed", outcomes.len() - failed.len(), failed.len());
+            Ok(if failed.is_empty() && !outcomes.is_empty() { 0 } else { 1 })
+        }
+        Command::Export { user, data } => {
+            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let key = terminal::user_key(&user);
+            match store.get_user(&key)? {
+                Some(s) => {
+                    println!("{}", serde_json::to_string_pretty(&s)?);
+                    Ok(0)
+                }
+                None => {
+                    eprintln!("lensbot: nothing is held about {key}");
+                    Ok(1)
+                }
+            }
+        }
+        Command::Forget { user, data } => {
+            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let key = terminal::user_key(&user);
+            if store.delete_user(&key)? {
+                store.flush()?;
+                println!("Deleted everything held about {key}.");
+                Ok(0)
+            } else {
+                eprintln!("lensbot: nothing is held about {key}");
+                Ok(1)
+            }
+        }
+    }
+}
+
+/// Loads the content, or explains why it cannot be used.
+pub fn load_catalog(dir: Option<&Path>) -> Result<content::Catalog, content::LoadError> {
+    let dir = dir.map(Path::to_path_buf).unwrap_or_else(content::default_dir);
+    content::load(&dir).map(|(c, _)| c)
+}
+
+fn check(
+    dir: Option<PathBuf>,
+    sources: Option<PathBuf>,
+    write_ids: bool,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let dir = dir.unwrap_or_else(content::default_dir);
+    let sources = sources.or_else(|| {
+        let guess = dir.join("../../shared/sources");
+        guess.is_dir().then_some(guess)
+    });
+    let options = check::Options {
+        sources: sources.clone(),
+        ids_lock: !write_ids,
+    };
+    let (catalog, problems) = check::check_dir(&dir, &options);
+    for p in &problems {
+        println!("{}", Problem(p, &dir));
+    }
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let warnings = problems.len() - errors;
+    match &sources {
+        Some(s) => println!("URLs checked against the source documents in {}", s.display()),
+        None => println!("source documents not found: URLs were not checked against them (use --sources DIR)"),
+    }
+    println!("{errors} error(s), {warnings} warning(s)");
+    if let (Some(c), true) = (&catalog, write_ids) {
+        let mut lines = vec![
+            "# Stop ids released to users: the checker reports any that disappear.".to_string(),
+            "# Written by `lensbot check --write-ids`; mark a removed id `ID retired`.".to_string(),
+        ];
+        let old = std::fs::read_to_string(dir.join("ids.lock")).unwrap_or_default();
+        let ids = check::released_ids(c);
+        for l in old.lines() {
+            let mut parts = l.split_whitespace();
+            if let (Some(id), Some("retired")) = (parts.next(), parts.next())
+                && !ids.iter().any(|i| i == id)
+            {
+                lines.push(format!("{id} retired"));
+            }
+        }
+        lines.extend(ids);
+        std::fs::write(dir.join("ids.lock"), lines.join("\n") + "\n")?;
+        println!("wrote {}", dir.join("ids.lock").display());
+    }
+    Ok(if errors == 0 { 0 } else { 1 })
+}
+
+struct Problem<'a>(&'a check::Problem, &'a Path);
+
+impl std::fmt::Display for Problem<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut p = self.0.clone();
+        p.file = self.1.join(&p.file);
+        write!(f, "{p}")
+    }
+}

@@ -1,0 +1,139 @@
+//! Typo-tolerant matching of what people type against content.
+//!
+//! Queries and content are folded to lowercase words; a query word matches a content word when
+//! they are equal, when one is a prefix of the other (at least four letters), or when they are
+//! within a small edit distance (one edit for words of four to seven letters, two for longer
+//! ones; transpositions count as one edit). No regular expressions are built from user text, so
+//! `/resources (a+)+$` is just a search for the words it contains.
+
+/// Lowercase words of a text: letters and digits, everything else separates.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| w.to_lowercase())
+        .collect()
+}
+
+/// Words too common to help a search.
+const STOP: [&str; 24] = [
+    "a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "about", "my", "me", "i",
+    "is", "are", "what", "how", "do", "does", "at", "or", "by", "it",
+];
+
+/// The words of a query worth matching.
+pub fn query_words(query: &str) -> Vec<String> {
+    words(query)
+        .into_iter()
+        .filter(|w| !STOP.contains(&w.as_str()))
+        .collect()
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped: returns
+/// `cap + 1` as soon as the distance must exceed `cap`.
+pub fn distance(a: &str, b: &str, cap: usize) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > cap {
+        return cap + 1;
+    }
+    let w = b.len() + 1;
+    let mut prev2 = vec![0usize; w];
+    let mut prev: Vec<usize> = (0..w).collect();
+    let mut cur = vec![0usize; w];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > cap {
+            return cap + 1;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// How well one query word matches one content word: 0 for no match, up to 4 for equal.
+pub fn word_score(q: &str, w: &str) -> u32 {
+    if q == w {
+        return 4;
+    }
+    let ql = q.chars().count();
+    let wl = w.chars().count();
+    if ql >= 4 && wl >= ql && w.starts_with(q) {
+        return 3;
+    }
+    if wl >= 4 && ql >= wl && q.starts_with(w) {
+        return 2;
+    }
+    let cap = match ql {
+        0..=3 => 0,
+        4..=7 => 1,
+        _ => 2,
+    };
+    if cap > 0 && distance(q, w, cap) <= cap {
+        return 2;
+    }
+    0
+}
+
+/// Scores a text against query words: the sum, over query words, of the best match in the
+/// text, times the weight; 0 when some query word matches nothing.
+pub fn score(query: &[String], text_words: &[String], weight: u32) -> u32 {
+    let mut total = 0;
+    for q in query {
+        let best = text_words.iter().map(|w| word_score(q, w)).max().unwrap_or(0);
+        if best == 0 {
+            return 0;
+        }
+        total += best * weight;
+    }
+    total
+}
+
+/// Scores a set of weighted fields: every query word must match somewhere; each scores its best
+/// weighted match.
+pub fn score_fields(query: &[String], fields: &[(&[String], u32)]) -> u32 {
+    let mut total = 0;
+    for q in query {
+        let best = fields
+            .iter()
+            .map(|(ws, weight)| ws.iter().map(|w| word_score(q, w)).max().unwrap_or(0) * weight)
+            .max()
+            .unwrap_or(0);
+        if best == 0 {
+            return 0;
+        }
+        total += best;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_counts_edits_and_transpositions() {
+        assert_eq!(distance("deprivation", "depirvation", 2), 1);
+        assert_eq!(distance("housing", "hosuing", 2), 1);
+        assert_eq!(distance("kitten", "sitting", 5), 3);
+        assert_eq!(distance("abc", "abcdefgh", 2), 3);
+    }
+
+    #[test]
+    fn words_match_with_typos_and_prefixes() {
+        assert_eq!(word_score("equity", "equity"), 4);
+        assert_eq!(word_score("inequal", "inequalities"), 3);
+        assert!(word_score("inequalites", "inequalities") > 0);
+        assert_eq!(word_score("cat", "car"), 0);
+    }
+}

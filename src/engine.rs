@@ -1,0 +1,417 @@
+//! The dialogue engine: a pure function from (content, a person's state, their input, the time)
+//! to (their new state, the bot's messages, effects for the shell to carry out).
+//!
+//! [`step`] does no IO, reads no clock and draws no random numbers, which is what lets whole
+//! conversations replay in transcript tests and keeps the hot path in microseconds. Around it:
+//! [`output`] (platform-neutral messages and buttons), [`state`] (what is remembered), [`text`]
+//! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
+//! signposts, facts, definitions) and [`account`] (start, help, profession, progress, notes, my
+//! data, forget me).
+//!
+//! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
+//! changes, so a button pressed from an older message is recognised as stale and answered with
+//! where they are now. Whatever buttons were shown last can also be chosen by typing their
+//! number or label (accessibility, and the terminal).
+
+pub mod account;
+pub mod lookup;
+pub mod output;
+pub mod state;
+pub mod text;
+pub mod walk;
+
+use crate::content::Catalog;
+use jiff::Timestamp;
+pub use output::{Audience, Block, Button, Message};
+use serde::{Deserialize, Serialize};
+pub use state::{At, UserState};
+
+/// What a person did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// They typed (or a platform delivered) a message or a command.
+    Text(String),
+    /// They pressed a button; the token it carried.
+    Button(String),
+}
+
+/// Something the shell must do besides saving the state and sending the messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Delete everything held about this person, everywhere (`/forgetme`, confirmed).
+    Forget,
+}
+
+/// The result of one step.
+#[derive(Clone, Debug)]
+pub struct Turn {
+    /// The person's state after the step (unchanged when nothing happened).
+    pub state: UserState,
+    /// What the bot says, in order.
+    pub messages: Vec<Message>,
+    /// What the shell must do.
+    pub effects: Vec<Effect>,
+}
+
+/// A button as remembered between turns: what was shown and what it does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The label shown.
+    pub label: String,
+    /// The action (the token without its step).
+    pub action: String,
+}
+
+/// The commands, the same words on every platform (PRODUCT.md).
+pub const COMMANDS: [(&str, &str); 18] = [
+    ("start", "Welcome, privacy notice and your profession"),
+    ("help", "What I can do"),
+    ("lens", "Work through a lens (1-6 or a name)"),
+    ("continue", "Where was I? Pick up where you left off"),
+    ("progress", "Your 6 x 3 grid of lenses and modes"),
+    ("note", "Save a private note"),
+    ("prep", "A prompt for your next meeting"),
+    ("signpost", "Where to point someone for help"),
+    ("resources", "Search the resource directory"),
+    ("examples", "Practical examples by profession or words"),
+    ("fact", "A did-you-know fact with its source"),
+    ("define", "Key terms explained"),
+    ("profession", "Set your profession"),
+    ("timezone", "Set your time zone"),
+    ("remind", "Reminders"),
+    ("challenge", "Group reflection challenges"),
+    ("mydata", "Everything I hold about you"),
+    ("forgetme", "Delete everything I hold about you"),
+];
+
+/// Working space for one step.
+pub struct Ctx<'a> {
+    /// The content.
+    pub cat: &'a Catalog,
+    /// The state being changed.
+    pub st: UserState,
+    /// The time of the input.
+    pub now: Timestamp,
+    /// Messages so far.
+    pub out: Vec<Message>,
+    /// Effects so far.
+    pub effects: Vec<Effect>,
+}
+
+impl Ctx<'_> {
+    /// A fixed phrase.
+    pub fn t(&self, key: &str) -> String {
+        self.cat.t(key).to_string()
+    }
+
+    /// A fixed phrase with placeholders filled.
+    pub fn tf(&self, key: &str, vars: &[(&str, &str)]) -> String {
+        self.cat.tf(key, vars)
+    }
+
+    /// A button whose label is a fixed phrase.
+    pub fn button(&self, label_key: &str, action: impl Into<String>) -> Button {
+        Button {
+            label: self.t(label_key),
+            token: action.into(),
+        }
+    }
+
+    /// Queues a message.
+    pub fn say(&mut self, m: Message) {
+        self.out.push(m);
+    }
+
+    /// Queues a private one-paragraph message.
+    pub fn say_text(&mut self, s: impl Into<String>) {
+        self.out.push(Message::private().para(s));
+    }
+
+    /// The person's profession's display name, or "AHP".
+    pub fn profession_name(&self) -> String {
+        self.st
+            .profession
+            .as_deref()
+            .and_then(|p| self.cat.profession(p))
+            .map(|p| p.name.to_lowercase())
+            .unwrap_or_else(|| "AHP".to_string())
+    }
+
+    /// Fills `{profession}` in content text.
+    pub fn content(&self, s: &str) -> String {
+        crate::content::fill(s, &[("profession", &self.profession_name())])
+    }
+}
+
+/// Runs one turn: the heart of the bot. Pure: same inputs, same outputs.
+pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> Turn {
+    let before_at = state.at.clone();
+    let mut ctx = Ctx {
+        cat,
+        st: state.clone(),
+        now,
+        out: Vec::new(),
+        effects: Vec::new(),
+    };
+    if ctx.st.created.is_none() {
+        ctx.st.created = Some(now);
+    }
+    let first_contact = !ctx.st.welcomed;
+
+    match input {
+        Input::Button(token) => on_button(&mut ctx, &token),
+        Input::Text(raw) => {
+            if raw.chars().count() > text::MAX_INPUT_CHARS {
+                let n = raw.chars().count().to_string();
+                let msg = ctx.tf("too_long", &[("count", &n), ("max", &text::MAX_INPUT_CHARS.to_string())]);
+                ctx.say_text(msg);
+            } else {
+                let t = text::clean(&raw);
+                if t.is_empty() {
+                    let msg = ctx.t("empty_input");
+                    ctx.say_text(msg);
+                } else {
+                    on_text(&mut ctx, &t);
+                }
+            }
+        }
+    }
+
+    if first_contact && !ctx.effects.contains(&Effect::Forget) {
+        ctx.st.welcomed = true;
+        let notice = Message::private()
+            .title(ctx.t("privacy_title"))
+            .para(ctx.t("privacy_notice"));
+        ctx.out.insert(0, notice);
+    }
+    finish(ctx, &before_at, state)
+}
+
+fn finish(mut ctx: Ctx<'_>, before_at: &At, before: &UserState) -> Turn {
+    if ctx.st.at != *before_at {
+        ctx.st.step += 1;
+    }
+    // Remember the last buttons shown, so typing their number or label works next turn.
+    if let Some(m) = ctx.out.iter().rev().find(|m| !m.buttons.is_empty()) {
+        ctx.st.menu = m
+            .buttons
+            .iter()
+            .map(|b| Choice {
+                label: b.label.clone(),
+                action: b.token.clone(),
+            })
+            .collect();
+    } else if ctx.st.at != *before_at {
+        ctx.st.menu.clear();
+    }
+    let step = ctx.st.step;
+    for m in &mut ctx.out {
+        for b in &mut m.buttons {
+            b.token = format!("{step}:{}", b.token);
+        }
+    }
+    if ctx.out.is_empty() {
+        // Never silence.
+        let msg = ctx.t("unknown_input");
+        ctx.out.push(Message::private().para(msg));
+    }
+    if ctx.st != *before {
+        ctx.st.updated = Some(ctx.now);
+    }
+    Turn {
+        state: ctx.st,
+        messages: ctx.out,
+        effects: ctx.effects,
+    }
+}
+
+fn on_button(ctx: &mut Ctx<'_>, token: &str) {
+    let Some((step, action)) = token.split_once(':') else {
+        return stale(ctx);
+    };
+    match step.parse::<u64>() {
+        Ok(s) if s == ctx.st.step => act(ctx, action),
+        _ => stale(ctx),
+    }
+}
+
+/// A button from an earlier step: say so, and show where the person is now.
+fn stale(ctx: &mut Ctx<'_>) {
+    let msg = ctx.t("stale_button");
+    ctx.say_text(msg);
+    where_now(ctx);
+}
+
+/// Shows the person's current position again (or the start menu when idle).
+pub fn where_now(ctx: &mut Ctx<'_>) {
+    match ctx.st.at.clone() {
+        At::Idle => account::menu(ctx),
+        _ => reshow(ctx),
+    }
+}
+
+/// Shows the current position's message again.
+fn reshow(ctx: &mut Ctx<'_>) {
+    match ctx.st.at.clone() {
+        At::Idle => account::menu(ctx),
+        At::Lens { .. } | At::OwnAction { .. } => walk::show(ctx),
+        At::LensMenu => walk::lens_menu(ctx),
+        At::Note => account::ask_note(ctx),
+        At::Profession => account::profession_menu(ctx),
+        At::ConfirmForget => account::forget(ctx),
+        At::SignpostMenu => lookup::signpost(ctx, ""),
+        At::DefineMenu => lookup::define(ctx, ""),
+        At::ResourceQuery => lookup::resources(ctx, ""),
+        At::ResourceResults { query, page } => lookup::resource_page(ctx, &query, page),
+    }
+}
+
+/// Carries out a button's action (or a typed choice).
+fn act(ctx: &mut Ctx<'_>, action: &str) {
+    let (verb, arg) = action.split_once(':').unwrap_or((action, ""));
+    match verb {
+        "lens" => match arg.parse::<u8>().ok().and_then(|n| ctx.cat.lens_by_number(n)) {
+            Some(l) => {
+                let id = l.id.clone();
+                walk::enter(ctx, &id, false)
+            }
+            None => walk::lens_menu(ctx),
+        },
+        "lensmenu" => walk::lens_menu(ctx),
+        "continue" => walk::resume(ctx),
+        "progress" => account::progress(ctx),
+        "help" => account::help(ctx),
+        "profmenu" => account::profession_menu(ctx),
+        "prof" => account::set_profession(ctx, arg),
+        "need" => lookup::need(ctx, arg),
+        "contacts" => lookup::contacts(ctx),
+        "def" => lookup::definition(ctx, arg),
+        "fact" => lookup::fact(ctx),
+        "more" => lookup::more(ctx),
+        "reslens" => lookup::resources(ctx, &format!("lens {arg}")),
+        "forget" => account::confirm_forget(ctx, arg == "yes"),
+        "note" => account::ask_note(ctx),
+        "ex" => lookup::example(ctx, arg),
+        _ => walk::act(ctx, verb, arg),
+    }
+}
+
+fn on_text(ctx: &mut Ctx<'_>, t: &str) {
+    if let Some(rest) = t.strip_prefix('/') {
+        let (cmd, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        // Telegram may send /cmd@botname.
+        let cmd = cmd.split('@').next().unwrap_or(cmd).to_lowercase();
+        return command(ctx, &cmd, args.trim());
+    }
+    // A typed choice from the last buttons shown.
+    if let Some(action) = typed_choice(&ctx.st, t) {
+        return act(ctx, &action);
+    }
+    // Free text where the bot is waiting for some.
+    match ctx.st.at.clone() {
+        At::Lens { .. } | At::OwnAction { .. } => walk::text(ctx, t),
+        At::Note => account::save_note(ctx, t),
+        At::Profession => account::set_profession_typed(ctx, t),
+        At::SignpostMenu => lookup::signpost(ctx, t),
+        At::DefineMenu => lookup::define(ctx, t),
+        At::ResourceQuery | At::ResourceResults { .. } => lookup::resources(ctx, t),
+        At::LensMenu => walk::open(ctx, t),
+        At::ConfirmForget => {
+            let yes = matches!(t.to_lowercase().as_str(), "yes" | "y" | "delete");
+            account::confirm_forget(ctx, yes)
+        }
+        At::Idle => shortcut(ctx, t),
+    }
+}
+
+/// Matches typed text against the buttons shown last: by number or by label.
+fn typed_choice(st: &UserState, t: &str) -> Option<String> {
+    let t = t.trim().trim_end_matches(['.', '!', ')']).trim();
+    if let Ok(n) = t.parse::<usize>() {
+        return st.menu.get(n.checked_sub(1)?).map(|c| c.action.clone());
+    }
+    let lower = t.to_lowercase();
+    st.menu
+        .iter()
+        .find(|c| c.label.to_lowercase() == lower)
+        .map(|c| c.action.clone())
+}
+
+/// Plain-words requests understood anywhere the bot is not waiting for free text.
+fn shortcut(ctx: &mut Ctx<'_>, t: &str) {
+    let lower = t.to_lowercase();
+    let lower = lower.trim_end_matches(['?', '!', '.']);
+    match lower {
+        "where was i" | "where am i" | "continue" | "resume" => walk::resume(ctx),
+        "help" | "menu" | "commands" => account::help(ctx),
+        "hi" | "hello" | "hey" | "start" => account::start(ctx),
+        "progress" => account::progress(ctx),
+        _ => {
+            let msg = ctx.t("unknown_input");
+            let m = Message::private()
+                .para(msg)
+                .buttons(vec![
+                    ctx.button("button.choose_lens", "lensmenu"),
+                    ctx.button("button.continue", "continue"),
+                    ctx.button("button.help", "help"),
+                ]);
+            ctx.say(m);
+        }
+    }
+}
+
+fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
+    match cmd {
+        "start" => {
+            // Deep links (`/start lens-3`, `/start signpost`) continue a group command privately.
+            match args {
+                "" => account::start(ctx),
+                a => {
+                    let (c, rest) = a.split_once(['-', '_']).unwrap_or((a, ""));
+                    if COMMANDS.iter().any(|(name, _)| *name == c) && c != "start" {
+                        command(ctx, c, rest)
+                    } else {
+                        account::start(ctx)
+                    }
+                }
+            }
+        }
+        "help" => account::help(ctx),
+        "lens" => walk::open(ctx, args),
+        "continue" => walk::resume(ctx),
+        "progress" => account::progress(ctx),
+        "note" => {
+            if args.is_empty() {
+                account::ask_note(ctx)
+            } else {
+                account::save_note(ctx, args)
+            }
+        }
+        "resources" => lookup::resources(ctx, args),
+        "examples" => lookup::examples(ctx, args),
+        "signpost" => lookup::signpost(ctx, args),
+        "fact" => lookup::fact(ctx),
+        "define" => lookup::define(ctx, args),
+        "profession" => {
+            if args.is_empty() {
+                account::profession_menu(ctx)
+            } else {
+                account::set_profession_typed(ctx, args)
+            }
+        }
+        "mydata" => account::mydata(ctx),
+        "forgetme" => account::forget(ctx),
+        "prep" | "timezone" | "remind" | "challenge" => {
+            let msg = ctx.tf("not_yet", &[("command", cmd)]);
+            ctx.say_text(msg);
+        }
+        _ => {
+            let shown = text::shorten(cmd, 30);
+            let msg = ctx.tf("unknown_command", &[("command", &shown)]);
+            let m = Message::private()
+                .para(msg)
+                .buttons(vec![ctx.button("button.help", "help")]);
+            ctx.say(m);
+        }
+    }
+}

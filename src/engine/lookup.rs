@@ -1,0 +1,511 @@
+//! Looking things up: the resource directory, examples, signposts, facts and definitions.
+//!
+//! These answer with content only (nothing personal), so their messages are public: an
+//! adapter may post them in a shared channel. Matching is typo-tolerant and never builds a
+//! regular expression from what people type (see `content::search`).
+
+use super::Ctx;
+use super::output::{Button, Message};
+use super::state::At;
+use crate::content::search::{query_words, score_fields, words};
+use crate::content::{Catalog, Example, Resource, check::TYPES};
+
+/// Results shown per page of a resource search.
+pub const PAGE: usize = 5;
+
+/// Resources tagged with a lens, the framework's own references first.
+pub fn lens_resources(cat: &Catalog, lens: u8) -> Vec<&Resource> {
+    let mut v: Vec<&Resource> = cat.resources.iter().filter(|r| r.lenses.contains(&lens)).collect();
+    v.sort_by_key(|r| !r.id.starts_with("kf-"));
+    v
+}
+
+/// Adds one resource to a message: title, publisher and year, type, what it is, the link as
+/// printed (or why there is none), and a note when the body no longer exists.
+pub fn resource_blocks(ctx: &Ctx<'_>, m: Message, r: &Resource) -> Message {
+    let mut head = r.title.clone();
+    let mut meta = Vec::new();
+    if let Some(p) = &r.publisher {
+        meta.push(p.clone());
+    }
+    if let Some(y) = r.year {
+        meta.push(y.to_string());
+    }
+    if !meta.is_empty() {
+        head.push_str(&format!(" ({})", meta.join(", ")));
+    }
+    let kind = ctx.t(&format!("type.{}", r.kind));
+    let mut m = m.title(head).para(format!("{kind}: {}", r.description));
+    match (&r.url, &r.no_url) {
+        (Some(u), _) => m = m.link(u.clone(), u.clone()),
+        (None, Some(why)) => m = m.para(ctx.tf("no_link", &[("reason", why)])),
+        (None, None) => {}
+    }
+    if let Some(d) = &r.defunct {
+        m = m.para(ctx.tf("defunct", &[("note", d)]));
+    }
+    m
+}
+
+struct ResourceQuery {
+    words: Vec<String>,
+    lens: Option<u8>,
+    kind: Option<&'static str>,
+}
+
+fn parse_query(q: &str) -> ResourceQuery {
+    let mut lens = None;
+    let mut kind = None;
+    let mut rest = Vec::new();
+    let ws = words(&q.replace("lens:", "lens "));
+    let mut i = 0;
+    while i < ws.len() {
+        let w = &ws[i];
+        if w == "lens"
+            && let Some(n) = ws.get(i + 1).and_then(|n| n.parse::<u8>().ok())
+            && (1..=6).contains(&n)
+        {
+            lens = Some(n);
+            i += 2;
+            continue;
+        }
+        if let Some(t) = TYPES
+            .iter()
+            .find(|t| t.replace('-', "") == *w || (t.contains('-') && i + 1 < ws.len() && t.replace('-', "") == format!("{w}{}", ws[i + 1])))
+        {
+            kind = Some(*t);
+            i += if t.replace('-', "") == *w { 1 } else { 2 };
+            continue;
+        }
+        rest.push(w.clone());
+        i += 1;
+    }
+    let words = query_words(&rest.join(" "));
+    ResourceQuery { words, lens, kind }
+}
+
+/// Searches resources, best first.
+pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> {
+    let q = parse_query(query);
+    let mut scored: Vec<(u32, usize, &Resource)> = Vec::new();
+    for (i, r) in cat.resources.iter().enumerate() {
+        if q.lens.is_some_and(|l| !r.lenses.contains(&l)) || q.kind.is_some_and(|k| r.kind != k) {
+            continue;
+        }
+        let score = if q.words.is_empty() {
+            1
+        } else {
+            let title = words(&r.title);
+            let desc = words(&r.description);
+            let publisher = words(r.publisher.as_deref().unwrap_or(""));
+            let kind = words(&r.kind);
+            score_fields(&q.words, &[(&title, 3), (&desc, 2), (&publisher, 2), (&kind, 2)])
+        };
+        if score > 0 {
+            scored.push((score, i, r));
+        }
+    }
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().map(|(_, _, r)| r).collect()
+}
+
+/// `/resources [words]`: search, or ask what to look for.
+pub fn resources(ctx: &mut Ctx<'_>, query: &str) {
+    let query = query.trim();
+    if query.is_empty() {
+        ctx.st.at = At::ResourceQuery;
+        let buttons = ctx
+            .cat
+            .lenses
+            .iter()
+            .map(|l| Button {
+                label: ctx.tf("button.lens_n", &[("n", &l.number.to_string())]),
+                token: format!("reslens:{}", l.number),
+            })
+            .collect();
+        let count = ctx.cat.resources.len().to_string();
+        let m = Message::public()
+            .title(ctx.t("resources_ask_title"))
+            .para(ctx.tf("resources_ask", &[("count", &count)]))
+            .buttons(buttons);
+        return ctx.say(m);
+    }
+    resource_page(ctx, query, 0)
+}
+
+/// One page of results for a query.
+pub fn resource_page(ctx: &mut Ctx<'_>, query: &str, page: u32) {
+    let found = search_resources(ctx.cat, query);
+    let shown = super::text::shorten(query, 60);
+    if found.is_empty() {
+        ctx.st.at = At::ResourceQuery;
+        let m = Message::public().para(ctx.tf("resources_none", &[("query", &shown)]));
+        return ctx.say(m);
+    }
+    let start = page as usize * PAGE;
+    if start >= found.len() {
+        let m = Message::public().para(ctx.t("resources_no_more"));
+        return ctx.say(m);
+    }
+    ctx.st.at = At::ResourceResults {
+        query: query.to_string(),
+        page,
+    };
+    let end = (start + PAGE).min(found.len());
+    let mut m = Message::public().para(ctx.tf(
+        "resources_found",
+        &[
+            ("count", &found.len().to_string()),
+            ("query", &shown),
+            ("from", &(start + 1).to_string()),
+            ("to", &end.to_string()),
+        ],
+    ));
+    for r in &found[start..end] {
+        m = resource_blocks(ctx, m, r);
+    }
+    if end < found.len() {
+        m = m.buttons(vec![ctx.button("button.more", "more")]);
+    }
+    ctx.say(m);
+}
+
+/// The "more" button: the next page of results.
+pub fn more(ctx: &mut Ctx<'_>) {
+    match ctx.st.at.clone() {
+        At::ResourceResults { query, page } => resource_page(ctx, &query, page + 1),
+        _ => super::where_now(ctx),
+    }
+}
+
+/// Adds an example to a message.
+pub fn example_blocks(ctx: &Ctx<'_>, m: Message, e: &Example) -> Message {
+    let profs: Vec<String> = e
+        .professions
+        .iter()
+        .map(|p| match ctx.cat.profession(p) {
+            Some(p) => p.name.clone(),
+            None => ctx.t("all_ahps"),
+        })
+        .collect();
+    let lenses: Vec<String> = e.lenses.iter().map(|n| n.to_string()).collect();
+    let mut m = m
+        .title(e.title.clone())
+        .para(ctx.tf("example_tags", &[("professions", &profs.join(", ")), ("lenses", &lenses.join(", "))]))
+        .para(e.summary.clone())
+        .source(e.source.clone());
+    if let Some(u) = &e.url {
+        m = m.link(u.clone(), u.clone());
+    }
+    m
+}
+
+fn find_profession(cat: &Catalog, text: &str) -> Option<String> {
+    let lower = text.trim().to_lowercase();
+    if let Some(p) = cat.professions.iter().find(|p| {
+        p.id == lower || p.name.to_lowercase() == lower || p.aliases.iter().any(|a| *a == lower)
+    }) {
+        return Some(p.id.clone());
+    }
+    let q = query_words(&lower);
+    if q.is_empty() {
+        return None;
+    }
+    cat.professions
+        .iter()
+        .map(|p| {
+            let name = words(&p.name);
+            let aliases: Vec<String> = p.aliases.iter().flat_map(|a| words(a)).collect();
+            (score_fields(&q, &[(&name, 2), (&aliases, 2)]), p)
+        })
+        .filter(|(s, _)| *s > 0)
+        .max_by_key(|(s, _)| *s)
+        .map(|(_, p)| p.id.clone())
+}
+
+/// Matches typed text to a profession id (exact name or alias first, then typo-tolerant).
+pub fn profession_from_text(cat: &Catalog, text: &str) -> Option<String> {
+    find_profession(cat, text)
+}
+
+/// `/examples [profession or words]`.
+pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
+    let arg = arg.trim();
+    let prof = if arg.is_empty() {
+        ctx.st.profession.clone()
+    } else {
+        find_profession(ctx.cat, arg)
+    };
+    let (heading, found): (String, Vec<&Example>) = if let Some(p) = &prof {
+        let name = ctx.cat.profession(p).map(|p| p.name.clone()).unwrap_or_default();
+        (
+            ctx.tf("examples_for", &[("profession", &name)]),
+            ctx.cat.examples.iter().filter(|e| e.professions.contains(p)).collect(),
+        )
+    } else if arg.is_empty() {
+        let m = Message::public()
+            .para(ctx.t("examples_ask"))
+            .list(false, ctx.cat.professions.iter().map(|p| p.name.clone()).collect());
+        return ctx.say(m);
+    } else {
+        let q = query_words(arg);
+        let mut scored: Vec<(u32, &Example)> = ctx
+            .cat
+            .examples
+            .iter()
+            .map(|e| {
+                let t = words(&e.title);
+                let s = words(&e.summary);
+                (score_fields(&q, &[(&t, 3), (&s, 2)]), e)
+            })
+            .filter(|(s, _)| *s > 0)
+            .collect();
+        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        (
+            ctx.tf("examples_matching", &[("query", &super::text::shorten(arg, 60))]),
+            scored.into_iter().map(|(_, e)| e).collect(),
+        )
+    };
+    if found.is_empty() {
+        let m = Message::public().para(ctx.tf("examples_none", &[("query", &super::text::shorten(arg, 60))]));
+        return ctx.say(m);
+    }
+    let items: Vec<String> = found.iter().take(10).map(|e| e.title.clone()).collect();
+    let buttons = found
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, e)| Button {
+            label: ctx.tf("button.example_n", &[("k", &(i + 1).to_string())]),
+            token: format!("ex:{}", e.id),
+        })
+        .collect();
+    let m = Message::public()
+        .title(heading)
+        .para(ctx.tf("examples_count", &[("count", &found.len().to_string())]))
+        .list(true, items)
+        .buttons(buttons);
+    ctx.say(m);
+}
+
+/// One example, by id.
+pub fn example(ctx: &mut Ctx<'_>, id: &str) {
+    match ctx.cat.examples.iter().find(|e| e.id == id) {
+        Some(e) => {
+            let m = example_blocks(ctx, Message::public(), e);
+            ctx.say(m);
+        }
+        None => {
+            let m = Message::public().para(ctx.t("content_changed"));
+            ctx.say(m);
+        }
+    }
+}
+
+/// `/signpost [need]`: a need's card, or the menu of needs.
+pub fn signpost(ctx: &mut Ctx<'_>, arg: &str) {
+    let arg = arg.trim();
+    if !arg.is_empty() {
+        if let Some(id) = find_need(ctx.cat, arg) {
+            return need(ctx, &id);
+        }
+        let q = query_words(arg);
+        let me = words("me professional myself my role ahp colleague");
+        if score_fields(&q, &[(&me, 1)]) > 0 {
+            return contacts(ctx);
+        }
+        let msg = ctx.tf("signpost_unknown", &[("input", &super::text::shorten(arg, 40))]);
+        ctx.say_text(msg);
+    }
+    ctx.st.at = At::SignpostMenu;
+    let mut buttons: Vec<Button> = ctx
+        .cat
+        .needs
+        .iter()
+        .map(|n| Button {
+            label: super::text::shorten(&n.name, 40),
+            token: format!("need:{}", n.id),
+        })
+        .collect();
+    buttons.push(ctx.button("button.for_me", "contacts"));
+    let m = Message::private()
+        .title(ctx.t("signpost_title"))
+        .para(ctx.t("signpost_ask"))
+        .buttons(buttons);
+    ctx.say(m);
+}
+
+fn find_need(cat: &Catalog, text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    if let Some(n) = cat.needs.iter().find(|n| n.id == lower || n.name.to_lowercase() == lower) {
+        return Some(n.id.clone());
+    }
+    if let Some(n) = cat.needs.iter().find(|n| n.pattern.as_ref().is_some_and(|p| p.is_match(&lower))) {
+        return Some(n.id.clone());
+    }
+    let q = query_words(&lower);
+    if q.is_empty() {
+        return None;
+    }
+    let mut best: Option<(u32, &str)> = None;
+    for n in &cat.needs {
+        let name = words(&n.name);
+        let kw: Vec<String> = n.keywords.iter().flat_map(|k| words(k)).collect();
+        // Any query word may match: people type phrases ("my patient can't pay rent").
+        let s: u32 = q
+            .iter()
+            .map(|w| score_fields(std::slice::from_ref(w), &[(&name, 3), (&kw, 3)]))
+            .sum();
+        if s > 0 && best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, &n.id));
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+/// A need's card: what to ask, local help, national services, and emergency guidance.
+pub fn need(ctx: &mut Ctx<'_>, id: &str) {
+    let Some(n) = ctx.cat.needs.iter().find(|n| n.id == id).cloned() else {
+        return signpost(ctx, "");
+    };
+    let mut m = Message::public().title(n.name.clone());
+    if n.urgent {
+        m = m.para(ctx.t("urgent_banner"));
+    }
+    m = m
+        .para(ctx.t("signpost_ask_heading"))
+        .list(false, n.ask.clone())
+        .para(ctx.t("signpost_local_heading"))
+        .list(false, n.local.clone());
+    if !n.national.is_empty() {
+        m = m.para(ctx.t("signpost_national_heading"));
+        for s in &n.national {
+            m = m.para(format!("{}: {}", s.name, s.what));
+            if let Some(u) = &s.url {
+                m = m.link(u.clone(), u.clone());
+            }
+            if let Some(note) = &s.url_note {
+                m = m.source(note.clone());
+            }
+        }
+    }
+    m = m.para(ctx.t("signpost_emergency")).source(n.source.clone());
+    ctx.say(m);
+}
+
+/// Who the AHP can connect with.
+pub fn contacts(ctx: &mut Ctx<'_>) {
+    let mut m = Message::public()
+        .title(ctx.t("contacts_title"))
+        .para(ctx.t("contacts_intro"));
+    for c in &ctx.cat.contacts {
+        m = m.title(c.name.clone()).para(c.why.clone()).para(c.how.clone()).source(c.source.clone());
+    }
+    ctx.say(m);
+}
+
+/// `/define [term]`.
+pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
+    let arg = arg.trim();
+    if !arg.is_empty() {
+        if let Some(id) = find_definition(ctx.cat, arg) {
+            return definition(ctx, &id);
+        }
+        let msg = ctx.tf("define_unknown", &[("input", &super::text::shorten(arg, 40))]);
+        ctx.say(Message::public().para(msg));
+    }
+    ctx.st.at = At::DefineMenu;
+    let buttons = ctx
+        .cat
+        .definitions
+        .iter()
+        .take(24)
+        .map(|d| Button {
+            label: super::text::shorten(&d.term, 40),
+            token: format!("def:{}", d.id),
+        })
+        .collect();
+    let m = Message::public().title(ctx.t("define_title")).para(ctx.t("define_ask")).buttons(buttons);
+    ctx.say(m);
+}
+
+fn find_definition(cat: &Catalog, text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let lower = lower.trim_start_matches("the ").trim();
+    if let Some(d) = cat.definitions.iter().find(|d| {
+        d.id == lower || d.term.to_lowercase() == lower || d.aliases.iter().any(|a| a == lower)
+    }) {
+        return Some(d.id.clone());
+    }
+    let q = query_words(lower);
+    if q.is_empty() {
+        return None;
+    }
+    let mut best: Option<(u32, &str)> = None;
+    for d in &cat.definitions {
+        let term = words(&d.term);
+        let aliases: Vec<String> = d.aliases.iter().flat_map(|a| words(a)).collect();
+        let s = score_fields(&q, &[(&term, 3), (&aliases, 2)]);
+        if s > 0 && best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, &d.id));
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+/// One definition, by id.
+pub fn definition(ctx: &mut Ctx<'_>, id: &str) {
+    let Some(d) = ctx.cat.definitions.iter().find(|d| d.id == id).cloned() else {
+        return define(ctx, "");
+    };
+    if ctx.st.at == At::DefineMenu {
+        ctx.st.at = At::Idle;
+    }
+    let mut m = Message::public().title(d.term.clone()).para(d.explanation.clone());
+    if let Some(q) = &d.quote {
+        m = m.para(q.clone());
+    }
+    let source = match d.year {
+        Some(y) if !d.source.contains(&y.to_string()) => format!("{} ({y})", d.source),
+        _ => d.source.clone(),
+    };
+    ctx.say(m.source(source));
+}
+
+/// `/fact`: the next "did you know", in an order that differs from person to person.
+pub fn fact(ctx: &mut Ctx<'_>) {
+    let n = ctx.cat.facts.len();
+    if n == 0 {
+        let msg = ctx.t("no_facts");
+        return ctx.say_text(msg);
+    }
+    let seed = fnv(&ctx.st.user) as usize;
+    let stride = [7usize, 11, 13, 17, 19, 23, 29, 31]
+        .into_iter()
+        .find(|p| n % p != 0)
+        .unwrap_or(1);
+    let i = (seed + ctx.st.facts_shown as usize * stride) % n;
+    ctx.st.facts_shown = ctx.st.facts_shown.wrapping_add(1);
+    let f = &ctx.cat.facts[i];
+    let source = if f.source.contains(&f.year.to_string()) {
+        f.source.clone()
+    } else {
+        format!("{} (figure from {})", f.source, f.year)
+    };
+    let m = Message::public()
+        .title(ctx.t("fact_title"))
+        .para(f.text.clone())
+        .source(source)
+        .buttons(vec![ctx.button("button.another_fact", "fact")]);
+    ctx.say(m);
+}
+
+/// FNV-1a: a small stable hash, so orders are the same on every run and machine.
+pub fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}

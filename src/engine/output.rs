@@ -1,0 +1,125 @@
+//! Platform-neutral replies: light structure, buttons with short stable tokens, and who may see
+//! them. Each adapter has a pure renderer that turns these into its own payloads, within its own
+//! limits and escaping; the engine never writes markup.
+
+use serde::Serialize;
+
+/// Who may see a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Audience {
+    /// Only the person (a DM, an ephemeral reply). Anything personal is private.
+    Private,
+    /// May be shown in a shared channel (facts, definitions, resources, examples, help).
+    Public,
+}
+
+/// One piece of a message's text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Block {
+    /// A short heading, shown emphasised.
+    Title(String),
+    /// A paragraph of plain text.
+    Para(String),
+    /// A bulleted or numbered list.
+    List {
+        /// Numbered (1. 2. 3.) rather than bulleted.
+        numbered: bool,
+        /// The items.
+        items: Vec<String>,
+    },
+    /// A link: the text to show and the address exactly as printed in the source.
+    Link {
+        /// Text shown.
+        text: String,
+        /// The address.
+        url: String,
+    },
+    /// Where the content comes from, shown small or in italics.
+    Source(String),
+}
+
+/// A button: a short label and a token the engine will recognise when it is pressed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Button {
+    /// What the person sees (at most 40 characters).
+    pub label: String,
+    /// `STEP:ACTION`, at most 64 bytes, so it fits Telegram's `callback_data` and Discord's
+    /// `custom_id`; the step lets the engine spot a button from an earlier step.
+    pub token: String,
+}
+
+/// One message from the bot.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// Who may see it.
+    pub audience: Audience,
+    /// The text, in blocks.
+    pub blocks: Vec<Block>,
+    /// Buttons, in order; platforms lay them out in rows.
+    pub buttons: Vec<Button>,
+}
+
+impl Message {
+    /// A private message with no blocks yet.
+    pub fn private() -> Self {
+        Message {
+            audience: Audience::Private,
+            blocks: Vec::new(),
+            buttons: Vec::new(),
+        }
+    }
+
+    /// A public message with no blocks yet.
+    pub fn public() -> Self {
+        Message {
+            audience: Audience::Public,
+            ..Message::private()
+        }
+    }
+
+    /// Adds a title.
+    pub fn title(mut self, s: impl Into<String>) -> Self {
+        self.blocks.push(Block::Title(s.into()));
+        self
+    }
+
+    /// Adds a paragraph.
+    pub fn para(mut self, s: impl Into<String>) -> Self {
+        self.blocks.push(Block::Para(s.into()));
+        self
+    }
+
+    /// Adds a source line.
+    pub fn source(mut self, s: impl Into<String>) -> Self {
+        self.blocks.push(Block::Source(s.into()));
+        self
+    }
+
+    /// Adds a list.
+    pub fn list(mut self, numbered: bool, items: Vec<String>) -> Self {
+        if !items.is_empty() {
+            self.blocks.push(Block::List { numbered, items });
+        }
+        self
+    }
+
+    /// Adds a link.
+    pub fn link(mut self, text: impl Into<String>, url: impl Into<String>) -> Self {
+        self.blocks.push(Block::Link {
+            text: text.into(),
+            url: url.into(),
+        });
+        self
+    }
+
+    /// Sets the buttons.
+    pub fn buttons(mut self, b: Vec<Button>) -> Self {
+        self.buttons = b;
+        self
+    }
+
+    /// All the text of the message, for tests and searching.
+    pub fn plain_text(&self) -> String {
+        crate::render::plain(self)
+    }
+}

@@ -1,0 +1,233 @@
+//! What the bot remembers about one person, and where they are in a conversation.
+//!
+//! State stores ids, never indices: a position is a lens id and a stop id (`awareness`,
+//! `aw-own-story`, `actions` …), so reordering or adding content never moves anyone, and a stop
+//! that has been removed is noticed and mended (see `walk`). `step` counts the turns that
+//! changed something; button tokens carry it so a button from an earlier step is recognised.
+//! The whole struct is stored as one versioned JSON value (`{"v":1,…}`): see `store::codec`.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The current version of the stored value; bump it and add a migration in `store::codec`.
+pub const STATE_VERSION: u32 = 1;
+
+/// How many recent platform event ids are kept to ignore repeats.
+pub const RECENT_EVENTS: usize = 64;
+
+/// Everything held about one person.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserState {
+    /// Format version.
+    pub v: u32,
+    /// The person's key, `platform:id`.
+    pub user: String,
+    /// First contact.
+    pub created: Option<Timestamp>,
+    /// Last change.
+    pub updated: Option<Timestamp>,
+    /// Whether the privacy notice has been shown.
+    #[serde(default)]
+    pub welcomed: bool,
+    /// Profession id, if they chose one.
+    #[serde(default)]
+    pub profession: Option<String>,
+    /// IANA time zone, if they chose one.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    /// Turns that changed something; carried in button tokens.
+    #[serde(default)]
+    pub step: u64,
+    /// Where they are now.
+    #[serde(default)]
+    pub at: At,
+    /// The last stop reached in each lens, to resume it.
+    #[serde(default)]
+    pub lens_at: BTreeMap<String, String>,
+    /// The lens they were in most recently.
+    #[serde(default)]
+    pub last_lens: Option<String>,
+    /// Progress of each lens × mode cell, keyed `lens-N/mode`.
+    #[serde(default)]
+    pub cells: BTreeMap<String, CellStatus>,
+    /// Free-text reflections, in order written.
+    #[serde(default)]
+    pub reflections: Vec<Reflection>,
+    /// Actions committed to.
+    #[serde(default)]
+    pub actions: Vec<Commitment>,
+    /// Notes made with `/note`.
+    #[serde(default)]
+    pub notes: Vec<Note>,
+    /// How many facts have been shown, to rotate through them.
+    #[serde(default)]
+    pub facts_shown: u32,
+    /// How many examples have been shown at the current stop, to offer another.
+    #[serde(default)]
+    pub example_turn: u32,
+    /// The buttons shown last, so typing their number or label chooses them.
+    #[serde(default)]
+    pub menu: Vec<crate::engine::Choice>,
+    /// Recent platform event ids, so a repeated update never applies twice.
+    #[serde(default)]
+    pub recent_events: Vec<String>,
+}
+
+impl UserState {
+    /// A person the bot has never met.
+    pub fn new(user: &str) -> Self {
+        UserState {
+            v: STATE_VERSION,
+            user: user.to_string(),
+            created: None,
+            updated: None,
+            welcomed: false,
+            profession: None,
+            timezone: None,
+            step: 0,
+            at: At::Idle,
+            lens_at: BTreeMap::new(),
+            last_lens: None,
+            cells: BTreeMap::new(),
+            reflections: Vec::new(),
+            actions: Vec::new(),
+            notes: Vec::new(),
+            facts_shown: 0,
+            example_turn: 0,
+            menu: Vec::new(),
+            recent_events: Vec::new(),
+        }
+    }
+
+    /// Whether this event id has been applied already.
+    pub fn seen_event(&self, id: &str) -> bool {
+        self.recent_events.iter().any(|e| e == id)
+    }
+
+    /// Records an event id, keeping the most recent few.
+    pub fn remember_event(&mut self, id: &str) {
+        self.recent_events.push(id.to_string());
+        if self.recent_events.len() > RECENT_EVENTS {
+            let cut = self.recent_events.len() - RECENT_EVENTS;
+            self.recent_events.drain(..cut);
+        }
+    }
+
+    /// The status of a cell.
+    pub fn cell(&self, lens: &str, mode: &str) -> CellStatus {
+        self.cells
+            .get(&format!("{lens}/{mode}"))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Raises a cell's status (never lowers it).
+    pub fn raise_cell(&mut self, lens: &str, mode: &str, to: CellStatus) {
+        let e = self.cells.entry(format!("{lens}/{mode}")).or_default();
+        if to > *e {
+            *e = to;
+        }
+    }
+}
+
+/// Where a person is in a conversation.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum At {
+    /// Not in any conversation.
+    #[default]
+    Idle,
+    /// Walking a lens, at a stop.
+    Lens {
+        /// Lens id.
+        lens: String,
+        /// Stop id within the lens.
+        stop: String,
+    },
+    /// Writing their own action for a lens.
+    OwnAction {
+        /// Lens id.
+        lens: String,
+    },
+    /// Choosing a lens.
+    LensMenu,
+    /// Writing a note.
+    Note,
+    /// Choosing a profession.
+    Profession,
+    /// Confirming `/forgetme`.
+    ConfirmForget,
+    /// Choosing a need to signpost.
+    SignpostMenu,
+    /// Choosing a term to define.
+    DefineMenu,
+    /// Typing words to search resources.
+    ResourceQuery,
+    /// Looking at search results.
+    ResourceResults {
+        /// The query.
+        query: String,
+        /// Which page.
+        page: u32,
+    },
+}
+
+/// How far someone has got in one lens × mode cell.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStatus {
+    /// Not begun.
+    #[default]
+    NotStarted,
+    /// Begun.
+    Started,
+    /// Walked to the end.
+    Done,
+}
+
+/// A free-text answer to a prompt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reflection {
+    /// Lens id.
+    pub lens: String,
+    /// Mode name.
+    pub mode: String,
+    /// Prompt id (or `meeting` for a line to take to a meeting).
+    pub prompt: String,
+    /// The prompt as it was asked, so the answer still makes sense if the content changes.
+    pub question: String,
+    /// What they wrote.
+    pub text: String,
+    /// When.
+    pub at: Timestamp,
+}
+
+/// An action someone committed to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+    /// Lens id.
+    pub lens: String,
+    /// Action id, or `own` for one they wrote.
+    pub action: String,
+    /// The action's text at the time.
+    pub text: String,
+    /// `five-minutes`, `an-hour`, `longer-term` or `own`.
+    pub size: String,
+    /// When committed.
+    pub committed: Timestamp,
+    /// When marked done.
+    #[serde(default)]
+    pub done: Option<Timestamp>,
+}
+
+/// A note made with `/note`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// What they wrote.
+    pub text: String,
+    /// The lens they were in, if any.
+    pub lens: Option<String>,
+    /// When.
+    pub at: Timestamp,
+}

@@ -1,0 +1,32 @@
+//! lensbot: a guidance assistant that helps allied health professionals find their role in
+//! tackling health inequalities, built on The King's Fund framework *My role in tackling health
+//! inequalities* (six lenses × awareness, action, advocacy).
+//!
+//! The shape is a pure engine with thin shells around it:
+//!
+//! ```text
+//! input ─► adapter (parse) ─► session (per-person lock, load, step, save+flush) ─► adapter (render, send)
+//! ```
+//!
+//! Modules, from the inside out:
+//! - [`content`]: the dialogue files in `dialogues/`, parsed strictly, checked (`file:line:col`
+//!   for every mistake) and turned into a [`content::Catalog`]; typo-tolerant search.
+//! - [`engine`]: `step(catalog, state, input, now) -> Turn`, pure: no IO, no clock, no
+//!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account.
+//! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
+//!   versioned values with migrations.
+//! - [`session`]: one turn done safely: per-person ordering, repeated events ignored, flushed
+//!   before the reply.
+//! - [`render`]: messages as plain text (terminal, transcripts).
+//! - [`terminal`]: the terminal chat adapter.
+//! - [`transcript`]: transcript tests (`lensbot test`).
+//! - [`cli`]: the command line.
+
+pub mod cli;
+pub mod content;
+pub mod engine;
+pub mod render;
+pub mod session;
+pub mod store;
+pub mod terminal;
+pub mod transcript;
