@@ -303,6 +303,12 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         let cmd = cmd.split('@').next().unwrap_or(cmd).to_lowercase();
         return command(ctx, &cmd, args.trim());
     }
+    // "Where was I?" and "help" work everywhere, even mid-lens.
+    let lower = t.to_lowercase();
+    let lower = lower.trim_end_matches(['?', '!', '.']);
+    if matches!(lower, "where was i" | "where am i" | "help" | "menu") {
+        return shortcut(ctx, lower);
+    }
     // A typed choice from the last buttons shown.
     if let Some(action) = typed_choice(&ctx.st, t) {
         return act(ctx, &action);

@@ -12,7 +12,8 @@
 //!
 //! `> ` lines are what the person types (`>> TOKEN-ACTION` presses the button whose label is
 //! given: `>> [Skip]`). `< ` lines must each appear, in order, within the bot's reply to the
-//! input above them (as a substring of a line); `<! ` lines must not appear anywhere in that
+//! input above them (as a substring of a line; several may match one line, left to right is not
+//! checked within a line); `<! ` lines must not appear anywhere in that
 //! reply. Directives: `# clock: RFC3339`, `# advance: 30s|5m|2h|3d`, `# user: NAME`,
 //! `# restart` (a new session over the same store, as after a process restart). Other `#`
 //! lines are comments.
@@ -122,7 +123,7 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             let expected = expected.trim();
             let lines: Vec<&str> = reply_text.lines().collect();
             match lines.iter().skip(cursor).position(|l| l.contains(expected)) {
-                Some(p) => cursor += p + 1,
+                Some(p) => cursor += p,
                 None => {
                     let seen_earlier = lines.iter().take(cursor).any(|l| l.contains(expected));
                     let why = if seen_earlier { " (it appears, but before the previous expected line)" } else { "" };

@@ -87,6 +87,10 @@ fn parse_query(q: &str) -> ResourceQuery {
 /// Searches resources, best first.
 pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> {
     let q = parse_query(query);
+    if q.words.is_empty() && q.lens.is_none() && q.kind.is_none() {
+        // Nothing searchable was typed (only punctuation or very common words).
+        return Vec::new();
+    }
     let mut scored: Vec<(u32, usize, &Resource)> = Vec::new();
     for (i, r) in cat.resources.iter().enumerate() {
         if q.lens.is_some_and(|l| !r.lenses.contains(&l)) || q.kind.is_some_and(|k| r.kind != k) {
