@@ -10,8 +10,9 @@
 //! <! Saved
 //! ```
 //!
-//! `> ` lines are what the person types (`>> TOKEN-ACTION` presses the button whose label is
-//! given: `>> [Skip]`). `< ` lines must each appear, in order, within the bot's reply to the
+//! `> ` lines are what the person types; `>> [Skip]` presses the button with that label in the
+//! last reply that had buttons, and `>>~ [Next]` presses one from the reply before that (an old
+//! message still on screen: the way to test stale buttons). `< ` lines must each appear, in order, within the bot's reply to the
 //! input above them (as a substring of a line; several may match one line, left to right is not
 //! checked within a line); `<! ` lines must not appear anywhere in that
 //! reply. Directives: `# clock: RFC3339`, `# advance: 30s|5m|2h|3d`, `# user: NAME`,
@@ -53,6 +54,7 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
     let mut reply_text = String::new();
     let mut reply_line = 0usize;
     let mut last_buttons: Vec<(String, String)> = Vec::new();
+    let mut older_buttons: Vec<(String, String)> = Vec::new();
     let mut cursor = 0usize;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i + 1;
@@ -80,16 +82,26 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             }
             continue;
         }
-        if let Some(label) = line.strip_prefix(">> ") {
+        let press = line
+            .strip_prefix(">>~ ")
+            .map(|l| (l, true))
+            .or_else(|| line.strip_prefix(">> ").map(|l| (l, false)));
+        if let Some((label, old)) = press {
             let label = label.trim().trim_start_matches('[').trim_end_matches(']');
-            let Some((_, token)) = last_buttons.iter().find(|(l, _)| l == label) else {
-                let shown: Vec<_> = last_buttons.iter().map(|(l, _)| format!("[{l}]")).collect();
-                return fail(format!("{name}:{line_no}: no button [{label}] in the last reply; it had: {}", shown.join(" ")));
+            let pool = if old { &older_buttons } else { &last_buttons };
+            let Some((_, token)) = pool.iter().find(|(l, _)| l == label) else {
+                let shown: Vec<_> = pool.iter().map(|(l, _)| format!("[{l}]")).collect();
+                let which = if old { "the reply before the last" } else { "the last reply" };
+                return fail(format!("{name}:{line_no}: no button [{label}] in {which}; it had: {}", shown.join(" ")));
             };
             let token = token.clone();
             match rt.block_on(session.handle(&user, Input::Button(token), None, now)) {
                 Ok(r) => {
-                    (reply_text, last_buttons) = flatten(&r.messages, &last_buttons);
+                    let (text, buttons) = flatten(&r.messages, &last_buttons);
+                    if buttons != last_buttons {
+                        older_buttons = std::mem::replace(&mut last_buttons, buttons);
+                    }
+                    reply_text = text;
                 }
                 Err(e) => return fail(format!("{name}:{line_no}: store error: {e}")),
             }
@@ -101,7 +113,11 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             let input = input.replace("\\n", "\n");
             match rt.block_on(session.handle(&user, Input::Text(input), None, now)) {
                 Ok(r) => {
-                    (reply_text, last_buttons) = flatten(&r.messages, &last_buttons);
+                    let (text, buttons) = flatten(&r.messages, &last_buttons);
+                    if buttons != last_buttons {
+                        older_buttons = std::mem::replace(&mut last_buttons, buttons);
+                    }
+                    reply_text = text;
                 }
                 Err(e) => return fail(format!("{name}:{line_no}: store error: {e}")),
             }
