@@ -125,7 +125,12 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
             return Err(UsageError(format!("`{sub}` does not take {k}")));
         }
     }
-    let get = |name: &str| flags.iter().find(|(k, _)| k == name).and_then(|(_, v)| v.clone());
+    let get = |name: &str| {
+        flags
+            .iter()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.clone())
+    };
     let path = |name: &str| get(name).map(PathBuf::from);
     let no_positional = |what: &str| -> Result<(), UsageError> {
         match positional.first() {
@@ -160,12 +165,19 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         },
         "export" | "forget" => {
             no_positional(sub)?;
-            let user = get("--user").ok_or_else(|| UsageError(format!("`{sub}` needs --user ID")))?;
+            let user =
+                get("--user").ok_or_else(|| UsageError(format!("`{sub}` needs --user ID")))?;
             validate_user(&user)?;
             if sub == "export" {
-                Command::Export { user, data: path("--data") }
+                Command::Export {
+                    user,
+                    data: path("--data"),
+                }
             } else {
-                Command::Forget { user, data: path("--data") }
+                Command::Forget {
+                    user,
+                    data: path("--data"),
+                }
             }
         }
         _ => unreachable!("handled above"),
@@ -199,7 +211,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             println!("lensbot {}", env!("CARGO_PKG_VERSION"));
             Ok(0)
         }
-        Command::Chat { user, data, dialogues } => {
+        Command::Chat {
+            user,
+            data,
+            dialogues,
+        } => {
             let catalog = load_catalog(dialogues.as_deref())?;
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let session = Session::new(Arc::new(catalog), Arc::new(store));
@@ -215,7 +231,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             session.store().flush()?;
             Ok(0)
         }
-        Command::Check { dir, sources, write_ids } => check(dir, sources, write_ids),
+        Command::Check {
+            dir,
+            sources,
+            write_ids,
+        } => check(dir, sources, write_ids),
         Command::Test { paths, dialogues } => {
             let catalog = Arc::new(load_catalog(dialogues.as_deref())?);
             let paths = if paths.is_empty() {
@@ -232,8 +252,16 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                     Some(f) => println!("FAIL {}\n{f}\n", o.name),
                 }
             }
-            println!("{} passed, {} failed", outcomes.len() - failed.len(), failed.len());
-            Ok(if failed.is_empty() && !outcomes.is_empty() { 0 } else { 1 })
+            println!(
+                "{} passed, {} failed",
+                outcomes.len() - failed.len(),
+                failed.len()
+            );
+            Ok(if failed.is_empty() && !outcomes.is_empty() {
+                0
+            } else {
+                1
+            })
         }
         Command::Export { user, data } => {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
@@ -266,7 +294,9 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
 
 /// Loads the content, or explains why it cannot be used.
 pub fn load_catalog(dir: Option<&Path>) -> Result<content::Catalog, content::LoadError> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(content::default_dir);
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(content::default_dir);
     content::load(&dir).map(|(c, _)| c)
 }
 
@@ -288,11 +318,19 @@ fn check(
     for p in &problems {
         println!("{}", Problem(p, &dir));
     }
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = problems.len() - errors;
     match &sources {
-        Some(s) => println!("URLs checked against the source documents in {}", s.display()),
-        None => println!("source documents not found: URLs were not checked against them (use --sources DIR)"),
+        Some(s) => println!(
+            "URLs checked against the source documents in {}",
+            s.display()
+        ),
+        None => println!(
+            "source documents not found: URLs were not checked against them (use --sources DIR)"
+        ),
     }
     println!("{errors} error(s), {warnings} warning(s)");
     if let (Some(c), true) = (&catalog, write_ids) {

@@ -163,7 +163,10 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
         Input::Text(raw) => {
             if raw.chars().count() > text::MAX_INPUT_CHARS {
                 let n = raw.chars().count().to_string();
-                let msg = ctx.tf("too_long", &[("count", &n), ("max", &text::MAX_INPUT_CHARS.to_string())]);
+                let msg = ctx.tf(
+                    "too_long",
+                    &[("count", &n), ("max", &text::MAX_INPUT_CHARS.to_string())],
+                );
                 ctx.say_text(msg);
             } else {
                 let t = text::clean(&raw);
@@ -270,7 +273,11 @@ fn reshow(ctx: &mut Ctx<'_>) {
 fn act(ctx: &mut Ctx<'_>, action: &str) {
     let (verb, arg) = action.split_once(':').unwrap_or((action, ""));
     match verb {
-        "lens" => match arg.parse::<u8>().ok().and_then(|n| ctx.cat.lens_by_number(n)) {
+        "lens" => match arg
+            .parse::<u8>()
+            .ok()
+            .and_then(|n| ctx.cat.lens_by_number(n))
+        {
             Some(l) => {
                 let id = l.id.clone();
                 walk::enter(ctx, &id, false)
@@ -354,13 +361,11 @@ fn shortcut(ctx: &mut Ctx<'_>, t: &str) {
         "progress" => account::progress(ctx),
         _ => {
             let msg = ctx.t("unknown_input");
-            let m = Message::private()
-                .para(msg)
-                .buttons(vec![
-                    ctx.button("button.choose_lens", "lensmenu"),
-                    ctx.button("button.continue", "continue"),
-                    ctx.button("button.help", "help"),
-                ]);
+            let m = Message::private().para(msg).buttons(vec![
+                ctx.button("button.choose_lens", "lensmenu"),
+                ctx.button("button.continue", "continue"),
+                ctx.button("button.help", "help"),
+            ]);
             ctx.say(m);
         }
     }

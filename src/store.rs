@@ -20,7 +20,9 @@ pub use sled_store::SledStore;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Another process (a running bot, say) holds the sled database.
-    #[error("the data directory {0} is in use by another lensbot process; stop it first, or use --data to pick another directory")]
+    #[error(
+        "the data directory {0} is in use by another lensbot process; stop it first, or use --data to pick another directory"
+    )]
     Locked(PathBuf),
     /// The disk or the database failed.
     #[error("the store failed: {0}")]
@@ -34,7 +36,9 @@ pub enum StoreError {
         reason: String,
     },
     /// A stored value was written by a newer lensbot.
-    #[error("a stored record for {key} has format version {version}, newer than this lensbot understands ({supported}); upgrade lensbot")]
+    #[error(
+        "a stored record for {key} has format version {version}, newer than this lensbot understands ({supported}); upgrade lensbot"
+    )]
     TooNew {
         /// Whose record.
         key: String,

@@ -32,8 +32,11 @@ pub fn run(
         .build()
         .map_err(TerminalError::Io)?;
     if interactive {
-        writeln!(output, "lensbot: type /start to begin, /help for commands, Ctrl-D to leave.")
-            .map_err(TerminalError::Io)?;
+        writeln!(
+            output,
+            "lensbot: type /start to begin, /help for commands, Ctrl-D to leave."
+        )
+        .map_err(TerminalError::Io)?;
     }
     let mut buf = Vec::new();
     loop {
@@ -42,7 +45,9 @@ pub fn run(
             output.flush().map_err(TerminalError::Io)?;
         }
         buf.clear();
-        let n = input.read_until(b'\n', &mut buf).map_err(TerminalError::Io)?;
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(TerminalError::Io)?;
         if n == 0 {
             break;
         }
@@ -52,7 +57,12 @@ pub fn run(
             continue;
         }
         let reply = rt
-            .block_on(session.handle(user, Input::Text(line.to_string()), None, jiff::Timestamp::now()))
+            .block_on(session.handle(
+                user,
+                Input::Text(line.to_string()),
+                None,
+                jiff::Timestamp::now(),
+            ))
             .map_err(TerminalError::Store)?;
         writeln!(output, "{}\n", render::plain_all(&reply.messages)).map_err(TerminalError::Io)?;
         output.flush().map_err(TerminalError::Io)?;

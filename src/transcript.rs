@@ -43,7 +43,10 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
         name: name.to_string(),
         failure: Some(msg),
     };
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return fail(format!("cannot start a runtime: {e}")),
     };
@@ -73,7 +76,12 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             } else if let Some(v) = d.strip_prefix("advance:") {
                 match parse_duration(v.trim()) {
                     Some(dur) => now = now.saturating_add(dur).unwrap_or(now),
-                    None => return fail(format!("{name}:{line_no}: bad duration `{}` (use 30s, 5m, 2h or 3d)", v.trim())),
+                    None => {
+                        return fail(format!(
+                            "{name}:{line_no}: bad duration `{}` (use 30s, 5m, 2h or 3d)",
+                            v.trim()
+                        ));
+                    }
                 }
             } else if let Some(v) = d.strip_prefix("user:") {
                 user = crate::terminal::user_key(v.trim());
@@ -91,8 +99,15 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             let pool = if old { &older_buttons } else { &last_buttons };
             let Some((_, token)) = pool.iter().find(|(l, _)| l == label) else {
                 let shown: Vec<_> = pool.iter().map(|(l, _)| format!("[{l}]")).collect();
-                let which = if old { "the reply before the last" } else { "the last reply" };
-                return fail(format!("{name}:{line_no}: no button [{label}] in {which}; it had: {}", shown.join(" ")));
+                let which = if old {
+                    "the reply before the last"
+                } else {
+                    "the last reply"
+                };
+                return fail(format!(
+                    "{name}:{line_no}: no button [{label}] in {which}; it had: {}",
+                    shown.join(" ")
+                ));
             };
             let token = token.clone();
             match rt.block_on(session.handle(&user, Input::Button(token), None, now)) {
@@ -109,7 +124,10 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             cursor = 0;
             continue;
         }
-        if let Some(input) = line.strip_prefix("> ").or_else(|| (line == ">").then_some("")) {
+        if let Some(input) = line
+            .strip_prefix("> ")
+            .or_else(|| (line == ">").then_some(""))
+        {
             let input = input.replace("\\n", "\n");
             match rt.block_on(session.handle(&user, Input::Text(input), None, now)) {
                 Ok(r) => {
@@ -142,7 +160,11 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
                 Some(p) => cursor += p,
                 None => {
                     let seen_earlier = lines.iter().take(cursor).any(|l| l.contains(expected));
-                    let why = if seen_earlier { " (it appears, but before the previous expected line)" } else { "" };
+                    let why = if seen_earlier {
+                        " (it appears, but before the previous expected line)"
+                    } else {
+                        ""
+                    };
                     return fail(format!(
                         "{name}:{line_no}: expected `{expected}` in the reply to line {reply_line}{why}; the reply was:\n{}",
                         indent(&reply_text)
@@ -151,7 +173,9 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
             }
             continue;
         }
-        return fail(format!("{name}:{line_no}: cannot read this line (start it with >, >>, <, <! or #)"));
+        return fail(format!(
+            "{name}:{line_no}: cannot read this line (start it with >, >>, <, <! or #)"
+        ));
     }
     Outcome {
         name: name.to_string(),
@@ -169,12 +193,19 @@ fn flatten(
         .flat_map(|m| m.buttons.iter().map(|b| (b.label.clone(), b.token.clone())))
         .collect();
     // A reply without buttons leaves the earlier ones on screen, as in a real chat.
-    let buttons = if buttons.is_empty() { previous.to_vec() } else { buttons };
+    let buttons = if buttons.is_empty() {
+        previous.to_vec()
+    } else {
+        buttons
+    };
     (text, buttons)
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("    | {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Parses `30s`, `5m`, `2h` or `3d`.

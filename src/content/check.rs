@@ -155,13 +155,12 @@ impl Ctx {
                 ),
             );
         }
-        let here = format!(
-            "{}:{}",
-            self.file.display(),
-            id.referenced.line().max(1)
-        );
+        let here = format!("{}:{}", self.file.display(), id.referenced.line().max(1));
         if let Some(first) = seen.insert(v.clone(), here.clone()) {
-            self.err(id, format!("duplicate {what} id `{v}` (first used at {first})"));
+            self.err(
+                id,
+                format!("duplicate {what} id `{v}` (first used at {first})"),
+            );
             seen.insert(v.clone(), first);
         }
     }
@@ -181,9 +180,18 @@ impl Ctx {
                 let allowed = if vars.is_empty() {
                     "none are defined here".to_string()
                 } else {
-                    format!("defined here: {}", vars.iter().map(|v| format!("{{{v}}}")).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "defined here: {}",
+                        vars.iter()
+                            .map(|v| format!("{{{v}}}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
-                self.err(s, format!("undefined variable `{{{name}}}` in `{field}` ({allowed})"));
+                self.err(
+                    s,
+                    format!("undefined variable `{{{name}}}` in `{field}` ({allowed})"),
+                );
             }
         }
     }
@@ -210,7 +218,10 @@ impl Ctx {
         if !(u.starts_with("http://") || u.starts_with("https://") || u.starts_with("www."))
             || u.chars().any(char::is_whitespace)
         {
-            self.err(url, format!("`{u}` is not a web address (http://, https:// or www., no spaces)"));
+            self.err(
+                url,
+                format!("`{u}` is not a web address (http://, https:// or www., no spaces)"),
+            );
             return;
         }
         if let Some(text) = sources
@@ -355,7 +366,11 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             professions.push(Profession {
                 id: p.id.value,
                 name: p.name.value,
-                aliases: p.aliases.into_iter().map(|a| a.value.to_lowercase()).collect(),
+                aliases: p
+                    .aliases
+                    .into_iter()
+                    .map(|a| a.value.to_lowercase())
+                    .collect(),
             });
         }
     }
@@ -366,7 +381,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     lens_files.sort();
     if lens_files.is_empty() {
         ctx.file = PathBuf::from("lenses");
-        ctx.push(Severity::Error, 0, 0, "no lens files: expected lenses/1-….yaml to lenses/6-….yaml");
+        ctx.push(
+            Severity::Error,
+            0,
+            0,
+            "no lens files: expected lenses/1-….yaml to lenses/6-….yaml",
+        );
     }
     let mut lens_numbers: HashMap<u8, String> = HashMap::new();
     let mut lens_ids: HashMap<String, String> = HashMap::new();
@@ -374,9 +394,19 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     let mut stop_keys: BTreeSet<String> = BTreeSet::new();
     for name in &lens_files {
         let rel = format!("lenses/{name}");
-        let Some(t) = read(&mut ctx, dir, &rel) else { continue };
-        let Some(l) = parse::<raw::Lens>(&mut ctx, &t) else { continue };
-        if let Some(lens) = check_lens(&mut ctx, l, &mut lens_numbers, &mut lens_ids, &mut keyword_owner) {
+        let Some(t) = read(&mut ctx, dir, &rel) else {
+            continue;
+        };
+        let Some(l) = parse::<raw::Lens>(&mut ctx, &t) else {
+            continue;
+        };
+        if let Some(lens) = check_lens(
+            &mut ctx,
+            l,
+            &mut lens_numbers,
+            &mut lens_ids,
+            &mut keyword_owner,
+        ) {
             stop_keys.insert(lens.id.clone());
             for m in &lens.modes {
                 stop_keys.insert(stop_key(&lens.id, m.kind.as_str()));
@@ -394,7 +424,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     for n in 1..=6u8 {
         if !lens_numbers.contains_key(&n) && !lens_files.is_empty() {
             ctx.file = PathBuf::from("lenses");
-            ctx.push(Severity::Error, 0, 0, format!("lens {n} is missing: the framework has six lenses"));
+            ctx.push(
+                Severity::Error,
+                0,
+                0,
+                format!("lens {n} is missing: the framework has six lenses"),
+            );
         }
     }
 
@@ -415,7 +450,13 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             }
             for p in &e.professions {
                 if p.value != "all" && !prof_ids.contains_key(&p.value) {
-                    ctx.err(p, format!("unknown profession `{}`: use an id from professions.yaml, or `all`", p.value));
+                    ctx.err(
+                        p,
+                        format!(
+                            "unknown profession `{}`: use an id from professions.yaml, or `all`",
+                            p.value
+                        ),
+                    );
                 }
             }
             if let Some(u) = &e.url {
@@ -443,8 +484,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     let mut res_ids = HashMap::new();
     for name in &res_files {
         let rel = format!("resources/{name}");
-        let Some(t) = read(&mut ctx, dir, &rel) else { continue };
-        let Some(f) = parse::<raw::ResourcesFile>(&mut ctx, &t) else { continue };
+        let Some(t) = read(&mut ctx, dir, &rel) else {
+            continue;
+        };
+        let Some(f) = parse::<raw::ResourcesFile>(&mut ctx, &t) else {
+            continue;
+        };
         for r in f.resources {
             ctx.id(&r.id, &mut res_ids, "resource");
             ctx.text(&r.title, 300, "title", &[]);
@@ -452,13 +497,23 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             ctx.source(&r.source);
             ctx.lenses(&r.lenses, "this resource");
             if !TYPES.contains(&r.kind.value.as_str()) {
-                ctx.err(&r.kind, format!("unknown type `{}`: use one of {}", r.kind.value, TYPES.join(", ")));
+                ctx.err(
+                    &r.kind,
+                    format!(
+                        "unknown type `{}`: use one of {}",
+                        r.kind.value,
+                        TYPES.join(", ")
+                    ),
+                );
             }
             match (&r.url, &r.no_url) {
                 (Some(u), None) => ctx.url(u, false, &sources),
                 (Some(u), Some(_)) => ctx.err(u, "give `url` or `no_url`, not both"),
                 (None, Some(n)) => ctx.text(n, 300, "no_url", &[]),
-                (None, None) => ctx.err(&r.id, "no `url`: copy the link as printed, or say why there is none in `no_url`"),
+                (None, None) => ctx.err(
+                    &r.id,
+                    "no `url`: copy the link as printed, or say why there is none in `no_url`",
+                ),
             }
             if let Some(y) = &r.year
                 && !(1900..=2100).contains(&y.value)
@@ -483,7 +538,14 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     for n in 1..=6u8 {
         if !resources.is_empty() && !resources.iter().any(|r| r.lenses.contains(&n)) {
             ctx.file = PathBuf::from("resources");
-            ctx.push(Severity::Error, 0, 0, format!("no resource is tagged with lens {n}: the lens would end with an empty list"));
+            ctx.push(
+                Severity::Error,
+                0,
+                0,
+                format!(
+                    "no resource is tagged with lens {n}: the lens would end with an empty list"
+                ),
+            );
         }
     }
 
@@ -507,7 +569,11 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             definitions.push(Definition {
                 id: d.id.value,
                 term: d.term.value,
-                aliases: d.aliases.into_iter().map(|a| a.value.to_lowercase()).collect(),
+                aliases: d
+                    .aliases
+                    .into_iter()
+                    .map(|a| a.value.to_lowercase())
+                    .collect(),
                 explanation: d.explanation.value.trim().to_string(),
                 quote: d.quote.map(|q| q.value.trim().to_string()),
                 source: d.source.value,
@@ -559,11 +625,13 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             for a in n.ask.iter().chain(&n.local) {
                 ctx.text(a, limits::LINE, "text", &[]);
             }
-            let pattern = n.pattern.as_ref().and_then(|p| match regex_lite::Regex::new(&format!("(?i){}", p.value)) {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    ctx.err(p, format!("bad regular expression: {e}"));
-                    None
+            let pattern = n.pattern.as_ref().and_then(|p| {
+                match regex_lite::Regex::new(&format!("(?i){}", p.value)) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        ctx.err(p, format!("bad regular expression: {e}"));
+                        None
+                    }
                 }
             });
             let mut national = Vec::new();
@@ -583,10 +651,22 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             needs.push(Need {
                 id: n.id.value,
                 name: n.name.value,
-                keywords: n.keywords.into_iter().map(|k| k.value.to_lowercase()).collect(),
+                keywords: n
+                    .keywords
+                    .into_iter()
+                    .map(|k| k.value.to_lowercase())
+                    .collect(),
                 pattern,
-                ask: n.ask.into_iter().map(|a| a.value.trim().to_string()).collect(),
-                local: n.local.into_iter().map(|a| a.value.trim().to_string()).collect(),
+                ask: n
+                    .ask
+                    .into_iter()
+                    .map(|a| a.value.trim().to_string())
+                    .collect(),
+                local: n
+                    .local
+                    .into_iter()
+                    .map(|a| a.value.trim().to_string())
+                    .collect(),
                 national,
                 source: n.source.value,
                 urgent: n.urgent,
@@ -625,7 +705,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         }
         for (key, _) in ui::KEYS {
             if !f.strings.contains_key(*key) {
-                ctx.push(Severity::Error, 1, 1, format!("missing ui key `{key}`: the program needs it"));
+                ctx.push(
+                    Severity::Error,
+                    1,
+                    1,
+                    format!("missing ui key `{key}`: the program needs it"),
+                );
             }
         }
     }
@@ -634,7 +719,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
     for p in &professions {
         if !examples.is_empty() && !examples.iter().any(|e| e.professions.contains(&p.id)) {
             ctx.file = PathBuf::from("examples.yaml");
-            ctx.push(Severity::Warning, 0, 0, format!("no example is tagged for profession `{}`", p.id));
+            ctx.push(
+                Severity::Warning,
+                0,
+                0,
+                format!("no example is tagged for profession `{}`", p.id),
+            );
         }
     }
 
@@ -707,7 +797,10 @@ fn check_lens(
 ) -> Option<Lens> {
     let n = l.number.value;
     if !(1..=6).contains(&n) {
-        ctx.err(&l.number, format!("lens number {n}: lenses are numbered 1-6"));
+        ctx.err(
+            &l.number,
+            format!("lens number {n}: lenses are numbered 1-6"),
+        );
     } else if let Some(first) = numbers.insert(n, ctx.file.display().to_string()) {
         ctx.err(&l.number, format!("lens {n} is also defined in {first}"));
     }
@@ -723,11 +816,27 @@ fn check_lens(
         if let Some(other) = keyword_owner.insert(kw.clone(), n)
             && other != n
         {
-            ctx.warn(k, format!("keyword `{kw}` is also a keyword of lens {other}: `/lens {kw}` picks the first"));
+            ctx.warn(
+                k,
+                format!(
+                    "keyword `{kw}` is also a keyword of lens {other}: `/lens {kw}` picks the first"
+                ),
+            );
         }
     }
     let mut item_ids: HashMap<String, String> = HashMap::new();
-    for reserved in ["awareness", "action", "advocacy", "intro", "actions", "meeting", "example", "resources", "end", "own"] {
+    for reserved in [
+        "awareness",
+        "action",
+        "advocacy",
+        "intro",
+        "actions",
+        "meeting",
+        "example",
+        "resources",
+        "end",
+        "own",
+    ] {
         item_ids.insert(reserved.into(), "(reserved by the program)".into());
     }
     let mut modes = Vec::new();
@@ -739,9 +848,19 @@ fn check_lens(
         ctx.text(&m.summary, limits::SUMMARY, "summary", &["profession"]);
         ctx.source(&m.source);
         if m.prompts.is_empty() {
-            ctx.err(&m.summary, format!("the {kind} mode has no prompts: a dead end"));
+            ctx.err(
+                &m.summary,
+                format!("the {kind} mode has no prompts: a dead end"),
+            );
         } else if m.prompts.len() < limits::PROMPTS {
-            ctx.warn(&m.summary, format!("the {kind} mode has {} prompts; aim for at least {}", m.prompts.len(), limits::PROMPTS));
+            ctx.warn(
+                &m.summary,
+                format!(
+                    "the {kind} mode has {} prompts; aim for at least {}",
+                    m.prompts.len(),
+                    limits::PROMPTS
+                ),
+            );
         }
         for p in m.prompts.iter().chain(&m.meeting_lines) {
             ctx.id(&p.id, &mut item_ids, "item");
@@ -753,13 +872,22 @@ fn check_lens(
             ctx.text(&a.text, limits::LINE, "text", &["profession"]);
             ctx.source(&a.source);
             if !SIZES.contains(&a.size.value.as_str()) {
-                ctx.err(&a.size, format!("unknown size `{}`: use five-minutes, an-hour or longer-term", a.size.value));
+                ctx.err(
+                    &a.size,
+                    format!(
+                        "unknown size `{}`: use five-minutes, an-hour or longer-term",
+                        a.size.value
+                    ),
+                );
             }
         }
         match kind {
             ModeKind::Action => {
                 if m.actions.len() < 3 {
-                    ctx.err(&m.summary, "the action mode needs at least 3 suggested actions");
+                    ctx.err(
+                        &m.summary,
+                        "the action mode needs at least 3 suggested actions",
+                    );
                 }
                 for size in SIZES {
                     if !m.actions.iter().any(|a| a.size.value == size) {
@@ -769,19 +897,28 @@ fn check_lens(
             }
             _ => {
                 if let Some(a) = m.actions.first() {
-                    ctx.err(&a.id, format!("actions belong in the action mode, not {kind}"));
+                    ctx.err(
+                        &a.id,
+                        format!("actions belong in the action mode, not {kind}"),
+                    );
                 }
             }
         }
         match kind {
             ModeKind::Advocacy => {
                 if m.meeting_lines.is_empty() {
-                    ctx.err(&m.summary, "the advocacy mode needs at least one meeting line");
+                    ctx.err(
+                        &m.summary,
+                        "the advocacy mode needs at least one meeting line",
+                    );
                 }
             }
             _ => {
                 if let Some(a) = m.meeting_lines.first() {
-                    ctx.err(&a.id, format!("meeting lines belong in the advocacy mode, not {kind}"));
+                    ctx.err(
+                        &a.id,
+                        format!("meeting lines belong in the advocacy mode, not {kind}"),
+                    );
                 }
             }
         }
@@ -807,7 +944,11 @@ fn check_lens(
         id: l.id.value,
         number: n,
         name: l.name.value,
-        keywords: l.keywords.into_iter().map(|k| k.value.to_lowercase()).collect(),
+        keywords: l
+            .keywords
+            .into_iter()
+            .map(|k| k.value.to_lowercase())
+            .collect(),
         source: l.source.value,
         intro: l.intro.value.trim().to_string(),
         modes,

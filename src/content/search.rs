@@ -16,8 +16,8 @@ pub fn words(text: &str) -> Vec<String> {
 
 /// Words too common to help a search.
 const STOP: [&str; 24] = [
-    "a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "about", "my", "me", "i",
-    "is", "are", "what", "how", "do", "does", "at", "or", "by", "it",
+    "a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "about", "my", "me", "i", "is",
+    "are", "what", "how", "do", "does", "at", "or", "by", "it",
 ];
 
 /// The words of a query worth matching.
@@ -90,7 +90,11 @@ pub fn word_score(q: &str, w: &str) -> u32 {
 pub fn score(query: &[String], text_words: &[String], weight: u32) -> u32 {
     let mut total = 0;
     for q in query {
-        let best = text_words.iter().map(|w| word_score(q, w)).max().unwrap_or(0);
+        let best = text_words
+            .iter()
+            .map(|w| word_score(q, w))
+            .max()
+            .unwrap_or(0);
         if best == 0 {
             return 0;
         }

@@ -118,7 +118,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("profession_set", &["profession"]),
     ("profession_title", &[]),
     ("profession_unknown", &["input"]),
-    ("progress_counts", &["cells", "reflections", "actions", "done", "notes"]),
+    (
+        "progress_counts",
+        &["cells", "reflections", "actions", "done", "notes"],
+    ),
     ("progress_legend", &[]),
     ("progress_title", &[]),
     ("prompt_hint", &[]),

@@ -67,7 +67,12 @@ pub fn profession_menu(ctx: &mut Ctx<'_>) {
         })
         .collect();
     b.push(ctx.button("button.prefer_not", "prof:none"));
-    let current = match ctx.st.profession.as_deref().and_then(|p| ctx.cat.profession(p)) {
+    let current = match ctx
+        .st
+        .profession
+        .as_deref()
+        .and_then(|p| ctx.cat.profession(p))
+    {
         Some(p) => ctx.tf("profession_current", &[("profession", &p.name)]),
         None => ctx.t("profession_none_yet"),
     };
@@ -106,7 +111,10 @@ pub fn set_profession_typed(ctx: &mut Ctx<'_>, text: &str) {
     match super::lookup::profession_from_text(ctx.cat, text) {
         Some(id) => set_profession(ctx, &id),
         None => {
-            let msg = ctx.tf("profession_unknown", &[("input", &super::text::shorten(text, 40))]);
+            let msg = ctx.tf(
+                "profession_unknown",
+                &[("input", &super::text::shorten(text, 40))],
+            );
             ctx.say_text(msg);
             profession_menu(ctx)
         }
@@ -137,7 +145,13 @@ pub fn progress(ctx: &mut Ctx<'_>) {
     }
     let reflections = ctx.st.reflections.len().to_string();
     let committed = ctx.st.actions.len().to_string();
-    let actions_done = ctx.st.actions.iter().filter(|a| a.done.is_some()).count().to_string();
+    let actions_done = ctx
+        .st
+        .actions
+        .iter()
+        .filter(|a| a.done.is_some())
+        .count()
+        .to_string();
     let notes = ctx.st.notes.len().to_string();
     let cells_done = done.to_string();
     let m = Message::private()
@@ -191,7 +205,8 @@ pub fn save_note(ctx: &mut Ctx<'_>, text: &str) {
 
 /// `/mydata`: everything held, as JSON.
 pub fn mydata(ctx: &mut Ctx<'_>) {
-    let json = serde_json::to_string_pretty(&ctx.st).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let json =
+        serde_json::to_string_pretty(&ctx.st).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     let m = Message::private()
         .title(ctx.t("mydata_title"))
         .para(ctx.t("mydata_intro"))

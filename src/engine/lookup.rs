@@ -15,7 +15,11 @@ pub const PAGE: usize = 5;
 
 /// Resources tagged with a lens, the framework's own references first.
 pub fn lens_resources(cat: &Catalog, lens: u8) -> Vec<&Resource> {
-    let mut v: Vec<&Resource> = cat.resources.iter().filter(|r| r.lenses.contains(&lens)).collect();
+    let mut v: Vec<&Resource> = cat
+        .resources
+        .iter()
+        .filter(|r| r.lenses.contains(&lens))
+        .collect();
     v.sort_by_key(|r| !r.id.starts_with("kf-"));
     v
 }
@@ -69,10 +73,12 @@ fn parse_query(q: &str) -> ResourceQuery {
             i += 2;
             continue;
         }
-        if let Some(t) = TYPES
-            .iter()
-            .find(|t| t.replace('-', "") == *w || (t.contains('-') && i + 1 < ws.len() && t.replace('-', "") == format!("{w}{}", ws[i + 1])))
-        {
+        if let Some(t) = TYPES.iter().find(|t| {
+            t.replace('-', "") == *w
+                || (t.contains('-')
+                    && i + 1 < ws.len()
+                    && t.replace('-', "") == format!("{w}{}", ws[i + 1]))
+        }) {
             kind = Some(*t);
             i += if t.replace('-', "") == *w { 1 } else { 2 };
             continue;
@@ -103,7 +109,10 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
             let desc = words(&r.description);
             let publisher = words(r.publisher.as_deref().unwrap_or(""));
             let kind = words(&r.kind);
-            score_fields(&q.words, &[(&title, 3), (&desc, 2), (&publisher, 2), (&kind, 2)])
+            score_fields(
+                &q.words,
+                &[(&title, 3), (&desc, 2), (&publisher, 2), (&kind, 2)],
+            )
         };
         if score > 0 {
             scored.push((score, i, r));
@@ -195,7 +204,13 @@ pub fn example_blocks(ctx: &Ctx<'_>, m: Message, e: &Example) -> Message {
     let lenses: Vec<String> = e.lenses.iter().map(|n| n.to_string()).collect();
     let mut m = m
         .title(e.title.clone())
-        .para(ctx.tf("example_tags", &[("professions", &profs.join(", ")), ("lenses", &lenses.join(", "))]))
+        .para(ctx.tf(
+            "example_tags",
+            &[
+                ("professions", &profs.join(", ")),
+                ("lenses", &lenses.join(", ")),
+            ],
+        ))
         .para(e.summary.clone())
         .source(e.source.clone());
     if let Some(u) = &e.url {
@@ -206,9 +221,11 @@ pub fn example_blocks(ctx: &Ctx<'_>, m: Message, e: &Example) -> Message {
 
 fn find_profession(cat: &Catalog, text: &str) -> Option<String> {
     let lower = text.trim().to_lowercase();
-    if let Some(p) = cat.professions.iter().find(|p| {
-        p.id == lower || p.name.to_lowercase() == lower || p.aliases.iter().any(|a| *a == lower)
-    }) {
+    if let Some(p) = cat
+        .professions
+        .iter()
+        .find(|p| p.id == lower || p.name.to_lowercase() == lower || p.aliases.contains(&lower))
+    {
         return Some(p.id.clone());
     }
     let q = query_words(&lower);
@@ -241,15 +258,24 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
         find_profession(ctx.cat, arg)
     };
     let (heading, found): (String, Vec<&Example>) = if let Some(p) = &prof {
-        let name = ctx.cat.profession(p).map(|p| p.name.clone()).unwrap_or_default();
+        let name = ctx
+            .cat
+            .profession(p)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
         (
             ctx.tf("examples_for", &[("profession", &name)]),
-            ctx.cat.examples.iter().filter(|e| e.professions.contains(p)).collect(),
+            ctx.cat
+                .examples
+                .iter()
+                .filter(|e| e.professions.contains(p))
+                .collect(),
         )
     } else if arg.is_empty() {
-        let m = Message::public()
-            .para(ctx.t("examples_ask"))
-            .list(false, ctx.cat.professions.iter().map(|p| p.name.clone()).collect());
+        let m = Message::public().para(ctx.t("examples_ask")).list(
+            false,
+            ctx.cat.professions.iter().map(|p| p.name.clone()).collect(),
+        );
         return ctx.say(m);
     } else {
         let q = query_words(arg);
@@ -264,14 +290,20 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
             })
             .filter(|(s, _)| *s > 0)
             .collect();
-        scored.sort_by(|a, b| b.0.cmp(&a.0));
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
         (
-            ctx.tf("examples_matching", &[("query", &super::text::shorten(arg, 60))]),
+            ctx.tf(
+                "examples_matching",
+                &[("query", &super::text::shorten(arg, 60))],
+            ),
             scored.into_iter().map(|(_, e)| e).collect(),
         )
     };
     if found.is_empty() {
-        let m = Message::public().para(ctx.tf("examples_none", &[("query", &super::text::shorten(arg, 60))]));
+        let m = Message::public().para(ctx.tf(
+            "examples_none",
+            &[("query", &super::text::shorten(arg, 60))],
+        ));
         return ctx.say(m);
     }
     let items: Vec<String> = found.iter().take(10).map(|e| e.title.clone()).collect();
@@ -318,7 +350,10 @@ pub fn signpost(ctx: &mut Ctx<'_>, arg: &str) {
         if score_fields(&q, &[(&me, 1)]) > 0 {
             return contacts(ctx);
         }
-        let msg = ctx.tf("signpost_unknown", &[("input", &super::text::shorten(arg, 40))]);
+        let msg = ctx.tf(
+            "signpost_unknown",
+            &[("input", &super::text::shorten(arg, 40))],
+        );
         ctx.say_text(msg);
     }
     ctx.st.at = At::SignpostMenu;
@@ -341,10 +376,18 @@ pub fn signpost(ctx: &mut Ctx<'_>, arg: &str) {
 
 fn find_need(cat: &Catalog, text: &str) -> Option<String> {
     let lower = text.to_lowercase();
-    if let Some(n) = cat.needs.iter().find(|n| n.id == lower || n.name.to_lowercase() == lower) {
+    if let Some(n) = cat
+        .needs
+        .iter()
+        .find(|n| n.id == lower || n.name.to_lowercase() == lower)
+    {
         return Some(n.id.clone());
     }
-    if let Some(n) = cat.needs.iter().find(|n| n.pattern.as_ref().is_some_and(|p| p.is_match(&lower))) {
+    if let Some(n) = cat
+        .needs
+        .iter()
+        .find(|n| n.pattern.as_ref().is_some_and(|p| p.is_match(&lower)))
+    {
         return Some(n.id.clone());
     }
     let q = query_words(&lower);
@@ -403,7 +446,11 @@ pub fn contacts(ctx: &mut Ctx<'_>) {
         .title(ctx.t("contacts_title"))
         .para(ctx.t("contacts_intro"));
     for c in &ctx.cat.contacts {
-        m = m.title(c.name.clone()).para(c.why.clone()).para(c.how.clone()).source(c.source.clone());
+        m = m
+            .title(c.name.clone())
+            .para(c.why.clone())
+            .para(c.how.clone())
+            .source(c.source.clone());
     }
     ctx.say(m);
 }
@@ -415,7 +462,10 @@ pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
         if let Some(id) = find_definition(ctx.cat, arg) {
             return definition(ctx, &id);
         }
-        let msg = ctx.tf("define_unknown", &[("input", &super::text::shorten(arg, 40))]);
+        let msg = ctx.tf(
+            "define_unknown",
+            &[("input", &super::text::shorten(arg, 40))],
+        );
         ctx.say(Message::public().para(msg));
     }
     ctx.st.at = At::DefineMenu;
@@ -429,7 +479,10 @@ pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
             token: format!("def:{}", d.id),
         })
         .collect();
-    let m = Message::public().title(ctx.t("define_title")).para(ctx.t("define_ask")).buttons(buttons);
+    let m = Message::public()
+        .title(ctx.t("define_title"))
+        .para(ctx.t("define_ask"))
+        .buttons(buttons);
     ctx.say(m);
 }
 
@@ -465,7 +518,9 @@ pub fn definition(ctx: &mut Ctx<'_>, id: &str) {
     if ctx.st.at == At::DefineMenu {
         ctx.st.at = At::Idle;
     }
-    let mut m = Message::public().title(d.term.clone()).para(d.explanation.clone());
+    let mut m = Message::public()
+        .title(d.term.clone())
+        .para(d.explanation.clone());
     if let Some(q) = &d.quote {
         m = m.para(q.clone());
     }

@@ -13,7 +13,10 @@ pub fn clean(input: &str) -> String {
             '\n' => out.push('\n'),
             '\t' | '\r' => out.push(' '),
             c if c.is_control() => {}
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' => {}
+            '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}' => {}
             c => out.push(c),
         }
     }
@@ -36,7 +39,10 @@ mod tests {
 
     #[test]
     fn strips_controls_and_invisible_characters() {
-        assert_eq!(clean("  a\u{0}b\u{7}c\u{202E}d\u{200B}e\r\n f "), "abcde \n f");
+        assert_eq!(
+            clean("  a\u{0}b\u{7}c\u{202E}d\u{200B}e\r\n f "),
+            "abcde \n f"
+        );
     }
 
     #[test]

@@ -11,9 +11,9 @@
 //! Back, skip, "skip this part", restart and "where was I?" work at every stop; every step
 //! raises the progress grid (`started` on entering a mode, `done` on walking past its end).
 
+use super::Ctx;
 use super::output::{Button, Message};
 use super::state::{At, CellStatus, Commitment, Reflection};
-use super::Ctx;
 use crate::content::{Lens, ModeKind};
 
 /// What a stop is.
@@ -264,7 +264,9 @@ fn mend(ctx: &Ctx<'_>, lens: &Lens, stop: &str) -> String {
 }
 
 fn advance(ctx: &mut Ctx<'_>) {
-    let Some((lens, stop)) = current(ctx) else { return };
+    let Some((lens, stop)) = current(ctx) else {
+        return;
+    };
     let all = stops(&lens);
     let i = all.iter().position(|s| *s == stop).unwrap_or(0);
     let next = all.get(i + 1).cloned().unwrap_or_else(|| "end".into());
@@ -279,7 +281,9 @@ fn advance(ctx: &mut Ctx<'_>) {
 }
 
 fn back(ctx: &mut Ctx<'_>) {
-    let Some((lens, stop)) = current(ctx) else { return };
+    let Some((lens, stop)) = current(ctx) else {
+        return;
+    };
     if matches!(ctx.st.at, At::OwnAction { .. }) {
         return go(ctx, &lens.id, "actions");
     }
@@ -295,7 +299,9 @@ fn back(ctx: &mut Ctx<'_>) {
 
 /// Skips the rest of the current mode, to the next mode's summary (or the example).
 fn skip_mode(ctx: &mut Ctx<'_>) {
-    let Some((lens, stop)) = current(ctx) else { return };
+    let Some((lens, stop)) = current(ctx) else {
+        return;
+    };
     let here = resolve(&lens, &stop).and_then(|s| s.mode());
     let next = match here {
         Some(ModeKind::Awareness) => "action",
@@ -372,7 +378,9 @@ fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
 /// Free text during a walk: a reflection, a meeting line or an own action, where one is
 /// expected; otherwise a hint and the stop again.
 pub fn text(ctx: &mut Ctx<'_>, t: &str) {
-    let Some((lens, stop)) = current(ctx) else { return };
+    let Some((lens, stop)) = current(ctx) else {
+        return;
+    };
     if matches!(ctx.st.at, At::OwnAction { .. }) {
         ctx.st.actions.push(Commitment {
             lens: lens.id.clone(),
@@ -471,7 +479,14 @@ pub fn show(ctx: &mut Ctx<'_>) {
             ];
             b.extend(nav(ctx));
             Message::private()
-                .title(ctx.tf("mode_title", &[("n", &n), ("name", &lens.name), ("mode", &mode_name(ctx, mk))]))
+                .title(ctx.tf(
+                    "mode_title",
+                    &[
+                        ("n", &n),
+                        ("name", &lens.name),
+                        ("mode", &mode_name(ctx, mk)),
+                    ],
+                ))
                 .para(ctx.content(&md.summary))
                 .source(md.source.clone())
                 .buttons(b)
@@ -487,7 +502,15 @@ pub fn show(ctx: &mut Ctx<'_>) {
             ];
             b.extend(nav(ctx));
             Message::private()
-                .title(ctx.tf("prompt_title", &[("n", &n), ("mode", &mode_name(ctx, mk)), ("k", &k), ("total", &total)]))
+                .title(ctx.tf(
+                    "prompt_title",
+                    &[
+                        ("n", &n),
+                        ("mode", &mode_name(ctx, mk)),
+                        ("k", &k),
+                        ("total", &total),
+                    ],
+                ))
                 .para(ctx.content(&p.text))
                 .para(ctx.t("prompt_hint"))
                 .source(p.source.clone())
@@ -518,7 +541,11 @@ pub fn show(ctx: &mut Ctx<'_>) {
         }
         Stop::Meeting => {
             let md = lens.mode(ModeKind::Advocacy);
-            let items = md.meeting_lines.iter().map(|l| ctx.content(&l.text)).collect();
+            let items = md
+                .meeting_lines
+                .iter()
+                .map(|l| ctx.content(&l.text))
+                .collect();
             let sources: Vec<String> = md.meeting_lines.iter().map(|l| l.source.clone()).collect();
             let mut b = vec![ctx.button("button.next", "next")];
             b.extend(nav(ctx));
@@ -536,7 +563,10 @@ pub fn show(ctx: &mut Ctx<'_>) {
             let shown: Vec<_> = rs.iter().take(6).collect();
             let mut m = Message::private()
                 .title(ctx.tf("resources_title", &[("n", &n)]))
-                .para(ctx.tf("resources_hint", &[("count", &rs.len().to_string()), ("n", &n)]));
+                .para(ctx.tf(
+                    "resources_hint",
+                    &[("count", &rs.len().to_string()), ("n", &n)],
+                ));
             for r in shown {
                 m = super::lookup::resource_blocks(ctx, m, r);
             }
@@ -548,7 +578,12 @@ pub fn show(ctx: &mut Ctx<'_>) {
             m.buttons(b)
         }
         Stop::End => {
-            let reflections = ctx.st.reflections.iter().filter(|r| r.lens == lens.id).count();
+            let reflections = ctx
+                .st
+                .reflections
+                .iter()
+                .filter(|r| r.lens == lens.id)
+                .count();
             let actions = ctx.st.actions.iter().filter(|a| a.lens == lens.id).count();
             let mut b = Vec::new();
             if let Some(next) = ctx.cat.lens_by_number(lens.number + 1) {
@@ -564,7 +599,10 @@ pub fn show(ctx: &mut Ctx<'_>) {
                 .title(ctx.tf("lens_done_title", &[("n", &n), ("name", &lens.name)]))
                 .para(ctx.tf(
                     "lens_done",
-                    &[("reflections", &reflections.to_string()), ("actions", &actions.to_string())],
+                    &[
+                        ("reflections", &reflections.to_string()),
+                        ("actions", &actions.to_string()),
+                    ],
                 ))
                 .buttons(b)
         }
@@ -602,12 +640,18 @@ fn example_message(ctx: &Ctx<'_>, lens: &Lens) -> Message {
     let title = ctx.tf("example_title", &[("n", &lens.number.to_string())]);
     if pool.is_empty() {
         b.remove(1);
-        return Message::private().title(title).para(ctx.t("no_example")).buttons(b);
+        return Message::private()
+            .title(title)
+            .para(ctx.t("no_example"))
+            .buttons(b);
     }
     let e = pool[ctx.st.example_turn as usize % pool.len()];
     let mut m = Message::private().title(title);
     if prof.is_some() && !tailored {
-        m = m.para(ctx.tf("example_not_tailored", &[("profession", &ctx.profession_name())]));
+        m = m.para(ctx.tf(
+            "example_not_tailored",
+            &[("profession", &ctx.profession_name())],
+        ));
     }
     m = super::lookup::example_blocks(ctx, m, e);
     if pool.len() == 1 {

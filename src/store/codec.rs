@@ -53,8 +53,14 @@ mod tests {
         let back = decode("t:1", &encode(&s)).unwrap();
         assert_eq!(back, s);
         let newer = br#"{"v":99,"user":"t:1"}"#;
-        assert!(matches!(decode("t:1", newer), Err(StoreError::TooNew { version: 99, .. })));
-        assert!(matches!(decode("t:1", b"not json"), Err(StoreError::Corrupt { .. })));
+        assert!(matches!(
+            decode("t:1", newer),
+            Err(StoreError::TooNew { version: 99, .. })
+        ));
+        assert!(matches!(
+            decode("t:1", b"not json"),
+            Err(StoreError::Corrupt { .. })
+        ));
     }
 
     #[test]
@@ -62,6 +68,12 @@ mod tests {
         let old = br#"{"user":"t:1","created":null,"updated":null,"position":{"kind":"lens","lens":"lens-2","stop":"intro"}}"#;
         let s = decode("t:1", old).unwrap();
         assert_eq!(s.v, STATE_VERSION);
-        assert_eq!(s.at, crate::engine::At::Lens { lens: "lens-2".into(), stop: "intro".into() });
+        assert_eq!(
+            s.at,
+            crate::engine::At::Lens {
+                lens: "lens-2".into(),
+                stop: "intro".into()
+            }
+        );
     }
 }

@@ -31,7 +31,10 @@ impl Store for MemoryStore {
 
     fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
         let bytes = codec::encode(state);
-        self.users.lock().map_err(poisoned)?.insert(state.user.clone(), bytes);
+        self.users
+            .lock()
+            .map_err(poisoned)?
+            .insert(state.user.clone(), bytes);
         Ok(())
     }
 
@@ -40,7 +43,13 @@ impl Store for MemoryStore {
     }
 
     fn users(&self) -> Result<Vec<String>, StoreError> {
-        Ok(self.users.lock().map_err(poisoned)?.keys().cloned().collect())
+        Ok(self
+            .users
+            .lock()
+            .map_err(poisoned)?
+            .keys()
+            .cloned()
+            .collect())
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
@@ -48,7 +57,10 @@ impl Store for MemoryStore {
     }
 
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.meta.lock().map_err(poisoned)?.insert(key.to_string(), value.to_vec());
+        self.meta
+            .lock()
+            .map_err(poisoned)?
+            .insert(key.to_string(), value.to_vec());
         Ok(())
     }
 

@@ -21,14 +21,19 @@ fn io(e: sled::Error) -> StoreError {
 impl SledStore {
     /// Opens (or creates) the store in `dir`; a clear error when another process holds it.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Io(format!("cannot create the data directory {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Io(format!(
+                "cannot create the data directory {}: {e}",
+                dir.display()
+            ))
+        })?;
         let db = sled::Config::new()
             .path(dir.join("sled"))
             .open()
             .map_err(|e| match &e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock
-                    || io.to_string().contains("lock") =>
+                sled::Error::Io(io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock
+                        || io.to_string().contains("lock") =>
                 {
                     StoreError::Locked(PathBuf::from(dir))
                 }
@@ -63,12 +68,19 @@ impl Store for SledStore {
         self.users
             .iter()
             .keys()
-            .map(|k| k.map(|k| String::from_utf8_lossy(&k).into_owned()).map_err(io))
+            .map(|k| {
+                k.map(|k| String::from_utf8_lossy(&k).into_owned())
+                    .map_err(io)
+            })
             .collect()
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.meta.get(key.as_bytes()).map_err(io)?.map(|v| v.to_vec()))
+        Ok(self
+            .meta
+            .get(key.as_bytes())
+            .map_err(io)?
+            .map(|v| v.to_vec()))
     }
 
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {

@@ -1,0 +1,173 @@
+//! The real `lensbot` binary: piped chat, export and forget, check, test, usage errors, and a
+//! SIGKILL right after a confirmed answer.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn lensbot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lensbot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c.env_remove("LENSBOT_DATA").env_remove("LENSBOT_DIALOGUES");
+    c
+}
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = lensbot()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn piped_chat_answers_and_exits_zero_at_end_of_input() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let (code, out, err) = run(
+        &["chat", "--user", "pipe", "--data", d],
+        "/start\n/lens 2\n1\n",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("== Your privacy =="), "{out}");
+    assert!(
+        out.contains("== Lens 2: Care of patients, awareness =="),
+        "{out}"
+    );
+    // Progress is kept between runs.
+    let (_, out, _) = run(&["chat", "--user", "pipe", "--data", d], "/continue\n");
+    assert!(
+        out.contains("== Lens 2: Care of patients, awareness =="),
+        "{out}"
+    );
+    assert!(!out.contains("Your privacy"), "{out}");
+}
+
+#[test]
+fn export_and_forget() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    run(&["chat", "--user", "ex", "--data", d], "/note keep this\n");
+    let (code, out, _) = run(&["export", "--user", "ex", "--data", d], "");
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("export is JSON");
+    assert_eq!(v["notes"][0]["text"], "keep this");
+    let (code, out, _) = run(&["forget", "--user", "ex", "--data", d], "");
+    assert_eq!(code, 0);
+    assert!(out.contains("Deleted everything held about terminal:ex"));
+    let (code, _, err) = run(&["export", "--user", "ex", "--data", d], "");
+    assert_eq!(code, 1);
+    assert!(err.contains("nothing is held about terminal:ex"));
+}
+
+#[test]
+fn an_answer_confirmed_as_saved_survives_sigkill() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let mut child = lensbot()
+        .args(["chat", "--user", "kill", "--data", d])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "/lens 1\n1\n1\nSentinel reflection 7431").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the chat ended before confirming"
+        );
+        if line.trim() == "Saved." {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL on Unix: no destructors, no flush on exit.
+    child.wait().unwrap();
+    drop(stdin);
+    let (code, out, err) = run(&["export", "--user", "kill", "--data", d], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Sentinel reflection 7431"), "{out}");
+}
+
+#[test]
+fn a_store_in_use_is_a_clear_error_not_a_panic() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let mut holder = lensbot()
+        .args(["chat", "--user", "h", "--data", d])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = holder.stdin.take().unwrap();
+    let mut stdout = BufReader::new(holder.stdout.take().unwrap());
+    writeln!(stdin, "/help").unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap(); // the store is open once the chat answers
+    let (code, _, err) = run(&["export", "--user", "h", "--data", d], "");
+    drop(stdin);
+    holder.wait().unwrap();
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("is in use by another lensbot process"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn check_passes_on_the_real_content_and_names_lines_on_broken_content() {
+    let (code, out, _) = run(&["check"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 error(s)"), "{out}");
+    let d = crate::helpers::copy_dialogues();
+    let line = crate::helpers::edit(
+        d.path(),
+        "facts.yaml",
+        "facts:\n",
+        "facts:\n  - id: x\n    txet: 1\n",
+    );
+    let (code, out, _) = run(&["check", d.path().to_str().unwrap()], "");
+    assert_eq!(code, 1);
+    let want = format!("facts.yaml:{}:5: error: unknown field `txet`", line + 2);
+    assert!(out.contains(&want), "{want}\n{out}");
+}
+
+#[test]
+fn test_runs_the_transcripts_and_counts_them() {
+    let (code, out, _) = run(&["test"], "");
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn usage_errors_are_clear() {
+    let (code, _, err) = run(&["frob"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown command `frob`"));
+    let (code, _, err) = run(&["export"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("needs --user ID"));
+    let (code, _, err) = run(&["chat", "--user"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("--user needs a value"));
+}

@@ -1,0 +1,15 @@
+//! The integration tests, one binary with a module per area (ripgrep's layout):
+//! - `checker`: broken content, each class of mistake named with its file and line;
+//! - `store`: one conformance routine run against the in-memory and the sled store;
+//! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
+//! - `session`: ordering, repeated events, durability;
+//! - `transcripts`: every file under `tests/transcripts/`;
+//! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer.
+
+mod checker;
+mod cli;
+mod engine;
+mod helpers;
+mod session;
+mod store;
+mod transcripts;
