@@ -158,6 +158,8 @@ pub struct Resource {
     pub url: Option<String>,
     /// Why there is no link.
     pub no_url: Option<String>,
+    /// A caution about the link as printed.
+    pub url_note: Option<String>,
     /// One line on what it is.
     pub description: String,
     /// Lens numbers.

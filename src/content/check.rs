@@ -506,6 +506,9 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
                     ),
                 );
             }
+            if let (Some(n), None) = (&r.url_note, &r.url) {
+                ctx.err(n, "`url_note` cautions about a `url`, and there is none");
+            }
             match (&r.url, &r.no_url) {
                 (Some(u), None) => ctx.url(u, false, &sources),
                 (Some(u), Some(_)) => ctx.err(u, "give `url` or `no_url`, not both"),
@@ -527,6 +530,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
                 year: r.year.map(|y| y.value),
                 url: r.url.map(|u| u.value),
                 no_url: r.no_url.map(|u| u.value.trim().to_string()),
+                url_note: r.url_note.map(|u| u.value.trim().to_string()),
                 description: r.description.value.trim().to_string(),
                 lenses: r.lenses.value,
                 kind: r.kind.value,

@@ -146,6 +146,9 @@ pub struct Resource {
     /// Why there is no link.
     #[serde(default)]
     pub no_url: Option<S<String>>,
+    /// A caution about the link as printed (it looks mistyped, say), shown with it.
+    #[serde(default)]
+    pub url_note: Option<S<String>>,
     /// One line on what it is.
     pub description: S<String>,
     /// Lens numbers.

@@ -41,7 +41,12 @@ pub fn resource_blocks(ctx: &Ctx<'_>, m: Message, r: &Resource) -> Message {
     let kind = ctx.t(&format!("type.{}", r.kind));
     let mut m = m.title(head).para(format!("{kind}: {}", r.description));
     match (&r.url, &r.no_url) {
-        (Some(u), _) => m = m.link(u.clone(), u.clone()),
+        (Some(u), _) => {
+            m = m.link(u.clone(), u.clone());
+            if let Some(n) = &r.url_note {
+                m = m.para(ctx.tf("defunct", &[("note", n)]));
+            }
+        }
         (None, Some(why)) => m = m.para(ctx.tf("no_link", &[("reason", why)])),
         (None, None) => {}
     }

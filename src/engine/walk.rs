@@ -381,6 +381,18 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
     let Some((lens, stop)) = current(ctx) else {
         return;
     };
+    // One-word navigation is navigation, not a reflection, wherever the walk is.
+    match t
+        .trim()
+        .trim_end_matches(['.', '!'])
+        .to_lowercase()
+        .as_str()
+    {
+        "next" | "skip" => return advance(ctx),
+        "back" => return back(ctx),
+        "restart" => return enter(ctx, &lens.id, true),
+        _ => {}
+    }
     if matches!(ctx.st.at, At::OwnAction { .. }) {
         ctx.st.actions.push(Commitment {
             lens: lens.id.clone(),
