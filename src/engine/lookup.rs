@@ -546,7 +546,7 @@ pub fn fact(ctx: &mut Ctx<'_>) {
     let seed = fnv(&ctx.st.user) as usize;
     let stride = [7usize, 11, 13, 17, 19, 23, 29, 31]
         .into_iter()
-        .find(|p| n % p != 0)
+        .find(|p| !n.is_multiple_of(*p))
         .unwrap_or(1);
     let i = (seed + ctx.st.facts_shown as usize * stride) % n;
     ctx.st.facts_shown = ctx.st.facts_shown.wrapping_add(1);

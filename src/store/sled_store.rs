@@ -20,6 +20,10 @@ fn io(e: sled::Error) -> StoreError {
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`; a clear error when another process holds it.
+    ///
+    /// A store that was just closed can stay locked for a moment while sled's background
+    /// flusher winds down (a process restarting, or a test reopening), so a locked store is
+    /// retried for up to two seconds before giving up.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Io(format!(
@@ -27,18 +31,28 @@ impl SledStore {
                 dir.display()
             ))
         })?;
-        let db = sled::Config::new()
-            .path(dir.join("sled"))
-            .open()
-            .map_err(|e| match &e {
-                sled::Error::Io(io)
+        let mut attempts = 0;
+        let db = loop {
+            match sled::Config::new().path(dir.join("sled")).open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io))
                     if io.kind() == std::io::ErrorKind::WouldBlock
                         || io.to_string().contains("lock") =>
                 {
-                    StoreError::Locked(PathBuf::from(dir))
+                    attempts += 1;
+                    if attempts >= 20 {
+                        return Err(StoreError::Locked(PathBuf::from(dir)));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                _ => StoreError::Io(format!("cannot open the store in {}: {e}", dir.display())),
-            })?;
+                Err(e) => {
+                    return Err(StoreError::Io(format!(
+                        "cannot open the store in {}: {e}",
+                        dir.display()
+                    )));
+                }
+            }
+        };
         let users = db.open_tree("users").map_err(io)?;
         let meta = db.open_tree("meta").map_err(io)?;
         Ok(SledStore { db, users, meta })
