@@ -548,7 +548,7 @@ pub fn fact(ctx: &mut Ctx<'_>) {
         .into_iter()
         .find(|p| !n.is_multiple_of(*p))
         .unwrap_or(1);
-    let i = (seed + ctx.st.facts_shown as usize * stride) % n;
+    let i = (seed % n + (ctx.st.facts_shown as usize % n) * stride) % n;
     ctx.st.facts_shown = ctx.st.facts_shown.wrapping_add(1);
     let f = &ctx.cat.facts[i];
     let source = if f.source.contains(&f.year.to_string()) {

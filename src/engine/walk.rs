@@ -337,7 +337,7 @@ pub fn act(ctx: &mut Ctx<'_>, verb: &str, arg: &str) {
             show(ctx)
         }
         "another" => {
-            ctx.st.example_turn += 1;
+            ctx.st.example_turn = ctx.st.example_turn.wrapping_add(1);
             show(ctx)
         }
         _ => {

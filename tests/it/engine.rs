@@ -68,9 +68,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn no_input_sequence_panics_or_goes_silent(inputs in prop::collection::vec(input_strategy(), 1..40)) {
+    fn no_input_sequence_panics_or_goes_silent(
+        user in "[a-z]{1,10}:[0-9]{1,12}",
+        inputs in prop::collection::vec(input_strategy(), 1..40),
+    ) {
         let cat = catalog();
-        let mut st = UserState::new("t:prop");
+        let mut st = UserState::new(&user);
         for input in inputs {
             let turn = engine::step(&cat, &st, input, now());
             prop_assert!(!turn.messages.is_empty(), "the bot must never be silent");
@@ -81,9 +84,9 @@ proptest! {
                 }
             }
             // Every state the engine produces can be stored and read back.
-            let back = codec::decode("t:prop", &codec::encode(&turn.state)).unwrap();
+            let back = codec::decode(&user, &codec::encode(&turn.state)).unwrap();
             prop_assert_eq!(&back, &turn.state);
-            st = if turn.effects.contains(&engine::Effect::Forget) { UserState::new("t:prop") } else { turn.state };
+            st = if turn.effects.contains(&engine::Effect::Forget) { UserState::new(&user) } else { turn.state };
         }
     }
 }
