@@ -218,14 +218,13 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
-            let session = Session::new(Arc::new(catalog), Arc::new(store));
+            let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
             terminal::run(
-                &session,
+                session.clone(),
                 &terminal::user_key(&user),
                 stdin.lock(),
-                std::io::stdout().lock(),
                 interactive,
             )?;
             session.store().flush()?;

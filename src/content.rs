@@ -270,6 +270,38 @@ pub struct Profession {
     pub aliases: Vec<String>,
 }
 
+/// A prompt to take into a meeting.
+#[derive(Clone, Debug)]
+pub struct PrepPrompt {
+    /// Stable id.
+    pub id: String,
+    /// A question to raise.
+    pub raise: String,
+    /// Something to listen for.
+    pub listen: String,
+    /// A fact id, checked to exist.
+    pub fact: Option<String>,
+    /// The lens it draws on.
+    pub lens: u8,
+    /// Document and section.
+    pub source: String,
+}
+
+/// A kind of meeting, with its prompts.
+#[derive(Clone, Debug)]
+pub struct Meeting {
+    /// Stable id.
+    pub id: String,
+    /// Display name (a button label).
+    pub name: String,
+    /// Words people may type after `/prep`.
+    pub keywords: Vec<String>,
+    /// The lens that fits.
+    pub lens: u8,
+    /// The prompts.
+    pub prompts: Vec<PrepPrompt>,
+}
+
 /// Everything the bot can say, checked and ready for the engine.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -289,6 +321,8 @@ pub struct Catalog {
     pub contacts: Vec<Contact>,
     /// The 14 professions.
     pub professions: Vec<Profession>,
+    /// Meeting types for `/prep`.
+    pub meetings: Vec<Meeting>,
     /// Fixed phrases by key.
     pub ui: BTreeMap<String, String>,
 }
@@ -302,6 +336,11 @@ impl Catalog {
     /// The lens with this id.
     pub fn lens(&self, id: &str) -> Option<&Lens> {
         self.lenses.iter().find(|l| l.id == id)
+    }
+
+    /// The fact with this id.
+    pub fn fact(&self, id: &str) -> Option<&Fact> {
+        self.facts.iter().find(|f| f.id == id)
     }
 
     /// The profession with this id.

@@ -5,8 +5,10 @@
 //! conversations replay in transcript tests and keeps the hot path in microseconds. Around it:
 //! [`output`] (platform-neutral messages and buttons), [`state`] (what is remembered), [`text`]
 //! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
-//! signposts, facts, definitions) and [`account`] (start, help, profession, progress, notes, my
-//! data, forget me).
+//! signposts, facts, definitions), [`account`] (start, help, profession, progress, notes, my
+//! data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones, reminders and what
+//! happens when one is due), [`when`] (phrases like "every Tuesday at 09:25", DST-correct) and
+//! [`zones`] (time-zone names).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
@@ -16,9 +18,13 @@
 pub mod account;
 pub mod lookup;
 pub mod output;
+pub mod prep;
+pub mod remind;
 pub mod state;
 pub mod text;
 pub mod walk;
+pub mod when;
+pub mod zones;
 
 use crate::content::Catalog;
 use jiff::Timestamp;
@@ -33,6 +39,13 @@ pub enum Input {
     Text(String),
     /// They pressed a button; the token it carried.
     Button(String),
+    /// A reminder is due (from the scheduler, not the person).
+    Due {
+        /// Reminder id.
+        reminder: String,
+        /// The due time the scheduler found in the index.
+        due: Timestamp,
+    },
 }
 
 /// Something the shell must do besides saving the state and sending the messages.
@@ -156,9 +169,23 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
     if ctx.st.created.is_none() {
         ctx.st.created = Some(now);
     }
-    let first_contact = !ctx.st.welcomed;
+    let from_person = !matches!(input, Input::Due { .. });
+    let first_contact = !ctx.st.welcomed && from_person;
+    if from_person {
+        // They wrote, so they can be reached again; and tell them anything they missed.
+        ctx.st.unreachable = false;
+        if !ctx.st.notices.is_empty() {
+            let notes = std::mem::take(&mut ctx.st.notices);
+            let mut m = Message::private().title(ctx.t("notices_title"));
+            for n in notes {
+                m = m.para(n);
+            }
+            ctx.say(m);
+        }
+    }
 
     match input {
+        Input::Due { reminder, due } => remind::due(&mut ctx, &reminder, due),
         Input::Button(token) => on_button(&mut ctx, &token),
         Input::Text(raw) => {
             if raw.chars().count() > text::MAX_INPUT_CHARS {
@@ -187,10 +214,10 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
             .para(ctx.t("privacy_notice"));
         ctx.out.insert(0, notice);
     }
-    finish(ctx, &before_at, state)
+    finish(ctx, &before_at, state, from_person)
 }
 
-fn finish(mut ctx: Ctx<'_>, before_at: &At, before: &UserState) -> Turn {
+fn finish(mut ctx: Ctx<'_>, before_at: &At, before: &UserState, from_person: bool) -> Turn {
     if ctx.st.at != *before_at {
         ctx.st.step += 1;
     }
@@ -213,7 +240,7 @@ fn finish(mut ctx: Ctx<'_>, before_at: &At, before: &UserState) -> Turn {
             b.token = format!("{step}:{}", b.token);
         }
     }
-    if ctx.out.is_empty() {
+    if ctx.out.is_empty() && from_person {
         // Never silence.
         let msg = ctx.t("unknown_input");
         ctx.out.push(Message::private().para(msg));
@@ -266,6 +293,11 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::DefineMenu => lookup::define(ctx, ""),
         At::ResourceQuery => lookup::resources(ctx, ""),
         At::ResourceResults { query, page } => lookup::resource_page(ctx, &query, page),
+        At::PrepMenu => prep::menu(ctx),
+        At::Timezone => remind::timezone(ctx, ""),
+        At::RemindKind { when } => remind::kind_menu(ctx, when),
+        At::RemindWhen { reminder } => remind::ask_or_create(ctx, reminder, ""),
+        At::RemindAction => remind::action_menu(ctx),
     }
 }
 
@@ -299,6 +331,14 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "forget" => account::confirm_forget(ctx, arg == "yes"),
         "note" => account::ask_note(ctx),
         "ex" => lookup::example(ctx, arg),
+        "prep" => prep::prompt(ctx, arg),
+        "prepsave" => prep::save(ctx, arg),
+        "remindprep" => remind::for_meeting(ctx, arg),
+        "remind" if arg == "menu" => remind::remind(ctx, ""),
+        "remind" => remind::choose_kind(ctx, arg),
+        "remindact" => remind::choose_action(ctx, arg),
+        "cancel" => remind::cancel(ctx, arg),
+        "checkin" => remind::checkin(ctx, arg),
         _ => walk::act(ctx, verb, arg),
     }
 }
@@ -329,6 +369,10 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         At::DefineMenu => lookup::define(ctx, t),
         At::ResourceQuery | At::ResourceResults { .. } => lookup::resources(ctx, t),
         At::LensMenu => walk::open(ctx, t),
+        At::PrepMenu => prep::prep(ctx, t),
+        At::Timezone => remind::timezone(ctx, t),
+        At::RemindKind { .. } | At::RemindWhen { .. } => remind::when_typed(ctx, t),
+        At::RemindAction => remind::action_menu(ctx),
         At::ConfirmForget => {
             let yes = matches!(t.to_lowercase().as_str(), "yes" | "y" | "delete");
             account::confirm_forget(ctx, yes)
@@ -412,7 +456,10 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         }
         "mydata" => account::mydata(ctx),
         "forgetme" => account::forget(ctx),
-        "prep" | "timezone" | "remind" | "challenge" => {
+        "prep" => prep::prep(ctx, args),
+        "timezone" => remind::timezone(ctx, args),
+        "remind" => remind::remind(ctx, args),
+        "challenge" => {
             let msg = ctx.tf("not_yet", &[("command", cmd)]);
             ctx.say_text(msg);
         }

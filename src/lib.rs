@@ -17,6 +17,8 @@
 //!   versioned values with migrations.
 //! - [`session`]: one turn done safely: per-person ordering, repeated events ignored, flushed
 //!   before the reply.
+//! - [`scheduler`]: the task that delivers reminders when they are due, through a
+//!   [`scheduler::Deliver`] each adapter supplies.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
 //! - [`transcript`]: transcript tests (`lensbot test`).
@@ -26,6 +28,7 @@ pub mod cli;
 pub mod content;
 pub mod engine;
 pub mod render;
+pub mod scheduler;
 pub mod session;
 pub mod store;
 pub mod terminal;

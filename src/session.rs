@@ -7,10 +7,11 @@
 //! has flushed. A platform event id already applied (a replayed update) changes nothing.
 
 use crate::content::Catalog;
-use crate::engine::{self, Effect, Input, Message};
-use crate::store::{Store, StoreError};
+use crate::engine::{self, Effect, Input, Message, UserState};
+use crate::scheduler::{Deliver, DeliveryError};
+use crate::store::{DueEntry, Store, StoreError};
 use jiff::Timestamp;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 /// What a turn produced for the shell to send.
@@ -27,6 +28,35 @@ pub struct Session {
     catalog: Arc<Catalog>,
     store: Arc<dyn Store>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    wake: tokio::sync::Notify,
+}
+
+/// The due-index entries a state implies: one per reminder with a next time.
+fn due_entries(state: &UserState) -> BTreeSet<DueEntry> {
+    state
+        .reminders
+        .iter()
+        .filter_map(|r| {
+            r.next.map(|at| DueEntry {
+                at,
+                user: state.user.clone(),
+                reminder: r.id.clone(),
+            })
+        })
+        .collect()
+}
+
+/// What a run of due reminders did, for logs and tests.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DueRun {
+    /// Reminders delivered.
+    pub delivered: usize,
+    /// Due entries handled without a message (deferred, skipped, stale).
+    pub silent: usize,
+    /// People found unreachable.
+    pub unreachable: usize,
+    /// Deliveries that failed for another reason.
+    pub failed: usize,
 }
 
 impl Session {
@@ -36,7 +66,13 @@ impl Session {
             catalog,
             store,
             locks: Mutex::new(HashMap::new()),
+            wake: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Resolves when a turn has added a reminder, so the scheduler can look again.
+    pub async fn reminders_changed(&self) {
+        self.wake.notified().await
     }
 
     /// The content in use.
@@ -92,16 +128,32 @@ impl Session {
             .store
             .get_user(user)?
             .unwrap_or_else(|| engine::UserState::new(user));
+        let due_input = match &input {
+            Input::Due { reminder, due } => Some(DueEntry {
+                at: *due,
+                user: user.to_string(),
+                reminder: reminder.clone(),
+            }),
+            _ => None,
+        };
         if let Some(id) = event
             && state.seen_event(id)
         {
+            if let Some(e) = &due_input {
+                self.store.delete_due(e)?;
+                self.store.flush()?;
+            }
             return Ok(Reply {
                 messages: Vec::new(),
                 duplicate: true,
             });
         }
         let mut turn = engine::step(&self.catalog, &state, input, now);
+        let before = due_entries(&state);
         if turn.effects.contains(&Effect::Forget) {
+            for e in &before {
+                self.store.delete_due(e)?;
+            }
             self.store.delete_user(user)?;
             self.store.flush()?;
             return Ok(Reply {
@@ -112,13 +164,80 @@ impl Session {
         if let Some(id) = event {
             turn.state.remember_event(id);
         }
-        if turn.state != state {
+        let after = due_entries(&turn.state);
+        for e in before.difference(&after) {
+            self.store.delete_due(e)?;
+        }
+        if let Some(e) = &due_input
+            && !after.contains(e)
+        {
+            // A stale entry (the reminder changed or went): clear it so it is not found again.
+            self.store.delete_due(e)?;
+        }
+        let added = after.difference(&before).count() > 0;
+        for e in after.difference(&before) {
+            self.store.put_due(e)?;
+        }
+        if turn.state != state || due_input.is_some() {
             self.store.put_user(&turn.state)?;
             self.store.flush()?;
+        }
+        if added {
+            self.wake.notify_one();
         }
         Ok(Reply {
             messages: turn.messages,
             duplicate: false,
         })
+    }
+
+    /// Handles every reminder due at `now` that `sink` can deliver, then delivers what they
+    /// say. Each turn is saved (the schedule moved on) before its delivery, so a reminder is
+    /// never delivered twice; a person the platform cannot reach is marked so and not retried.
+    pub async fn run_due(&self, now: Timestamp, sink: &dyn Deliver) -> Result<DueRun, StoreError> {
+        let mut run = DueRun::default();
+        for e in self.store.due_until(now)? {
+            if !sink.accepts(&e.user) {
+                continue;
+            }
+            let event = format!("due:{}:{}", e.reminder, e.at.as_second());
+            let input = Input::Due {
+                reminder: e.reminder.clone(),
+                due: e.at,
+            };
+            let reply = self.handle(&e.user, input, Some(&event), now).await?;
+            if reply.messages.is_empty() {
+                run.silent += 1;
+                continue;
+            }
+            match sink.deliver(&e.user, reply.messages).await {
+                Ok(()) => run.delivered += 1,
+                Err(DeliveryError::Unreachable(_)) => {
+                    run.unreachable += 1;
+                    self.mark_unreachable(&e.user).await?;
+                }
+                Err(DeliveryError::Failed(_)) => run.failed += 1,
+            }
+        }
+        Ok(run)
+    }
+
+    /// Records that a person cannot be reached (blocked the bot, closed DMs): their reminders
+    /// are not retried until they write again.
+    pub async fn mark_unreachable(&self, user: &str) -> Result<(), StoreError> {
+        let lock = self.lock_for(user);
+        let result = {
+            let _guard = lock.lock().await;
+            match self.store.get_user(user)? {
+                Some(mut s) if !s.unreachable => {
+                    s.unreachable = true;
+                    self.store.put_user(&s)?;
+                    self.store.flush()
+                }
+                _ => Ok(()),
+            }
+        };
+        self.release(user, lock);
+        result
     }
 }

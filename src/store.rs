@@ -11,6 +11,8 @@ pub mod memory;
 pub mod sled_store;
 
 use crate::engine::UserState;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 pub use memory::MemoryStore;
@@ -63,8 +65,46 @@ pub trait Store: Send + Sync {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Sets a metadata value.
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Adds an entry to the due index.
+    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
+    /// Removes an entry from the due index (no error when absent).
+    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
+    /// Every entry due at or before `until`, earliest first.
+    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError>;
+    /// The earliest due time in the index.
+    fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// One entry of the due index: a person's reminder and when it is next due. The reminder
+/// itself lives in the person's state; the index exists so "what is due" is a range scan over
+/// keys that sort by time (big-endian seconds first).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct DueEntry {
+    /// When it is due.
+    pub at: Timestamp,
+    /// Whose.
+    pub user: String,
+    /// Reminder id.
+    pub reminder: String,
+}
+
+impl DueEntry {
+    /// The index key: seconds (order-preserving big-endian), user, a zero byte, reminder.
+    pub fn key(&self) -> Vec<u8> {
+        let mut k = time_key(self.at).to_vec();
+        k.extend_from_slice(self.user.as_bytes());
+        k.push(0);
+        k.extend_from_slice(self.reminder.as_bytes());
+        k
+    }
+}
+
+/// The first eight bytes of a due key: seconds since the epoch, sign bit flipped, big-endian,
+/// so byte order is time order.
+pub fn time_key(at: Timestamp) -> [u8; 8] {
+    ((at.as_second() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 /// The data directory: `--data DIR`, else `LENSBOT_DATA`, else `./lensbot-data`.

@@ -1,13 +1,15 @@
 //! The terminal chat: one message a line on standard input, the bot's replies on standard
 //! output, buttons shown numbered. Works the same when input is piped, and ends cleanly (exit
 //! 0) at the end of input. Needs no tokens: it is for trying the bot out and for authors
-//! testing dialogues.
+//! testing dialogues. Reminders for the chatting person are printed when they fall due.
 
-use crate::engine::Input;
+use crate::engine::{Input, Message};
 use crate::render;
+use crate::scheduler::{self, Deliver, DeliveryFuture};
 use crate::session::Session;
 use crate::store::StoreError;
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 /// The store key of a terminal user: `terminal:ID`, or ID itself when it already names a
 /// platform (`telegram:123`), so `--user` can inspect anyone.
@@ -19,55 +21,83 @@ pub fn user_key(id: &str) -> String {
     }
 }
 
+/// Prints reminders for the one person chatting.
+struct Printer {
+    user: String,
+}
+
+impl Deliver for Printer {
+    fn accepts(&self, user: &str) -> bool {
+        user == self.user
+    }
+
+    fn deliver<'a>(&'a self, _user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}\n", render::plain_all(&messages))
+                .and_then(|_| out.flush())
+                .map_err(|e| scheduler::DeliveryError::Failed(e.to_string()))
+        })
+    }
+}
+
 /// Runs the chat until the input ends. `interactive` adds a prompt and a greeting.
 pub fn run(
-    session: &Session,
+    session: Arc<Session>,
     user: &str,
     mut input: impl BufRead,
-    mut output: impl Write,
     interactive: bool,
 ) -> Result<(), TerminalError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(TerminalError::Io)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let sink = Arc::new(Printer {
+        user: user.to_string(),
+    });
+    let scheduler = rt.spawn(scheduler::run(session.clone(), sink, async {
+        let _ = stopped.await;
+    }));
+    let say = |text: &str| -> Result<(), TerminalError> {
+        let mut out = std::io::stdout().lock();
+        write!(out, "{text}").map_err(TerminalError::Io)?;
+        out.flush().map_err(TerminalError::Io)
+    };
     if interactive {
-        writeln!(
-            output,
-            "lensbot: type /start to begin, /help for commands, Ctrl-D to leave."
-        )
-        .map_err(TerminalError::Io)?;
+        say("lensbot: type /start to begin, /help for commands, Ctrl-D to leave.\n")?;
     }
     let mut buf = Vec::new();
-    loop {
+    let result = loop {
         if interactive {
-            write!(output, "> ").map_err(TerminalError::Io)?;
-            output.flush().map_err(TerminalError::Io)?;
+            say("> ")?;
         }
         buf.clear();
-        let n = input
-            .read_until(b'\n', &mut buf)
-            .map_err(TerminalError::Io)?;
-        if n == 0 {
-            break;
+        match input.read_until(b'\n', &mut buf) {
+            Ok(0) => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(TerminalError::Io(e)),
         }
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
         if line.trim().is_empty() {
             continue;
         }
-        let reply = rt
-            .block_on(session.handle(
-                user,
-                Input::Text(line.to_string()),
-                None,
-                jiff::Timestamp::now(),
-            ))
-            .map_err(TerminalError::Store)?;
-        writeln!(output, "{}\n", render::plain_all(&reply.messages)).map_err(TerminalError::Io)?;
-        output.flush().map_err(TerminalError::Io)?;
-    }
-    Ok(())
+        let reply = rt.block_on(session.handle(
+            user,
+            Input::Text(line.to_string()),
+            None,
+            jiff::Timestamp::now(),
+        ));
+        match reply {
+            Ok(r) => say(&format!("{}\n\n", render::plain_all(&r.messages)))?,
+            Err(e) => break Err(TerminalError::Store(e)),
+        }
+    };
+    let _ = stop.send(());
+    let _ = rt.block_on(scheduler);
+    result
 }
 
 /// Why the chat stopped early.

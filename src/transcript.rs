@@ -16,17 +16,40 @@
 //! input above them (as a substring of a line; several may match one line, left to right is not
 //! checked within a line); `<! ` lines must not appear anywhere in that
 //! reply. Directives: `# clock: RFC3339`, `# advance: 30s|5m|2h|3d`, `# user: NAME`,
-//! `# restart` (a new session over the same store, as after a process restart). Other `#`
-//! lines are comments.
+//! `# restart` (a new session over the same store, as after a process restart), and `# tick`
+//! (the scheduler runs once at the current clock; what it delivers to the current person is
+//! the reply checked by the lines after it). Other `#` lines are comments.
 
 use crate::content::Catalog;
-use crate::engine::Input;
+use crate::engine::{Input, Message};
 use crate::render;
+use crate::scheduler::{Deliver, DeliveryFuture};
 use crate::session::Session;
 use crate::store::{MemoryStore, Store};
 use jiff::{SignedDuration, Timestamp};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// A sink that reaches everyone and keeps what it was given.
+#[derive(Default)]
+struct Collect {
+    sent: Mutex<Vec<(String, Vec<Message>)>>,
+}
+
+impl Deliver for Collect {
+    fn accepts(&self, _user: &str) -> bool {
+        true
+    }
+
+    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            if let Ok(mut sent) = self.sent.lock() {
+                sent.push((user.to_string(), messages));
+            }
+            Ok(())
+        })
+    }
+}
 
 /// The outcome of one transcript.
 #[derive(Debug)]
@@ -87,6 +110,24 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
                 user = crate::terminal::user_key(v.trim());
             } else if d == "restart" {
                 session = Session::new(catalog.clone(), store.clone());
+            } else if d == "tick" {
+                let sink = Collect::default();
+                if let Err(e) = rt.block_on(session.run_due(now, &sink)) {
+                    return fail(format!("{name}:{line_no}: store error: {e}"));
+                }
+                let sent = sink.sent.into_inner().unwrap_or_default();
+                let mine: Vec<Message> = sent
+                    .into_iter()
+                    .filter(|(u, _)| *u == user)
+                    .flat_map(|(_, m)| m)
+                    .collect();
+                let (text, buttons) = flatten(&mine, &last_buttons);
+                if buttons != last_buttons {
+                    older_buttons = std::mem::replace(&mut last_buttons, buttons);
+                }
+                reply_text = text;
+                reply_line = line_no;
+                cursor = 0;
             }
             continue;
         }

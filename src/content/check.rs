@@ -14,8 +14,8 @@
 use super::raw::{self, S};
 use super::ui;
 use super::{
-    Action, Catalog, Contact, Definition, Example, Fact, Item, Lens, Mode, ModeKind, Need,
-    Profession, Resource, Service,
+    Action, Catalog, Contact, Definition, Example, Fact, Item, Lens, Meeting, Mode, ModeKind, Need,
+    PrepPrompt, Profession, Resource, Service,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -340,6 +340,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         "facts.yaml",
         "signposts.yaml",
         "professions.yaml",
+        "prep.yaml",
         "ui.yaml",
     ]
     .into_iter()
@@ -692,6 +693,75 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         }
     }
 
+    // Meeting prompts.
+    let mut meetings = Vec::new();
+    if let Some(t) = read(&mut ctx, dir, "prep.yaml")
+        && let Some(f) = parse::<raw::PrepFile>(&mut ctx, &t)
+    {
+        let mut ids = HashMap::new();
+        let mut prompt_ids = HashMap::new();
+        for m in f.meetings {
+            ctx.id(&m.id, &mut ids, "meeting");
+            ctx.text(&m.name, limits::LABEL, "name", &[]);
+            if !(1..=6).contains(&m.lens.value) {
+                ctx.err(
+                    &m.lens,
+                    format!("unknown lens {}: lenses are numbered 1-6", m.lens.value),
+                );
+            }
+            if m.prompts.is_empty() {
+                ctx.err(&m.id, "a meeting with no prompts is a dead end");
+            } else if m.prompts.len() < 4 {
+                ctx.warn(
+                    &m.id,
+                    format!("{} prompts; aim for at least 4", m.prompts.len()),
+                );
+            }
+            let mut prompts = Vec::new();
+            for p in m.prompts {
+                ctx.id(&p.id, &mut prompt_ids, "prep prompt");
+                ctx.text(&p.raise, limits::LINE, "raise", &[]);
+                ctx.text(&p.listen, limits::LINE, "listen", &[]);
+                ctx.source(&p.source);
+                if let Some(fid) = &p.fact
+                    && !facts.iter().any(|x: &Fact| x.id == fid.value)
+                {
+                    ctx.err(
+                        fid,
+                        format!("unknown fact `{}`: use an id from facts.yaml", fid.value),
+                    );
+                }
+                if let Some(l) = &p.lens
+                    && !(1..=6).contains(&l.value)
+                {
+                    ctx.err(
+                        l,
+                        format!("unknown lens {}: lenses are numbered 1-6", l.value),
+                    );
+                }
+                prompts.push(PrepPrompt {
+                    id: p.id.value,
+                    raise: p.raise.value.trim().to_string(),
+                    listen: p.listen.value.trim().to_string(),
+                    fact: p.fact.map(|f| f.value),
+                    lens: p.lens.map(|l| l.value).unwrap_or(m.lens.value),
+                    source: p.source.value,
+                });
+            }
+            meetings.push(Meeting {
+                id: m.id.value,
+                name: m.name.value,
+                keywords: m
+                    .keywords
+                    .into_iter()
+                    .map(|k| k.value.to_lowercase())
+                    .collect(),
+                lens: m.lens.value,
+                prompts,
+            });
+        }
+    }
+
     // UI strings.
     let mut strings = BTreeMap::new();
     if let Some(t) = read(&mut ctx, dir, "ui.yaml")
@@ -766,6 +836,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         needs,
         contacts,
         professions,
+        meetings,
         ui: strings,
     });
     (catalog, ctx.problems)

@@ -318,3 +318,48 @@ pub struct UiFile {
     /// Phrases by key.
     pub strings: BTreeMap<String, S<String>>,
 }
+
+/// `prep.yaml`: just-in-time meeting prompts.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepFile {
+    /// Meeting types.
+    pub meetings: Vec<Meeting>,
+}
+
+/// A kind of meeting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meeting {
+    /// Stable id.
+    pub id: S<String>,
+    /// Button label.
+    pub name: S<String>,
+    /// Words people may type after `/prep`.
+    #[serde(default)]
+    pub keywords: Vec<S<String>>,
+    /// The lens that fits.
+    pub lens: S<u8>,
+    /// The prompts.
+    pub prompts: Vec<PrepPrompt>,
+}
+
+/// One prompt for a meeting.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrepPrompt {
+    /// Stable id.
+    pub id: S<String>,
+    /// A question to raise.
+    pub raise: S<String>,
+    /// Something to listen for.
+    pub listen: S<String>,
+    /// A fact id from `facts.yaml`.
+    #[serde(default)]
+    pub fact: Option<S<String>>,
+    /// A lens, when it differs from the meeting's.
+    #[serde(default)]
+    pub lens: Option<S<u8>>,
+    /// Document and section.
+    pub source: S<String>,
+}

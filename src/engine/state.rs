@@ -6,6 +6,7 @@
 //! changed something; button tokens carry it so a button from an earlier step is recognised.
 //! The whole struct is stored as one versioned JSON value (`{"v":1,…}`): see `store::codec`.
 
+use super::when::{Quiet, Schedule};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -66,6 +67,25 @@ pub struct UserState {
     /// How many examples have been shown at the current stop, to offer another.
     #[serde(default)]
     pub example_turn: u32,
+    /// Reminders, with when each is next due.
+    #[serde(default)]
+    pub reminders: Vec<Reminder>,
+    /// Counter for reminder ids.
+    #[serde(default)]
+    pub reminder_seq: u32,
+    /// Quiet hours, when not the default 21:00–07:00.
+    #[serde(default)]
+    pub quiet: Option<Quiet>,
+    /// How many meeting prompts have been shown, to rotate through them.
+    #[serde(default)]
+    pub prep_turn: u32,
+    /// Things to tell the person next time (a reminder missed while the bot was down).
+    #[serde(default)]
+    pub notices: Vec<String>,
+    /// Set when the platform said the person cannot be reached (blocked the bot, DMs
+    /// closed); cleared when they write again. Reminders are not retried meanwhile.
+    #[serde(default)]
+    pub unreachable: bool,
     /// The buttons shown last, so typing their number or label chooses them.
     #[serde(default)]
     pub menu: Vec<crate::engine::Choice>,
@@ -95,6 +115,12 @@ impl UserState {
             notes: Vec::new(),
             facts_shown: 0,
             example_turn: 0,
+            reminders: Vec::new(),
+            reminder_seq: 0,
+            quiet: None,
+            prep_turn: 0,
+            notices: Vec::new(),
+            unreachable: false,
             menu: Vec::new(),
             recent_events: Vec::new(),
         }
@@ -164,6 +190,22 @@ pub enum At {
     DefineMenu,
     /// Typing words to search resources.
     ResourceQuery,
+    /// Choosing a meeting type for `/prep`.
+    PrepMenu,
+    /// Typing a time zone.
+    Timezone,
+    /// Choosing what a reminder is for; `when` is a phrase already given.
+    RemindKind {
+        /// The phrase typed with `/remind`, if any.
+        when: Option<String>,
+    },
+    /// Typing when a reminder should fire.
+    RemindWhen {
+        /// What it is for.
+        reminder: ReminderKind,
+    },
+    /// Choosing which action to be asked about.
+    RemindAction,
     /// Looking at search results.
     ResourceResults {
         /// The query.
@@ -206,6 +248,9 @@ pub struct Reflection {
 /// An action someone committed to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Commitment {
+    /// Stable id (`a1`, `a2` …), for check-ins.
+    #[serde(default)]
+    pub id: String,
     /// Lens id.
     pub lens: String,
     /// Action id, or `own` for one they wrote.
@@ -219,6 +264,45 @@ pub struct Commitment {
     /// When marked done.
     #[serde(default)]
     pub done: Option<Timestamp>,
+    /// When dropped.
+    #[serde(default)]
+    pub dropped: Option<Timestamp>,
+}
+
+/// A reminder: what for, when, and when it is next due.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reminder {
+    /// Stable id (`r1`, `r2` …).
+    pub id: String,
+    /// What it is for.
+    pub kind: ReminderKind,
+    /// When it fires.
+    pub schedule: Schedule,
+    /// The next time it is due (UTC); `None` once a one-off has fired.
+    pub next: Option<Timestamp>,
+    /// When the due time was moved out of quiet hours, the time it was first due.
+    #[serde(default)]
+    pub deferred_from: Option<Timestamp>,
+    /// When it was made.
+    pub created: Timestamp,
+}
+
+/// What a reminder is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "for", rename_all = "snake_case")]
+pub enum ReminderKind {
+    /// A meeting prompt, for one meeting type or a choice of them.
+    Prep {
+        /// Meeting id.
+        meeting: Option<String>,
+    },
+    /// Continue the lens walk.
+    Lens,
+    /// Ask whether an action was done.
+    Action {
+        /// Commitment id.
+        action: String,
+    },
 }
 
 /// A note made with `/note`.

@@ -362,13 +362,16 @@ fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
         return show(ctx);
     };
     let text = ctx.content(&a.text);
+    let id = format!("a{}", ctx.st.actions.len() + 1);
     ctx.st.actions.push(Commitment {
+        id,
         lens: lens.id.clone(),
         action: a.id.clone(),
         text: text.clone(),
         size: a.size.clone(),
         committed: ctx.now,
         done: None,
+        dropped: None,
     });
     let msg = ctx.tf("action_committed", &[("action", &text)]);
     ctx.say_text(msg);
@@ -394,13 +397,16 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
         _ => {}
     }
     if matches!(ctx.st.at, At::OwnAction { .. }) {
+        let id = format!("a{}", ctx.st.actions.len() + 1);
         ctx.st.actions.push(Commitment {
+            id,
             lens: lens.id.clone(),
             action: "own".into(),
             text: t.to_string(),
             size: "own".into(),
             committed: ctx.now,
             done: None,
+            dropped: None,
         });
         ctx.st.at = At::Lens {
             lens: lens.id.clone(),

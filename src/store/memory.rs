@@ -1,7 +1,8 @@
 //! An in-memory store for tests: the same encoding as sled, nothing on disk.
 
-use super::{Store, StoreError, codec};
+use super::{DueEntry, Store, StoreError, codec, time_key};
 use crate::engine::UserState;
+use jiff::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -10,6 +11,7 @@ use std::sync::Mutex;
 pub struct MemoryStore {
     users: Mutex<BTreeMap<String, Vec<u8>>>,
     meta: Mutex<BTreeMap<String, Vec<u8>>>,
+    due: Mutex<BTreeMap<Vec<u8>, DueEntry>>,
 }
 
 impl MemoryStore {
@@ -62,6 +64,42 @@ impl Store for MemoryStore {
             .map_err(poisoned)?
             .insert(key.to_string(), value.to_vec());
         Ok(())
+    }
+
+    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        self.due
+            .lock()
+            .map_err(poisoned)?
+            .insert(entry.key(), entry.clone());
+        Ok(())
+    }
+
+    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        self.due.lock().map_err(poisoned)?.remove(&entry.key());
+        Ok(())
+    }
+
+    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
+        let end = (u64::from_be_bytes(time_key(until)) + 1)
+            .to_be_bytes()
+            .to_vec();
+        Ok(self
+            .due
+            .lock()
+            .map_err(poisoned)?
+            .range(..end)
+            .map(|(_, e)| e.clone())
+            .collect())
+    }
+
+    fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self
+            .due
+            .lock()
+            .map_err(poisoned)?
+            .values()
+            .next()
+            .map(|e| e.at))
     }
 
     fn flush(&self) -> Result<(), StoreError> {

@@ -1,10 +1,12 @@
 //! The default store: sled, embedded, one process per data directory.
 //!
-//! Two trees: `users` (key → versioned JSON) and `meta`. [`Store::flush`] calls sled's flush,
+//! Three trees: `users` (key → versioned JSON), `meta`, and `due` (the reminder index, keyed
+//! by big-endian time so "what is due" is a range scan). [`Store::flush`] calls sled's flush,
 //! which survives a crashed or killed process; sled does not promise survival of a power cut.
 
-use super::{Store, StoreError, codec};
+use super::{DueEntry, Store, StoreError, codec, time_key};
 use crate::engine::UserState;
+use jiff::Timestamp;
 use std::path::{Path, PathBuf};
 
 /// A sled database in a data directory.
@@ -12,6 +14,7 @@ pub struct SledStore {
     db: sled::Db,
     users: sled::Tree,
     meta: sled::Tree,
+    due: sled::Tree,
 }
 
 fn io(e: sled::Error) -> StoreError {
@@ -55,7 +58,13 @@ impl SledStore {
         };
         let users = db.open_tree("users").map_err(io)?;
         let meta = db.open_tree("meta").map_err(io)?;
-        Ok(SledStore { db, users, meta })
+        let due = db.open_tree("due").map_err(io)?;
+        Ok(SledStore {
+            db,
+            users,
+            meta,
+            due,
+        })
     }
 }
 
@@ -100,6 +109,44 @@ impl Store for SledStore {
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.meta.insert(key.as_bytes(), value).map_err(io)?;
         Ok(())
+    }
+
+    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        let v = serde_json::to_vec(entry).expect("a due entry always serialises");
+        self.due.insert(entry.key(), v).map_err(io)?;
+        Ok(())
+    }
+
+    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        self.due.remove(entry.key()).map_err(io)?;
+        Ok(())
+    }
+
+    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
+        let end = (u64::from_be_bytes(time_key(until)) + 1).to_be_bytes();
+        let mut out = Vec::new();
+        for kv in self.due.range(..end.as_slice()) {
+            let (k, v) = kv.map_err(io)?;
+            let e: DueEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&k).into_owned(),
+                reason: e.to_string(),
+            })?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        match self.due.first().map_err(io)? {
+            Some((k, v)) => {
+                let e: DueEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok(Some(e.at))
+            }
+            None => Ok(None),
+        }
     }
 
     fn flush(&self) -> Result<(), StoreError> {

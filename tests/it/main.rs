@@ -3,6 +3,7 @@
 //! - `store`: one conformance routine run against the in-memory and the sled store;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
+//! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer.
 
@@ -10,6 +11,7 @@ mod checker;
 mod cli;
 mod engine;
 mod helpers;
+mod reminders;
 mod session;
 mod store;
 mod transcripts;

@@ -3,7 +3,7 @@
 
 use lensbot::engine::state::{Note, STATE_VERSION};
 use lensbot::engine::{At, UserState};
-use lensbot::store::{MemoryStore, SledStore, Store, StoreError};
+use lensbot::store::{DueEntry, MemoryStore, SledStore, Store, StoreError};
 
 fn conformance(store: &dyn Store) {
     assert_eq!(store.get_user("t:1").unwrap(), None);
@@ -38,6 +38,38 @@ fn conformance(store: &dyn Store) {
     assert_eq!(store.get_meta("k").unwrap(), Some(b"v".to_vec()));
     // Stored values carry their version.
     assert_eq!(store.get_user("t:2").unwrap().unwrap().v, STATE_VERSION);
+    // The due index: a range scan in time order, before and after the epoch.
+    let e = |at: &str, user: &str, r: &str| DueEntry {
+        at: at.parse().unwrap(),
+        user: user.into(),
+        reminder: r.into(),
+    };
+    let (a, b, c, old) = (
+        e("2026-01-06T09:25:00Z", "t:1", "r1"),
+        e("2026-01-06T09:25:00Z", "t:2", "r1"),
+        e("2026-01-07T08:00:00Z", "t:1", "r2"),
+        e("1969-12-31T00:00:00Z", "t:3", "r9"),
+    );
+    assert_eq!(store.next_due().unwrap(), None);
+    for x in [&c, &a, &b, &old] {
+        store.put_due(x).unwrap();
+    }
+    assert_eq!(store.next_due().unwrap(), Some(old.at));
+    assert_eq!(
+        store
+            .due_until("2026-01-06T09:24:59Z".parse().unwrap())
+            .unwrap(),
+        vec![old.clone()]
+    );
+    assert_eq!(
+        store.due_until(a.at).unwrap(),
+        vec![old.clone(), a.clone(), b.clone()]
+    );
+    store.delete_due(&a).unwrap();
+    store.delete_due(&a).unwrap();
+    store.delete_due(&old).unwrap();
+    assert_eq!(store.due_until(c.at).unwrap(), vec![b.clone(), c.clone()]);
+    store.flush().unwrap();
 }
 
 #[test]

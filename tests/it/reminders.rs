@@ -1,0 +1,195 @@
+//! Meeting prompts within three taps, and the scheduler task delivering reminders (including
+//! ones that fell due while the process was down) exactly once.
+
+use crate::helpers::{catalog, text};
+use lensbot::engine::{self, Input, Message, UserState};
+use lensbot::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
+use lensbot::session::Session;
+use lensbot::store::{MemoryStore, SledStore, Store};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[test]
+fn prep_reaches_a_prompt_in_three_taps_or_fewer_for_every_meeting_type() {
+    let cat = catalog();
+    assert!(cat.meetings.len() >= 8);
+    for (i, m) in cat.meetings.iter().enumerate() {
+        assert!(
+            m.prompts.len() >= 4,
+            "{} has {} prompts",
+            m.id,
+            m.prompts.len()
+        );
+        let mut st = UserState::new("t:taps");
+        st.welcomed = true;
+        // Tap 1: the command.
+        let t1 = engine::step(&cat, &st, Input::Text("/prep".into()), now());
+        let menu = &t1.messages.last().unwrap().buttons;
+        let button = &menu[i];
+        assert_eq!(button.label, m.name);
+        // Tap 2: the meeting type. A usable prompt.
+        let t2 = engine::step(&cat, &t1.state, Input::Button(button.token.clone()), now());
+        let out = text(&t2.messages);
+        assert!(out.contains("One question to raise:"), "{out}");
+        assert!(out.contains("One thing to listen for:"), "{out}");
+        assert!(out.contains("(Source:"), "{out}");
+    }
+}
+
+#[test]
+fn every_prep_prompt_with_a_fact_names_its_source() {
+    let cat = catalog();
+    for m in &cat.meetings {
+        for p in &m.prompts {
+            if let Some(f) = &p.fact {
+                assert!(cat.fact(f).is_some(), "{}: unknown fact {f}", p.id);
+            }
+        }
+    }
+}
+
+fn now() -> jiff::Timestamp {
+    "2026-01-05T09:00:00Z".parse().unwrap()
+}
+
+#[derive(Default)]
+struct Sink {
+    got: Mutex<Vec<(String, String)>>,
+    blocked: Vec<String>,
+}
+
+impl Deliver for Sink {
+    fn accepts(&self, user: &str) -> bool {
+        user.starts_with("test:")
+    }
+
+    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            if self.blocked.iter().any(|b| b == user) {
+                return Err(DeliveryError::Unreachable(user.into()));
+            }
+            self.got
+                .lock()
+                .unwrap()
+                .push((user.to_string(), text(&messages)));
+            Ok(())
+        })
+    }
+}
+
+/// Creates a reminder due a few minutes ago (as if the process had been down), then starts the
+/// real scheduler task and waits for the delivery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_task_delivers_an_overdue_reminder_once_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let ten_min_ago = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+    {
+        // First "process": make a reminder due in a minute, as of ten minutes ago.
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+        let session = Session::new(catalog(), store);
+        // No quiet hours: this test runs at whatever time the machine says.
+        session
+            .handle(
+                "test:late",
+                Input::Text("/remind quiet off".into()),
+                None,
+                ten_min_ago,
+            )
+            .await
+            .unwrap();
+        session
+            .handle(
+                "test:late",
+                Input::Text("/remind lens in 1 minute".into()),
+                None,
+                ten_min_ago,
+            )
+            .await
+            .unwrap();
+    }
+    // Second "process", started after the due time.
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let session = Arc::new(Session::new(catalog(), store.clone()));
+    let sink = Arc::new(Sink::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(scheduler::run(session.clone(), sink.clone(), async {
+        let _ = stopped.await;
+    }));
+    for _ in 0..50 {
+        if !sink.got.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Give it a chance to (wrongly) deliver twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    let got = sink.got.lock().unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].1.contains("lensbot was offline then, so it's late"),
+        "{}",
+        got[0].1
+    );
+    assert_eq!(store.next_due().unwrap(), None);
+}
+
+#[tokio::test]
+async fn an_unreachable_person_is_marked_and_not_retried() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Session::new(catalog(), store.clone());
+    let t0: jiff::Timestamp = "2026-01-05T10:00:00Z".parse().unwrap();
+    session
+        .handle(
+            "test:gone",
+            Input::Text("/remind lens every day 09:00".into()),
+            None,
+            t0,
+        )
+        .await
+        .unwrap();
+    let sink = Sink {
+        blocked: vec!["test:gone".into()],
+        ..Sink::default()
+    };
+    let day1: jiff::Timestamp = "2026-01-06T09:00:00Z".parse().unwrap();
+    let run = session.run_due(day1, &sink).await.unwrap();
+    assert_eq!(run.unreachable, 1);
+    assert!(store.get_user("test:gone").unwrap().unwrap().unreachable);
+    // The next day nothing is attempted; the schedule still moves on.
+    let day2: jiff::Timestamp = "2026-01-07T09:00:00Z".parse().unwrap();
+    let run = session.run_due(day2, &sink).await.unwrap();
+    assert_eq!((run.delivered, run.unreachable, run.silent), (0, 0, 1));
+    // Writing again makes them reachable.
+    session
+        .handle("test:gone", Input::Text("/help".into()), None, day2)
+        .await
+        .unwrap();
+    assert!(!store.get_user("test:gone").unwrap().unwrap().unreachable);
+}
+
+#[tokio::test]
+async fn forget_me_removes_reminders_from_the_due_index() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Session::new(catalog(), store.clone());
+    session
+        .handle(
+            "test:f",
+            Input::Text("/remind lens every day 09:00".into()),
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(store.next_due().unwrap().is_some());
+    session
+        .handle("test:f", Input::Text("/forgetme".into()), None, now())
+        .await
+        .unwrap();
+    session
+        .handle("test:f", Input::Text("yes".into()), None, now())
+        .await
+        .unwrap();
+    assert_eq!(store.next_due().unwrap(), None);
+}
