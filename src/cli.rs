@@ -18,6 +18,9 @@ lensbot: helps allied health professionals find their role in tackling health in
 USAGE:
     lensbot chat [--user ID] [--data DIR] [--dialogues DIR]
         Chat in the terminal (one message a line; buttons are numbered).
+    lensbot telegram [--data DIR] [--dialogues DIR] [--token-file FILE]
+        Run the bot on Telegram (token from $TELEGRAM_BOT_TOKEN or --token-file;
+        API address from $TELEGRAM_API_URL, default Telegram's).
     lensbot check [DIR] [--sources DIR] [--write-ids]
         Check the dialogue files; prints file:line:col for every problem.
     lensbot test [FILES or DIRS...] [--dialogues DIR]
@@ -42,6 +45,15 @@ pub enum Command {
         data: Option<PathBuf>,
         /// Content folder.
         dialogues: Option<PathBuf>,
+    },
+    /// `telegram`.
+    Telegram {
+        /// Data directory.
+        data: Option<PathBuf>,
+        /// Content folder.
+        dialogues: Option<PathBuf>,
+        /// A file holding the token.
+        token_file: Option<PathBuf>,
     },
     /// `check`.
     Check {
@@ -92,7 +104,13 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let rest = &args[1..];
     let mut flags: Vec<(String, Option<String>)> = Vec::new();
     let mut positional = Vec::new();
-    let takes_value = ["--user", "--data", "--dialogues", "--sources"];
+    let takes_value = [
+        "--user",
+        "--data",
+        "--dialogues",
+        "--sources",
+        "--token-file",
+    ];
     let mut i = 0;
     while i < rest.len() {
         let a = &rest[i];
@@ -114,6 +132,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let allowed: &[&str] = match sub.as_str() {
         "chat" => &["--user", "--data", "--dialogues"],
         "check" => &["--sources", "--write-ids"],
+        "telegram" => &["--data", "--dialogues", "--token-file"],
         "test" => &["--dialogues"],
         "export" | "forget" => &["--user", "--data"],
         "help" | "--help" | "-h" => return Ok(Command::Help),
@@ -147,6 +166,14 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 user,
                 data: path("--data"),
                 dialogues: path("--dialogues"),
+            }
+        }
+        "telegram" => {
+            no_positional("telegram")?;
+            Command::Telegram {
+                data: path("--data"),
+                dialogues: path("--dialogues"),
+                token_file: path("--token-file"),
             }
         }
         "check" => {
@@ -235,6 +262,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             sources,
             write_ids,
         } => check(dir, sources, write_ids),
+        Command::Telegram {
+            data,
+            dialogues,
+            token_file,
+        } => telegram(data, dialogues, token_file),
         Command::Test { paths, dialogues } => {
             let catalog = Arc::new(load_catalog(dialogues.as_deref())?);
             let paths = if paths.is_empty() {
@@ -289,6 +321,85 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             }
         }
     }
+}
+
+/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Reads a secret from a file, or else from an environment variable; never prints it.
+#[cfg_attr(not(feature = "telegram"), allow(dead_code))]
+fn secret(file: Option<&Path>, var: &str) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    if let Some(f) = file {
+        let t = std::fs::read_to_string(f)
+            .map_err(|e| format!("cannot read the token file {}: {e}", f.display()))?;
+        let t = t.trim().to_string();
+        if t.is_empty() {
+            return Err(format!("the token file {} is empty", f.display()).into());
+        }
+        return Ok(Some(t));
+    }
+    Ok(std::env::var(var)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty()))
+}
+
+#[cfg(feature = "telegram")]
+fn telegram(
+    data: Option<PathBuf>,
+    dialogues: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    use crate::telegram;
+    let token = secret(token_file.as_deref(), "TELEGRAM_BOT_TOKEN")?
+        .ok_or(telegram::TelegramError::NoToken)?;
+    let catalog = load_catalog(dialogues.as_deref())?;
+    let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+    let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    let config = telegram::Config {
+        token,
+        api_url: std::env::var("TELEGRAM_API_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| telegram::DEFAULT_API_URL.to_string()),
+        throttle: std::env::var("LENSBOT_TELEGRAM_THROTTLE")
+            .map(|v| v != "off")
+            .unwrap_or(true),
+        poll_timeout: 10,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(telegram::run(session, config, stop_signal()))?;
+    eprintln!("lensbot: stopped cleanly");
+    Ok(0)
+}
+
+#[cfg(not(feature = "telegram"))]
+fn telegram(
+    _data: Option<PathBuf>,
+    _dialogues: Option<PathBuf>,
+    _token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    Err("this lensbot was built without the Telegram adapter (cargo feature `telegram`)".into())
 }
 
 /// Loads the content, or explains why it cannot be used.

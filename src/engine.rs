@@ -32,6 +32,9 @@ pub use output::{Audience, Block, Button, Message};
 use serde::{Deserialize, Serialize};
 pub use state::{At, UserState};
 
+/// A second press of the same button within this long is a double click, ignored quietly.
+pub const DOUBLE_CLICK: jiff::SignedDuration = jiff::SignedDuration::from_secs(10);
+
 /// What a person did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
@@ -109,6 +112,8 @@ pub struct Ctx<'a> {
     pub out: Vec<Message>,
     /// Effects so far.
     pub effects: Vec<Effect>,
+    /// Set when saying nothing is the right answer (a repeated press of the same button).
+    pub quiet: bool,
 }
 
 impl Ctx<'_> {
@@ -165,6 +170,7 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
         now,
         out: Vec::new(),
         effects: Vec::new(),
+        quiet: false,
     };
     if ctx.st.created.is_none() {
         ctx.st.created = Some(now);
@@ -240,7 +246,7 @@ fn finish(mut ctx: Ctx<'_>, before_at: &At, before: &UserState, from_person: boo
             b.token = format!("{step}:{}", b.token);
         }
     }
-    if ctx.out.is_empty() && from_person {
+    if ctx.out.is_empty() && from_person && !ctx.quiet {
         // Never silence.
         let msg = ctx.t("unknown_input");
         ctx.out.push(Message::private().para(msg));
@@ -259,8 +265,22 @@ fn on_button(ctx: &mut Ctx<'_>, token: &str) {
     let Some((step, action)) = token.split_once(':') else {
         return stale(ctx);
     };
+    let double_click = ctx.st.last_button.as_deref() == Some(token)
+        && ctx
+            .st
+            .last_button_at
+            .is_some_and(|t| ctx.now.duration_since(t) < DOUBLE_CLICK);
+    if double_click {
+        // The same button again within moments: it has been acted on already.
+        ctx.quiet = true;
+        return;
+    }
     match step.parse::<u64>() {
-        Ok(s) if s == ctx.st.step => act(ctx, action),
+        Ok(s) if s == ctx.st.step => {
+            ctx.st.last_button = Some(token.to_string());
+            ctx.st.last_button_at = Some(ctx.now);
+            act(ctx, action)
+        }
         _ => stale(ctx),
     }
 }

@@ -21,6 +21,7 @@
 //!   [`scheduler::Deliver`] each adapter supplies.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
+//! - `telegram` (feature `telegram`, on by default): the Telegram adapter.
 //! - [`transcript`]: transcript tests (`lensbot test`).
 //! - [`cli`]: the command line.
 
@@ -31,5 +32,7 @@ pub mod render;
 pub mod scheduler;
 pub mod session;
 pub mod store;
+#[cfg(feature = "telegram")]
+pub mod telegram;
 pub mod terminal;
 pub mod transcript;

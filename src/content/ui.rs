@@ -225,4 +225,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("checkin_dropped", &[]),
     ("checkin_later", &["when"]),
     ("notices_title", &[]),
+    ("telegram_text_only", &[]),
+    ("telegram_continue_privately", &[]),
+    ("button.continue_privately", &[]),
+    ("store_failed", &[]),
 ];

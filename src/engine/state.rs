@@ -86,6 +86,14 @@ pub struct UserState {
     /// closed); cleared when they write again. Reminders are not retried meanwhile.
     #[serde(default)]
     pub unreachable: bool,
+    /// The last button token acted on: a second press of the same button (a double click)
+    /// is ignored quietly instead of being answered as stale.
+    #[serde(default)]
+    pub last_button: Option<String>,
+    /// When that button was acted on: only a repeat within a few seconds counts as a double
+    /// click; later, the button is simply stale.
+    #[serde(default)]
+    pub last_button_at: Option<Timestamp>,
     /// The buttons shown last, so typing their number or label chooses them.
     #[serde(default)]
     pub menu: Vec<crate::engine::Choice>,
@@ -121,6 +129,8 @@ impl UserState {
             prep_turn: 0,
             notices: Vec::new(),
             unreachable: false,
+            last_button: None,
+            last_button_at: None,
             menu: Vec::new(),
             recent_events: Vec::new(),
         }

@@ -5,13 +5,18 @@
 //! - `session`: ordering, repeated events, durability;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `transcripts`: every file under `tests/transcripts/`;
-//! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer.
+//! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
+//! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`.
 
 mod checker;
 mod cli;
 mod engine;
+#[cfg(feature = "telegram")]
+mod fake_telegram;
 mod helpers;
 mod reminders;
 mod session;
 mod store;
+#[cfg(feature = "telegram")]
+mod telegram;
 mod transcripts;

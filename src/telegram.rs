@@ -1,0 +1,467 @@
+//! The Telegram adapter: long polling with teloxide's client, private chats carrying the whole
+//! conversation, groups answering only what is public by nature.
+//!
+//! Why our own polling loop rather than teloxide's dispatcher: the dispatcher confirms a batch
+//! of updates to Telegram before the handlers finish, so a crash can drop them. Here a batch is
+//! handled completely (each person's updates in order, different people in parallel, every
+//! turn flushed) before the next `getUpdates` confirms it; a batch replayed after a crash is
+//! recognised by its update ids (kept per person in the store) and applied once.
+//!
+//! Everything a person writes goes through the session; replies are rendered by
+//! [`render`] (HTML, escaped, split, inline keyboards). The token is never printed: the bot
+//! (whose `Debug` would show it) is never formatted, [`Config`]'s `Debug` redacts it, and
+//! request errors are described without their URL. Reflections are never logged; nothing
+//! personal is sent to a group. Rate limits are teloxide's `Throttle` (about 1 message a
+//! second per chat, 20 a minute per group, 30 a second overall, and it waits out a 429's
+//! `retry_after`); with `throttle` off (benchmarks only) its limits are set out of reach.
+
+pub mod render;
+
+use crate::engine::{self, Audience, COMMANDS, Input, Message, UserState};
+use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
+use crate::session::Session;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use teloxide_core::adaptors::Throttle;
+use teloxide_core::adaptors::throttle::Limits;
+use teloxide_core::payloads::{GetUpdatesSetters, SendMessageSetters};
+use teloxide_core::requests::{Requester, RequesterExt};
+use teloxide_core::types::{
+    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
+    Message as TgMessage, ParseMode, Update, UpdateKind,
+};
+use teloxide_core::{ApiError, Bot, RequestError};
+
+/// Telegram's own API address.
+pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
+
+/// Commands answered in a group, because they are public by nature.
+pub const PUBLIC_IN_GROUPS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
+
+/// The bot as the adapter holds it: teloxide's client behind its rate limiter.
+type TgBot = Throttle<Bot>;
+
+/// How to reach Telegram.
+#[derive(Clone)]
+pub struct Config {
+    /// The bot token from @BotFather.
+    pub token: String,
+    /// The API base (a local fake in tests).
+    pub api_url: String,
+    /// Apply Telegram's rate limits (on, except for benchmarks).
+    pub throttle: bool,
+    /// Long-polling timeout in seconds.
+    pub poll_timeout: u32,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("token", &"<redacted>")
+            .field("api_url", &self.api_url)
+            .field("throttle", &self.throttle)
+            .finish()
+    }
+}
+
+/// What can stop the adapter, in words a person running it can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    /// No token was given.
+    #[error(
+        "no Telegram token: set TELEGRAM_BOT_TOKEN, or pass --token-file FILE (create the bot with @BotFather)"
+    )]
+    NoToken,
+    /// The API address is not a URL.
+    #[error("TELEGRAM_API_URL `{0}` is not a valid URL")]
+    BadUrl(String),
+    /// `getMe` failed: wrong token, or Telegram unreachable.
+    #[error("Telegram did not accept the bot (getMe failed: {0}); check the token and the network")]
+    GetMe(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A user's store key on Telegram.
+pub fn user_key(id: u64) -> String {
+    format!("telegram:{id}")
+}
+
+/// Builds teloxide's client from the configuration.
+pub fn bot(config: &Config) -> Result<TgBot, TelegramError> {
+    let url = reqwest::Url::parse(&config.api_url)
+        .map_err(|_| TelegramError::BadUrl(config.api_url.clone()))?;
+    let bot = Bot::new(&config.token).set_api_url(url);
+    let limits = if config.throttle {
+        Limits::default()
+    } else {
+        Limits {
+            messages_per_sec_chat: 1_000_000,
+            messages_per_min_chat: 1_000_000,
+            messages_per_min_channel_or_supergroup: 1_000_000,
+            messages_per_sec_overall: 1_000_000,
+        }
+    };
+    Ok(bot.throttle(limits))
+}
+
+/// Runs the bot until `shutdown` resolves: start-up checks, command registration, polling, the
+/// reminder scheduler. On shutdown it stops polling, finishes the turns in flight, confirms
+/// them to Telegram and flushes the store.
+pub async fn run(
+    session: Arc<Session>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), TelegramError> {
+    let bot = bot(&config)?;
+    let me = bot
+        .get_me()
+        .await
+        .map_err(|e| TelegramError::GetMe(describe(&e)))?;
+    let username = me.username.clone().unwrap_or_default();
+    let commands: Vec<BotCommand> = COMMANDS
+        .iter()
+        .map(|(c, _)| BotCommand::new(*c, session.catalog().t(&format!("cmd.{c}"))))
+        .collect();
+    if let Err(e) = bot.set_my_commands(commands).await {
+        eprintln!(
+            "lensbot: could not register the command list with Telegram: {}",
+            describe(&e)
+        );
+    }
+    eprintln!("lensbot: connected to Telegram as @{username}");
+
+    let adapter = Arc::new(Adapter {
+        bot: bot.clone(),
+        session: session.clone(),
+        username,
+    });
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
+    let scheduler = tokio::spawn(scheduler::run(session.clone(), adapter.clone(), async {
+        let _ = scheduler_stopped.await;
+    }));
+
+    tokio::pin!(shutdown);
+    let mut offset: i32 = 0;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let poll = bot
+            .get_updates()
+            .offset(offset)
+            .timeout(config.poll_timeout)
+            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let updates = tokio::select! {
+            _ = &mut shutdown => break,
+            r = poll => r,
+        };
+        match updates {
+            Ok(updates) => {
+                backoff = Duration::from_millis(500);
+                if let Some(last) = updates.last() {
+                    offset = last.id.0 as i32 + 1;
+                }
+                // The whole batch is handled before the next poll confirms it.
+                adapter.handle_batch(updates).await;
+            }
+            Err(e) => {
+                eprintln!(
+                    "lensbot: getUpdates failed: {}; retrying in {backoff:?}",
+                    describe(&e)
+                );
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    // Confirm what was handled, so Telegram does not send it again.
+    if offset != 0 {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(3),
+            bot.get_updates().offset(offset).timeout(0),
+        )
+        .await;
+    }
+    let _ = stop_scheduler.send(());
+    let _ = scheduler.await;
+    session.store().flush()?;
+    Ok(())
+}
+
+/// Describes a request error without anything that could carry the token (teloxide's network
+/// errors can include the request URL, which contains it).
+fn describe(e: &RequestError) -> String {
+    match e {
+        RequestError::Api(api) => format!("Telegram said: {api}"),
+        RequestError::RetryAfter(s) => format!("rate limited, retry after {}s", s.seconds()),
+        RequestError::MigrateToChatId(_) => "the group was upgraded to a supergroup".into(),
+        RequestError::Network(n) => {
+            let kind = if n.is_timeout() {
+                "timed out"
+            } else if n.is_connect() {
+                "could not connect"
+            } else {
+                "network error"
+            };
+            kind.to_string()
+        }
+        RequestError::InvalidJson { .. } => "Telegram's answer could not be read".into(),
+        RequestError::Io(_) => "input/output error".into(),
+    }
+}
+
+fn unreachable(e: &RequestError) -> bool {
+    matches!(
+        e,
+        RequestError::Api(
+            ApiError::BotBlocked
+                | ApiError::CantInitiateConversation
+                | ApiError::UserDeactivated
+                | ApiError::BotKicked
+                | ApiError::BotKickedFromSupergroup
+                | ApiError::ChatNotFound
+        )
+    )
+}
+
+struct Adapter {
+    bot: TgBot,
+    session: Arc<Session>,
+    username: String,
+}
+
+/// Who an update is from, for per-person ordering.
+fn sender(u: &Update) -> Option<u64> {
+    match &u.kind {
+        UpdateKind::Message(m) => m.from.as_ref().map(|f| f.id.0),
+        UpdateKind::CallbackQuery(q) => Some(q.from.id.0),
+        _ => None,
+    }
+}
+
+impl Adapter {
+    /// Handles a batch: each person's updates in order, different people concurrently.
+    async fn handle_batch(self: &Arc<Self>, updates: Vec<Update>) {
+        let mut by_person: BTreeMap<u64, Vec<Update>> = BTreeMap::new();
+        for u in updates {
+            if let Some(id) = sender(&u) {
+                by_person.entry(id).or_default().push(u);
+            }
+        }
+        let mut tasks = tokio::task::JoinSet::new();
+        for (_, list) in by_person {
+            let me = self.clone();
+            tasks.spawn(async move {
+                for u in list {
+                    me.handle_update(u).await;
+                }
+            });
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn handle_update(&self, u: Update) {
+        let event = format!("tg:{}", u.id.0);
+        match u.kind {
+            UpdateKind::Message(m) => self.on_message(m, &event).await,
+            UpdateKind::CallbackQuery(q) => {
+                // Answer at once, whatever follows, so the button stops spinning.
+                let _ = self.bot.answer_callback_query(q.id.clone()).await;
+                let Some(msg) = q.message.as_ref() else {
+                    return;
+                };
+                if !msg.chat().is_private() {
+                    return; // Group messages carry no callback buttons.
+                }
+                let chat = msg.chat().id;
+                let user = user_key(q.from.id.0);
+                let data = q.data.clone().unwrap_or_default();
+                self.turn(&user, chat, Input::Button(data), &event).await;
+                // The pressed message's buttons go, so they cannot be pressed twice.
+                let _ = self.bot.edit_message_reply_markup(chat, msg.id()).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_message(&self, m: TgMessage, event: &str) {
+        let Some(from) = m.from.as_ref() else { return };
+        if from.is_bot {
+            return;
+        }
+        let text = m.text().or(m.caption()).unwrap_or("").to_string();
+        let user = user_key(from.id.0);
+        if m.chat.is_private() {
+            if text.is_empty() {
+                let note = Message::private().para(self.session.catalog().t("telegram_text_only"));
+                let _ = self.send(&user, m.chat.id, &[note]).await;
+                return;
+            }
+            return self.turn(&user, m.chat.id, Input::Text(text), event).await;
+        }
+        // A group: only commands addressed to the bot (or to no bot in particular).
+        let Some(rest) = text.strip_prefix('/') else {
+            return;
+        };
+        let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        let (cmd, target) = word.split_once('@').unwrap_or((word, ""));
+        if !target.is_empty() && !target.eq_ignore_ascii_case(&self.username) {
+            return;
+        }
+        let cmd = cmd.to_lowercase();
+        if !COMMANDS.iter().any(|(c, _)| *c == cmd) {
+            return;
+        }
+        let args = args.trim();
+        // Lookups that need a menu (no words given) continue privately, like anything personal.
+        let public = PUBLIC_IN_GROUPS.contains(&cmd.as_str())
+            && (!args.is_empty() || matches!(cmd.as_str(), "help" | "fact"));
+        if public {
+            self.group_lookup(&user, m.chat.id, &format!("/{cmd} {args}"), m.id.0)
+                .await;
+        } else {
+            self.continue_privately(m.chat.id, &cmd, args).await;
+        }
+    }
+
+    /// A public lookup in a group: computed on a throwaway state (nothing saved, nothing
+    /// personal), and only public messages are posted, without buttons.
+    async fn group_lookup(&self, user: &str, chat: ChatId, text: &str, salt: i32) {
+        let mut st = UserState::new(user);
+        st.welcomed = true;
+        st.facts_shown = salt.unsigned_abs();
+        let turn = engine::step(
+            self.session.catalog(),
+            &st,
+            Input::Text(text.to_string()),
+            jiff::Timestamp::now(),
+        );
+        let public: Vec<Message> = turn
+            .messages
+            .into_iter()
+            .filter(|m| m.audience == Audience::Public)
+            .map(|mut m| {
+                m.buttons.clear();
+                m
+            })
+            .collect();
+        for m in &public {
+            for part in render::render(m) {
+                let _ = self
+                    .bot
+                    .send_message(chat, part.html)
+                    .parse_mode(ParseMode::Html)
+                    .await;
+            }
+        }
+    }
+
+    /// Anything personal asked in a group moves to a private chat through a deep link.
+    async fn continue_privately(&self, chat: ChatId, cmd: &str, args: &str) {
+        let cat = self.session.catalog();
+        let mut payload = cmd.to_string();
+        // Only safe, non-personal arguments travel in the link (a lens number, a need).
+        let arg: String = args
+            .chars()
+            .take(20)
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        if matches!(cmd, "lens" | "signpost" | "prep") && !arg.is_empty() {
+            payload = format!("{cmd}-{arg}");
+        }
+        let url = format!("https://t.me/{}?start={payload}", self.username);
+        let text = render::escape(cat.t("telegram_continue_privately"));
+        let mut req = self
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html);
+        if let Ok(url) = reqwest::Url::parse(&url) {
+            let button = InlineKeyboardButton::url(cat.t("button.continue_privately"), url);
+            req = req.reply_markup(InlineKeyboardMarkup::new(vec![vec![button]]));
+        }
+        let _ = req.await;
+    }
+
+    /// One person's turn in their private chat.
+    async fn turn(&self, user: &str, chat: ChatId, input: Input, event: &str) {
+        match self
+            .session
+            .handle(user, input, Some(event), jiff::Timestamp::now())
+            .await
+        {
+            Ok(reply) => {
+                if !reply.duplicate {
+                    let _ = self.send(user, chat, &reply.messages).await;
+                }
+            }
+            Err(e) => {
+                eprintln!("lensbot: a turn for a Telegram user failed: {e}");
+                let sorry = Message::private().para(self.session.catalog().t("store_failed"));
+                let _ = self.send(user, chat, &[sorry]).await;
+            }
+        }
+    }
+
+    /// Sends messages to a private chat, in order; a blocked bot marks the person unreachable.
+    async fn send(
+        &self,
+        user: &str,
+        chat: ChatId,
+        messages: &[Message],
+    ) -> Result<(), DeliveryError> {
+        for m in &render::merge(messages) {
+            for part in render::render(m) {
+                let mut req = self
+                    .bot
+                    .send_message(chat, part.html)
+                    .parse_mode(ParseMode::Html);
+                if !part.keyboard.is_empty() {
+                    let rows = part
+                        .keyboard
+                        .into_iter()
+                        .map(|row| {
+                            row.into_iter()
+                                .map(|(l, d)| InlineKeyboardButton::callback(l, d))
+                                .collect::<Vec<_>>()
+                        })
+                        .collect::<Vec<_>>();
+                    req = req.reply_markup(InlineKeyboardMarkup::new(rows));
+                }
+                if let Err(e) = req.await {
+                    if unreachable(&e) {
+                        let _ = self.session.mark_unreachable(user).await;
+                        return Err(DeliveryError::Unreachable(user.to_string()));
+                    }
+                    eprintln!(
+                        "lensbot: sending to a Telegram chat failed: {}",
+                        describe(&e)
+                    );
+                    return Err(DeliveryError::Failed(describe(&e)));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Deliver for Adapter {
+    fn accepts(&self, user: &str) -> bool {
+        user.starts_with("telegram:")
+    }
+
+    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let id: i64 = user
+                .strip_prefix("telegram:")
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| DeliveryError::Failed(format!("not a Telegram user: {user}")))?;
+            // A person's private chat has the same id as the person.
+            self.send(user, ChatId(id), &messages).await
+        })
+    }
+}

@@ -1,0 +1,381 @@
+//! A small fake of the Telegram Bot API on 127.0.0.1, for driving the real teloxide client
+//! (in-process, or the real `lensbot telegram` binary through `TELEGRAM_API_URL`).
+//!
+//! It serves `getMe`, `getUpdates` (long polling, honouring `offset`), `setMyCommands`,
+//! `sendMessage`, `answerCallbackQuery` and `editMessageReplyMarkup`, records every call, and
+//! can be told to fail a call (a 429 with `retry_after`, a 403 for a blocked user) or to be
+//! slow (a turn in flight at shutdown).
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::{HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+/// The bot's username, as the fake's `getMe` reports it.
+pub const BOT_USERNAME: &str = "lensbot_test_bot";
+
+/// One recorded API call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// Method name (`sendMessage` …).
+    pub method: String,
+    /// The JSON body.
+    pub body: Value,
+    /// When it arrived.
+    pub at: Instant,
+    /// For a successful `sendMessage`, the message id the fake gave it.
+    pub message_id: Option<i64>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: Vec<Value>,
+    forced: VecDeque<Value>,
+    next_update: i64,
+    next_message: i64,
+    calls: Vec<Call>,
+    fail: VecDeque<(String, u16, Value)>,
+    blocked: HashSet<i64>,
+    get_me_fails: bool,
+    send_delay: Duration,
+}
+
+/// The fake server. Dropping it stops nothing; tests are short-lived.
+#[derive(Clone)]
+pub struct FakeTelegram {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    state: Arc<Mutex<State>>,
+    notify: Arc<Notify>,
+}
+
+fn ok(result: Value) -> (u16, Value) {
+    (200, json!({"ok": true, "result": result}))
+}
+
+fn user(id: i64) -> Value {
+    json!({"id": id, "is_bot": false, "first_name": format!("User{id}")})
+}
+
+fn chat(id: i64) -> Value {
+    if id < 0 {
+        json!({"id": id, "type": "supergroup", "title": "AHP network"})
+    } else {
+        json!({"id": id, "type": "private", "first_name": format!("User{id}")})
+    }
+}
+
+impl FakeTelegram {
+    /// Starts the server on a free port.
+    pub async fn start() -> FakeTelegram {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let fake = FakeTelegram {
+            url,
+            state: Arc::new(Mutex::new(State {
+                next_update: 1000,
+                next_message: 1,
+                ..State::default()
+            })),
+            notify: Arc::new(Notify::new()),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let f = f.clone();
+                        async move { Ok::<_, hyper::Error>(f.serve(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        fake
+    }
+
+    async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let path = req.uri().path().to_string();
+        // Telegram's method names are case-insensitive; teloxide sends `GetMe`, `SendMessage`.
+        let raw = path.rsplit('/').next().unwrap_or_default();
+        let mut method = raw.to_string();
+        if let Some(first) = raw.chars().next() {
+            method = first.to_lowercase().collect::<String>() + &raw[first.len_utf8()..];
+        }
+        let bytes = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let (status, reply) = self.answer(&method, body).await;
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(reply.to_string())))
+            .unwrap()
+    }
+
+    async fn answer(&self, method: &str, body: Value) -> (u16, Value) {
+        let (delay, idx) = {
+            let mut st = self.state.lock().unwrap();
+            st.calls.push(Call {
+                method: method.to_string(),
+                body: body.clone(),
+                at: Instant::now(),
+                message_id: None,
+            });
+            let idx = st.calls.len() - 1;
+            if let Some(i) = st.fail.iter().position(|(m, _, _)| m == method) {
+                let (_, status, reply) = st.fail.remove(i).unwrap();
+                return (status, reply);
+            }
+            (
+                if method == "sendMessage" {
+                    st.send_delay
+                } else {
+                    Duration::ZERO
+                },
+                idx,
+            )
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        match method {
+            "getMe" => {
+                if self.state.lock().unwrap().get_me_fails {
+                    return (
+                        401,
+                        json!({"ok": false, "error_code": 401, "description": "Unauthorized"}),
+                    );
+                }
+                ok(
+                    json!({"id": 42, "is_bot": true, "first_name": "lensbot", "username": BOT_USERNAME,
+                    "can_join_groups": true, "can_read_all_group_messages": false,
+                    "supports_inline_queries": false, "has_main_web_app": false}),
+                )
+            }
+            "getUpdates" => self.get_updates(&body).await,
+            "setMyCommands" | "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+            "sendMessage" => {
+                let chat_id = body["chat_id"].as_i64().unwrap_or(0);
+                let mut st = self.state.lock().unwrap();
+                if st.blocked.contains(&chat_id) {
+                    return (
+                        403,
+                        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+                    );
+                }
+                st.next_message += 1;
+                let id = st.next_message;
+                st.calls[idx].message_id = Some(id);
+                ok(
+                    json!({"message_id": id, "date": 1767600000, "chat": chat(chat_id),
+                    "from": {"id": 42, "is_bot": true, "first_name": "lensbot"},
+                    "text": body["text"].as_str().unwrap_or("")}),
+                )
+            }
+            "editMessageReplyMarkup" => {
+                let chat_id = body["chat_id"].as_i64().unwrap_or(0);
+                let id = body["message_id"].as_i64().unwrap_or(0);
+                ok(
+                    json!({"message_id": id, "date": 1767600000, "chat": chat(chat_id),
+                    "from": {"id": 42, "is_bot": true, "first_name": "lensbot"}, "text": "…"}),
+                )
+            }
+            other => (
+                404,
+                json!({"ok": false, "error_code": 404, "description": format!("Not Found: method {other}")}),
+            ),
+        }
+    }
+
+    async fn get_updates(&self, body: &Value) -> (u16, Value) {
+        let offset = body["offset"].as_i64().unwrap_or(0);
+        let timeout = body["timeout"].as_u64().unwrap_or(0).min(2);
+        let deadline = Instant::now() + Duration::from_secs(timeout);
+        loop {
+            let notified = self.notify.notified();
+            {
+                let mut st = self.state.lock().unwrap();
+                st.queue
+                    .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                let mut out: Vec<Value> = st.forced.drain(..).collect();
+                out.extend(st.queue.iter().cloned());
+                if !out.is_empty() {
+                    return ok(Value::Array(out));
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return ok(json!([]));
+            }
+            let _ = tokio::time::timeout(left, notified).await;
+        }
+    }
+
+    fn push(&self, mut update: Value) -> i64 {
+        let id = {
+            let mut st = self.state.lock().unwrap();
+            st.next_update += 1;
+            let id = st.next_update;
+            update["update_id"] = json!(id);
+            st.queue.push(update);
+            id
+        };
+        self.notify.notify_waiters();
+        id
+    }
+
+    /// A text message in a private chat.
+    pub fn private_text(&self, user_id: i64, text: &str) -> Value {
+        json!({"message": {"message_id": 1, "date": 1767600000, "chat": chat(user_id), "from": user(user_id), "text": text}})
+    }
+
+    /// Queues a text message from a person in their private chat.
+    pub fn send_private(&self, user_id: i64, text: &str) -> i64 {
+        self.push(self.private_text(user_id, text))
+    }
+
+    /// Queues a text message from a person in a group.
+    pub fn send_group(&self, chat_id: i64, user_id: i64, text: &str) -> i64 {
+        self.push(json!({"message": {"message_id": 1, "date": 1767600000, "chat": chat(chat_id), "from": user(user_id), "text": text}}))
+    }
+
+    /// Queues a button press on a message the bot sent.
+    pub fn press(&self, user_id: i64, message_id: i64, data: &str) -> i64 {
+        self.push(json!({"callback_query": {"id": format!("cq{message_id}{}", data.len()), "from": user(user_id),
+            "chat_instance": "ci", "data": data,
+            "message": {"message_id": message_id, "date": 1767600000, "chat": chat(user_id),
+                "from": {"id": 42, "is_bot": true, "first_name": "lensbot"}, "text": "…"}}}))
+    }
+
+    /// Serves an update once more on the next poll, whatever the offset (a replay after a
+    /// crash, or Telegram sending it twice).
+    pub fn replay(&self, update_id: i64, mut update: Value) {
+        update["update_id"] = json!(update_id);
+        self.state.lock().unwrap().forced.push_back(update);
+        self.notify.notify_waiters();
+    }
+
+    /// The next call of `method` fails with this status and description.
+    pub fn fail_next(&self, method: &str, status: u16, reply: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .fail
+            .push_back((method.to_string(), status, reply));
+    }
+
+    /// Messages to this chat fail with 403, as when a person blocks the bot.
+    pub fn block(&self, chat_id: i64) {
+        self.state.lock().unwrap().blocked.insert(chat_id);
+    }
+
+    /// `getMe` answers 401.
+    pub fn fail_get_me(&self) {
+        self.state.lock().unwrap().get_me_fails = true;
+    }
+
+    /// Every `sendMessage` takes this long to answer.
+    pub fn slow_sends(&self, d: Duration) {
+        self.state.lock().unwrap().send_delay = d;
+    }
+
+    /// Every call so far of a method.
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Messages the fake accepted for a chat, in order (refused calls are in `calls`).
+    pub fn sent_to(&self, chat_id: i64) -> Vec<Value> {
+        self.calls("sendMessage")
+            .into_iter()
+            .filter(|c| c.message_id.is_some() && c.body["chat_id"].as_i64() == Some(chat_id))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Waits until a message to `chat_id` contains `needle`; returns it and the message id the
+    /// fake gave it (counting every message sent).
+    pub async fn wait_for_text(&self, chat_id: i64, needle: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(m) = self
+                .sent_to(chat_id)
+                .into_iter()
+                .find(|b| b["text"].as_str().unwrap_or("").contains(needle))
+            {
+                return m;
+            }
+            if Instant::now() > deadline {
+                let texts: Vec<String> = self
+                    .sent_to(chat_id)
+                    .iter()
+                    .map(|b| b["text"].to_string())
+                    .collect();
+                let methods: Vec<String> = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .calls
+                    .iter()
+                    .map(|c| c.method.clone())
+                    .collect();
+                panic!(
+                    "no message to {chat_id} containing {needle:?}; sent:\n{}\ncalls: {methods:?}",
+                    texts.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The message id the fake gave a sent message.
+    pub fn message_id_of(&self, body: &Value) -> i64 {
+        self.calls("sendMessage")
+            .into_iter()
+            .find(|c| c.body == *body)
+            .and_then(|c| c.message_id)
+            .expect("a message the fake accepted")
+    }
+}
+
+/// The callback data of the button with this label in a sent message's inline keyboard.
+pub fn button(message: &Value, label: &str) -> String {
+    for row in message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        for b in row.as_array().into_iter().flatten() {
+            if b["text"] == label {
+                return b["callback_data"].as_str().unwrap_or_default().to_string();
+            }
+        }
+    }
+    panic!("no button {label:?} in {message}");
+}

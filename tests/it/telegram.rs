@@ -1,0 +1,504 @@
+//! The Telegram adapter end to end: the real teloxide client against the fake Bot API on
+//! 127.0.0.1, in-process and as the real `lensbot telegram` binary.
+
+use crate::fake_telegram::{BOT_USERNAME, FakeTelegram, button};
+use crate::helpers::catalog;
+use lensbot::engine::Input;
+use lensbot::session::Session;
+use lensbot::store::{MemoryStore, Store};
+use lensbot::telegram::{self, Config, TelegramError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "123456:TEST-TOKEN-never-printed";
+
+struct Running {
+    fake: FakeTelegram,
+    session: Arc<Session>,
+    store: Arc<dyn Store>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), TelegramError>>,
+}
+
+async fn start_with(fake: FakeTelegram, store: Arc<dyn Store>) -> Running {
+    let session = Arc::new(Session::new(catalog(), store.clone()));
+    let config = Config {
+        token: TOKEN.into(),
+        api_url: fake.url.clone(),
+        throttle: false,
+        poll_timeout: 1,
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(telegram::run(session.clone(), config, async {
+        let _ = stopped.await;
+    }));
+    Running {
+        fake,
+        session,
+        store,
+        stop,
+        task,
+    }
+}
+
+async fn start() -> Running {
+    start_with(FakeTelegram::start().await, Arc::new(MemoryStore::new())).await
+}
+
+impl Running {
+    async fn stop(self) -> Result<(), TelegramError> {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("stops within 10 s")
+            .unwrap()
+    }
+}
+
+/// Checks that a text is well-formed for Telegram's HTML parse mode: only the tags we use, all
+/// closed, every `&` an entity.
+fn assert_valid_html(text: &str) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['<', '&']) {
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix('&') {
+            let ok = ["amp;", "lt;", "gt;", "quot;"]
+                .iter()
+                .any(|e| after.starts_with(e));
+            assert!(ok, "a bare & in {text:?}");
+            rest = after;
+            continue;
+        }
+        let end = tail
+            .find('>')
+            .unwrap_or_else(|| panic!("an unclosed < in {text:?}"));
+        let tag = &tail[1..end];
+        match tag {
+            "b" | "i" => stack.push(tag),
+            t if t.starts_with("a href=\"") => stack.push("a"),
+            "/b" | "/i" | "/a" => {
+                assert_eq!(stack.pop(), Some(&tag[1..]), "mismatched tag in {text:?}")
+            }
+            other => panic!("an unexpected tag <{other}> in {text:?}"),
+        }
+        rest = &tail[end + 1..];
+    }
+    assert!(stack.is_empty(), "unclosed tags in {text:?}");
+    assert!(text.chars().count() <= 4096);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exported() {
+    let r = start().await;
+    let f = &r.fake;
+    let me = 1001;
+    f.send_private(me, "/start");
+    let welcome = f.wait_for_text(me, "Your privacy").await;
+    assert!(
+        welcome["text"]
+            .as_str()
+            .unwrap()
+            .contains("Welcome to lensbot")
+    );
+    assert_eq!(welcome["parse_mode"], "HTML");
+    // The commands were registered at start-up, with descriptions.
+    let cmds = &f.calls("setMyCommands")[0].body["commands"];
+    assert_eq!(cmds.as_array().unwrap().len(), 18);
+    assert!(
+        cmds.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["description"].as_str().unwrap().len() >= 3)
+    );
+
+    f.send_private(me, "/lens 1");
+    let intro = f.wait_for_text(me, "Lens 1: Myself as an individual").await;
+    let begin = button(&intro, "Begin with awareness");
+    assert!(begin.len() <= 64);
+    f.press(me, f.message_id_of(&intro), &begin);
+    let summary = f
+        .wait_for_text(me, "Myself as an individual, awareness")
+        .await;
+    // The press was answered and the pressed message's keyboard removed.
+    assert!(!f.calls("answerCallbackQuery").is_empty());
+    let edits = f.calls("editMessageReplyMarkup");
+    assert!(
+        edits
+            .iter()
+            .any(|c| c.body["message_id"] == json!(f.message_id_of(&intro)))
+    );
+    f.press(me, f.message_id_of(&summary), &button(&summary, "Next"));
+    f.wait_for_text(me, "question 1 of").await;
+    f.send_private(me, "Sentinel reflection about buses <3 & more");
+    let saved = f.wait_for_text(me, "Saved.").await;
+    assert!(
+        saved["text"].as_str().unwrap().contains("question 2 of"),
+        "one message for one reply"
+    );
+    // Stored, and exported.
+    let st = r.store.get_user("telegram:1001").unwrap().unwrap();
+    assert_eq!(
+        st.reflections[0].text,
+        "Sentinel reflection about buses <3 & more"
+    );
+    f.send_private(me, "/mydata");
+    let data = f.wait_for_text(me, "Everything I hold about you").await;
+    assert_valid_html(data["text"].as_str().unwrap());
+    assert!(
+        data["text"]
+            .as_str()
+            .unwrap()
+            .contains("buses &lt;3 &amp; more")
+    );
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_commands_stay_public_and_anything_personal_moves_to_a_private_chat() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100500;
+    f.send_group(group, 2002, "/fact");
+    let fact = f.wait_for_text(group, "Did you know?").await;
+    assert!(
+        fact["reply_markup"].is_null(),
+        "no callback buttons in groups"
+    );
+    f.send_group(group, 2002, "/define@lensbot_test_bot equity");
+    f.wait_for_text(group, "Equality and equity").await;
+    f.send_group(group, 2002, "/lens 3");
+    let hint = f.wait_for_text(group, "private chat").await;
+    let url = hint["reply_markup"]["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(url, format!("https://t.me/{BOT_USERNAME}?start=lens-3"));
+    f.send_group(group, 2002, "/note my secret worry about a colleague");
+    f.wait_for_text(group, "private chat").await;
+    // Commands for another bot, and plain chatter, are left alone.
+    f.send_group(group, 2002, "/fact@some_other_bot");
+    f.send_group(group, 2002, "morning all");
+    // The deep link continues privately.
+    f.send_private(2002, "/start lens-3");
+    f.wait_for_text(2002, "Lens 3: Clinical teams").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for m in f.sent_to(group) {
+        let t = m["text"].as_str().unwrap();
+        assert!(
+            !t.contains("secret worry"),
+            "a personal note reached the group: {t}"
+        );
+        assert!(!t.contains("Your privacy"), "{t}");
+    }
+    assert_eq!(
+        f.sent_to(group).len(),
+        4,
+        "fact, define and two private-chat hints"
+    );
+    // Nothing personal was stored from the group.
+    assert!(
+        r.store
+            .get_user("telegram:2002")
+            .unwrap()
+            .unwrap()
+            .notes
+            .is_empty()
+    );
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_button_says_where_the_person_is_now() {
+    let r = start().await;
+    let f = &r.fake;
+    f.send_private(3003, "/lens 2");
+    let intro = f.wait_for_text(3003, "Lens 2: Care of patients").await;
+    let begin = button(&intro, "Begin with awareness");
+    f.press(3003, f.message_id_of(&intro), &begin);
+    let summary = f.wait_for_text(3003, "Care of patients, awareness").await;
+    f.press(3003, f.message_id_of(&summary), &button(&summary, "Next"));
+    f.wait_for_text(3003, "question 1 of").await;
+    // The same Next again at once is a double click: acted on once, no noise.
+    f.press(3003, f.message_id_of(&summary), &button(&summary, "Next"));
+    // The intro's button, scrolled back to: its step has passed.
+    f.press(3003, f.message_id_of(&intro), &begin);
+    let stale = f.wait_for_text(3003, "from an earlier step").await;
+    assert!(stale["text"].as_str().unwrap().contains("question 1 of"));
+    let prompts = f
+        .sent_to(3003)
+        .iter()
+        .filter(|m| m["text"].as_str().unwrap().contains("question 1 of"))
+        .count();
+    assert_eq!(
+        prompts, 2,
+        "one transition, then one reminder of where they are"
+    );
+    assert_eq!(
+        r.store
+            .get_user("telegram:3003")
+            .unwrap()
+            .unwrap()
+            .cell("lens-2", "awareness"),
+        lensbot::engine::state::CellStatus::Started
+    );
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_update_twice_applies_once() {
+    let r = start().await;
+    let f = &r.fake;
+    let id = f.send_private(4004, "/note only once");
+    f.wait_for_text(4004, "Note saved (you have 1)").await;
+    // Telegram (or a replay after a crash) delivers the same update again.
+    f.replay(id, f.private_text(4004, "/note only once"));
+    f.send_private(4004, "/progress");
+    f.wait_for_text(4004, "Notes: 1.").await;
+    assert_eq!(
+        r.store
+            .get_user("telegram:4004")
+            .unwrap()
+            .unwrap()
+            .notes
+            .len(),
+        1
+    );
+    assert_eq!(
+        f.sent_to(4004)
+            .iter()
+            .filter(|m| m["text"].as_str().unwrap().contains("Note saved"))
+            .count(),
+        1
+    );
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_for_its_retry_after() {
+    let r = start().await;
+    let f = &r.fake;
+    f.fail_next(
+        "sendMessage",
+        429,
+        json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}),
+    );
+    f.send_private(5005, "/fact");
+    let m = f.wait_for_text(5005, "Did you know?").await;
+    let calls = f.calls("sendMessage");
+    assert_eq!(calls.len(), 2, "one refused, one retried");
+    assert_eq!(calls[0].body, calls[1].body);
+    let waited = calls[1].at.duration_since(calls[0].at);
+    assert!(
+        waited >= Duration::from_millis(900),
+        "retried after {waited:?}"
+    );
+    assert_valid_html(m["text"].as_str().unwrap());
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_never_breaks_a_message() {
+    let r = start().await;
+    let f = &r.fake;
+    let me = 6006;
+    f.send_private(
+        me,
+        "/note <b>not bold</b> <a href=\"x\">link</a> & &amp; <script>",
+    );
+    f.wait_for_text(me, "Note saved").await;
+    f.send_private(me, &"x".repeat(10_000));
+    f.wait_for_text(me, "10000 characters long").await;
+    f.send_private(
+        me,
+        "/note tab\there\u{0}nul\u{1b}[31m bell\u{7} rtl\u{202e}x",
+    );
+    f.wait_for_text(me, "Note saved (you have 2)").await;
+    f.send_private(me, "/frobnicate <i>");
+    f.wait_for_text(me, "I don't know the command").await;
+    f.send_private(me, "/mydata");
+    f.wait_for_text(me, "Everything I hold about you").await;
+    for m in f.sent_to(me) {
+        assert_valid_html(m["text"].as_str().unwrap());
+    }
+    let st = r.store.get_user("telegram:6006").unwrap().unwrap();
+    assert_eq!(st.notes[1].text, "tab herenul[31m bell rtlx");
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_the_turn_in_flight() {
+    let r = start().await;
+    let f = &r.fake;
+    f.slow_sends(Duration::from_millis(800));
+    f.send_private(7007, "/note finishing matters");
+    // Wait until the turn is under way (its reply is being sent), then ask to stop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while f.calls("sendMessage").is_empty() {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let store = r.store.clone();
+    let fake = r.fake.clone();
+    r.stop().await.unwrap();
+    // The turn completed: saved, and its reply sent in full.
+    assert_eq!(
+        store
+            .get_user("telegram:7007")
+            .unwrap()
+            .unwrap()
+            .notes
+            .len(),
+        1
+    );
+    assert_eq!(fake.calls("sendMessage").len(), 1);
+    // And the handled update was confirmed to Telegram before exiting.
+    let last_poll = fake.calls("getUpdates").last().unwrap().body.clone();
+    assert!(last_poll["offset"].as_i64().unwrap() > 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocked_user_is_marked_unreachable() {
+    let r = start().await;
+    let f = &r.fake;
+    f.block(8008);
+    f.send_private(8008, "/help");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if r.store
+            .get_user("telegram:8008")
+            .unwrap()
+            .is_some_and(|s| s.unreachable)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never marked unreachable");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_reminder_is_delivered_through_telegram() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Session::new(catalog(), store.clone());
+    let earlier = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(15);
+    for text in ["/remind quiet off", "/remind prep team in 1 minute"] {
+        session
+            .handle("telegram:9009", Input::Text(text.into()), None, earlier)
+            .await
+            .unwrap();
+    }
+    let r = start_with(FakeTelegram::start().await, store).await;
+    let m = r.fake.wait_for_text(9009, "Reminder").await;
+    let t = m["text"].as_str().unwrap();
+    assert!(t.contains("Before your Team meeting or huddle"), "{t}");
+    assert!(t.contains("late"), "{t}");
+    let _ = r.session.catalog();
+    r.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_me_failing_is_a_clear_error() {
+    let fake = FakeTelegram::start().await;
+    fake.fail_get_me();
+    let r = start_with(fake, Arc::new(MemoryStore::new())).await;
+    let err = tokio::time::timeout(Duration::from_secs(10), r.task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert!(err.to_string().contains("getMe failed"), "{err}");
+    assert!(!err.to_string().contains(TOKEN));
+}
+
+fn lensbot() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_binary_runs_against_the_fake_and_stops_cleanly_on_sigterm() {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let child = lensbot()
+        .args(["telegram", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", &fake.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    fake.send_private(1234, "/start");
+    fake.wait_for_text(1234, "Welcome to lensbot").await;
+    fake.send_private(1234, "/note from the real binary");
+    fake.wait_for_text(1234, "Note saved").await;
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("connected to Telegram as @lensbot_test_bot"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("TEST-TOKEN") && !stdout.contains("TEST-TOKEN"),
+        "the token was printed"
+    );
+    assert!(
+        !stderr.contains("from the real binary"),
+        "user text was printed"
+    );
+    // The note was saved to the sled store.
+    let export = lensbot()
+        .args([
+            "export",
+            "--user",
+            "telegram:1234",
+            "--data",
+            data.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&export.stdout).unwrap();
+    assert_eq!(v["notes"][0]["text"], "from the real binary");
+}
+
+#[test]
+fn the_binary_without_a_token_or_with_a_bad_one_exits_non_zero_with_a_message() {
+    let out = lensbot()
+        .args(["telegram"])
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Telegram token"));
+    let data = tempfile::tempdir().unwrap();
+    let out = lensbot()
+        .args(["telegram", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("getMe failed"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("TEST-TOKEN"),
+        "{err}"
+    );
+}
