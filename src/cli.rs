@@ -21,6 +21,9 @@ USAGE:
     lensbot telegram [--data DIR] [--dialogues DIR] [--token-file FILE]
         Run the bot on Telegram (token from $TELEGRAM_BOT_TOKEN or --token-file;
         API address from $TELEGRAM_API_URL, default Telegram's).
+    lensbot discord [--data DIR] [--dialogues DIR] [--token-file FILE]
+        Run the bot on Discord (token from $DISCORD_TOKEN or --token-file; REST
+        address from $DISCORD_API_URL; $DISCORD_GUILD_ID registers commands to one server).
     lensbot check [DIR] [--sources DIR] [--write-ids]
         Check the dialogue files; prints file:line:col for every problem.
     lensbot test [FILES or DIRS...] [--dialogues DIR]
@@ -48,6 +51,15 @@ pub enum Command {
     },
     /// `telegram`.
     Telegram {
+        /// Data directory.
+        data: Option<PathBuf>,
+        /// Content folder.
+        dialogues: Option<PathBuf>,
+        /// A file holding the token.
+        token_file: Option<PathBuf>,
+    },
+    /// `discord`.
+    Discord {
         /// Data directory.
         data: Option<PathBuf>,
         /// Content folder.
@@ -132,7 +144,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
     let allowed: &[&str] = match sub.as_str() {
         "chat" => &["--user", "--data", "--dialogues"],
         "check" => &["--sources", "--write-ids"],
-        "telegram" => &["--data", "--dialogues", "--token-file"],
+        "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
         "test" => &["--dialogues"],
         "export" | "forget" => &["--user", "--data"],
         "help" | "--help" | "-h" => return Ok(Command::Help),
@@ -171,6 +183,14 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "telegram" => {
             no_positional("telegram")?;
             Command::Telegram {
+                data: path("--data"),
+                dialogues: path("--dialogues"),
+                token_file: path("--token-file"),
+            }
+        }
+        "discord" => {
+            no_positional("discord")?;
+            Command::Discord {
                 data: path("--data"),
                 dialogues: path("--dialogues"),
                 token_file: path("--token-file"),
@@ -267,6 +287,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             dialogues,
             token_file,
         } => telegram(data, dialogues, token_file),
+        Command::Discord {
+            data,
+            dialogues,
+            token_file,
+        } => discord(data, dialogues, token_file),
         Command::Test { paths, dialogues } => {
             let catalog = Arc::new(load_catalog(dialogues.as_deref())?);
             let paths = if paths.is_empty() {
@@ -347,7 +372,7 @@ pub async fn stop_signal() {
 }
 
 /// Reads a secret from a file, or else from an environment variable; never prints it.
-#[cfg_attr(not(feature = "telegram"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
 fn secret(file: Option<&Path>, var: &str) -> Result<Option<String>, Box<dyn std::error::Error>> {
     if let Some(f) = file {
         let t = std::fs::read_to_string(f)
@@ -400,6 +425,50 @@ fn telegram(
     _token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     Err("this lensbot was built without the Telegram adapter (cargo feature `telegram`)".into())
+}
+
+#[cfg(feature = "discord")]
+fn discord(
+    data: Option<PathBuf>,
+    dialogues: Option<PathBuf>,
+    token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    use crate::discord;
+    let token =
+        secret(token_file.as_deref(), "DISCORD_TOKEN")?.ok_or(discord::DiscordError::NoToken)?;
+    let guild = match std::env::var("DISCORD_GUILD_ID")
+        .ok()
+        .filter(|g| !g.is_empty())
+    {
+        Some(g) => Some(
+            g.parse::<u64>()
+                .map_err(|_| format!("DISCORD_GUILD_ID `{g}` is not a server id (a number)"))?,
+        ),
+        None => None,
+    };
+    let catalog = load_catalog(dialogues.as_deref())?;
+    let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+    let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    let config = discord::Config {
+        token,
+        api_url: std::env::var("DISCORD_API_URL")
+            .ok()
+            .filter(|u| !u.is_empty()),
+        guild,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(discord::run(session, config, stop_signal()))?;
+    eprintln!("lensbot: stopped cleanly");
+    Ok(0)
+}
+
+#[cfg(not(feature = "discord"))]
+fn discord(
+    _data: Option<PathBuf>,
+    _dialogues: Option<PathBuf>,
+    _token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    Err("this lensbot was built without the Discord adapter (cargo feature `discord`)".into())
 }
 
 /// Loads the content, or explains why it cannot be used.

@@ -161,6 +161,24 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether the person's next free text will be taken as an answer (a reflection, a note, a
+/// time …). Adapters where free text cannot be typed privately in place (Discord servers)
+/// offer a private text box then.
+pub fn expects_text(st: &UserState) -> bool {
+    match &st.at {
+        At::Lens { stop, .. } => stop.contains('/') || stop == "meeting",
+        At::OwnAction { .. }
+        | At::Note
+        | At::RemindWhen { .. }
+        | At::Timezone
+        | At::ResourceQuery
+        | At::Profession
+        | At::SignpostMenu
+        | At::DefineMenu => true,
+        _ => false,
+    }
+}
+
 /// Runs one turn: the heart of the bot. Pure: same inputs, same outputs.
 pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> Turn {
     let before_at = state.at.clone();

@@ -22,11 +22,14 @@
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
 //! - `telegram` (feature `telegram`, on by default): the Telegram adapter.
+//! - `discord` (feature `discord`, on by default): the Discord adapter.
 //! - [`transcript`]: transcript tests (`lensbot test`).
 //! - [`cli`]: the command line.
 
 pub mod cli;
 pub mod content;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod engine;
 pub mod render;
 pub mod scheduler;

@@ -48,3 +48,48 @@ pub fn plain(m: &Message) -> String {
 pub fn plain_all(ms: &[Message]) -> String {
     ms.iter().map(plain).collect::<Vec<_>>().join("\n\n")
 }
+
+/// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
+/// spaces, and never splitting a character.
+pub fn split_text(s: &str, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest: &str = s;
+    while rest.chars().count() > max {
+        let cut_byte = rest
+            .char_indices()
+            .nth(max)
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        let window = &rest[..cut_byte];
+        let at = window
+            .rfind('\n')
+            .or_else(|| window.rfind(' '))
+            .filter(|i| *i > 0)
+            .unwrap_or(cut_byte);
+        out.push(rest[..at].to_string());
+        rest = rest[at..].trim_start_matches(['\n', ' ']);
+    }
+    if !rest.is_empty() || out.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
+/// Joins the messages of one reply to one chat into as few as possible (each Telegram message
+/// counts against the per-chat rate limit): consecutive messages are merged until one carries
+/// buttons, which then close the merged message. (Callers only merge what goes to one chat.)
+pub fn merge(messages: &[Message]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    let mut open = false;
+    for m in messages {
+        match out.last_mut() {
+            Some(last) if open => {
+                last.blocks.extend(m.blocks.iter().cloned());
+                last.buttons = m.buttons.clone();
+            }
+            _ => out.push(m.clone()),
+        }
+        open = m.buttons.is_empty();
+    }
+    out
+}

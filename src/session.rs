@@ -29,6 +29,9 @@ pub struct Session {
     store: Arc<dyn Store>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     wake: tokio::sync::Notify,
+    /// Every turn holds this for reading; [`Session::drain`] takes it for writing, so it waits
+    /// for the turns in flight.
+    gate: tokio::sync::RwLock<()>,
 }
 
 /// The due-index entries a state implies: one per reminder with a next time.
@@ -67,7 +70,13 @@ impl Session {
             store,
             locks: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            gate: tokio::sync::RwLock::new(()),
         }
+    }
+
+    /// Waits until every turn in flight has finished (for a clean shutdown).
+    pub async fn drain(&self) {
+        let _all = self.gate.write().await;
     }
 
     /// Resolves when a turn has added a reminder, so the scheduler can look again.
@@ -107,6 +116,7 @@ impl Session {
         event: Option<&str>,
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
+        let _in_flight = self.gate.read().await;
         let lock = self.lock_for(user);
         let reply = {
             let _guard = lock.lock().await;
@@ -231,6 +241,8 @@ impl Session {
             match self.store.get_user(user)? {
                 Some(mut s) if !s.unreachable => {
                     s.unreachable = true;
+                    s.notices
+                        .push(self.catalog.t("unreachable_notice").to_string());
                     self.store.put_user(&s)?;
                     self.store.flush()
                 }

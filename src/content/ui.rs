@@ -229,4 +229,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("telegram_continue_privately", &[]),
     ("button.continue_privately", &[]),
     ("store_failed", &[]),
+    ("button.type_answer", &[]),
+    ("modal_title", &[]),
+    ("modal_label", &[]),
+    ("modal_stale", &[]),
+    ("unreachable_notice", &[]),
 ];

@@ -211,7 +211,10 @@ impl FakeTelegram {
         let timeout = body["timeout"].as_u64().unwrap_or(0).min(2);
         let deadline = Instant::now() + Duration::from_secs(timeout);
         loop {
+            // Register for wake-ups before looking, so a push in between is not missed.
             let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             {
                 let mut st = self.state.lock().unwrap();
                 st.queue

@@ -6,11 +6,16 @@
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
-//! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`.
+//! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
+//! - `discord`: the Discord adapter with the real serenity client against `fake_discord`.
 
 mod checker;
 mod cli;
+#[cfg(feature = "discord")]
+mod discord;
 mod engine;
+#[cfg(feature = "discord")]
+mod fake_discord;
 #[cfg(feature = "telegram")]
 mod fake_telegram;
 mod helpers;

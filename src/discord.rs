@@ -1,0 +1,606 @@
+//! The Discord adapter: slash commands and buttons in community servers, with everything
+//! personal private (ephemeral replies, a modal for free text), and whole conversations in DMs.
+//!
+//! serenity runs every gateway event as its own task; the session's per-person lock puts each
+//! person's turns back in order, and a button pressed again within moments is a double click
+//! the engine ignores, so ten fast clicks make one transition. Every interaction is
+//! acknowledged first (deferred), then the turn is saved, then the answer follows up: no
+//! fsync stands before the acknowledgement. Buttons carry the engine's `STEP:ACTION` tokens in
+//! their `custom_id`, so they keep working after a restart and a stale one says where the
+//! person is now. Every message is sent with empty allowed mentions. The token is never
+//! printed; nothing a person writes is logged or posted publicly.
+
+pub mod render;
+
+use crate::engine::{self, Audience, COMMANDS, Input, Message, UserState};
+use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
+use crate::session::Session;
+use serenity::all::{
+    ButtonStyle, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
+    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
+    CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateMessage, CreateModal, EditInteractionResponse,
+    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
+    ModalInteraction, Ready, UserId,
+};
+use serenity::async_trait;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Commands answered publicly in a server channel, because they are public by nature.
+pub const PUBLIC_IN_SERVERS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
+
+/// The custom id prefix of the button that opens the answer box.
+const ANSWER: &str = "answer";
+
+/// How to reach Discord.
+#[derive(Clone)]
+pub struct Config {
+    /// The bot token.
+    pub token: String,
+    /// A REST base to use instead of Discord's (a local fake in tests); the gateway address
+    /// then comes from that server's `GET /gateway`.
+    pub api_url: Option<String>,
+    /// Register commands to one server (appears at once) instead of globally.
+    pub guild: Option<u64>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("token", &"<redacted>")
+            .field("api_url", &self.api_url)
+            .field("guild", &self.guild)
+            .finish()
+    }
+}
+
+/// What can stop the adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscordError {
+    /// No token.
+    #[error(
+        "no Discord token: set DISCORD_TOKEN, or pass --token-file FILE (create the application and bot at the Discord developer portal)"
+    )]
+    NoToken,
+    /// The gateway or the client failed.
+    #[error("Discord connection failed: {0}")]
+    Client(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A user's store key on Discord.
+pub fn user_key(id: u64) -> String {
+    format!("discord:{id}")
+}
+
+/// The options each command takes, so servers show typed choices.
+fn command_definitions(session: &Session) -> Vec<CreateCommand> {
+    let cat = session.catalog();
+    COMMANDS
+        .iter()
+        .map(|(name, _)| {
+            let description: String = cat.t(&format!("cmd.{name}")).chars().take(100).collect();
+            let cmd = CreateCommand::new(*name)
+                .description(description)
+                .dm_permission(true);
+            let text = |n: &str, d: &str| {
+                CreateCommandOption::new(CommandOptionType::String, n, d).required(false)
+            };
+            match *name {
+                "lens" => {
+                    let mut o = CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "lens",
+                        "Which lens (1-6)",
+                    )
+                    .required(false);
+                    for l in &cat.lenses {
+                        let label: String = format!("{} {}", l.number, l.name)
+                            .chars()
+                            .take(100)
+                            .collect();
+                        o = o.add_string_choice(label, l.number.to_string());
+                    }
+                    cmd.add_option(o)
+                }
+                "profession" => {
+                    let mut o = CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "profession",
+                        "Your profession",
+                    )
+                    .required(false);
+                    for p in &cat.professions {
+                        o = o.add_string_choice(p.name.clone(), p.id.clone());
+                    }
+                    cmd.add_option(o)
+                }
+                "signpost" => {
+                    let mut o = CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "need",
+                        "What the person needs help with",
+                    )
+                    .required(false);
+                    for n in cat.needs.iter().take(25) {
+                        o = o.add_string_choice(n.name.clone(), n.id.clone());
+                    }
+                    cmd.add_option(o)
+                }
+                "prep" => {
+                    let mut o = CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "meeting",
+                        "What kind of meeting",
+                    )
+                    .required(false);
+                    for m in cat.meetings.iter().take(25) {
+                        o = o.add_string_choice(m.name.clone(), m.id.clone());
+                    }
+                    cmd.add_option(o)
+                }
+                "note" => cmd.add_option(text("text", "Your note (private)")),
+                "resources" => cmd.add_option(text(
+                    "words",
+                    "Words to search for, a lens (lens 3) or a type",
+                )),
+                "examples" => cmd.add_option(text("words", "A profession or words")),
+                "define" => cmd.add_option(text("term", "The term")),
+                "timezone" => {
+                    cmd.add_option(text("place", "A place or time-zone name, e.g. London"))
+                }
+                "remind" => cmd.add_option(text(
+                    "what",
+                    "e.g. prep team every Tuesday 09:25, list, cancel 1",
+                )),
+                "challenge" => cmd.add_option(text("what", "start, join, status …")),
+                _ => cmd,
+            }
+        })
+        .collect()
+}
+
+/// Turns a slash command into the text the engine reads: `/name value`.
+fn command_text(cmd: &CommandInteraction) -> String {
+    let mut text = format!("/{}", cmd.data.name);
+    for o in &cmd.data.options {
+        if let CommandDataOptionValue::String(v) = &o.value {
+            text.push(' ');
+            text.push_str(v);
+        }
+    }
+    text
+}
+
+fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .everyone(false)
+        .replied_user(false)
+}
+
+fn components(rows: &[Vec<(String, String)>]) -> Vec<CreateActionRow> {
+    rows.iter()
+        .map(|row| {
+            CreateActionRow::Buttons(
+                row.iter()
+                    .map(|(label, id)| {
+                        CreateButton::new(id.clone())
+                            .label(label.clone())
+                            .style(ButtonStyle::Secondary)
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Adds the "Type my answer" button when the engine is waiting for free text and the person is
+/// in a server, where a modal is the private way to type.
+fn with_answer_button(
+    mut messages: Vec<Message>,
+    state: Option<&UserState>,
+    label: &str,
+) -> Vec<Message> {
+    let Some(st) = state else { return messages };
+    if !engine::expects_text(st) {
+        return messages;
+    }
+    if let Some(last) = messages.last_mut()
+        && last.buttons.len() < render::MAX_BUTTONS
+    {
+        last.buttons.insert(
+            0,
+            engine::Button {
+                label: label.to_string(),
+                token: format!("{ANSWER}:{}", st.step),
+            },
+        );
+    }
+    messages
+}
+
+/// The event handler: serenity calls it for every gateway event, each on its own task.
+struct Handler {
+    session: Arc<Session>,
+    guild: Option<u64>,
+    /// Every event holds this for reading while it is handled (acknowledgement, turn and
+    /// follow-ups); shutdown takes it for writing, so it waits for the events in flight.
+    in_flight: Arc<tokio::sync::RwLock<()>>,
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        let cmds = command_definitions(&self.session);
+        let registered = match self.guild {
+            Some(g) => GuildId::new(g)
+                .set_commands(&ctx.http, cmds)
+                .await
+                .map(|c| c.len()),
+            None => Command::set_global_commands(&ctx.http, cmds)
+                .await
+                .map(|c| c.len()),
+        };
+        match registered {
+            Ok(_) => eprintln!(
+                "lensbot: connected to Discord as {}; commands registered",
+                ready.user.name
+            ),
+            Err(e) => eprintln!(
+                "lensbot: connected to Discord as {}, but registering commands failed: {e}",
+                ready.user.name
+            ),
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let _in_flight = self.in_flight.read().await;
+        match interaction {
+            Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
+            Interaction::Component(c) => self.on_component(&ctx, c).await,
+            Interaction::Modal(m) => self.on_modal(&ctx, m).await,
+            _ => {}
+        }
+    }
+
+    async fn message(&self, ctx: Context, msg: serenity::all::Message) {
+        // Only direct messages: in servers the bot works through slash commands.
+        if msg.guild_id.is_some() || msg.author.bot {
+            return;
+        }
+        let _in_flight = self.in_flight.read().await;
+        let user = user_key(msg.author.id.get());
+        let event = format!("dc:m:{}", msg.id.get());
+        let reply = self
+            .session
+            .handle(
+                &user,
+                Input::Text(msg.content.clone()),
+                Some(&event),
+                jiff::Timestamp::now(),
+            )
+            .await;
+        let messages = match reply {
+            Ok(r) if r.duplicate => return,
+            Ok(r) => r.messages,
+            Err(e) => {
+                eprintln!("lensbot: a turn for a Discord user failed: {e}");
+                vec![Message::private().para(self.session.catalog().t("store_failed"))]
+            }
+        };
+        let _ = send_to_channel(&ctx.http, msg.channel_id, &messages).await;
+    }
+}
+
+/// Sends messages to a channel (a DM), in order.
+async fn send_to_channel(
+    http: &Http,
+    channel: serenity::all::ChannelId,
+    messages: &[Message],
+) -> Result<(), serenity::Error> {
+    for m in &crate::render::merge(messages) {
+        for part in render::render(m) {
+            let mut b = CreateMessage::new()
+                .content(part.content)
+                .allowed_mentions(no_mentions());
+            if !part.rows.is_empty() {
+                b = b.components(components(&part.rows));
+            }
+            channel.send_message(http, b).await?;
+        }
+    }
+    Ok(())
+}
+
+impl Handler {
+    fn state(&self, user: &str) -> Option<UserState> {
+        self.session.store().get_user(user).ok().flatten()
+    }
+
+    async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
+        let in_server = cmd.guild_id.is_some();
+        let name = cmd.data.name.clone();
+        let text = command_text(&cmd);
+        let user = user_key(cmd.user.id.get());
+        let has_args = text.contains(' ');
+        let public = in_server
+            && PUBLIC_IN_SERVERS.contains(&name.as_str())
+            && (has_args || matches!(name.as_str(), "help" | "fact"));
+        // Acknowledge first: nothing slow before this.
+        let deferred = if public {
+            cmd.defer(&ctx.http).await
+        } else {
+            cmd.defer_ephemeral(&ctx.http).await
+        };
+        if deferred.is_err() {
+            return;
+        }
+        if public {
+            // A public lookup: a throwaway state, nothing saved, public messages only, no buttons.
+            let mut st = UserState::new(&user);
+            st.welcomed = true;
+            st.facts_shown = (cmd.id.get() % 1000) as u32;
+            let turn = engine::step(
+                self.session.catalog(),
+                &st,
+                Input::Text(text),
+                jiff::Timestamp::now(),
+            );
+            let public: Vec<Message> = turn
+                .messages
+                .into_iter()
+                .filter(|m| m.audience == Audience::Public)
+                .map(|mut m| {
+                    m.buttons.clear();
+                    m
+                })
+                .collect();
+            self.follow_up(ctx, &cmd.token, &public, false).await;
+            return;
+        }
+        let event = format!("dc:i:{}", cmd.id.get());
+        let messages = self.turn(&user, Input::Text(text), &event).await;
+        let messages = if in_server {
+            with_answer_button(
+                messages,
+                self.state(&user).as_ref(),
+                self.session.catalog().t("button.type_answer"),
+            )
+        } else {
+            messages
+        };
+        self.follow_up(ctx, &cmd.token, &messages, in_server).await;
+    }
+
+    async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
+        let user = user_key(c.user.id.get());
+        let id = c.data.custom_id.clone();
+        let in_server = c.guild_id.is_some();
+        if let Some(step) = id.strip_prefix(&format!("{ANSWER}:")) {
+            // Open the private text box; its submission carries the step it was opened at.
+            let label: String = self
+                .session
+                .catalog()
+                .t("modal_label")
+                .chars()
+                .take(45)
+                .collect();
+            let input = CreateInputText::new(InputTextStyle::Paragraph, label, "text")
+                .max_length(engine::text::MAX_INPUT_CHARS as u16)
+                .required(true);
+            let title: String = self
+                .session
+                .catalog()
+                .t("modal_title")
+                .chars()
+                .take(45)
+                .collect();
+            let modal = CreateModal::new(format!("{ANSWER}:{step}"), title)
+                .components(vec![CreateActionRow::InputText(input)]);
+            let _ = c
+                .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
+                .await;
+            return;
+        }
+        // Acknowledge first (the button's message stays as it is until we edit it).
+        if c.defer(&ctx.http).await.is_err() {
+            return;
+        }
+        let event = format!("dc:i:{}", c.id.get());
+        let messages = self.turn(&user, Input::Button(id), &event).await;
+        if messages.is_empty() {
+            return; // A double click: already acted on.
+        }
+        // The pressed message's buttons go, so they cannot be pressed twice.
+        let _ = c
+            .edit_response(&ctx.http, EditInteractionResponse::new().components(vec![]))
+            .await;
+        let messages = if in_server {
+            with_answer_button(
+                messages,
+                self.state(&user).as_ref(),
+                self.session.catalog().t("button.type_answer"),
+            )
+        } else {
+            messages
+        };
+        self.follow_up(ctx, &c.token, &messages, in_server).await;
+    }
+
+    async fn on_modal(&self, ctx: &Context, m: ModalInteraction) {
+        let user = user_key(m.user.id.get());
+        if m.defer_ephemeral(&ctx.http).await.is_err() {
+            return;
+        }
+        let text: String = m
+            .data
+            .components
+            .iter()
+            .flat_map(|row| row.components.iter())
+            .find_map(|c| match c {
+                serenity::all::ActionRowComponent::InputText(t) => t.value.clone(),
+                _ => None,
+            })
+            .unwrap_or_default();
+        // A box opened at an earlier step is stale: its text is not filed under a new prompt.
+        let opened_at = m
+            .data
+            .custom_id
+            .strip_prefix(&format!("{ANSWER}:"))
+            .and_then(|s| s.parse::<u64>().ok());
+        let now_step = self.state(&user).map(|s| s.step);
+        let event = format!("dc:i:{}", m.id.get());
+        let messages = if opened_at.is_some() && opened_at == now_step {
+            self.turn(&user, Input::Text(text), &event).await
+        } else {
+            let cat = self.session.catalog();
+            vec![Message::private().para(cat.t("modal_stale"))]
+        };
+        let in_server = m.guild_id.is_some();
+        let messages = if in_server {
+            with_answer_button(
+                messages,
+                self.state(&user).as_ref(),
+                self.session.catalog().t("button.type_answer"),
+            )
+        } else {
+            messages
+        };
+        self.follow_up(ctx, &m.token, &messages, true).await;
+    }
+
+    async fn turn(&self, user: &str, input: Input, event: &str) -> Vec<Message> {
+        match self
+            .session
+            .handle(user, input, Some(event), jiff::Timestamp::now())
+            .await
+        {
+            Ok(r) if r.duplicate => Vec::new(),
+            Ok(r) => r.messages,
+            Err(e) => {
+                eprintln!("lensbot: a turn for a Discord user failed: {e}");
+                vec![Message::private().para(self.session.catalog().t("store_failed"))]
+            }
+        }
+    }
+
+    /// Sends the answer to a deferred interaction as follow-ups, ephemeral when asked.
+    async fn follow_up(&self, ctx: &Context, token: &str, messages: &[Message], ephemeral: bool) {
+        for m in &crate::render::merge(messages) {
+            for part in render::render(m) {
+                let mut f = CreateInteractionResponseFollowup::new()
+                    .content(part.content)
+                    .ephemeral(ephemeral)
+                    .allowed_mentions(no_mentions());
+                if !part.rows.is_empty() {
+                    f = f.components(components(&part.rows));
+                }
+                if let Err(e) = ctx.http.create_followup_message(token, &f, vec![]).await {
+                    eprintln!("lensbot: a Discord follow-up failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Delivers reminders by DM; closed DMs mark the person unreachable (they get a hint the next
+/// time they use a command).
+struct Dm {
+    http: Arc<Http>,
+}
+
+impl Deliver for Dm {
+    fn accepts(&self, user: &str) -> bool {
+        user.starts_with("discord:")
+    }
+
+    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+        Box::pin(async move {
+            let id: u64 = user
+                .strip_prefix("discord:")
+                .and_then(|s| s.parse().ok())
+                .filter(|id| *id != 0)
+                .ok_or_else(|| DeliveryError::Failed(format!("not a Discord user: {user}")))?;
+            let channel = UserId::new(id)
+                .create_dm_channel(&*self.http)
+                .await
+                .map_err(|_| DeliveryError::Unreachable(user.to_string()))?;
+            send_to_channel(&self.http, channel.id, &messages)
+                .await
+                .map_err(|e| match &e {
+                    serenity::Error::Http(h)
+                        if h.status_code().is_some_and(|s| s.as_u16() == 403) =>
+                    {
+                        DeliveryError::Unreachable(user.to_string())
+                    }
+                    _ => DeliveryError::Failed(e.to_string()),
+                })
+        })
+    }
+}
+
+/// Builds serenity's HTTP client: no mentions by default, and serenity's rate limiter for
+/// Discord itself. With another REST base (`DISCORD_API_URL`: a fake in tests, or an HTTP
+/// proxy such as twilight's that rate-limits for several processes) requests go there, and
+/// serenity's own limiter is off: serenity's limiter always calls discord.com directly, so
+/// the proxy setting only takes effect without it.
+pub fn http(config: &Config) -> Http {
+    let mut b = HttpBuilder::new(&config.token).default_allowed_mentions(no_mentions());
+    if let Some(url) = &config.api_url {
+        b = b
+            .proxy(url.trim_end_matches('/').to_string())
+            .ratelimiter_disabled(true);
+    }
+    b.build()
+}
+
+/// Runs the bot until `shutdown` resolves, then shuts the shards down, lets the turns in flight
+/// finish, and flushes the store.
+pub async fn run(
+    session: Arc<Session>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DiscordError> {
+    let in_flight = Arc::new(tokio::sync::RwLock::new(()));
+    let handler = Handler {
+        session: session.clone(),
+        guild: config.guild,
+        in_flight: in_flight.clone(),
+    };
+    // Direct messages only: no privileged intents (DM content needs none).
+    let intents = GatewayIntents::DIRECT_MESSAGES;
+    let mut client = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
+        .event_handler(handler)
+        .await
+        .map_err(|e| DiscordError::Client(e.to_string()))?;
+    let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sink = Arc::new(Dm {
+        http: client.http.clone(),
+    });
+    let scheduler = tokio::spawn(scheduler::run(session.clone(), sink, async {
+        let _ = scheduler_stopped.await;
+    }));
+    let manager = client.shard_manager.clone();
+    let stopper = tokio::spawn(async move {
+        shutdown.await;
+        manager.shutdown_all().await;
+    });
+    let result = client
+        .start()
+        .await
+        .map_err(|e| DiscordError::Client(e.to_string()));
+    stopper.abort();
+    // Let the events in flight finish (acknowledged, saved, answered), for up to ten seconds.
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), in_flight.write()).await;
+    session.drain().await;
+    let _ = stop_scheduler.send(());
+    let _ = scheduler.await;
+    session.store().flush()?;
+    result
+}

@@ -1,0 +1,510 @@
+//! A small fake of Discord on 127.0.0.1: a REST server (`GET /api/v10/gateway` answers with the
+//! fake gateway's `ws://` address; interaction callbacks, follow-ups, DMs and command
+//! registration are recorded) and a gateway that sends HELLO, waits for IDENTIFY, sends READY,
+//! answers heartbeats, and then sends the scripted MESSAGE_CREATE and INTERACTION_CREATE events.
+//! Drives the real serenity client in-process, or the real `lensbot discord` binary through
+//! `DISCORD_API_URL`.
+
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+/// The bot's application and user id.
+pub const APP_ID: u64 = 42;
+
+/// One recorded REST call.
+#[derive(Clone, Debug)]
+pub struct Call {
+    /// HTTP method.
+    pub method: String,
+    /// Path, from `/api/v10`.
+    pub path: String,
+    /// JSON body (multipart bodies are decoded from their `payload_json` part).
+    pub body: Value,
+}
+
+#[derive(Default)]
+struct State {
+    calls: Vec<Call>,
+    pending: Vec<Value>,
+    seq: u64,
+    next_id: u64,
+    identified: bool,
+    closed_dms: HashSet<u64>,
+    slow_callbacks: Duration,
+    last: Option<Value>,
+}
+
+/// The fake.
+#[derive(Clone)]
+pub struct FakeDiscord {
+    /// `http://127.0.0.1:PORT`, for `DISCORD_API_URL`.
+    pub rest_url: String,
+    /// `ws://127.0.0.1:PORT`.
+    pub ws_url: String,
+    state: Arc<Mutex<State>>,
+    notify: Arc<Notify>,
+}
+
+fn user(id: u64) -> Value {
+    json!({"id": id.to_string(), "username": format!("user{id}"), "discriminator": "0", "global_name": format!("User {id}"), "avatar": null})
+}
+
+fn member(id: u64) -> Value {
+    json!({"user": user(id), "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": "0"})
+}
+
+/// A message object as Discord returns it.
+pub fn message(id: u64, channel: u64, author: Value, content: &str, components: Value) -> Value {
+    json!({"id": id.to_string(), "channel_id": channel.to_string(), "author": author, "content": content,
+        "timestamp": "2026-01-05T09:00:00.000000+00:00", "edited_timestamp": null, "tts": false,
+        "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],
+        "pinned": false, "type": 0, "components": components})
+}
+
+fn bot_user() -> Value {
+    json!({"id": APP_ID.to_string(), "username": "lensbot", "discriminator": "0", "avatar": null, "bot": true})
+}
+
+impl FakeDiscord {
+    /// Starts both servers on free ports.
+    pub async fn start() -> FakeDiscord {
+        let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let fake = FakeDiscord {
+            rest_url: format!("http://{}", rest.local_addr().unwrap()),
+            ws_url: format!("ws://{}", ws.local_addr().unwrap()),
+            state: Arc::new(Mutex::new(State {
+                // Ids are unique across fakes, as Discord's snowflakes are across restarts.
+                next_id: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros() as u64)
+                    .unwrap_or(9000),
+                ..State::default()
+            })),
+            notify: Arc::new(Notify::new()),
+        };
+        let f = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = rest.accept().await else {
+                    return;
+                };
+                let f = f.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| {
+                        let f = f.clone();
+                        async move { Ok::<_, hyper::Error>(f.serve(req).await) }
+                    });
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        let f = fake.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = ws.accept().await else {
+                    return;
+                };
+                let f = f.clone();
+                tokio::spawn(async move { f.gateway(stream).await });
+            }
+        });
+        fake
+    }
+
+    async fn gateway(&self, stream: tokio::net::TcpStream) {
+        let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+            return;
+        };
+        let hello = json!({"op": 10, "d": {"heartbeat_interval": 41250}});
+        if ws.send(Ws::Text(hello.to_string())).await.is_err() {
+            return;
+        }
+        loop {
+            // Register for wake-ups before looking, so a push in between is not missed.
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            // Send whatever is queued once the client has identified.
+            let out: Vec<Value> = {
+                let mut st = self.state.lock().unwrap();
+                if st.identified {
+                    let pending: Vec<Value> = st.pending.drain(..).collect();
+                    pending
+                        .into_iter()
+                        .map(|ev| {
+                            st.seq += 1;
+                            let mut ev = ev;
+                            ev["s"] = json!(st.seq);
+                            ev
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                }
+            };
+            for ev in out {
+                if ws.send(Ws::Text(ev.to_string())).await.is_err() {
+                    return;
+                }
+            }
+            tokio::select! {
+                msg = ws.next() => {
+                    let Some(Ok(msg)) = msg else { return };
+                    let text = match msg {
+                        Ws::Text(t) => t,
+                        Ws::Close(_) => return,
+                        _ => continue,
+                    };
+                    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                    match v["op"].as_u64() {
+                        Some(1) => {
+                            let _ = ws.send(Ws::Text(json!({"op": 11}).to_string())).await;
+                        }
+                        Some(2) => {
+                            let ready = {
+                                let mut st = self.state.lock().unwrap();
+                                st.identified = true;
+                                st.seq += 1;
+                                json!({"op": 0, "t": "READY", "s": st.seq, "d": {"v": 10, "user": bot_user(), "guilds": [],
+                                    "session_id": "session-1", "resume_gateway_url": self.ws_url, "shard": [0, 1],
+                                    "application": {"id": APP_ID.to_string(), "flags": 0}}})
+                            };
+                            let _ = ws.send(Ws::Text(ready.to_string())).await;
+                        }
+                        _ => {}
+                    }
+                }
+                _ = notified => {}
+            }
+        }
+    }
+
+    async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+        let method = req.method().to_string();
+        let path = req.uri().path().trim_start_matches("/api/v10").to_string();
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = req
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let body = if content_type.starts_with("multipart/") {
+            payload_json(&bytes)
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        };
+        let delay = {
+            let mut st = self.state.lock().unwrap();
+            st.calls.push(Call {
+                method: method.clone(),
+                path: path.clone(),
+                body: body.clone(),
+            });
+            if path.ends_with("/callback") {
+                st.slow_callbacks
+            } else {
+                Duration::ZERO
+            }
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let (status, reply) = self.answer(&method, &path, &body);
+        let builder = Response::builder()
+            .status(status)
+            .header("content-type", "application/json");
+        match reply {
+            Some(v) => builder.body(Full::new(Bytes::from(v.to_string()))).unwrap(),
+            None => builder.body(Full::new(Bytes::new())).unwrap(),
+        }
+    }
+
+    fn answer(&self, method: &str, path: &str, body: &Value) -> (u16, Option<Value>) {
+        let mut st = self.state.lock().unwrap();
+        st.next_id += 1;
+        let id = st.next_id;
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (method, parts.as_slice()) {
+            ("GET", ["gateway"]) => (200, Some(json!({"url": self.ws_url}))),
+            ("GET", ["gateway", "bot"]) => (
+                200,
+                Some(json!({"url": self.ws_url, "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})),
+            ),
+            ("GET", ["users", "@me"]) => (200, Some(bot_user())),
+            ("PUT", ["applications", _, "commands"])
+            | ("PUT", ["applications", _, "guilds", _, "commands"]) => (200, Some(json!([]))),
+            ("POST", ["interactions", _, _, "callback"]) => (204, None),
+            ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
+                let content = body["content"].as_str().unwrap_or("");
+                (200, Some(message(id, 600, bot_user(), content, json!([]))))
+            }
+            ("POST", ["users", "@me", "channels"]) => {
+                let recipient: u64 = body["recipient_id"]
+                    .as_str()
+                    .and_then(|s| s.parse().ok())
+                    .or(body["recipient_id"].as_u64())
+                    .unwrap_or(0);
+                (
+                    200,
+                    Some(
+                        json!({"id": (recipient + 1_000_000).to_string(), "type": 1, "recipients": [user(recipient)], "last_message_id": null}),
+                    ),
+                )
+            }
+            ("POST", ["channels", channel, "messages"]) => {
+                let channel: u64 = channel.parse().unwrap_or(0);
+                if st.closed_dms.contains(&(channel.saturating_sub(1_000_000)))
+                    || st.closed_dms.contains(&channel)
+                {
+                    return (
+                        403,
+                        Some(
+                            json!({"code": 50007, "message": "Cannot send messages to this user"}),
+                        ),
+                    );
+                }
+                let content = body["content"].as_str().unwrap_or("");
+                (
+                    200,
+                    Some(message(
+                        id,
+                        channel,
+                        bot_user(),
+                        content,
+                        body["components"].clone(),
+                    )),
+                )
+            }
+            _ => (
+                404,
+                Some(json!({"code": 0, "message": format!("404: Not Found ({method} {path})")})),
+            ),
+        }
+    }
+
+    fn dispatch(&self, t: &str, d: Value) {
+        let ev = json!({"op": 0, "t": t, "d": d});
+        let mut st = self.state.lock().unwrap();
+        st.last = Some(ev.clone());
+        st.pending.push(ev);
+        drop(st);
+        self.notify.notify_waiters();
+    }
+
+    fn next_id(&self) -> u64 {
+        let mut st = self.state.lock().unwrap();
+        st.next_id += 1;
+        st.next_id
+    }
+
+    fn interaction(
+        &self,
+        kind: u8,
+        user_id: u64,
+        guild: Option<u64>,
+        data: Value,
+        message: Option<Value>,
+    ) -> (u64, String) {
+        let id = self.next_id();
+        let token = format!("token-{id}");
+        let mut d = json!({"id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind, "data": data,
+            "channel_id": "600", "token": token, "version": 1, "locale": "en-GB", "app_permissions": "0",
+            "entitlements": [], "authorizing_integration_owners": {}, "attachment_size_limit": 8388608});
+        match guild {
+            Some(g) => {
+                d["guild_id"] = json!(g.to_string());
+                d["member"] = member(user_id);
+                d["context"] = json!(0);
+            }
+            None => {
+                d["user"] = user(user_id);
+                d["context"] = json!(1);
+                d["channel_id"] = json!((user_id + 1_000_000).to_string());
+            }
+        }
+        if let Some(m) = message {
+            d["message"] = m;
+        }
+        self.dispatch("INTERACTION_CREATE", d);
+        (id, token)
+    }
+
+    /// A slash command; returns the interaction token its follow-ups are sent under.
+    pub fn command(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        name: &str,
+        options: &[(&str, &str)],
+    ) -> String {
+        let options: Vec<Value> = options
+            .iter()
+            .map(|(n, v)| json!({"name": n, "type": 3, "value": v}))
+            .collect();
+        self.interaction(
+            2,
+            user_id,
+            guild,
+            json!({"id": "1", "name": name, "type": 1, "options": options}),
+            None,
+        )
+        .1
+    }
+
+    /// A button click on a message (a follow-up the bot sent, as the fake returned it).
+    pub fn click(&self, user_id: u64, guild: Option<u64>, custom_id: &str, on: &Value) -> String {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        self.interaction(3, user_id, guild, data, Some(on.clone()))
+            .1
+    }
+
+    /// A submitted modal.
+    pub fn submit(&self, user_id: u64, guild: Option<u64>, custom_id: &str, text: &str) -> String {
+        let data = json!({"custom_id": custom_id, "components": [{"type": 1, "components": [{"type": 4, "custom_id": "text", "value": text}]}]});
+        self.interaction(5, user_id, guild, data, None).1
+    }
+
+    /// A direct message from a person.
+    pub fn dm(&self, user_id: u64, text: &str) -> u64 {
+        let id = self.next_id();
+        let m = message(id, user_id + 1_000_000, user(user_id), text, json!([]));
+        self.dispatch("MESSAGE_CREATE", m);
+        id
+    }
+
+    /// The last event once more (Discord redelivering it after a resume).
+    pub fn repeat_last(&self) {
+        let mut st = self.state.lock().unwrap();
+        if let Some(last) = st.last.clone() {
+            st.pending.push(last);
+        }
+        drop(st);
+        self.notify.notify_waiters();
+    }
+
+    /// DMs to this person fail with 50007, as when their DMs are closed.
+    pub fn close_dms(&self, user_id: u64) {
+        self.state.lock().unwrap().closed_dms.insert(user_id);
+    }
+
+    /// Interaction callbacks take this long to answer.
+    pub fn slow_callbacks(&self, d: Duration) {
+        self.state.lock().unwrap().slow_callbacks = d;
+    }
+
+    /// Every REST call so far.
+    pub fn calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
+    }
+
+    /// Follow-up messages sent under an interaction token, in order.
+    pub fn followups(&self, token: &str) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                c.method == "POST" && c.path.starts_with("/webhooks/") && c.path.ends_with(token)
+            })
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Messages sent to a person's DM channel.
+    pub fn dms_to(&self, user_id: u64) -> Vec<Value> {
+        let path = format!("/channels/{}/messages", user_id + 1_000_000);
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path == path)
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Waits for a condition on the recorded calls.
+    pub async fn wait<T>(&self, what: &str, mut f: impl FnMut(&FakeDiscord) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(v) = f(self) {
+                return v;
+            }
+            if Instant::now() > deadline {
+                let calls: Vec<String> = self
+                    .calls()
+                    .iter()
+                    .map(|c| format!("{} {} {}", c.method, c.path, c.body))
+                    .collect();
+                panic!("timed out waiting for {what}; calls:\n{}", calls.join("\n"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits for a follow-up under `token` whose content contains `needle`.
+    pub async fn wait_followup(&self, token: &str, needle: &str) -> Value {
+        let token = token.to_string();
+        let needle = needle.to_string();
+        self.wait(&format!("a follow-up containing {needle:?}"), move |f| {
+            f.followups(&token)
+                .into_iter()
+                .find(|b| b["content"].as_str().unwrap_or("").contains(&needle))
+        })
+        .await
+    }
+}
+
+/// The `payload_json` part of a multipart body.
+fn payload_json(bytes: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(bytes);
+    if let Some(i) = text.find("name=\"payload_json\"") {
+        let rest = &text[i..];
+        if let Some(start) = rest.find("\r\n\r\n") {
+            let body = &rest[start + 4..];
+            let end = body.find("\r\n--").unwrap_or(body.len());
+            return serde_json::from_str(&body[..end]).unwrap_or(Value::Null);
+        }
+    }
+    Value::Null
+}
+
+/// The custom id of the button with this label in a sent message's components.
+pub fn button(message: &Value, label: &str) -> String {
+    for row in message["components"].as_array().into_iter().flatten() {
+        for b in row["components"].as_array().into_iter().flatten() {
+            if b["label"] == label {
+                return b["custom_id"].as_str().unwrap_or_default().to_string();
+            }
+        }
+    }
+    panic!("no button {label:?} in {message}");
+}
+
+/// The sent message as the gateway would show it on a click (author the bot).
+pub fn as_message(sent: &Value) -> Value {
+    message(
+        1,
+        600,
+        bot_user(),
+        sent["content"].as_str().unwrap_or(""),
+        sent["components"].clone(),
+    )
+}
