@@ -24,6 +24,13 @@ USAGE:
     lensbot discord [--data DIR] [--dialogues DIR] [--token-file FILE]
         Run the bot on Discord (token from $DISCORD_TOKEN or --token-file; REST
         address from $DISCORD_API_URL; $DISCORD_GUILD_ID registers commands to one server).
+    lensbot serve [--config FILE] [--data DIR] [--check]
+        Run every configured platform and the reminders in one process (settings from
+        the environment and lensbot.toml); --check validates and exits.
+    lensbot backup FILE [--data DIR]
+        Write the whole store to FILE as JSON lines (not while a bot holds the store).
+    lensbot restore FILE [--data DIR] [--replace]
+        Read a backup into an empty store (--replace empties it first).
     lensbot check [DIR] [--sources DIR] [--write-ids]
         Check the dialogue files; prints file:line:col for every problem.
     lensbot test [FILES or DIRS...] [--dialogues DIR]
@@ -66,6 +73,31 @@ pub enum Command {
         dialogues: Option<PathBuf>,
         /// A file holding the token.
         token_file: Option<PathBuf>,
+    },
+    /// `serve`.
+    Serve {
+        /// Settings file.
+        config: Option<PathBuf>,
+        /// Data directory.
+        data: Option<PathBuf>,
+        /// Validate and exit.
+        check: bool,
+    },
+    /// `backup`.
+    Backup {
+        /// Where to write.
+        file: PathBuf,
+        /// Data directory.
+        data: Option<PathBuf>,
+    },
+    /// `restore`.
+    Restore {
+        /// What to read.
+        file: PathBuf,
+        /// Data directory.
+        data: Option<PathBuf>,
+        /// Empty the store first.
+        replace: bool,
     },
     /// `check`.
     Check {
@@ -122,6 +154,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "--dialogues",
         "--sources",
         "--token-file",
+        "--config",
     ];
     let mut i = 0;
     while i < rest.len() {
@@ -145,6 +178,9 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "chat" => &["--user", "--data", "--dialogues"],
         "check" => &["--sources", "--write-ids"],
         "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
+        "serve" => &["--config", "--data", "--check"],
+        "backup" => &["--data"],
+        "restore" => &["--data", "--replace"],
         "test" => &["--dialogues"],
         "export" | "forget" => &["--user", "--data"],
         "help" | "--help" | "-h" => return Ok(Command::Help),
@@ -186,6 +222,33 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 data: path("--data"),
                 dialogues: path("--dialogues"),
                 token_file: path("--token-file"),
+            }
+        }
+        "serve" => {
+            no_positional("serve")?;
+            Command::Serve {
+                config: path("--config"),
+                data: path("--data"),
+                check: flags.iter().any(|(k, _)| k == "--check"),
+            }
+        }
+        "backup" | "restore" => {
+            let file = match positional.as_slice() {
+                [f] => PathBuf::from(f),
+                [] => return Err(UsageError(format!("`{sub}` needs a FILE"))),
+                _ => return Err(UsageError(format!("`{sub}` takes one FILE"))),
+            };
+            if sub == "backup" {
+                Command::Backup {
+                    file,
+                    data: path("--data"),
+                }
+            } else {
+                Command::Restore {
+                    file,
+                    data: path("--data"),
+                    replace: flags.iter().any(|(k, _)| k == "--replace"),
+                }
             }
         }
         "discord" => {
@@ -292,6 +355,43 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             dialogues,
             token_file,
         } => discord(data, dialogues, token_file),
+        Command::Serve {
+            config,
+            data,
+            check,
+        } => serve(config, data, check),
+        Command::Backup { file, data } => {
+            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let f = std::fs::File::create(&file)
+                .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
+            let counts =
+                crate::backup::write(&store, std::io::BufWriter::new(f), jiff::Timestamp::now())?;
+            println!(
+                "Wrote {} people and {} metadata entries to {}.",
+                counts.users,
+                counts.meta,
+                file.display()
+            );
+            Ok(0)
+        }
+        Command::Restore {
+            file,
+            data,
+            replace,
+        } => {
+            let f = std::fs::File::open(&file)
+                .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
+            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let counts = crate::backup::restore(&store, std::io::BufReader::new(f), replace)?;
+            println!(
+                "Restored {} people, {} reminders and {} metadata entries from {}.",
+                counts.users,
+                counts.reminders,
+                counts.meta,
+                file.display()
+            );
+            Ok(0)
+        }
         Command::Test { paths, dialogues } => {
             let catalog = Arc::new(load_catalog(dialogues.as_deref())?);
             let paths = if paths.is_empty() {
@@ -412,6 +512,7 @@ fn telegram(
             .unwrap_or(true),
         poll_timeout: 10,
     };
+    crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(telegram::run(session, config, stop_signal()))?;
     eprintln!("lensbot: stopped cleanly");
@@ -425,6 +526,151 @@ fn telegram(
     _token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     Err("this lensbot was built without the Telegram adapter (cargo feature `telegram`)".into())
+}
+
+/// `lensbot serve`: every configured platform and the scheduler in one process, one store.
+fn serve(
+    config: Option<PathBuf>,
+    data: Option<PathBuf>,
+    check: bool,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    use crate::config;
+    let settings = config::load(config.as_deref(), data.as_deref())?;
+    let mut catalog = load_catalog(settings.dialogues.as_deref())?;
+    catalog.defaults = crate::content::Defaults {
+        timezone: settings.default_timezone.clone(),
+        quiet: settings.quiet,
+    };
+    let platforms: Vec<&str> = [
+        settings.telegram.as_ref().map(|_| "Telegram"),
+        settings.discord.as_ref().map(|_| "Discord"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    #[cfg(not(feature = "telegram"))]
+    if settings.telegram.is_some() {
+        return Err(
+            "a Telegram token is set, but this lensbot was built without the Telegram adapter"
+                .into(),
+        );
+    }
+    #[cfg(not(feature = "discord"))]
+    if settings.discord.is_some() {
+        return Err(
+            "a Discord token is set, but this lensbot was built without the Discord adapter".into(),
+        );
+    }
+    if check {
+        println!(
+            "Configuration and content are valid: {} sharing one store, data in {}, time zone {}, quiet hours {}, {} daily backups kept.",
+            platforms.join(" and "),
+            settings.data_dir.display(),
+            settings.default_timezone,
+            settings.quiet.describe(),
+            settings.backup_keep
+        );
+        return Ok(0);
+    }
+    crate::logging::init(&settings.log_level);
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&settings.data_dir)?);
+    let session = Arc::new(Session::new(Arc::new(catalog), store.clone()));
+    let rt = tokio::runtime::Runtime::new()?;
+    let code = rt.block_on(async move {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let tx = Arc::new(tx);
+        let signals = tx.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stopping: finishing the turns in flight");
+            let _ = signals.send(true);
+            stop_signal().await;
+            tracing::warn!("a second signal: exiting at once");
+            std::process::exit(130);
+        });
+        #[cfg_attr(
+            not(any(feature = "telegram", feature = "discord")),
+            allow(unused_variables)
+        )]
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let mut tasks: tokio::task::JoinSet<Result<(), String>> = tokio::task::JoinSet::new();
+        #[cfg(feature = "telegram")]
+        if let Some((token, api_url)) = settings.telegram.clone() {
+            let config = crate::telegram::Config {
+                token,
+                api_url,
+                throttle: std::env::var("LENSBOT_TELEGRAM_THROTTLE")
+                    .map(|v| v != "off")
+                    .unwrap_or(true),
+                poll_timeout: 10,
+            };
+            let (s, stop) = (session.clone(), stopped(rx.clone()));
+            tasks.spawn(async move {
+                crate::telegram::run(s, config, stop)
+                    .await
+                    .map_err(|e| e.to_string())
+            });
+        }
+        #[cfg(feature = "discord")]
+        if let Some((token, api_url, guild)) = settings.discord.clone() {
+            let config = crate::discord::Config {
+                token,
+                api_url,
+                guild,
+            };
+            let (s, stop) = (session.clone(), stopped(rx.clone()));
+            tasks.spawn(async move {
+                crate::discord::run(s, config, stop)
+                    .await
+                    .map_err(|e| e.to_string())
+            });
+        }
+        if settings.backup_keep > 0 {
+            let (store, dir, keep, mut rx) = (
+                store.clone(),
+                settings.data_dir.join("backups"),
+                settings.backup_keep,
+                rx.clone(),
+            );
+            tasks.spawn(async move {
+                loop {
+                    match crate::backup::daily(store.as_ref(), &dir, keep, jiff::Timestamp::now()) {
+                        Ok(p) => tracing::info!(path = %p.display(), "daily backup written"),
+                        Err(e) => tracing::error!(error = %e, "daily backup failed"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+                        _ = rx.wait_for(|v| *v) => return Ok(()),
+                    }
+                }
+            });
+        }
+        let mut code = 0;
+        while let Some(res) = tasks.join_next().await {
+            let failure = match res {
+                Ok(Ok(())) => None,
+                Ok(Err(e)) => Some(e),
+                Err(e) => Some(format!("a task stopped unexpectedly: {e}")),
+            };
+            if let Some(e) = failure {
+                tracing::error!(error = %e, "stopping everything");
+                eprintln!("lensbot: {e}");
+                code = 1;
+                let _ = tx.send(true);
+            }
+        }
+        if let Err(e) = session.store().flush() {
+            eprintln!("lensbot: {e}");
+            code = 1;
+        }
+        code
+    });
+    if code == 0 {
+        eprintln!("lensbot: stopped cleanly");
+    }
+    Ok(code)
 }
 
 #[cfg(feature = "discord")]
@@ -456,6 +702,7 @@ fn discord(
             .filter(|u| !u.is_empty()),
         guild,
     };
+    crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(discord::run(session, config, stop_signal()))?;
     eprintln!("lensbot: stopped cleanly");

@@ -302,6 +302,24 @@ pub struct Meeting {
     pub prompts: Vec<PrepPrompt>,
 }
 
+/// Settings that apply to everyone until they choose their own.
+#[derive(Clone, Debug)]
+pub struct Defaults {
+    /// IANA time zone.
+    pub timezone: String,
+    /// Quiet hours.
+    pub quiet: crate::engine::when::Quiet,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            timezone: crate::engine::zones::DEFAULT.to_string(),
+            quiet: crate::engine::when::Quiet::default(),
+        }
+    }
+}
+
 /// Everything the bot can say, checked and ready for the engine.
 #[derive(Clone, Debug)]
 pub struct Catalog {
@@ -323,6 +341,8 @@ pub struct Catalog {
     pub professions: Vec<Profession>,
     /// Meeting types for `/prep`.
     pub meetings: Vec<Meeting>,
+    /// What applies until a person chooses otherwise (the operator may change these).
+    pub defaults: Defaults,
     /// Fixed phrases by key.
     pub ui: BTreeMap<String, String>,
 }

@@ -247,12 +247,12 @@ impl EventHandler for Handler {
                 .map(|c| c.len()),
         };
         match registered {
-            Ok(_) => eprintln!(
-                "lensbot: connected to Discord as {}; commands registered",
+            Ok(_) => tracing::info!(
+                "connected to Discord as {}; commands registered",
                 ready.user.name
             ),
-            Err(e) => eprintln!(
-                "lensbot: connected to Discord as {}, but registering commands failed: {e}",
+            Err(e) => tracing::warn!(
+                "connected to Discord as {}, but registering commands failed: {e}",
                 ready.user.name
             ),
         }
@@ -289,7 +289,7 @@ impl EventHandler for Handler {
             Ok(r) if r.duplicate => return,
             Ok(r) => r.messages,
             Err(e) => {
-                eprintln!("lensbot: a turn for a Discord user failed: {e}");
+                tracing::warn!("a turn for a Discord user failed: {e}");
                 vec![Message::private().para(self.session.catalog().t("store_failed"))]
             }
         };
@@ -483,7 +483,7 @@ impl Handler {
             Ok(r) if r.duplicate => Vec::new(),
             Ok(r) => r.messages,
             Err(e) => {
-                eprintln!("lensbot: a turn for a Discord user failed: {e}");
+                tracing::warn!("a turn for a Discord user failed: {e}");
                 vec![Message::private().para(self.session.catalog().t("store_failed"))]
             }
         }
@@ -501,7 +501,7 @@ impl Handler {
                     f = f.components(components(&part.rows));
                 }
                 if let Err(e) = ctx.http.create_followup_message(token, &f, vec![]).await {
-                    eprintln!("lensbot: a Discord follow-up failed: {e}");
+                    tracing::warn!("a Discord follow-up failed: {e}");
                     return;
                 }
             }

@@ -19,18 +19,24 @@
 //!   before the reply.
 //! - [`scheduler`]: the task that delivers reminders when they are due, through a
 //!   [`scheduler::Deliver`] each adapter supplies.
+//! - [`logging`]: tracing set-up; one line per turn, never a token or a person's words.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
 //! - `telegram` (feature `telegram`, on by default): the Telegram adapter.
 //! - `discord` (feature `discord`, on by default): the Discord adapter.
 //! - [`transcript`]: transcript tests (`lensbot test`).
+//! - [`backup`]: the whole store as versioned JSON lines, and back.
+//! - [`config`]: `lensbot serve`'s settings, from the environment and `lensbot.toml`.
 //! - [`cli`]: the command line.
 
+pub mod backup;
 pub mod cli;
+pub mod config;
 pub mod content;
 #[cfg(feature = "discord")]
 pub mod discord;
 pub mod engine;
+pub mod logging;
 pub mod render;
 pub mod scheduler;
 pub mod session;

@@ -21,6 +21,8 @@ pub struct Reply {
     pub messages: Vec<Message>,
     /// True when the event had been applied before and was ignored.
     pub duplicate: bool,
+    /// Where the person is after the turn (content ids only), for the log.
+    pub at: String,
 }
 
 /// Shared by every adapter in a process: the content, the store and the per-person locks.
@@ -117,12 +119,22 @@ impl Session {
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
         let _in_flight = self.gate.read().await;
+        let started = std::time::Instant::now();
+        let what = crate::logging::describe_input(&input);
         let lock = self.lock_for(user);
         let reply = {
             let _guard = lock.lock().await;
             self.turn(user, input, event, now)
         };
         self.release(user, lock);
+        let platform = user.split(':').next().unwrap_or("?");
+        let micros = started.elapsed().as_micros() as u64;
+        match &reply {
+            Ok(r) => {
+                tracing::info!(platform, what = %what, at = %r.at, duplicate = r.duplicate, micros, "turn")
+            }
+            Err(e) => tracing::error!(platform, what = %what, micros, error = %e, "turn failed"),
+        }
         reply
     }
 
@@ -156,6 +168,7 @@ impl Session {
             return Ok(Reply {
                 messages: Vec::new(),
                 duplicate: true,
+                at: crate::logging::describe_at(&state.at),
             });
         }
         let mut turn = engine::step(&self.catalog, &state, input, now);
@@ -169,6 +182,7 @@ impl Session {
             return Ok(Reply {
                 messages: turn.messages,
                 duplicate: false,
+                at: "forgotten".into(),
             });
         }
         if let Some(id) = event {
@@ -196,6 +210,7 @@ impl Session {
             self.wake.notify_one();
         }
         Ok(Reply {
+            at: crate::logging::describe_at(&turn.state.at),
             messages: turn.messages,
             duplicate: false,
         })

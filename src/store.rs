@@ -65,6 +65,8 @@ pub trait Store: Send + Sync {
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Sets a metadata value.
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    /// Every metadata key.
+    fn meta_keys(&self) -> Result<Vec<String>, StoreError>;
     /// Adds an entry to the due index.
     fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
     /// Removes an entry from the due index (no error when absent).

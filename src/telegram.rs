@@ -127,12 +127,12 @@ pub async fn run(
         .map(|(c, _)| BotCommand::new(*c, session.catalog().t(&format!("cmd.{c}"))))
         .collect();
     if let Err(e) = bot.set_my_commands(commands).await {
-        eprintln!(
-            "lensbot: could not register the command list with Telegram: {}",
+        tracing::warn!(
+            "could not register the command list with Telegram: {}",
             describe(&e)
         );
     }
-    eprintln!("lensbot: connected to Telegram as @{username}");
+    tracing::info!("connected to Telegram as @{username}");
 
     let adapter = Arc::new(Adapter {
         bot: bot.clone(),
@@ -167,8 +167,8 @@ pub async fn run(
                 adapter.handle_batch(updates).await;
             }
             Err(e) => {
-                eprintln!(
-                    "lensbot: getUpdates failed: {}; retrying in {backoff:?}",
+                tracing::warn!(
+                    "getUpdates failed: {}; retrying in {backoff:?}",
                     describe(&e)
                 );
                 tokio::select! {
@@ -400,7 +400,7 @@ impl Adapter {
                 }
             }
             Err(e) => {
-                eprintln!("lensbot: a turn for a Telegram user failed: {e}");
+                tracing::warn!("a turn for a Telegram user failed: {e}");
                 let sorry = Message::private().para(self.session.catalog().t("store_failed"));
                 let _ = self.send(user, chat, &[sorry]).await;
             }
@@ -437,10 +437,7 @@ impl Adapter {
                         let _ = self.session.mark_unreachable(user).await;
                         return Err(DeliveryError::Unreachable(user.to_string()));
                     }
-                    eprintln!(
-                        "lensbot: sending to a Telegram chat failed: {}",
-                        describe(&e)
-                    );
+                    tracing::warn!("sending to a Telegram chat failed: {}", describe(&e));
                     return Err(DeliveryError::Failed(describe(&e)));
                 }
             }

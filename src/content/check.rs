@@ -837,6 +837,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         contacts,
         professions,
         meetings,
+        defaults: super::Defaults::default(),
         ui: strings,
     });
     (catalog, ctx.problems)

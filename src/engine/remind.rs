@@ -21,18 +21,18 @@ pub const MAX_LATE: SignedDuration = SignedDuration::from_hours(24);
 const SAY_LATE: SignedDuration = SignedDuration::from_mins(5);
 
 fn tz(ctx: &Ctx<'_>) -> jiff::tz::TimeZone {
-    zones::of(ctx.st.timezone.as_deref())
+    zones::of(Some(&tz_name(ctx)))
 }
 
 fn tz_name(ctx: &Ctx<'_>) -> String {
     ctx.st
         .timezone
         .clone()
-        .unwrap_or_else(|| zones::DEFAULT.to_string())
+        .unwrap_or_else(|| ctx.cat.defaults.timezone.clone())
 }
 
 fn quiet(ctx: &Ctx<'_>) -> Quiet {
-    ctx.st.quiet.unwrap_or_default()
+    ctx.st.quiet.unwrap_or(ctx.cat.defaults.quiet)
 }
 
 /// `/timezone [name]`.

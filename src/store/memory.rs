@@ -66,6 +66,16 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .meta
+            .lock()
+            .map_err(poisoned)?
+            .keys()
+            .cloned()
+            .collect())
+    }
+
     fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         self.due
             .lock()

@@ -111,6 +111,17 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.meta
+            .iter()
+            .keys()
+            .map(|k| {
+                k.map(|k| String::from_utf8_lossy(&k).into_owned())
+                    .map_err(io)
+            })
+            .collect()
+    }
+
     fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         let v = serde_json::to_vec(entry).expect("a due entry always serialises");
         self.due.insert(entry.key(), v).map_err(io)?;

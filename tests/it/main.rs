@@ -7,7 +7,8 @@
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
-//! - `discord`: the Discord adapter with the real serenity client against `fake_discord`.
+//! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
+//! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores.
 
 mod checker;
 mod cli;
@@ -20,6 +21,8 @@ mod fake_discord;
 mod fake_telegram;
 mod helpers;
 mod reminders;
+#[cfg(all(feature = "telegram", feature = "discord"))]
+mod service;
 mod session;
 mod store;
 #[cfg(feature = "telegram")]

@@ -1,0 +1,225 @@
+//! Backups: the whole store as versioned JSON lines, and back.
+//!
+//! ```text
+//! {"lensbot_backup":1,"state_version":1,"created":"2026-01-05T09:00:00Z","users":2}
+//! {"user":"telegram:1","value":{…the person's state…}}
+//! {"meta":"key","hex":"…"}
+//! ```
+//!
+//! The due index is not written: it is rebuilt from the people's reminders on restore, so a
+//! backup is consistent even though it is read tree by tree. Values are written in the
+//! current format and read through the same migrations as the store, so a backup made by an
+//! older lensbot restores into a newer one. `lensbot backup` and `lensbot restore` open the
+//! store themselves, so they refuse, clearly, while a running bot holds it; `lensbot serve`
+//! writes its daily backups from inside the process instead.
+
+use crate::store::{DueEntry, Store, StoreError, codec};
+use serde_json::{Value, json};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+/// The backup format's version.
+pub const FORMAT: u64 = 1;
+
+/// What can go wrong with a backup or a restore.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Reading or writing the file failed.
+    #[error("{0}")]
+    Io(String),
+    /// The file is not a lensbot backup, or is damaged.
+    #[error("line {line} of the backup: {reason}")]
+    Bad {
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The target store already holds people.
+    #[error(
+        "the store already holds {0} people: restore into an empty data directory, or pass --replace to delete them first"
+    )]
+    NotEmpty(usize),
+}
+
+/// Counts, for the person running it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// People written or read.
+    pub users: usize,
+    /// Metadata entries.
+    pub meta: usize,
+    /// Reminders re-indexed (restore only).
+    pub reminders: usize,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Writes the whole store.
+pub fn write(
+    store: &dyn Store,
+    mut out: impl Write,
+    now: jiff::Timestamp,
+) -> Result<Counts, BackupError> {
+    let io = |e: std::io::Error| BackupError::Io(format!("cannot write the backup: {e}"));
+    let users = store.users()?;
+    let header = json!({"lensbot_backup": FORMAT, "state_version": crate::engine::state::STATE_VERSION,
+        "created": now.to_string(), "users": users.len()});
+    writeln!(out, "{header}").map_err(io)?;
+    let mut counts = Counts::default();
+    for key in users {
+        if let Some(state) = store.get_user(&key)? {
+            let value: Value = serde_json::from_slice(&codec::encode(&state))
+                .map_err(|e| BackupError::Io(e.to_string()))?;
+            writeln!(out, "{}", json!({"user": key, "value": value})).map_err(io)?;
+            counts.users += 1;
+        }
+    }
+    for key in store.meta_keys()? {
+        if let Some(v) = store.get_meta(&key)? {
+            writeln!(out, "{}", json!({"meta": key, "hex": hex(&v)})).map_err(io)?;
+            counts.meta += 1;
+        }
+    }
+    out.flush().map_err(io)?;
+    Ok(counts)
+}
+
+/// Reads a backup into a store: refuses a store that holds people unless `replace`, which
+/// deletes them (and their reminders) first. The store is flushed at the end.
+pub fn restore(
+    store: &dyn Store,
+    input: impl BufRead,
+    replace: bool,
+) -> Result<Counts, BackupError> {
+    let existing = store.users()?;
+    if !existing.is_empty() && !replace {
+        return Err(BackupError::NotEmpty(existing.len()));
+    }
+    // Parse everything before changing anything.
+    let mut users = Vec::new();
+    let mut meta = Vec::new();
+    let mut saw_header = false;
+    for (i, line) in input.lines().enumerate() {
+        let line_no = i + 1;
+        let line = line.map_err(|e| BackupError::Io(format!("cannot read the backup: {e}")))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |reason: String| BackupError::Bad {
+            line: line_no,
+            reason,
+        };
+        let v: Value = serde_json::from_str(&line).map_err(|e| bad(format!("not JSON ({e})")))?;
+        if !saw_header {
+            match v["lensbot_backup"].as_u64() {
+                Some(FORMAT) => saw_header = true,
+                Some(n) => {
+                    return Err(bad(format!(
+                        "backup format {n} is newer than this lensbot reads ({FORMAT})"
+                    )));
+                }
+                None => return Err(bad("this is not a lensbot backup (no header)".into())),
+            }
+            continue;
+        }
+        if let Some(key) = v["user"].as_str() {
+            let bytes = serde_json::to_vec(&v["value"]).map_err(|e| bad(e.to_string()))?;
+            let state = codec::decode(key, &bytes).map_err(|e| bad(e.to_string()))?;
+            users.push(state);
+        } else if let Some(key) = v["meta"].as_str() {
+            let bytes = v["hex"]
+                .as_str()
+                .and_then(unhex)
+                .ok_or_else(|| bad("damaged metadata value".into()))?;
+            meta.push((key.to_string(), bytes));
+        } else {
+            return Err(bad("neither a person nor metadata".into()));
+        }
+    }
+    if !saw_header {
+        return Err(BackupError::Bad {
+            line: 1,
+            reason: "the file is empty".into(),
+        });
+    }
+    if replace {
+        for e in store.due_until(jiff::Timestamp::MAX)? {
+            store.delete_due(&e)?;
+        }
+        for key in existing {
+            store.delete_user(&key)?;
+        }
+    }
+    let mut counts = Counts::default();
+    for state in users {
+        for r in &state.reminders {
+            if let Some(at) = r.next {
+                store.put_due(&DueEntry {
+                    at,
+                    user: state.user.clone(),
+                    reminder: r.id.clone(),
+                })?;
+                counts.reminders += 1;
+            }
+        }
+        store.put_user(&state)?;
+        counts.users += 1;
+    }
+    for (k, v) in meta {
+        store.put_meta(&k, &v)?;
+        counts.meta += 1;
+    }
+    store.flush()?;
+    Ok(counts)
+}
+
+/// Writes a dated backup into `dir` (atomically: a temporary file, then a rename) and keeps
+/// the newest `keep`.
+pub fn daily(
+    store: &dyn Store,
+    dir: &Path,
+    keep: usize,
+    now: jiff::Timestamp,
+) -> Result<PathBuf, BackupError> {
+    let io = |e: std::io::Error| BackupError::Io(format!("backup folder {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name = format!("lensbot-{}.jsonl", now.strftime("%Y%m%d-%H%M%S"));
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    write(store, std::io::BufWriter::new(&file), now)?;
+    file.sync_all().map_err(io)?;
+    let path = dir.join(&name);
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("lensbot-") && n.ends_with(".jsonl"))
+        })
+        .collect();
+    all.sort();
+    while all.len() > keep {
+        let old = all.remove(0);
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(path)
+}

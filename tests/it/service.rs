@@ -1,0 +1,350 @@
+//! `lensbot serve`, backups and restores, with the real binary: both platforms in one process
+//! against both fakes, shutdown timing, logs with no token and no user text, `--check`.
+
+use crate::fake_discord::FakeDiscord;
+use crate::fake_telegram::FakeTelegram;
+use serde_json::Value;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TG_TOKEN: &str = "777000:SENTINEL-TELEGRAM-TOKEN";
+const DC_TOKEN: &str = "MTIzNDU2.SENTINEL.DISCORD-TOKEN";
+
+fn lensbot() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lensbot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for v in [
+        "TELEGRAM_BOT_TOKEN",
+        "DISCORD_TOKEN",
+        "DISCORD_GUILD_ID",
+        "LENSBOT_DATA",
+        "TELEGRAM_API_URL",
+        "DISCORD_API_URL",
+        "LENSBOT_TIMEZONE",
+        "LENSBOT_QUIET_HOURS",
+        "LENSBOT_BACKUP_KEEP",
+        "RUST_LOG",
+    ] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[test]
+fn check_validates_settings_without_connecting() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let out = lensbot()
+        .args(["serve", "--check", "--data", d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no platform is configured"));
+    let out = lensbot()
+        .args(["serve", "--check", "--data", d])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Configuration and content are valid: Telegram"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("SENTINEL"));
+    // A settings file with a mistake is named with its line.
+    let cfg = data.path().join("lensbot.toml");
+    std::fs::write(
+        &cfg,
+        "default_timezone = \"Europe/London\"\nquiet_hours = 2100\n",
+    )
+    .unwrap();
+    let out = lensbot()
+        .args(["serve", "--check", "--config", cfg.to_str().unwrap()])
+        .env("DISCORD_TOKEN", DC_TOKEN)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains("lensbot.toml") && err.contains("line 2"),
+        "{err}"
+    );
+    std::fs::write(&cfg, "default_timezone = \"Atlantis\"\n").unwrap();
+    let out = lensbot()
+        .args(["serve", "--check", "--config", cfg.to_str().unwrap()])
+        .env("DISCORD_TOKEN", DC_TOKEN)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("default time zone `Atlantis` is unknown")
+    );
+}
+
+fn wait_exit(
+    child: &mut std::process::Child,
+    within: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = lensbot()
+        .args(["serve", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", &tg.url)
+        .env("DISCORD_TOKEN", DC_TOKEN)
+        .env("DISCORD_API_URL", &dc.rest_url)
+        .env("DISCORD_GUILD_ID", "500")
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tg.send_private(42424, "/note SENTINEL-REFLECTION-TEXT from telegram");
+    tg.wait_for_text(42424, "Note saved").await;
+    dc.wait("registration", |f| {
+        f.calls().into_iter().find(|c| c.method == "PUT")
+    })
+    .await;
+    let t = dc.command(
+        4343,
+        Some(500),
+        "note",
+        &[("text", "SENTINEL-REFLECTION-TEXT from discord")],
+    );
+    dc.wait_followup(&t, "Note saved").await;
+    // One store for both: a daily backup holds both people.
+    let backups = data.path().join("backups");
+    let started = Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = tokio::task::spawn_blocking(move || {
+        let s = wait_exit(&mut child, Duration::from_secs(10));
+        (s, child)
+    })
+    .await
+    .unwrap();
+    let (status, child) = status;
+    let status = status.expect("serve exits within 10 seconds of SIGTERM");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let out = child.wait_with_output().unwrap();
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(status.code(), Some(0), "{logs}");
+    assert!(
+        !logs.contains("SENTINEL-TELEGRAM-TOKEN") && !logs.contains("SENTINEL.DISCORD"),
+        "a token reached the logs:\n{logs}"
+    );
+    assert!(
+        !logs.contains("SENTINEL-REFLECTION-TEXT"),
+        "a person's words reached the logs:\n{logs}"
+    );
+    assert!(
+        logs.contains("platform=\"telegram\"") || logs.contains("platform=telegram"),
+        "{logs}"
+    );
+    assert!(logs.contains("what=/note"), "one line per turn:\n{logs}");
+    let files: Vec<_> = std::fs::read_dir(&backups).unwrap().flatten().collect();
+    assert_eq!(files.len(), 1, "a daily backup on start");
+    // Both people are in the one store.
+    for user in ["telegram:42424", "discord:4343"] {
+        let export = lensbot()
+            .args([
+                "export",
+                "--user",
+                user,
+                "--data",
+                data.path().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&export.stdout).unwrap();
+        assert!(
+            v["notes"][0]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("SENTINEL-REFLECTION-TEXT")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once() {
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = lensbot()
+        .args(["serve", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", &tg.url)
+        .env("LENSBOT_BACKUP_KEEP", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tg.send_private(1, "/help");
+    tg.wait_for_text(1, "What I can do").await;
+    // A turn that will take a long time to send its reply.
+    tg.slow_sends(Duration::from_secs(30));
+    tg.send_private(2, "/help");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tg.calls("sendMessage").len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    let kill = |pid: &str| {
+        std::process::Command::new("kill")
+            .args(["-TERM", pid])
+            .status()
+            .unwrap()
+    };
+    kill(&pid);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill(&pid);
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.expect("exits at once on the second signal").code(),
+        Some(130)
+    );
+}
+
+#[test]
+fn backup_and_restore_round_trip_and_refuse_when_they_should() {
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut c = lensbot()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        c.wait_with_output().unwrap()
+    };
+    run(
+        &["chat", "--user", "bk", "--data", d],
+        "/note keep me safe\n/remind lens every Monday 08:00\n",
+    );
+    let file = data.path().join("backup.jsonl");
+    let out = run(&["backup", file.to_str().unwrap(), "--data", d], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Wrote 1 people"));
+    let first = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        first
+            .lines()
+            .next()
+            .unwrap()
+            .contains("\"lensbot_backup\":1")
+    );
+    // Into a fresh store: everything back, reminders re-indexed.
+    let fresh = tempfile::tempdir().unwrap();
+    let f = fresh.path().to_str().unwrap();
+    let out = run(&["restore", file.to_str().unwrap(), "--data", f], "");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Restored 1 people, 1 reminders"));
+    let a: Value =
+        serde_json::from_slice(&run(&["export", "--user", "bk", "--data", d], "").stdout).unwrap();
+    let b: Value =
+        serde_json::from_slice(&run(&["export", "--user", "bk", "--data", f], "").stdout).unwrap();
+    assert_eq!(a, b);
+    // Not over a store that holds people, unless asked.
+    let out = run(&["restore", file.to_str().unwrap(), "--data", f], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already holds 1 people"));
+    let out = run(
+        &["restore", file.to_str().unwrap(), "--data", f, "--replace"],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Not from something that is not a backup.
+    let junk = data.path().join("junk.jsonl");
+    std::fs::write(&junk, "{\"hello\":1}\n").unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = run(
+        &[
+            "restore",
+            junk.to_str().unwrap(),
+            "--data",
+            empty.path().to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("line 1 of the backup: this is not a lensbot backup")
+    );
+    // Not while a running bot holds the store.
+    let mut holder = lensbot()
+        .args(["chat", "--user", "bk", "--data", d])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::{BufRead, BufReader, Write};
+        let mut stdin = holder.stdin.take().unwrap();
+        writeln!(stdin, "/help").unwrap();
+        let mut line = String::new();
+        BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let out = run(
+            &[
+                "backup",
+                data.path().join("b2.jsonl").to_str().unwrap(),
+                "--data",
+                d,
+            ],
+            "",
+        );
+        assert_eq!(out.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("in use by another lensbot process"));
+        drop(stdin);
+    }
+    holder.wait().unwrap();
+}
