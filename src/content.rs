@@ -141,6 +141,8 @@ pub struct Example {
     pub source: String,
     /// Link as printed.
     pub url: Option<String>,
+    /// Lowercase words of the title and summary, made once at load for `/examples`.
+    pub search: [Vec<String>; 2],
 }
 
 /// An entry of the resource directory.
@@ -170,6 +172,9 @@ pub struct Resource {
     pub defunct: Option<String>,
     /// Where the sources name it.
     pub source: String,
+    /// Lowercase words of the title, description, publisher and type, made once at load for
+    /// `/resources`.
+    pub search: [Vec<String>; 4],
 }
 
 /// A key term.

@@ -463,7 +463,12 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             if let Some(u) = &e.url {
                 ctx.url(u, false, &sources);
             }
+            let search = [
+                super::search::words(&e.title.value),
+                super::search::words(&e.summary.value),
+            ];
             examples.push(Example {
+                search,
                 id: e.id.value,
                 title: e.title.value.trim().to_string(),
                 lenses: e.lenses.value,
@@ -524,7 +529,14 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             {
                 ctx.err(y, format!("year {} looks wrong", y.value));
             }
+            let search = [
+                super::search::words(&r.title.value),
+                super::search::words(&r.description.value),
+                super::search::words(r.publisher.as_ref().map(|p| p.value.as_str()).unwrap_or("")),
+                super::search::words(&r.kind.value),
+            ];
             resources.push(Resource {
+                search,
                 id: r.id.value,
                 title: r.title.value.trim().to_string(),
                 publisher: r.publisher.map(|p| p.value),

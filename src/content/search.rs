@@ -29,36 +29,63 @@ pub fn query_words(query: &str) -> Vec<String> {
 }
 
 /// Optimal string alignment distance (Levenshtein plus adjacent transpositions), capped: returns
-/// `cap + 1` as soon as the distance must exceed `cap`.
+/// `cap + 1` as soon as the distance must exceed `cap`. Short ASCII words (the usual case) are
+/// compared on the stack without allocating.
 pub fn distance(a: &str, b: &str, cap: usize) -> usize {
+    if a.len().abs_diff(b.len()) > cap * 4 {
+        return cap + 1;
+    }
+    if a.is_ascii() && b.is_ascii() && a.len() < 32 && b.len() < 32 {
+        return osa(a.as_bytes(), b.as_bytes(), cap);
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    osa(&a, &b, cap)
+}
+
+fn osa<T: PartialEq>(a: &[T], b: &[T], cap: usize) -> usize {
     if a.len().abs_diff(b.len()) > cap {
         return cap + 1;
     }
+    const W: usize = 33;
     let w = b.len() + 1;
-    let mut prev2 = vec![0usize; w];
-    let mut prev: Vec<usize> = (0..w).collect();
-    let mut cur = vec![0usize; w];
+    let mut rows = if w <= W {
+        None
+    } else {
+        Some(vec![[0usize; 3]; w])
+    };
+    let mut stack = [[0usize; 3]; W];
+    let grid: &mut [[usize; 3]] = match rows.as_mut() {
+        Some(v) => v.as_mut_slice(),
+        None => &mut stack[..w],
+    };
+    // grid[j][0] = row i-2, grid[j][1] = row i-1, grid[j][2] = row i.
+    for (j, cell) in grid.iter_mut().enumerate() {
+        cell[1] = j;
+    }
     for i in 1..=a.len() {
-        cur[0] = i;
-        let mut row_min = cur[0];
+        grid[0][2] = i;
+        let mut row_min = i;
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            let mut v = (grid[j][1] + 1)
+                .min(grid[j - 1][2] + 1)
+                .min(grid[j - 1][1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(prev2[j - 2] + 1);
+                v = v.min(grid[j - 2][0] + 1);
             }
-            cur[j] = v;
+            grid[j][2] = v;
             row_min = row_min.min(v);
         }
         if row_min > cap {
             return cap + 1;
         }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
+        for cell in grid.iter_mut() {
+            cell[0] = cell[1];
+            cell[1] = cell[2];
+        }
     }
-    prev[b.len()]
+    grid[b.len()][1]
 }
 
 /// How well one query word matches one content word: 0 for no match, up to 4 for equal.

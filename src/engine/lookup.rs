@@ -110,13 +110,10 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
         let score = if q.words.is_empty() {
             1
         } else {
-            let title = words(&r.title);
-            let desc = words(&r.description);
-            let publisher = words(r.publisher.as_deref().unwrap_or(""));
-            let kind = words(&r.kind);
+            let [title, desc, publisher, kind] = &r.search;
             score_fields(
                 &q.words,
-                &[(&title, 3), (&desc, 2), (&publisher, 2), (&kind, 2)],
+                &[(title, 3), (desc, 2), (publisher, 2), (kind, 2)],
             )
         };
         if score > 0 {
@@ -289,9 +286,8 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
             .examples
             .iter()
             .map(|e| {
-                let t = words(&e.title);
-                let s = words(&e.summary);
-                (score_fields(&q, &[(&t, 3), (&s, 2)]), e)
+                let [t, s] = &e.search;
+                (score_fields(&q, &[(t, 3), (s, 2)]), e)
             })
             .filter(|(s, _)| *s > 0)
             .collect();

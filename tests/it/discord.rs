@@ -234,7 +234,23 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
     let tokens: Vec<String> = (0..10)
         .map(|_| f.click(444, Some(GUILD), &id, &as_message(&intro)))
         .collect();
-    f.wait_followup(&tokens[0], "awareness").await;
+    // serenity handles each click on its own task, so any one of them may be the first.
+    let all = tokens.clone();
+    f.wait("the one transition", move |f| {
+        all.iter()
+            .flat_map(|t| f.followups(t))
+            .find(|m| m["content"].as_str().unwrap_or("").contains("awareness"))
+    })
+    .await;
+    f.wait("every click acknowledged", move |f| {
+        let acked = f
+            .calls()
+            .into_iter()
+            .filter(|c| c.path.ends_with("/callback"))
+            .count();
+        (acked >= 11).then_some(())
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     let st = r.store.get_user("discord:444").unwrap().unwrap();
     assert_eq!(
