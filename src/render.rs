@@ -93,3 +93,29 @@ pub fn merge(messages: &[Message]) -> Vec<Message> {
     }
     out
 }
+
+/// Packs rendered pieces (paragraphs, list items) into messages of at most `max` characters,
+/// one piece per line, never splitting a piece (pieces are made shorter than `max`). Never
+/// returns an empty message: an empty reply becomes "…".
+pub fn pack(pieces: Vec<String>, max: usize) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for p in pieces {
+        if !current.is_empty() && current.chars().count() + 1 + p.chars().count() > max {
+            parts.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&p);
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    for p in &mut parts {
+        if p.is_empty() {
+            p.push('…');
+        }
+    }
+    parts
+}

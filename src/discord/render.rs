@@ -79,31 +79,14 @@ fn pieces(m: &Message) -> Vec<String> {
 
 /// Renders a message as one or more Discord messages; buttons go with the last.
 pub fn render(m: &Message) -> Vec<Outgoing> {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for p in pieces(m) {
-        if !current.is_empty() && current.chars().count() + 1 + p.chars().count() > MAX_LEN {
-            parts.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&p);
-    }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
+    let parts = crate::render::pack(pieces(m), MAX_LEN);
     let rows = rows(m);
     let n = parts.len();
     parts
         .into_iter()
         .enumerate()
         .map(|(i, content)| Outgoing {
-            content: if content.is_empty() {
-                "…".into()
-            } else {
-                content
-            },
+            content,
             rows: if i + 1 == n { rows.clone() } else { Vec::new() },
         })
         .collect()

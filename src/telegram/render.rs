@@ -83,28 +83,14 @@ fn pieces(m: &Message) -> Vec<String> {
 
 /// Renders a message as one or more Telegram messages; buttons go with the last.
 pub fn render(m: &Message) -> Vec<Outgoing> {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = String::new();
-    for p in pieces(m) {
-        let extra = if current.is_empty() { 0 } else { 1 };
-        if !current.is_empty() && current.chars().count() + extra + p.chars().count() > MAX_LEN {
-            parts.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&p);
-    }
-    if !current.is_empty() || parts.is_empty() {
-        parts.push(current);
-    }
+    let parts = crate::render::pack(pieces(m), MAX_LEN);
     let keyboard = keyboard(m);
     let n = parts.len();
     parts
         .into_iter()
         .enumerate()
         .map(|(i, html)| Outgoing {
-            html: if html.is_empty() { "…".into() } else { html },
+            html,
             keyboard: if i + 1 == n {
                 keyboard.clone()
             } else {
