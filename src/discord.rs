@@ -12,7 +12,7 @@
 
 pub mod render;
 
-use crate::engine::{self, Audience, COMMANDS, Input, Message, UserState};
+use crate::engine::{self, COMMANDS, Input, Message, UserState};
 use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::Session;
 use serenity::all::{
@@ -26,9 +26,6 @@ use serenity::all::{
 use serenity::async_trait;
 use std::future::Future;
 use std::sync::Arc;
-
-/// Commands answered publicly in a server channel, because they are public by nature.
-pub const PUBLIC_IN_SERVERS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
 
 /// The custom id prefix of the button that opens the answer box.
 const ANSWER: &str = "answer";
@@ -89,59 +86,48 @@ fn command_definitions(session: &Session) -> Vec<CreateCommand> {
             let text = |n: &str, d: &str| {
                 CreateCommandOption::new(CommandOptionType::String, n, d).required(false)
             };
+            // A string option offering choices (Discord allows 25, each label up to 100).
+            let choices = |n: &str, d: &str, items: Vec<(String, String)>| {
+                items
+                    .into_iter()
+                    .take(25)
+                    .fold(text(n, d), |o, (label, value)| {
+                        o.add_string_choice(label.chars().take(100).collect::<String>(), value)
+                    })
+            };
             match *name {
-                "lens" => {
-                    let mut o = CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "lens",
-                        "Which lens (1-6)",
-                    )
-                    .required(false);
-                    for l in &cat.lenses {
-                        let label: String = format!("{} {}", l.number, l.name)
-                            .chars()
-                            .take(100)
-                            .collect();
-                        o = o.add_string_choice(label, l.number.to_string());
-                    }
-                    cmd.add_option(o)
-                }
-                "profession" => {
-                    let mut o = CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "profession",
-                        "Your profession",
-                    )
-                    .required(false);
-                    for p in &cat.professions {
-                        o = o.add_string_choice(p.name.clone(), p.id.clone());
-                    }
-                    cmd.add_option(o)
-                }
-                "signpost" => {
-                    let mut o = CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "need",
-                        "What the person needs help with",
-                    )
-                    .required(false);
-                    for n in cat.needs.iter().take(25) {
-                        o = o.add_string_choice(n.name.clone(), n.id.clone());
-                    }
-                    cmd.add_option(o)
-                }
-                "prep" => {
-                    let mut o = CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "meeting",
-                        "What kind of meeting",
-                    )
-                    .required(false);
-                    for m in cat.meetings.iter().take(25) {
-                        o = o.add_string_choice(m.name.clone(), m.id.clone());
-                    }
-                    cmd.add_option(o)
-                }
+                "lens" => cmd.add_option(choices(
+                    "lens",
+                    "Which lens (1-6)",
+                    cat.lenses
+                        .iter()
+                        .map(|l| (format!("{} {}", l.number, l.name), l.number.to_string()))
+                        .collect(),
+                )),
+                "profession" => cmd.add_option(choices(
+                    "profession",
+                    "Your profession",
+                    cat.professions
+                        .iter()
+                        .map(|p| (p.name.clone(), p.id.clone()))
+                        .collect(),
+                )),
+                "signpost" => cmd.add_option(choices(
+                    "need",
+                    "What the person needs help with",
+                    cat.needs
+                        .iter()
+                        .map(|n| (n.name.clone(), n.id.clone()))
+                        .collect(),
+                )),
+                "prep" => cmd.add_option(choices(
+                    "meeting",
+                    "What kind of meeting",
+                    cat.meetings
+                        .iter()
+                        .map(|m| (m.name.clone(), m.id.clone()))
+                        .collect(),
+                )),
                 "note" => cmd.add_option(text("text", "Your note (private)")),
                 "resources" => cmd.add_option(text(
                     "words",
@@ -327,10 +313,8 @@ impl Handler {
         let name = cmd.data.name.clone();
         let text = command_text(&cmd);
         let user = user_key(cmd.user.id.get());
-        let has_args = text.contains(' ');
-        let public = in_server
-            && PUBLIC_IN_SERVERS.contains(&name.as_str())
-            && (has_args || matches!(name.as_str(), "help" | "fact"));
+        let args = text.split_once(' ').map(|(_, a)| a).unwrap_or("");
+        let public = in_server && engine::is_public_lookup(&name, args);
         // Acknowledge first: nothing slow before this.
         let deferred = if public {
             cmd.defer(&ctx.http).await
@@ -341,25 +325,13 @@ impl Handler {
             return;
         }
         if public {
-            // A public lookup: a throwaway state, nothing saved, public messages only, no buttons.
-            let mut st = UserState::new(&user);
-            st.welcomed = true;
-            st.facts_shown = (cmd.id.get() % 1000) as u32;
-            let turn = engine::step(
+            let public = engine::public_lookup(
                 self.session.catalog(),
-                &st,
-                Input::Text(text),
+                &user,
+                &text,
+                (cmd.id.get() % 1000) as u32,
                 jiff::Timestamp::now(),
             );
-            let public: Vec<Message> = turn
-                .messages
-                .into_iter()
-                .filter(|m| m.audience == Audience::Public)
-                .map(|mut m| {
-                    m.buttons.clear();
-                    m
-                })
-                .collect();
             self.follow_up(ctx, &cmd.token, &public, false).await;
             return;
         }

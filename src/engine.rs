@@ -161,6 +161,40 @@ impl Ctx<'_> {
     }
 }
 
+/// Commands that are public by nature: they say nothing about the person asking.
+pub const PUBLIC_LOOKUPS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
+
+/// Whether a command asked in a shared channel (a Telegram group, a Discord server) is answered
+/// there: a public lookup with words to look up, or `/help` and `/fact`. Anything personal, and
+/// a lookup that would need a menu, continues privately instead.
+pub fn is_public_lookup(cmd: &str, args: &str) -> bool {
+    PUBLIC_LOOKUPS.contains(&cmd) && (!args.trim().is_empty() || matches!(cmd, "help" | "fact"))
+}
+
+/// Answers a public lookup for a shared channel without touching anyone's state: a throwaway
+/// state (nothing saved, no privacy notice), only public messages, and no buttons (another
+/// member pressing one would act on their own, different state). `salt` varies `/fact`.
+pub fn public_lookup(
+    cat: &Catalog,
+    user: &str,
+    text: &str,
+    salt: u32,
+    now: Timestamp,
+) -> Vec<Message> {
+    let mut st = UserState::new(user);
+    st.welcomed = true;
+    st.facts_shown = salt;
+    step(cat, &st, Input::Text(text.to_string()), now)
+        .messages
+        .into_iter()
+        .filter(|m| m.audience == Audience::Public)
+        .map(|mut m| {
+            m.buttons.clear();
+            m
+        })
+        .collect()
+}
+
 /// Whether the person's next free text will be taken as an answer (a reflection, a note, a
 /// time …). Adapters where free text cannot be typed privately in place (Discord servers)
 /// offer a private text box then.

@@ -17,7 +17,7 @@
 
 pub mod render;
 
-use crate::engine::{self, Audience, COMMANDS, Input, Message, UserState};
+use crate::engine::{self, COMMANDS, Input, Message};
 use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::Session;
 use std::collections::BTreeMap;
@@ -36,9 +36,6 @@ use teloxide_core::{ApiError, Bot, RequestError};
 
 /// Telegram's own API address.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
-
-/// Commands answered in a group, because they are public by nature.
-pub const PUBLIC_IN_GROUPS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
 
 /// The bot as the adapter holds it: teloxide's client behind its rate limiter.
 type TgBot = Throttle<Bot>;
@@ -318,10 +315,7 @@ impl Adapter {
             return;
         }
         let args = args.trim();
-        // Lookups that need a menu (no words given) continue privately, like anything personal.
-        let public = PUBLIC_IN_GROUPS.contains(&cmd.as_str())
-            && (!args.is_empty() || matches!(cmd.as_str(), "help" | "fact"));
-        if public {
+        if engine::is_public_lookup(&cmd, args) {
             self.group_lookup(&user, m.chat.id, &format!("/{cmd} {args}"), m.id.0)
                 .await;
         } else {
@@ -329,28 +323,16 @@ impl Adapter {
         }
     }
 
-    /// A public lookup in a group: computed on a throwaway state (nothing saved, nothing
-    /// personal), and only public messages are posted, without buttons.
+    /// A public lookup in a group: nothing saved, nothing personal, no buttons.
     async fn group_lookup(&self, user: &str, chat: ChatId, text: &str, salt: i32) {
-        let mut st = UserState::new(user);
-        st.welcomed = true;
-        st.facts_shown = salt.unsigned_abs();
-        let turn = engine::step(
+        let messages = engine::public_lookup(
             self.session.catalog(),
-            &st,
-            Input::Text(text.to_string()),
+            user,
+            text,
+            salt.unsigned_abs(),
             jiff::Timestamp::now(),
         );
-        let public: Vec<Message> = turn
-            .messages
-            .into_iter()
-            .filter(|m| m.audience == Audience::Public)
-            .map(|mut m| {
-                m.buttons.clear();
-                m
-            })
-            .collect();
-        for m in &public {
+        for m in &messages {
             for part in render::render(m) {
                 let _ = self
                     .bot
