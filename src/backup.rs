@@ -6,7 +6,8 @@
 //! {"meta":"key","hex":"…"}
 //! ```
 //!
-//! The due index is not written: it is rebuilt from the people's reminders on restore, so a
+//! The due index is not written: it is rebuilt from the people's reminders (and the group
+//! challenges' next posts and prompts, kept as metadata) on restore, so a
 //! backup is consistent even though it is read tree by tree. Values are written in the
 //! current format and read through the same migrations as the store, so a backup made by an
 //! older lensbot restores into a newer one. `lensbot backup` and `lensbot restore` open the
@@ -182,6 +183,14 @@ pub fn restore(
         counts.users += 1;
     }
     for (k, v) in meta {
+        // A group challenge's next post and prompts go back into the due index too.
+        if let Some(group) = k.strip_prefix(crate::challenge::META_PREFIX) {
+            let c = crate::challenge::decode(group, &v)?;
+            for e in crate::challenge::due_entries(&c) {
+                store.put_due(&e)?;
+                counts.reminders += 1;
+            }
+        }
         store.put_meta(&k, &v)?;
         counts.meta += 1;
     }

@@ -619,6 +619,7 @@ fn serve(
                 token,
                 api_url,
                 guild,
+                facilitator_role: settings.discord_facilitator_role,
             };
             let (s, stop) = (session.clone(), stopped(rx.clone()));
             tasks.spawn(async move {
@@ -695,12 +696,23 @@ fn discord(
     let catalog = load_catalog(dialogues.as_deref())?;
     let store = SledStore::open(&store::data_dir(data.as_deref()))?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    let facilitator_role =
+        match std::env::var("DISCORD_FACILITATOR_ROLE")
+            .ok()
+            .filter(|r| !r.is_empty())
+        {
+            Some(r) => Some(r.parse::<u64>().map_err(|_| {
+                format!("DISCORD_FACILITATOR_ROLE `{r}` is not a role id (a number)")
+            })?),
+            None => None,
+        };
     let config = discord::Config {
         token,
         api_url: std::env::var("DISCORD_API_URL")
             .ok()
             .filter(|u| !u.is_empty()),
         guild,
+        facilitator_role,
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;

@@ -5,6 +5,7 @@
 //! telegram_token_file = "/etc/lensbot/telegram-token"
 //! discord_token_file = "/etc/lensbot/discord-token"
 //! discord_guild_id = 123456789012345678   # optional: register commands to one server
+//! discord_facilitator_role = 234567890123456789   # optional: a role that may run challenges
 //! default_timezone = "Europe/London"
 //! quiet_hours = "21:00-07:00"
 //! log_level = "info"
@@ -12,7 +13,8 @@
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
-//! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `LENSBOT_TIMEZONE`,
+//! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `DISCORD_FACILITATOR_ROLE`,
+//! `LENSBOT_TIMEZONE`,
 //! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`. Tokens may sit in the file, but a
 //! token file (readable only by the service) is better. `Debug` never shows a token.
 
@@ -34,6 +36,7 @@ struct File {
     discord_token_file: Option<PathBuf>,
     discord_api_url: Option<String>,
     discord_guild_id: Option<u64>,
+    discord_facilitator_role: Option<u64>,
     default_timezone: Option<String>,
     quiet_hours: Option<String>,
     log_level: Option<String>,
@@ -51,6 +54,9 @@ pub struct Settings {
     pub telegram: Option<(String, String)>,
     /// Discord token, REST base and server, when Discord is configured.
     pub discord: Option<(String, Option<String>, Option<u64>)>,
+    /// A Discord role whose members may facilitate challenges, besides people with Manage
+    /// Server or Manage Channels.
+    pub discord_facilitator_role: Option<u64>,
     /// Everyone's time zone until they choose one.
     pub default_timezone: String,
     /// Quiet hours until someone sets their own.
@@ -171,6 +177,14 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         None => f.discord_guild_id,
     };
     let discord_api = env("DISCORD_API_URL").or(f.discord_api_url);
+    let discord_facilitator_role = match env("DISCORD_FACILITATOR_ROLE") {
+        Some(r) => Some(r.parse::<u64>().map_err(|_| {
+            ConfigError::Value(format!(
+                "DISCORD_FACILITATOR_ROLE `{r}` is not a role id (a number)"
+            ))
+        })?),
+        None => f.discord_facilitator_role,
+    };
     let tz_in = env("LENSBOT_TIMEZONE")
         .or(f.default_timezone)
         .unwrap_or_else(|| zones::DEFAULT.to_string());
@@ -210,6 +224,7 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         dialogues,
         telegram,
         discord,
+        discord_facilitator_role,
         default_timezone,
         quiet,
         log_level,

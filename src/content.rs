@@ -307,6 +307,41 @@ pub struct Meeting {
     pub prompts: Vec<PrepPrompt>,
 }
 
+/// A peer-group challenge plan (`challenges.yaml`).
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Stable id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Other words for it (lower case).
+    pub aliases: Vec<String>,
+    /// Days between steps: 1 (daily) or 7 (weekly).
+    pub every: u8,
+    /// What it is.
+    pub summary: String,
+    /// Document and section.
+    pub source: String,
+    /// The steps, in order.
+    pub days: Vec<PlanDay>,
+}
+
+/// One step of a plan.
+#[derive(Clone, Debug)]
+pub struct PlanDay {
+    /// Lens number.
+    pub lens: u8,
+    /// `(mode, prompt id)` pairs, each a prompt of that lens.
+    pub prompts: Vec<(ModeKind, String)>,
+}
+
+impl Plan {
+    /// "day" or "week", for messages.
+    pub fn unit(&self) -> &'static str {
+        if self.every == 7 { "week" } else { "day" }
+    }
+}
+
 /// Settings that apply to everyone until they choose their own.
 #[derive(Clone, Debug)]
 pub struct Defaults {
@@ -346,6 +381,8 @@ pub struct Catalog {
     pub professions: Vec<Profession>,
     /// Meeting types for `/prep`.
     pub meetings: Vec<Meeting>,
+    /// Peer-group challenge plans.
+    pub plans: Vec<Plan>,
     /// What applies until a person chooses otherwise (the operator may change these).
     pub defaults: Defaults,
     /// Fixed phrases by key.
@@ -361,6 +398,23 @@ impl Catalog {
     /// The lens with this id.
     pub fn lens(&self, id: &str) -> Option<&Lens> {
         self.lenses.iter().find(|l| l.id == id)
+    }
+
+    /// The challenge plan with this id or alias (case-insensitive).
+    pub fn plan(&self, word: &str) -> Option<&Plan> {
+        let w = word.trim().to_lowercase();
+        self.plans
+            .iter()
+            .find(|p| p.id == w || p.aliases.contains(&w))
+    }
+
+    /// A prompt of a lens by number and prompt id.
+    pub fn prompt(&self, lens: u8, id: &str) -> Option<&Item> {
+        self.lens_by_number(lens)?
+            .modes
+            .iter()
+            .flat_map(|m| m.prompts.iter())
+            .find(|p| p.id == id)
     }
 
     /// The fact with this id.

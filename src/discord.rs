@@ -12,6 +12,10 @@
 
 pub mod render;
 
+use crate::challenge::{
+    self,
+    group::{Actor, Group},
+};
 use crate::engine::{self, COMMANDS, Input, Message, UserState};
 use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::Session;
@@ -40,6 +44,8 @@ pub struct Config {
     pub api_url: Option<String>,
     /// Register commands to one server (appears at once) instead of globally.
     pub guild: Option<u64>,
+    /// A role whose members may facilitate challenges (besides Manage Server / Channels).
+    pub facilitator_role: Option<u64>,
 }
 
 impl std::fmt::Debug for Config {
@@ -48,6 +54,7 @@ impl std::fmt::Debug for Config {
             .field("token", &"<redacted>")
             .field("api_url", &self.api_url)
             .field("guild", &self.guild)
+            .field("facilitator_role", &self.facilitator_role)
             .finish()
     }
 }
@@ -214,6 +221,7 @@ fn with_answer_button(
 struct Handler {
     session: Arc<Session>,
     guild: Option<u64>,
+    facilitator_role: Option<u64>,
     /// Every event holds this for reading while it is handled (acknowledgement, turn and
     /// follow-ups); shutdown takes it for writing, so it waits for the events in flight.
     in_flight: Arc<tokio::sync::RwLock<()>>,
@@ -262,13 +270,15 @@ impl EventHandler for Handler {
         let _in_flight = self.in_flight.read().await;
         let user = user_key(msg.author.id.get());
         let event = format!("dc:m:{}", msg.id.get());
+        let person = display_name(&msg.author);
         let reply = self
             .session
-            .handle(
+            .handle_as(
                 &user,
+                Some(&person),
                 Input::Text(msg.content.clone()),
                 Some(&event),
-                jiff::Timestamp::now(),
+                self.session.now(),
             )
             .await;
         let messages = match reply {
@@ -311,7 +321,22 @@ impl Handler {
     async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
         let in_server = cmd.guild_id.is_some();
         let name = cmd.data.name.clone();
-        let text = command_text(&cmd);
+        let mut text = command_text(&cmd);
+        if in_server && name == "challenge" {
+            let args = text
+                .split_once(' ')
+                .map(|(_, a)| a)
+                .unwrap_or("")
+                .to_string();
+            let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
+            if MEMBER_WORDS.contains(&sub.as_str()) {
+                // A member's own business: privately, for this channel's challenge.
+                let group = challenge::group_key("discord", &cmd.channel_id.get().to_string());
+                text = format!("/challenge {args} {}", challenge::code(&group));
+            } else {
+                return self.group_challenge(ctx, &cmd, &args).await;
+            }
+        }
         let user = user_key(cmd.user.id.get());
         let args = text.split_once(' ').map(|(_, a)| a).unwrap_or("");
         let public = in_server && engine::is_public_lookup(&name, args);
@@ -330,13 +355,16 @@ impl Handler {
                 &user,
                 &text,
                 (cmd.id.get() % 1000) as u32,
-                jiff::Timestamp::now(),
+                self.session.now(),
             );
             self.follow_up(ctx, &cmd.token, &public, false).await;
             return;
         }
         let event = format!("dc:i:{}", cmd.id.get());
-        let messages = self.turn(&user, Input::Text(text), &event).await;
+        let person = display_name(&cmd.user);
+        let messages = self
+            .turn(&user, Some(&person), Input::Text(text), &event)
+            .await;
         let messages = if in_server {
             with_answer_button(
                 messages,
@@ -384,14 +412,21 @@ impl Handler {
             return;
         }
         let event = format!("dc:i:{}", c.id.get());
-        let messages = self.turn(&user, Input::Button(id), &event).await;
+        // A challenge button on a channel's post is shared by everyone: it must stay.
+        let shared = in_server && id.starts_with("ch_");
+        let person = display_name(&c.user);
+        let messages = self
+            .turn(&user, Some(&person), Input::Button(id), &event)
+            .await;
         if messages.is_empty() {
             return; // A double click: already acted on.
         }
-        // The pressed message's buttons go, so they cannot be pressed twice.
-        let _ = c
-            .edit_response(&ctx.http, EditInteractionResponse::new().components(vec![]))
-            .await;
+        if !shared {
+            // The pressed message's buttons go, so they cannot be pressed twice.
+            let _ = c
+                .edit_response(&ctx.http, EditInteractionResponse::new().components(vec![]))
+                .await;
+        }
         let messages = if in_server {
             with_answer_button(
                 messages,
@@ -428,7 +463,7 @@ impl Handler {
         let now_step = self.state(&user).map(|s| s.step);
         let event = format!("dc:i:{}", m.id.get());
         let messages = if opened_at.is_some() && opened_at == now_step {
-            self.turn(&user, Input::Text(text), &event).await
+            self.turn(&user, None, Input::Text(text), &event).await
         } else {
             let cat = self.session.catalog();
             vec![Message::private().para(cat.t("modal_stale"))]
@@ -446,10 +481,16 @@ impl Handler {
         self.follow_up(ctx, &m.token, &messages, true).await;
     }
 
-    async fn turn(&self, user: &str, input: Input, event: &str) -> Vec<Message> {
+    async fn turn(
+        &self,
+        user: &str,
+        name: Option<&str>,
+        input: Input,
+        event: &str,
+    ) -> Vec<Message> {
         match self
             .session
-            .handle(user, input, Some(event), jiff::Timestamp::now())
+            .handle_as(user, name, input, Some(event), self.session.now())
             .await
         {
             Ok(r) if r.duplicate => Vec::new(),
@@ -459,6 +500,65 @@ impl Handler {
                 vec![Message::private().para(self.session.catalog().t("store_failed"))]
             }
         }
+    }
+
+    /// Whether the person who ran a command may facilitate: Manage Server, Manage Channels
+    /// (or Administrator), or the configured role.
+    fn may_facilitate(&self, cmd: &CommandInteraction) -> bool {
+        let Some(member) = cmd.member.as_ref() else {
+            return false;
+        };
+        let by_permission = member
+            .permissions
+            .is_some_and(|p| p.administrator() || p.manage_guild() || p.manage_channels());
+        let by_role = self
+            .facilitator_role
+            .is_some_and(|r| member.roles.iter().any(|x| x.get() == r));
+        by_permission || by_role
+    }
+
+    /// `/challenge …` in a server channel: the channel's challenge. Facilitator commands are
+    /// answered in the channel (a refusal only to the person who asked).
+    async fn group_challenge(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
+        let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
+        let facilitating = FACILITATOR_WORDS.contains(&sub.as_str());
+        let admin = self.may_facilitate(cmd);
+        let private = facilitating && !admin;
+        let deferred = if private {
+            cmd.defer_ephemeral(&ctx.http).await
+        } else {
+            cmd.defer(&ctx.http).await
+        };
+        if deferred.is_err() {
+            return;
+        }
+        let title = cmd
+            .channel
+            .as_ref()
+            .and_then(|c| c.name.clone())
+            .map(|n| format!("#{n}"))
+            .unwrap_or_default();
+        let group = Group {
+            key: challenge::group_key("discord", &cmd.channel_id.get().to_string()),
+            title,
+        };
+        let actor = Actor {
+            user: user_key(cmd.user.id.get()),
+            name: display_name(&cmd.user),
+            admin,
+        };
+        let messages = match self
+            .session
+            .group_command(&group, &actor, args, self.session.now())
+            .await
+        {
+            Ok(ms) => ms,
+            Err(e) => {
+                tracing::warn!("a channel challenge command failed: {e}");
+                vec![Message::public().para(self.session.catalog().t("store_failed"))]
+            }
+        };
+        self.follow_up(ctx, &cmd.token, &messages, private).await;
     }
 
     /// Sends the answer to a deferred interaction as follow-ups, ephemeral when asked.
@@ -481,6 +581,19 @@ impl Handler {
     }
 }
 
+/// `/challenge` words that concern only the member (answered privately).
+const MEMBER_WORDS: [&str; 7] = ["join", "leave", "name", "today", "prompt", "me", "mine"];
+
+/// `/challenge` words only a facilitator may use.
+const FACILITATOR_WORDS: [&str; 7] = [
+    "start", "pause", "resume", "skip", "end", "stop", "takeover",
+];
+
+/// The name Discord shows for a person (their display name, else their username).
+fn display_name(u: &serenity::all::User) -> String {
+    u.global_name.clone().unwrap_or_else(|| u.name.clone())
+}
+
 /// Delivers reminders by DM; closed DMs mark the person unreachable (they get a hint the next
 /// time they use a command).
 struct Dm {
@@ -494,6 +607,27 @@ impl Deliver for Dm {
 
     fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
         Box::pin(async move {
+            if let Some(channel) = user.strip_prefix("discord:channel:") {
+                // A challenge's post in its channel: public messages only.
+                let id: u64 = channel.parse().ok().filter(|id| *id != 0).ok_or_else(|| {
+                    DeliveryError::Failed(format!("not a Discord channel: {user}"))
+                })?;
+                let public: Vec<Message> = messages
+                    .into_iter()
+                    .filter(|m| m.audience == engine::Audience::Public)
+                    .collect();
+                return send_to_channel(&self.http, serenity::all::ChannelId::new(id), &public)
+                    .await
+                    .map_err(|e| match &e {
+                        serenity::Error::Http(h)
+                            if h.status_code()
+                                .is_some_and(|s| matches!(s.as_u16(), 403 | 404)) =>
+                        {
+                            DeliveryError::Unreachable(user.to_string())
+                        }
+                        _ => DeliveryError::Failed(e.to_string()),
+                    });
+            }
             let id: u64 = user
                 .strip_prefix("discord:")
                 .and_then(|s| s.parse().ok())
@@ -543,6 +677,7 @@ pub async fn run(
     let handler = Handler {
         session: session.clone(),
         guild: config.guild,
+        facilitator_role: config.facilitator_role,
         in_flight: in_flight.clone(),
     };
     // Direct messages only: no privileged intents (DM content needs none).

@@ -56,6 +56,13 @@ pub enum Input {
 pub enum Effect {
     /// Delete everything held about this person, everywhere (`/forgetme`, confirmed).
     Forget,
+    /// Record a check-in for a group challenge's step (a reflection was saved privately).
+    CheckIn {
+        /// The group's key.
+        group: String,
+        /// The step.
+        step: u32,
+    },
 }
 
 /// The result of one step.
@@ -208,6 +215,7 @@ pub fn expects_text(st: &UserState) -> bool {
         | At::ResourceQuery
         | At::Profession
         | At::SignpostMenu
+        | At::ChallengeNote { .. }
         | At::DefineMenu => true,
         _ => false,
     }
@@ -370,6 +378,12 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::RemindKind { when } => remind::kind_menu(ctx, when),
         At::RemindWhen { reminder } => remind::ask_or_create(ctx, reminder, ""),
         At::RemindAction => remind::action_menu(ctx),
+        At::ChallengeNote { question, .. } => {
+            let m = Message::private()
+                .para(question)
+                .para(ctx.t("ch.reflect_ask"));
+            ctx.say(m);
+        }
     }
 }
 
@@ -445,6 +459,28 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         At::Timezone => remind::timezone(ctx, t),
         At::RemindKind { .. } | At::RemindWhen { .. } => remind::when_typed(ctx, t),
         At::RemindAction => remind::action_menu(ctx),
+        At::ChallengeNote {
+            group,
+            step,
+            lens,
+            mode,
+            prompt,
+            question,
+        } => {
+            ctx.st.reflections.push(state::Reflection {
+                lens: lens.clone(),
+                mode: mode.clone(),
+                prompt,
+                question,
+                text: t.to_string(),
+                at: ctx.now,
+            });
+            ctx.st.raise_cell(&lens, &mode, state::CellStatus::Started);
+            ctx.st.at = At::Idle;
+            ctx.effects.push(Effect::CheckIn { group, step });
+            let msg = ctx.t("ch.reflection_saved");
+            ctx.say_text(msg);
+        }
         At::ConfirmForget => {
             let yes = matches!(t.to_lowercase().as_str(), "yes" | "y" | "delete");
             account::confirm_forget(ctx, yes)
@@ -532,7 +568,9 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "timezone" => remind::timezone(ctx, args),
         "remind" => remind::remind(ctx, args),
         "challenge" => {
-            let msg = ctx.tf("not_yet", &[("command", cmd)]);
+            // Challenges live in group records, which the session handles before the engine;
+            // this is reached only without a session (a transcript, say).
+            let msg = ctx.t("ch.help_private");
             ctx.say_text(msg);
         }
         _ => {

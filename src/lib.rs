@@ -15,6 +15,8 @@
 //!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account.
 //! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
 //!   versioned values with migrations.
+//! - [`challenge`]: peer-group reflection challenges (plans, facilitator commands, digests,
+//!   check-ins and streaks), pure like the engine; the session keeps one record per group.
 //! - [`session`]: one turn done safely: per-person ordering, repeated events ignored, flushed
 //!   before the reply.
 //! - [`scheduler`]: the task that delivers reminders when they are due, through a
@@ -30,6 +32,7 @@
 //! - [`cli`]: the command line.
 
 pub mod backup;
+pub mod challenge;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -56,6 +56,11 @@ pub fn describe_input(input: &crate::engine::Input) -> String {
             Some(rest) => format!("/{}", word(rest).to_lowercase()),
             None => "text".into(),
         },
+        Input::Button(token) if token.starts_with("ch_") => {
+            // A challenge button: its verb, not the group it names.
+            let verb = token.split('_').nth(1).unwrap_or("");
+            format!("button:challenge-{}", word(verb))
+        }
         Input::Button(token) => {
             let action = token.split_once(':').map(|(_, a)| a).unwrap_or("");
             format!("button:{}", word(action))
@@ -92,6 +97,10 @@ mod tests {
         assert_eq!(
             describe_input(&Input::Button("3:act:act-read".into())),
             "button:act"
+        );
+        assert_eq!(
+            describe_input(&Input::Button("ch_d_tm100123_2".into())),
+            "button:challenge-d"
         );
     }
 }

@@ -7,7 +7,6 @@
 
 use crate::engine::Message;
 use crate::session::Session;
-use jiff::Timestamp;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -46,7 +45,7 @@ pub async fn run(
 ) {
     tokio::pin!(shutdown);
     loop {
-        let now = Timestamp::now();
+        let now = session.now();
         let handled = match session.run_due(now, sink.as_ref()).await {
             Ok(r) => r.delivered + r.silent + r.unreachable + r.failed,
             Err(_) => 0,
@@ -55,7 +54,7 @@ pub async fn run(
         let sleep = match next {
             // Something is due now that this sink cannot deliver: look again later.
             Some(t) if t <= now && handled == 0 => MAX_SLEEP,
-            Some(t) => Duration::try_from(t.duration_since(Timestamp::now()))
+            Some(t) => Duration::try_from(t.duration_since(session.now()))
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), MAX_SLEEP),
             None => MAX_SLEEP,

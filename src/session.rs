@@ -6,6 +6,8 @@
 //! different people proceed in parallel. Nothing is said that implies "saved" until the store
 //! has flushed. A platform event id already applied (a replayed update) changes nothing.
 
+mod challenges;
+
 use crate::content::Catalog;
 use crate::engine::{self, Effect, Input, Message, UserState};
 use crate::scheduler::{Deliver, DeliveryError};
@@ -34,6 +36,8 @@ pub struct Session {
     /// Every turn holds this for reading; [`Session::drain`] takes it for writing, so it waits
     /// for the turns in flight.
     gate: tokio::sync::RwLock<()>,
+    /// A set time instead of the system clock (tests that walk through a challenge's days).
+    clock: Option<Mutex<Timestamp>>,
 }
 
 /// The due-index entries a state implies: one per reminder with a next time.
@@ -73,6 +77,30 @@ impl Session {
             locks: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
             gate: tokio::sync::RwLock::new(()),
+            clock: None,
+        }
+    }
+
+    /// The same session with a clock that only moves when [`Session::set_now`] moves it, so a
+    /// test can walk a challenge through its days in seconds.
+    pub fn with_manual_clock(mut self, now: Timestamp) -> Self {
+        self.clock = Some(Mutex::new(now));
+        self
+    }
+
+    /// The time: the system's, or the manual clock's.
+    pub fn now(&self) -> Timestamp {
+        match &self.clock {
+            Some(c) => *c.lock().unwrap_or_else(|p| p.into_inner()),
+            None => Timestamp::now(),
+        }
+    }
+
+    /// Moves a manual clock (and wakes the scheduler to look at what is now due).
+    pub fn set_now(&self, now: Timestamp) {
+        if let Some(c) = &self.clock {
+            *c.lock().unwrap_or_else(|p| p.into_inner()) = now;
+            self.wake.notify_one();
         }
     }
 
@@ -118,13 +146,29 @@ impl Session {
         event: Option<&str>,
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
+        self.handle_as(user, None, input, event, now).await
+    }
+
+    /// Like [`Session::handle`], with the first name the platform gives for the person: used
+    /// only if they choose to be named in a group challenge's digests.
+    pub async fn handle_as(
+        &self,
+        user: &str,
+        name: Option<&str>,
+        input: Input,
+        event: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Reply, StoreError> {
         let _in_flight = self.gate.read().await;
         let started = std::time::Instant::now();
         let what = crate::logging::describe_input(&input);
         let lock = self.lock_for(user);
         let reply = {
             let _guard = lock.lock().await;
-            self.turn(user, input, event, now)
+            match crate::challenge::request(&input) {
+                Some(req) => self.member_turn(user, name, req, event, now).await,
+                None => self.turn(user, input, event, now).await,
+            }
         };
         self.release(user, lock);
         let platform = user.split(':').next().unwrap_or("?");
@@ -139,7 +183,7 @@ impl Session {
     }
 
     /// The turn itself; callers must hold the person's lock (see [`Session::handle`]).
-    fn turn(
+    async fn turn(
         &self,
         user: &str,
         input: Input,
@@ -171,9 +215,11 @@ impl Session {
                 at: crate::logging::describe_at(&state.at),
             });
         }
+        let mydata = matches!(&input, Input::Text(t) if t.trim_start().starts_with("/mydata"));
         let mut turn = engine::step(&self.catalog, &state, input, now);
         let before = due_entries(&state);
         if turn.effects.contains(&Effect::Forget) {
+            self.leave_every_challenge(user).await?;
             for e in &before {
                 self.store.delete_due(e)?;
             }
@@ -187,6 +233,15 @@ impl Session {
         }
         if let Some(id) = event {
             turn.state.remember_event(id);
+        }
+        for effect in &turn.effects {
+            if let Effect::CheckIn { group, step } = effect {
+                let more = self.check_in(user, group, *step).await?;
+                turn.messages.extend(more);
+            }
+        }
+        if mydata {
+            turn.messages.extend(self.memberships_message(user, now)?);
         }
         let after = due_entries(&turn.state);
         for e in before.difference(&after) {
@@ -223,6 +278,10 @@ impl Session {
         let mut run = DueRun::default();
         for e in self.store.due_until(now)? {
             if !sink.accepts(&e.user) {
+                continue;
+            }
+            if crate::challenge::is_group_key(&e.user) {
+                self.challenge_due(&e, now, sink, &mut run).await?;
                 continue;
             }
             let event = format!("due:{}:{}", e.reminder, e.at.as_second());

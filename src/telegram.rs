@@ -17,6 +17,10 @@
 
 pub mod render;
 
+use crate::challenge::{
+    self,
+    group::{Actor, Group},
+};
 use crate::engine::{self, COMMANDS, Input, Message};
 use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::Session;
@@ -278,7 +282,9 @@ impl Adapter {
                 let chat = msg.chat().id;
                 let user = user_key(q.from.id.0);
                 let data = q.data.clone().unwrap_or_default();
-                self.turn(&user, chat, Input::Button(data), &event).await;
+                let name = q.from.first_name.clone();
+                self.turn(&user, Some(&name), chat, Input::Button(data), &event)
+                    .await;
                 // The pressed message's buttons go, so they cannot be pressed twice.
                 let _ = self.bot.edit_message_reply_markup(chat, msg.id()).await;
             }
@@ -299,7 +305,10 @@ impl Adapter {
                 let _ = self.send(&user, m.chat.id, &[note]).await;
                 return;
             }
-            return self.turn(&user, m.chat.id, Input::Text(text), event).await;
+            let name = from.first_name.clone();
+            return self
+                .turn(&user, Some(&name), m.chat.id, Input::Text(text), event)
+                .await;
         }
         // A group: only commands addressed to the bot (or to no bot in particular).
         let Some(rest) = text.strip_prefix('/') else {
@@ -315,12 +324,97 @@ impl Adapter {
             return;
         }
         let args = args.trim();
+        if cmd == "challenge" {
+            return self.group_challenge(&m, from, args).await;
+        }
         if engine::is_public_lookup(&cmd, args) {
             self.group_lookup(&user, m.chat.id, &format!("/{cmd} {args}"), m.id.0)
                 .await;
         } else {
             self.continue_privately(m.chat.id, &cmd, args).await;
         }
+    }
+
+    /// `/challenge …` in a group: facilitator commands (checked against the group's admins)
+    /// and the group's status; member words are pointed to the private chat.
+    async fn group_challenge(&self, m: &TgMessage, from: &teloxide_core::types::User, args: &str) {
+        let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
+        let facilitating = matches!(
+            sub.as_str(),
+            "start" | "pause" | "resume" | "skip" | "end" | "stop" | "takeover"
+        );
+        let admin = facilitating
+            && match self.bot.get_chat_member(m.chat.id, from.id).await {
+                Ok(member) => member.is_privileged(),
+                Err(e) => {
+                    tracing::warn!("could not check a group member's rights: {}", describe(&e));
+                    false
+                }
+            };
+        let group = Group {
+            key: challenge::group_key("telegram", &m.chat.id.0.to_string()),
+            title: m.chat.title().unwrap_or_default().to_string(),
+        };
+        let actor = Actor {
+            user: user_key(from.id.0),
+            name: from.first_name.clone(),
+            admin,
+        };
+        let messages = match self
+            .session
+            .group_command(&group, &actor, args, self.session.now())
+            .await
+        {
+            Ok(ms) => ms,
+            Err(e) => {
+                tracing::warn!("a group challenge command failed: {e}");
+                vec![Message::public().para(self.session.catalog().t("store_failed"))]
+            }
+        };
+        if let Err(e) = self.send_group(m.chat.id, &messages).await {
+            tracing::warn!("posting to a Telegram group failed: {e}");
+        }
+    }
+
+    /// Posts to a group: public messages only, buttons as links that open a private chat
+    /// with the bot (`t.me/<bot>?start=<token>`), since personal answers never go in a group.
+    async fn send_group(&self, chat: ChatId, messages: &[Message]) -> Result<(), DeliveryError> {
+        for m in &render::merge(messages) {
+            if m.audience != engine::Audience::Public {
+                continue; // Never anything personal in a group.
+            }
+            for part in render::render(m) {
+                let mut req = self
+                    .bot
+                    .send_message(chat, part.html)
+                    .parse_mode(ParseMode::Html);
+                let rows: Vec<Vec<InlineKeyboardButton>> = part
+                    .keyboard
+                    .into_iter()
+                    .map(|row| {
+                        row.into_iter()
+                            .filter_map(|(label, token)| {
+                                let url = format!("https://t.me/{}?start={token}", self.username);
+                                reqwest::Url::parse(&url)
+                                    .ok()
+                                    .map(|u| InlineKeyboardButton::url(label, u))
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|row| !row.is_empty())
+                    .collect();
+                if !rows.is_empty() {
+                    req = req.reply_markup(InlineKeyboardMarkup::new(rows));
+                }
+                if let Err(e) = req.await {
+                    if unreachable(&e) {
+                        return Err(DeliveryError::Unreachable(format!("group {}", chat.0)));
+                    }
+                    return Err(DeliveryError::Failed(describe(&e)));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// A public lookup in a group: nothing saved, nothing personal, no buttons.
@@ -330,7 +424,7 @@ impl Adapter {
             user,
             text,
             salt.unsigned_abs(),
-            jiff::Timestamp::now(),
+            self.session.now(),
         );
         for m in &messages {
             for part in render::render(m) {
@@ -370,10 +464,10 @@ impl Adapter {
     }
 
     /// One person's turn in their private chat.
-    async fn turn(&self, user: &str, chat: ChatId, input: Input, event: &str) {
+    async fn turn(&self, user: &str, name: Option<&str>, chat: ChatId, input: Input, event: &str) {
         match self
             .session
-            .handle(user, input, Some(event), jiff::Timestamp::now())
+            .handle_as(user, name, input, Some(event), self.session.now())
             .await
         {
             Ok(reply) => {
@@ -435,6 +529,12 @@ impl Deliver for Adapter {
 
     fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
         Box::pin(async move {
+            if let Some(chat) = user.strip_prefix("telegram:chat:") {
+                let id: i64 = chat
+                    .parse()
+                    .map_err(|_| DeliveryError::Failed(format!("not a Telegram chat: {user}")))?;
+                return self.send_group(ChatId(id), &messages).await;
+            }
             let id: i64 = user
                 .strip_prefix("telegram:")
                 .and_then(|s| s.parse().ok())

@@ -15,7 +15,7 @@ use super::raw::{self, S};
 use super::ui;
 use super::{
     Action, Catalog, Contact, Definition, Example, Fact, Item, Lens, Meeting, Mode, ModeKind, Need,
-    PrepPrompt, Profession, Resource, Service,
+    Plan, PlanDay, PrepPrompt, Profession, Resource, Service,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -341,6 +341,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         "signposts.yaml",
         "professions.yaml",
         "prep.yaml",
+        "challenges.yaml",
         "ui.yaml",
     ]
     .into_iter()
@@ -774,6 +775,90 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         }
     }
 
+    // Challenge plans.
+    let mut plans = Vec::new();
+    if let Some(t) = read(&mut ctx, dir, "challenges.yaml")
+        && let Some(f) = parse::<raw::ChallengesFile>(&mut ctx, &t)
+    {
+        let mut ids = HashMap::new();
+        let mut words: HashMap<String, String> = HashMap::new();
+        for p in f.plans {
+            ctx.id(&p.id, &mut ids, "plan");
+            ctx.text(&p.name, limits::LABEL, "name", &[]);
+            ctx.text(&p.summary, limits::SUMMARY, "summary", &[]);
+            ctx.source(&p.source);
+            for a in &p.aliases {
+                let w = a.value.to_lowercase();
+                if let Some(other) = words.get(&w).filter(|o| **o != p.id.value) {
+                    ctx.err(a, format!("alias `{w}` already names plan `{other}`"));
+                }
+                words.insert(w, p.id.value.clone());
+            }
+            if !matches!(p.every.value, 1 | 7) {
+                ctx.err(
+                    &p.every,
+                    format!(
+                        "every: {} is not supported: use 1 (daily) or 7 (weekly)",
+                        p.every.value
+                    ),
+                );
+            }
+            if p.days.is_empty() {
+                ctx.err(&p.id, "a plan with no days cannot start");
+            }
+            let mut days = Vec::new();
+            for d in p.days {
+                let lens = lenses.iter().find(|l: &&Lens| l.number == d.lens.value);
+                if lens.is_none() && !lenses.is_empty() {
+                    ctx.err(
+                        &d.lens,
+                        format!("unknown lens {}: lenses are numbered 1-6", d.lens.value),
+                    );
+                }
+                if d.prompts.is_empty() {
+                    ctx.err(&d.lens, "a day with no prompts has nothing to reflect on");
+                }
+                let mut prompts = Vec::new();
+                for id in &d.prompts {
+                    let found = lens.and_then(|l| {
+                        l.modes
+                            .iter()
+                            .find(|m| m.prompts.iter().any(|x| x.id == id.value))
+                            .map(|m| m.kind)
+                    });
+                    match found {
+                        Some(kind) => prompts.push((kind, id.value.clone())),
+                        None if lens.is_some() => ctx.err(
+                            id,
+                            format!(
+                                "no prompt `{}` in lens {}: use a prompt id from dialogues/lenses/",
+                                id.value, d.lens.value
+                            ),
+                        ),
+                        None => {}
+                    }
+                }
+                days.push(PlanDay {
+                    lens: d.lens.value,
+                    prompts,
+                });
+            }
+            plans.push(Plan {
+                id: p.id.value,
+                name: p.name.value,
+                aliases: p
+                    .aliases
+                    .into_iter()
+                    .map(|a| a.value.to_lowercase())
+                    .collect(),
+                every: p.every.value,
+                summary: p.summary.value.trim().to_string(),
+                source: p.source.value,
+                days,
+            });
+        }
+    }
+
     // UI strings.
     let mut strings = BTreeMap::new();
     if let Some(t) = read(&mut ctx, dir, "ui.yaml")
@@ -849,6 +934,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         contacts,
         professions,
         meetings,
+        plans,
         defaults: super::Defaults::default(),
         ui: strings,
     });

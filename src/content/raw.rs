@@ -363,3 +363,42 @@ pub struct PrepPrompt {
     /// Document and section.
     pub source: S<String>,
 }
+
+/// `challenges.yaml`: plans for peer-group reflection challenges.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChallengesFile {
+    /// The plans a facilitator can start.
+    pub plans: Vec<Plan>,
+}
+
+/// One challenge plan.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// Stable id, typed after `/challenge start`.
+    pub id: S<String>,
+    /// Display name.
+    pub name: S<String>,
+    /// Other words for it.
+    #[serde(default)]
+    pub aliases: Vec<S<String>>,
+    /// Days between steps: 1 (daily) or 7 (weekly).
+    pub every: S<u8>,
+    /// What it is, for the announcement.
+    pub summary: S<String>,
+    /// Document and section.
+    pub source: S<String>,
+    /// The steps, in order.
+    pub days: Vec<PlanDay>,
+}
+
+/// One step of a plan: a lens and prompt ids from that lens.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanDay {
+    /// Lens number.
+    pub lens: S<u8>,
+    /// Prompt ids within the lens.
+    pub prompts: Vec<S<String>>,
+}

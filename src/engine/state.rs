@@ -216,6 +216,21 @@ pub enum At {
     },
     /// Choosing which action to be asked about.
     RemindAction,
+    /// Writing a reflection for a group challenge's prompt.
+    ChallengeNote {
+        /// The group's key.
+        group: String,
+        /// The challenge step.
+        step: u32,
+        /// Lens id.
+        lens: String,
+        /// Mode name.
+        mode: String,
+        /// Prompt id.
+        prompt: String,
+        /// The prompt as asked.
+        question: String,
+    },
     /// Looking at search results.
     ResourceResults {
         /// The query.

@@ -138,7 +138,8 @@ const DAYS: [(&str, u8); 21] = [
     ("saturdays", 5),
 ];
 
-fn day_of(word: &str) -> Option<u8> {
+/// A weekday word ("tue", "tuesdays"), 0 = Monday … 6 = Sunday.
+pub fn day_of(word: &str) -> Option<u8> {
     match word {
         "sunday" | "sun" | "sundays" => Some(6),
         w => DAYS.iter().find(|(n, _)| *n == w).map(|(_, d)| *d),
@@ -371,11 +372,13 @@ pub fn parse(
     })
 }
 
-fn weekday_index(w: Weekday) -> u8 {
+/// A weekday as 0 = Monday … 6 = Sunday.
+pub fn weekday_index(w: Weekday) -> u8 {
     w.to_monday_zero_offset() as u8
 }
 
-fn local(date: Date, hour: u8, minute: u8, tz: &TimeZone) -> Result<Timestamp, WhenError> {
+/// A local date and time in a zone as an instant (a time in a DST gap moves forward).
+pub fn local(date: Date, hour: u8, minute: u8, tz: &TimeZone) -> Result<Timestamp, WhenError> {
     date.at(hour as i8, minute as i8, 0, 0)
         .to_zoned(tz.clone())
         .map(|z| z.timestamp())

@@ -289,6 +289,14 @@ fn released_ids_that_disappear() {
         &format!("- id: aw-{id}\n"),
         "- id: aw-renamed\n",
     );
+    // A challenge plan that names it is caught too; point the plan at the new id.
+    let line = edit(
+        d.path(),
+        "challenges.yaml",
+        &format!("aw-{id},"),
+        "aw-renamed,",
+    );
+    expect_none_at(d.path(), "challenges.yaml", line);
     let lock = std::fs::read_to_string(d.path().join("ids.lock")).unwrap();
     let want = format!("lens-1/aw-{id}");
     let line = lock
@@ -386,4 +394,66 @@ fn urls_are_printed_in_the_sources_when_they_are_at_hand() {
         .map(|p| p.to_string())
         .collect();
     assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+/// Asserts no error in `file` at `line`.
+fn expect_none_at(dir: &Path, file: &str, line: u64) {
+    let ps = problems(dir);
+    assert!(
+        !ps.iter()
+            .any(|p| p.severity == Severity::Error && p.file == Path::new(file) && p.line == line),
+        "unexpected error at {file}:{line}"
+    );
+}
+
+#[test]
+fn challenge_plans_name_real_prompts_and_a_supported_rhythm() {
+    let d = copy_dialogues();
+    let line = edit(
+        d.path(),
+        "challenges.yaml",
+        "aw-who-joins,",
+        "aw-no-such-prompt,",
+    );
+    expect(
+        d.path(),
+        "challenges.yaml",
+        line,
+        "no prompt `aw-no-such-prompt` in lens 6",
+    );
+    let line = edit(d.path(), "challenges.yaml", "every: 7", "every: 3");
+    expect(
+        d.path(),
+        "challenges.yaml",
+        line,
+        "every: 3 is not supported",
+    );
+    let line = edit(
+        d.path(),
+        "challenges.yaml",
+        "{lens: 2, prompts: [aw-bias",
+        "{lens: 9, prompts: [aw-bias",
+    );
+    expect(d.path(), "challenges.yaml", line, "unknown lens 9");
+    edit(d.path(), "challenges.yaml", "\"6x6\"", "\"weekly\"");
+    // The later plan's alias is the one in the way.
+    let text = std::fs::read_to_string(d.path().join("challenges.yaml")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("\"weekly\", \"6 weeks\""))
+        .unwrap() as u64
+        + 1;
+    expect(
+        d.path(),
+        "challenges.yaml",
+        line,
+        "alias `weekly` already names plan `six-days`",
+    );
+    let line = edit(
+        d.path(),
+        "challenges.yaml",
+        "id: eighteen-days",
+        "id: six-days",
+    );
+    expect(d.path(), "challenges.yaml", line, "six-days");
 }

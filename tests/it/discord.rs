@@ -29,6 +29,7 @@ async fn start_with(fake: FakeDiscord, store: Arc<dyn Store>) -> Running {
         token: TOKEN.into(),
         api_url: Some(fake.rest_url.clone()),
         guild: Some(GUILD),
+        facilitator_role: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(discord::run(session, config, async {

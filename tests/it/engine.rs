@@ -156,6 +156,13 @@ fn editing_a_dialogue_file_mid_lens_does_not_strand_anyone() {
     let start = yaml.find(&format!("      - id: {}\n", second.id)).unwrap();
     let end = start + yaml[start + 1..].find("      - id: ").unwrap() + 1;
     std::fs::write(&file, format!("{}{}", &yaml[..start], &yaml[end..])).unwrap();
+    // A challenge plan named it too: the author points the plan at another prompt.
+    edit(
+        d.path(),
+        "challenges.yaml",
+        &format!("[{}]", second.id),
+        &format!("[{}]", first.id),
+    );
     edit(
         d.path(),
         "ids.lock",

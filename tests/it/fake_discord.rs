@@ -44,6 +44,7 @@ struct State {
     closed_dms: HashSet<u64>,
     slow_callbacks: Duration,
     last: Option<Value>,
+    admins: HashSet<u64>,
 }
 
 /// The fake.
@@ -61,8 +62,10 @@ fn user(id: u64) -> Value {
     json!({"id": id.to_string(), "username": format!("user{id}"), "discriminator": "0", "global_name": format!("User {id}"), "avatar": null})
 }
 
-fn member(id: u64) -> Value {
-    json!({"user": user(id), "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": "0"})
+fn member(id: u64, admin: bool) -> Value {
+    // 32 is MANAGE_GUILD.
+    let permissions = if admin { "32" } else { "0" };
+    json!({"user": user(id), "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": permissions})
 }
 
 /// A message object as Discord returns it.
@@ -335,7 +338,9 @@ impl FakeDiscord {
         match guild {
             Some(g) => {
                 d["guild_id"] = json!(g.to_string());
-                d["member"] = member(user_id);
+                d["channel"] = json!({"id": "600", "type": 0, "name": "ahp-peers"});
+                let admin = self.state.lock().unwrap().admins.contains(&user_id);
+                d["member"] = member(user_id, admin);
                 d["context"] = json!(0);
             }
             None => {
@@ -392,6 +397,20 @@ impl FakeDiscord {
         let m = message(id, user_id + 1_000_000, user(user_id), text, json!([]));
         self.dispatch("MESSAGE_CREATE", m);
         id
+    }
+
+    /// This person has Manage Server in the fake's server.
+    pub fn make_admin(&self, user_id: u64) {
+        self.state.lock().unwrap().admins.insert(user_id);
+    }
+
+    /// Messages the bot posted in a server channel, in order.
+    pub fn posts_in(&self, channel: u64) -> Vec<Value> {
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path == format!("/channels/{channel}/messages"))
+            .map(|c| c.body)
+            .collect()
     }
 
     /// The last event once more (Discord redelivering it after a resume).

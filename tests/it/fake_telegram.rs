@@ -2,7 +2,7 @@
 //! (in-process, or the real `lensbot telegram` binary through `TELEGRAM_API_URL`).
 //!
 //! It serves `getMe`, `getUpdates` (long polling, honouring `offset`), `setMyCommands`,
-//! `sendMessage`, `answerCallbackQuery` and `editMessageReplyMarkup`, records every call, and
+//! `sendMessage`, `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records every call, and
 //! can be told to fail a call (a 429 with `retry_after`, a 403 for a blocked user) or to be
 //! slow (a turn in flight at shutdown).
 
@@ -46,6 +46,7 @@ struct State {
     blocked: HashSet<i64>,
     get_me_fails: bool,
     send_delay: Duration,
+    admins: HashSet<i64>,
 }
 
 /// The fake server. Dropping it stops nothing; tests are short-lived.
@@ -173,6 +174,14 @@ impl FakeTelegram {
             }
             "getUpdates" => self.get_updates(&body).await,
             "setMyCommands" | "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+            "getChatMember" => {
+                let id = body["user_id"].as_i64().unwrap_or(0);
+                if self.state.lock().unwrap().admins.contains(&id) {
+                    ok(json!({"status": "creator", "user": user(id), "is_anonymous": false}))
+                } else {
+                    ok(json!({"status": "member", "user": user(id)}))
+                }
+            }
             "sendMessage" => {
                 let chat_id = body["chat_id"].as_i64().unwrap_or(0);
                 let mut st = self.state.lock().unwrap();
@@ -289,6 +298,11 @@ impl FakeTelegram {
     /// Messages to this chat fail with 403, as when a person blocks the bot.
     pub fn block(&self, chat_id: i64) {
         self.state.lock().unwrap().blocked.insert(chat_id);
+    }
+
+    /// `getChatMember` reports this person as the group's owner (an admin).
+    pub fn make_admin(&self, user_id: i64) {
+        self.state.lock().unwrap().admins.insert(user_id);
     }
 
     /// `getMe` answers 401.

@@ -1,4 +1,5 @@
 //! The integration tests, one binary with a module per area (ripgrep's layout):
+//! - `challenges`: group challenges through the session with a manual clock;
 //! - `checker`: broken content, each class of mistake named with its file and line;
 //! - `store`: one conformance routine run against the in-memory and the sled store;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
@@ -10,6 +11,7 @@
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores.
 
+mod challenges;
 mod checker;
 mod cli;
 #[cfg(feature = "discord")]

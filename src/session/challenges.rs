@@ -1,0 +1,492 @@
+//! The session's part in group challenges: loading and saving each group's record (in the
+//! store's metadata, its next times mirrored into the due index like reminders), facilitator
+//! commands from the adapters, members' requests, check-ins, `/forgetme`, and the scheduled
+//! posts and prompts.
+//!
+//! Locks: a group's record is changed only under the group's lock (the same lock map as
+//! people, keyed by the group's key). A person's turn takes their own lock first and a group's
+//! second; nothing takes them the other way round, so there is no deadlock.
+
+use super::{DueRun, Reply, Session};
+use crate::challenge::group::{Actor, Group};
+use crate::challenge::{self, Challenge, Request, calendar, member};
+use crate::engine::{Button, Message, UserState};
+use crate::scheduler::{Deliver, DeliveryError};
+use crate::store::{DueEntry, StoreError};
+use jiff::{SignedDuration, Timestamp};
+
+/// Later than this, a member's prompt is skipped (not counted as missed).
+const MAX_LATE: SignedDuration = SignedDuration::from_hours(24);
+
+/// Later than this, a prompt says it is late.
+const SAY_LATE: SignedDuration = SignedDuration::from_mins(5);
+
+impl Session {
+    /// A group's challenge record, if it has had one.
+    pub fn challenge(&self, group: &str) -> Result<Option<Challenge>, StoreError> {
+        match self.store.get_meta(&challenge::meta_key(group))? {
+            Some(bytes) => challenge::decode(group, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every group's record.
+    pub fn challenges(&self) -> Result<Vec<Challenge>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.store.meta_keys()? {
+            if let Some(group) = key.strip_prefix(challenge::META_PREFIX)
+                && let Some(c) = self.challenge(group)?
+            {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves a record and moves its due-index entries (durable after the next flush).
+    fn save_challenge(
+        &self,
+        before: Option<&Challenge>,
+        after: &Challenge,
+    ) -> Result<(), StoreError> {
+        let old = before.map(challenge::due_entries).unwrap_or_default();
+        let new = challenge::due_entries(after);
+        for e in old.difference(&new) {
+            self.store.delete_due(e)?;
+        }
+        let added = new.difference(&old).count() > 0;
+        for e in new.difference(&old) {
+            self.store.put_due(e)?;
+        }
+        self.store.put_meta(
+            &challenge::meta_key(&after.group),
+            &challenge::encode(after),
+        )?;
+        if added {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Loads a group's record under its lock, lets `f` change it, and saves it if it changed.
+    async fn with_challenge<T>(
+        &self,
+        group: &str,
+        f: impl FnOnce(Option<&mut Challenge>) -> T,
+    ) -> Result<T, StoreError> {
+        let lock = self.lock_for(group);
+        let result = {
+            let _guard = lock.lock().await;
+            let before = self.challenge(group)?;
+            let mut after = before.clone();
+            let out = f(after.as_mut());
+            if let Some(a) = &after
+                && before.as_ref() != Some(a)
+            {
+                self.save_challenge(before.as_ref(), a)?;
+            }
+            Ok(out)
+        };
+        self.release(group, lock);
+        result
+    }
+
+    /// `/challenge …` typed in a group (by anyone; the adapter says whether they may
+    /// facilitate). Returns what to post in the group. Saved and flushed before it returns.
+    pub async fn group_command(
+        &self,
+        group: &Group,
+        actor: &Actor,
+        args: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        let _in_flight = self.gate.read().await;
+        let lock = self.lock_for(&group.key);
+        let result = {
+            let _guard = lock.lock().await;
+            let before = self.challenge(&group.key)?;
+            let (after, messages) =
+                challenge::group::command(&self.catalog, before.clone(), group, actor, args, now);
+            if let Some(a) = &after
+                && before.as_ref() != Some(a)
+            {
+                self.save_challenge(before.as_ref(), a)?;
+                self.store.flush()?;
+            }
+            Ok(messages)
+        };
+        self.release(&group.key, lock);
+        let sub = args.split_whitespace().next().unwrap_or("help");
+        let sub: String = sub
+            .chars()
+            .filter(|c| c.is_ascii_alphabetic())
+            .take(12)
+            .collect();
+        tracing::info!(platform = challenge::platform(&group.key), what = %format!("group /challenge {sub}"), "group command");
+        result
+    }
+
+    /// A member's request (the caller holds the person's lock).
+    pub(super) async fn member_turn(
+        &self,
+        user: &str,
+        name: Option<&str>,
+        req: Request,
+        event: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Reply, StoreError> {
+        let state = self
+            .store
+            .get_user(user)?
+            .unwrap_or_else(|| UserState::new(user));
+        if let Some(id) = event
+            && state.seen_event(id)
+        {
+            return Ok(Reply {
+                messages: Vec::new(),
+                duplicate: true,
+                at: crate::logging::describe_at(&state.at),
+            });
+        }
+        let mut st = state.clone();
+        let cat = self.catalog.clone();
+        let cat = cat.as_ref();
+        let mut messages = match req {
+            Request::Status => vec![self.status_message(user, now)?],
+            Request::Help => vec![Message::private().para(cat.t("ch.help_private"))],
+            Request::Join(group) => {
+                let tz = st.timezone.clone();
+                self.with_plan(&group, |c, plan| member::join(cat, c, plan, user, tz, now))
+                    .await?
+            }
+            Request::Leave(Some(group)) => {
+                self.with_challenge(&group, |c| match c {
+                    Some(c) => member::leave(cat, c, user),
+                    None => vec![no_challenge(cat)],
+                })
+                .await?
+            }
+            Request::Leave(None) => match self.choose(user, 'l', "ch.choose_leave", &[])? {
+                Ok(group) => {
+                    self.with_challenge(&group, |c| match c {
+                        Some(c) => member::leave(cat, c, user),
+                        None => vec![no_challenge(cat)],
+                    })
+                    .await?
+                }
+                Err(ms) => ms,
+            },
+            Request::Name(Some(group), on) => {
+                self.with_challenge(&group, |c| match c {
+                    Some(c) => member::set_name(cat, c, user, name, on),
+                    None => vec![no_challenge(cat)],
+                })
+                .await?
+            }
+            Request::Name(None, on) => {
+                let flag = if on { "1" } else { "0" };
+                match self.choose(user, 'n', "ch.choose_name", &[flag.to_string()])? {
+                    Ok(group) => {
+                        self.with_challenge(&group, |c| match c {
+                            Some(c) => member::set_name(cat, c, user, name, on),
+                            None => vec![no_challenge(cat)],
+                        })
+                        .await?
+                    }
+                    Err(ms) => ms,
+                }
+            }
+            Request::Today(group) => {
+                self.with_plan(&group, |c, plan| member::today(cat, c, plan, user, now))
+                    .await?
+            }
+            Request::Done(group, step) => self.check_in(user, &group, step).await?,
+            Request::Reflect(group, step, k) => {
+                let found = self
+                    .challenge(&group)?
+                    .filter(|c| {
+                        c.active() && c.member(user).is_some_and(|m| m.sent.contains(&step))
+                    })
+                    .and_then(|c| cat.plan(&c.plan).cloned())
+                    .and_then(|plan| member::question(cat, &plan, step, k));
+                match found {
+                    Some((lens, mode, prompt, question)) => {
+                        st.at = crate::engine::At::ChallengeNote {
+                            group,
+                            step,
+                            lens,
+                            mode,
+                            prompt,
+                            question: question.clone(),
+                        };
+                        st.step += 1;
+                        st.menu.clear();
+                        vec![
+                            Message::private()
+                                .para(question)
+                                .para(cat.t("ch.reflect_ask")),
+                        ]
+                    }
+                    None => self.check_in(user, &group, step).await?,
+                }
+            }
+        };
+        if !st.welcomed {
+            st.welcomed = true;
+            messages.insert(
+                0,
+                Message::private()
+                    .title(cat.t("privacy_title"))
+                    .para(cat.t("privacy_notice")),
+            );
+        }
+        st.unreachable = false;
+        if st.created.is_none() {
+            st.created = Some(now);
+        }
+        if let Some(id) = event {
+            st.remember_event(id);
+        }
+        if st != state {
+            st.updated = Some(now);
+            self.store.put_user(&st)?;
+        }
+        self.store.flush()?;
+        Ok(Reply {
+            at: crate::logging::describe_at(&st.at),
+            messages,
+            duplicate: false,
+        })
+    }
+
+    /// Runs `f` on a group's active record and its plan; says so when there is none.
+    async fn with_plan(
+        &self,
+        group: &str,
+        f: impl FnOnce(&mut Challenge, &crate::content::Plan) -> Vec<Message>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let cat = self.catalog.clone();
+        self.with_challenge(group, |c| match c {
+            Some(c) => match cat.plan(&c.plan) {
+                Some(plan) => f(c, plan),
+                None => vec![Message::private().para(cat.tf("ch.plan_gone", &[("plan", &c.plan)]))],
+            },
+            None => vec![no_challenge(&cat)],
+        })
+        .await
+    }
+
+    /// When a request needs a group: the only challenge the person is in (`Ok`), or a
+    /// question with one button per challenge, or a note that they are in none (`Err`).
+    fn choose(
+        &self,
+        user: &str,
+        verb: char,
+        key: &str,
+        more: &[String],
+    ) -> Result<Result<String, Vec<Message>>, StoreError> {
+        let cat = &self.catalog;
+        let mine: Vec<Challenge> = self
+            .challenges()?
+            .into_iter()
+            .filter(|c| c.active() && c.member(user).is_some())
+            .collect();
+        match mine.as_slice() {
+            [] => return Ok(Err(vec![Message::private().para(cat.t("ch.in_none"))])),
+            [only] => return Ok(Ok(only.group.clone())),
+            _ => {}
+        }
+        let buttons = mine
+            .iter()
+            .map(|c| Button {
+                label: crate::engine::text::shorten(&member::group_name(cat, c), 40),
+                token: challenge::token(verb, &c.group, more),
+            })
+            .collect();
+        Ok(Err(vec![
+            Message::private().para(cat.t(key)).buttons(buttons),
+        ]))
+    }
+
+    /// Records a check-in (a button, or a reflection the engine saved).
+    pub(super) async fn check_in(
+        &self,
+        user: &str,
+        group: &str,
+        step: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let cat = self.catalog.clone();
+        self.with_challenge(group, |c| match c {
+            Some(c) => match cat.plan(&c.plan) {
+                Some(plan) => member::check_in(&cat, c, plan, user, step),
+                None => vec![Message::private().para(cat.tf("ch.plan_gone", &[("plan", &c.plan)]))],
+            },
+            None => vec![no_challenge(&cat)],
+        })
+        .await
+    }
+
+    /// Everyone's challenges as the person sees them.
+    fn status_message(&self, user: &str, now: Timestamp) -> Result<Message, StoreError> {
+        let cat = &self.catalog;
+        let lines: Vec<String> = self
+            .challenges()?
+            .iter()
+            .filter(|c| c.member(user).is_some())
+            .map(|c| member::status_line(cat, c, cat.plan(&c.plan), user, now))
+            .collect();
+        if lines.is_empty() {
+            return Ok(Message::private().para(cat.t("ch.in_none")));
+        }
+        Ok(Message::private()
+            .title(cat.t("ch.status_title"))
+            .list(false, lines)
+            .para(cat.t("ch.status_hint")))
+    }
+
+    /// For `/mydata`: what challenge records hold about the person.
+    pub(super) fn memberships_message(
+        &self,
+        user: &str,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        let any = self.challenges()?.iter().any(|c| c.member(user).is_some());
+        if !any {
+            return Ok(Vec::new());
+        }
+        Ok(vec![
+            self.status_message(user, now)?
+                .para(self.catalog.t("ch.mydata_note")),
+        ])
+    }
+
+    /// `/forgetme`: removes the person from every challenge, and so from every count.
+    pub(super) async fn leave_every_challenge(&self, user: &str) -> Result<(), StoreError> {
+        for c in self.challenges()? {
+            if c.member(user).is_some() {
+                self.with_challenge(&c.group, |c| {
+                    if let Some(c) = c {
+                        c.members.retain(|m| m.user != user);
+                    }
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A group entry of the due index is due: the group's post, or a member's prompt.
+    pub(super) async fn challenge_due(
+        &self,
+        e: &DueEntry,
+        now: Timestamp,
+        sink: &dyn Deliver,
+        run: &mut DueRun,
+    ) -> Result<(), StoreError> {
+        let _in_flight = self.gate.read().await;
+        let cat = self.catalog.clone();
+        let (to, messages) = if e.reminder == challenge::POST {
+            let messages = self
+                .with_challenge(&e.user, |c| match c {
+                    Some(c) if c.next_post == Some(e.at) => match cat.plan(&c.plan) {
+                        Some(plan) => challenge::group::post(&cat, c, plan, e.at, now),
+                        None => {
+                            c.next_post = None;
+                            Vec::new()
+                        }
+                    },
+                    _ => Vec::new(),
+                })
+                .await?;
+            (e.user.clone(), messages)
+        } else if let Some(user) = e.reminder.strip_prefix("p:") {
+            let person = self.store.get_user(user)?;
+            let messages = self
+                .with_challenge(&e.user, |c| {
+                    let c = c?;
+                    let plan = cat.plan(&c.plan)?;
+                    let idx = c.members.iter().position(|m| m.user == user)?;
+                    if c.members[idx].next_prompt != Some(e.at) {
+                        return None;
+                    }
+                    let zone = calendar::member_zone(c, &c.members[idx]);
+                    let step = calendar::step_on(c, plan, e.at.to_zoned(zone).date());
+                    let late = now.duration_since(e.at);
+                    if let Some(s) = step
+                        && late <= MAX_LATE
+                    {
+                        c.members[idx].sent.push(s);
+                    }
+                    // Their own zone from now on, if they have set one since.
+                    if let Some(tz) = person.as_ref().and_then(|p| p.timezone.clone()) {
+                        c.members[idx].tz = Some(tz);
+                    }
+                    let m = c.members[idx].clone();
+                    c.members[idx].next_prompt = calendar::next_prompt(c, plan, &m, e.at);
+                    let reachable = !person.as_ref().is_some_and(|p| p.unreachable);
+                    match step {
+                        Some(s) if late <= MAX_LATE && reachable => {
+                            Some(vec![member::prompt_message(
+                                &cat,
+                                c,
+                                plan,
+                                s,
+                                late > SAY_LATE,
+                            )])
+                        }
+                        _ => None,
+                    }
+                })
+                .await?
+                .unwrap_or_default();
+            (user.to_string(), messages)
+        } else {
+            (e.user.clone(), Vec::new())
+        };
+        // The entry is handled either way; a stale one must not be found again.
+        self.store.delete_due(e)?;
+        self.store.flush()?;
+        if messages.is_empty() {
+            run.silent += 1;
+            return Ok(());
+        }
+        match sink.deliver(&to, messages).await {
+            Ok(()) => run.delivered += 1,
+            Err(DeliveryError::Unreachable(_)) => {
+                run.unreachable += 1;
+                if challenge::is_group_key(&to) {
+                    // The bot was removed from the group: the challenge cannot go on there.
+                    self.with_challenge(&e.user, |c| {
+                        if let Some(c) = c {
+                            c.ended = Some(challenge::Ended {
+                                at: now,
+                                early: true,
+                            });
+                            c.next_post = None;
+                            for m in &mut c.members {
+                                m.next_prompt = None;
+                            }
+                        }
+                    })
+                    .await?;
+                    tracing::warn!("a challenge's group could not be reached; the challenge ended");
+                } else {
+                    self.mark_unreachable(&to).await?;
+                    self.with_challenge(&e.user, |c| {
+                        if let Some(m) = c.and_then(|c| c.member_mut(&to)) {
+                            m.unreachable = true;
+                        }
+                    })
+                    .await?;
+                }
+                self.store.flush()?;
+            }
+            Err(DeliveryError::Failed(_)) => run.failed += 1,
+        }
+        Ok(())
+    }
+}
+
+fn no_challenge(cat: &crate::content::Catalog) -> Message {
+    Message::private().para(cat.t("ch.no_challenge"))
+}
