@@ -195,7 +195,11 @@ pub fn join(
     if let Some(m) = c.member(user) {
         let msg = cat.tf("ch.already_member", &[("group", &name)]);
         let next = when_next(cat, c, m);
-        return vec![Message::private().para(msg).para(next)];
+        let mut out = Message::private().para(msg);
+        if !next.is_empty() {
+            out = out.para(next);
+        }
+        return vec![out];
     }
     c.members.push(Member {
         user: user.to_string(),
@@ -224,24 +228,28 @@ pub fn join(
     calendar::reschedule(c, plan, now);
     let m = c.member(user).expect("just added").clone();
     let zone_name = m.tz.clone().unwrap_or_else(|| c.timezone.clone());
-    let intro = Message::private()
+    let mut intro = Message::private()
         .title(cat.tf("ch.joined_title", &[("plan", &plan.name)]))
         .para(cat.tf(
             "ch.joined",
             &[("group", &name), ("time", &c.time()), ("zone", &zone_name)],
-        ))
-        .para(when_next(cat, c, &m))
-        .para(cat.t("ch.name_question"))
-        .buttons(vec![
-            Button {
-                label: cat.t("button.ch_name_yes").to_string(),
-                token: super::token('n', &c.group, &["1".into()]),
-            },
-            Button {
-                label: cat.t("button.ch_name_no").to_string(),
-                token: super::token('n', &c.group, &["0".into()]),
-            },
-        ]);
+        ));
+    let next = when_next(cat, c, &m);
+    if !next.is_empty() {
+        intro = intro.para(next);
+    } else if c.paused.is_some() {
+        intro = intro.para(cat.t("ch.state_paused"));
+    }
+    let intro = intro.para(cat.t("ch.name_question")).buttons(vec![
+        Button {
+            label: cat.t("button.ch_name_yes").to_string(),
+            token: super::token('n', &c.group, &["1".into()]),
+        },
+        Button {
+            label: cat.t("button.ch_name_no").to_string(),
+            token: super::token('n', &c.group, &["0".into()]),
+        },
+    ]);
     out.push(intro);
     if let Some(s) = today {
         out.push(prompt_message(cat, c, plan, s, false));
@@ -324,7 +332,11 @@ pub fn today(
     };
     let Some(step) = calendar::current_step(c, plan, Some(m), now) else {
         let next = when_next(cat, c, m);
-        return vec![Message::private().para(cat.t("ch.no_step_yet")).para(next)];
+        let mut out = Message::private().para(cat.t("ch.no_step_yet"));
+        if !next.is_empty() {
+            out = out.para(next);
+        }
+        return vec![out];
     };
     if let Some(m) = c.member_mut(user) {
         m.unreachable = false;

@@ -898,3 +898,53 @@ mod on_discord {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(15), task).await;
     }
 }
+
+#[tokio::test]
+async fn a_big_group_still_gets_one_short_post_a_day() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days", r.now)
+        .await
+        .unwrap();
+    let join = token(&announce, "Join");
+    for i in 0..150 {
+        let who = format!("test:m{i}");
+        let name = format!("Member{i} With-A-Rather-Long-Surname");
+        let ms = r
+            .input_named(&who, &name, Input::Button(join.clone()))
+            .await;
+        if i % 2 == 0 {
+            r.input_named(&who, &name, Input::Button(token(&ms, "Show my first name")))
+                .await;
+        }
+    }
+    for day in 23..=25 {
+        r.advance_to(ts(&format!("2026-11-{day}T08:00:30Z"))).await;
+        for (key, _, ms) in r.sink.take() {
+            if key != GROUP {
+                r.input(&key, Input::Button(token(&ms, "Done, no notes")))
+                    .await;
+            }
+        }
+    }
+    r.advance_to(ts("2026-11-26T08:00:30Z")).await;
+    let posts: Vec<(String, Timestamp, Vec<Message>)> = r
+        .sink
+        .take()
+        .into_iter()
+        .filter(|(k, _, _)| k == GROUP)
+        .collect();
+    // One post for the day, whatever the size of the group, well within Telegram's 4,096
+    // characters and 20 messages a minute per group.
+    assert_eq!(posts.len(), 1);
+    let shown = text(&posts[0].2);
+    assert!(shown.chars().count() < 1500, "{}", shown.chars().count());
+    assert!(shown.contains("150 of 150 members checked in"), "{shown}");
+    assert!(shown.contains("and 60 more"), "{shown}");
+    assert!(
+        shown.contains("Also on a streak, without being named: 75"),
+        "{shown}"
+    );
+    assert!(!shown.contains("Surname"), "{shown}");
+}
