@@ -2,7 +2,9 @@
 //! content loading, and memory with many stored people. Run with `scripts/bench`, which also
 //! records the machine and writes BENCHMARKS.md; `cargo bench --bench lensbot -- --quick` is
 //! the smoke run. Each figure is the median of several runs, taken in one process so the
-//! ratios are comparable on a shared, noisy machine.
+//! ratios are comparable on a shared, noisy machine. For profiling, `-- --engine-only` runs
+//! just the engine (e.g. under `perf record`), and `PER_LINE=1` prints each scripted input's
+//! median time. The memory figure comes from a fresh child process (`--memory-child`).
 
 use lensbot::content;
 use lensbot::engine::{self, Input, UserState};
@@ -88,6 +90,13 @@ fn bench_engine(cat: &content::Catalog, rounds: usize) -> EngineResult {
         }
     }
     let total = started.elapsed();
+    if std::env::var("PER_LINE").is_ok() {
+        for (i, line) in script.iter().enumerate() {
+            let mut v: Vec<Duration> = lat.iter().skip(i).step_by(script.len()).cloned().collect();
+            v.sort();
+            eprintln!("{:>8.1} µs  {line}", v[v.len() / 2].as_secs_f64() * 1e6);
+        }
+    }
     lat.sort();
     EngineResult {
         steps_per_sec: lat.len() as f64 / total.as_secs_f64(),
@@ -161,8 +170,9 @@ fn rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// Stores `stored` people with a typical amount of progress, reopens the store, runs one turn
-/// for each of `active` of them, and reports resident memory.
+/// Stores `stored` people with a typical amount of progress, then measures resident memory in
+/// a fresh process (this benchmark run again with `--memory-child`), so nothing the writing
+/// left behind in this process's allocator counts.
 fn bench_memory(cat: Arc<content::Catalog>, stored: usize, active: usize) -> (u64, u64) {
     let dir = tempfile::tempdir().unwrap();
     {
@@ -185,8 +195,26 @@ fn bench_memory(cat: Arc<content::Catalog>, stored: usize, active: usize) -> (u6
         }
         store.flush().unwrap();
     }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .arg("--memory-child")
+        .arg(dir.path())
+        .arg(stored.to_string())
+        .arg(active.to_string())
+        .output()
+        .expect("the memory child runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut nums = text
+        .split_whitespace()
+        .filter_map(|n| n.parse::<u64>().ok());
+    (nums.next().unwrap_or(0), nums.next().unwrap_or(0))
+}
+
+/// The child: opens the store, runs one turn for each of `active` people, prints resident
+/// memory (KiB) before opening the store and after the turns.
+fn memory_child(dir: &std::path::Path, stored: usize, active: usize) {
+    let cat = Arc::new(catalog());
     let before = rss_kib();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir).unwrap());
     let session = Session::new(cat, store);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -201,11 +229,17 @@ fn bench_memory(cat: Arc<content::Catalog>, stored: usize, active: usize) -> (u6
                 .unwrap();
         }
     });
-    (before, rss_kib())
+    println!("{before} {}", rss_kib());
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--memory-child") {
+        let n = |k: usize| args.get(i + k).and_then(|s| s.parse().ok()).unwrap_or(0);
+        memory_child(std::path::Path::new(&args[i + 1]), n(2), n(3));
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
     let runs = if quick { 1 } else { 5 };
     let t = Instant::now();
     let cat = catalog();
@@ -220,6 +254,14 @@ fn main() {
     let cat = Arc::new(cat);
 
     let rounds = if quick { 20 } else { 2000 };
+    if args.iter().any(|a| a == "--engine-only") {
+        // For profiling: the engine alone, a few times over.
+        for _ in 0..5 {
+            let r = bench_engine(&cat, rounds);
+            println!("{:.0} steps/s", r.steps_per_sec);
+        }
+        return;
+    }
     let engine_runs: Vec<EngineResult> = (0..runs).map(|_| bench_engine(&cat, rounds)).collect();
     let steps = median(engine_runs.iter().map(|r| r.steps_per_sec).collect());
     let e_p50 = median(
@@ -289,7 +331,7 @@ fn main() {
         first_load.as_secs_f64() * 1000.0
     );
     println!(
-        "| resident memory, {stored} people stored, {active} active | {:.1} MiB (before opening the store: {:.1} MiB) |",
+        "| resident memory of a fresh process, {stored} people stored, {active} active | {:.1} MiB (before opening the store: {:.1} MiB) |",
         rss_after as f64 / 1024.0,
         rss_before as f64 / 1024.0
     );

@@ -38,6 +38,21 @@ pub struct Session {
     gate: tokio::sync::RwLock<()>,
     /// A set time instead of the system clock (tests that walk through a challenge's days).
     clock: Option<Mutex<Timestamp>>,
+    /// Group commit: turns that finish while a flush is running share the next one.
+    commits: Mutex<Commits>,
+    /// Signalled when a flush finishes.
+    flushed: tokio::sync::Notify,
+}
+
+/// Where group commit stands: writes registered and writes known durable, by count.
+#[derive(Default)]
+struct Commits {
+    /// Writes registered with [`Session::commit`].
+    written: u64,
+    /// All writes up to this count are durable.
+    durable: u64,
+    /// A flush is under way.
+    running: bool,
 }
 
 /// The due-index entries a state implies: one per reminder with a next time.
@@ -78,6 +93,57 @@ impl Session {
             wake: tokio::sync::Notify::new(),
             gate: tokio::sync::RwLock::new(()),
             clock: None,
+            commits: Mutex::new(Commits::default()),
+            flushed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Makes the caller's writes durable before it says "saved" (group commit): if a flush is
+    /// already running, the caller waits for the next one, which one waiting caller starts for
+    /// everyone who wrote meanwhile. So a hundred people answering at once cost a few flushes,
+    /// not a hundred, and still nobody is answered before their own write is on disk. A failed
+    /// flush is an error for the caller that ran it; the others try again themselves.
+    pub async fn commit(&self) -> Result<(), StoreError> {
+        let lock = || self.commits.lock().unwrap_or_else(|p| p.into_inner());
+        let mine = {
+            let mut c = lock();
+            c.written += 1;
+            c.written
+        };
+        loop {
+            let notified = self.flushed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let target = {
+                let mut c = lock();
+                if c.durable >= mine {
+                    return Ok(());
+                }
+                if c.running {
+                    None
+                } else {
+                    c.running = true;
+                    Some(c.written)
+                }
+            };
+            let Some(target) = target else {
+                notified.await;
+                continue;
+            };
+            let store = self.store.clone();
+            let result = match tokio::task::spawn_blocking(move || store.flush()).await {
+                Ok(r) => r,
+                Err(e) => Err(StoreError::Io(format!("the flush task failed: {e}"))),
+            };
+            {
+                let mut c = lock();
+                c.running = false;
+                if result.is_ok() {
+                    c.durable = c.durable.max(target);
+                }
+            }
+            self.flushed.notify_waiters();
+            result?;
         }
     }
 
@@ -259,7 +325,7 @@ impl Session {
         }
         if turn.state != state || due_input.is_some() {
             self.store.put_user(&turn.state)?;
-            self.store.flush()?;
+            self.commit().await?;
         }
         if added {
             self.wake.notify_one();

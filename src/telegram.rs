@@ -13,7 +13,9 @@
 //! request errors are described without their URL. Reflections are never logged; nothing
 //! personal is sent to a group. Rate limits are teloxide's `Throttle` (about 1 message a
 //! second per chat, 20 a minute per group, 30 a second overall, and it waits out a 429's
-//! `retry_after`); with `throttle` off (benchmarks only) its limits are set out of reach.
+//! `retry_after`). `Throttle` releases queued messages on a 250 ms tick, so with it on a reply
+//! can wait up to a quarter of a second; with `throttle` off (benchmarks and tests only) the
+//! client is used directly.
 
 pub mod render;
 
@@ -41,8 +43,85 @@ use teloxide_core::{ApiError, Bot, RequestError};
 /// Telegram's own API address.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
-/// The bot as the adapter holds it: teloxide's client behind its rate limiter.
-type TgBot = Throttle<Bot>;
+/// The bot as the adapter holds it: teloxide's client, behind its rate limiter unless that is
+/// turned off. (teloxide's type-erased requester is neither `Send` nor `Sync`, so the two
+/// cases are an enum with the few calls the adapter makes.)
+#[derive(Clone)]
+pub enum TgBot {
+    /// With Telegram's rate limits.
+    Limited(Throttle<Bot>),
+    /// Straight to the API (benchmarks and tests).
+    Direct(Bot),
+}
+
+/// Runs the same call on either kind of bot.
+macro_rules! on_bot {
+    ($bot:expr, $b:ident => $body:expr) => {
+        match $bot {
+            TgBot::Limited($b) => $body,
+            TgBot::Direct($b) => $body,
+        }
+    };
+}
+
+impl TgBot {
+    async fn get_me(&self) -> Result<teloxide_core::types::Me, RequestError> {
+        on_bot!(self, b => b.get_me().await)
+    }
+
+    async fn set_my_commands(&self, commands: Vec<BotCommand>) -> Result<(), RequestError> {
+        on_bot!(self, b => b.set_my_commands(commands).await.map(|_| ()))
+    }
+
+    async fn get_updates(&self, offset: i32, timeout: u32) -> Result<Vec<Update>, RequestError> {
+        let allowed = vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
+        on_bot!(self, b => b
+            .get_updates()
+            .offset(offset)
+            .timeout(timeout)
+            .allowed_updates(allowed)
+            .await)
+    }
+
+    async fn answer_callback_query(
+        &self,
+        id: teloxide_core::types::CallbackQueryId,
+    ) -> Result<(), RequestError> {
+        on_bot!(self, b => b.answer_callback_query(id).await.map(|_| ()))
+    }
+
+    async fn remove_buttons(
+        &self,
+        chat: ChatId,
+        message: teloxide_core::types::MessageId,
+    ) -> Result<(), RequestError> {
+        on_bot!(self, b => b.edit_message_reply_markup(chat, message).await.map(|_| ()))
+    }
+
+    async fn is_admin(
+        &self,
+        chat: ChatId,
+        user: teloxide_core::types::UserId,
+    ) -> Result<bool, RequestError> {
+        on_bot!(self, b => b.get_chat_member(chat, user).await.map(|m| m.is_privileged()))
+    }
+
+    /// Sends one HTML message, with an inline keyboard when there is one.
+    async fn send_html(
+        &self,
+        chat: ChatId,
+        html: String,
+        keyboard: Option<InlineKeyboardMarkup>,
+    ) -> Result<(), RequestError> {
+        on_bot!(self, b => {
+            let mut req = b.send_message(chat, html).parse_mode(ParseMode::Html);
+            if let Some(k) = keyboard {
+                req = req.reply_markup(k);
+            }
+            req.await.map(|_| ())
+        })
+    }
+}
 
 /// How to reach Telegram.
 #[derive(Clone)]
@@ -96,17 +175,11 @@ pub fn bot(config: &Config) -> Result<TgBot, TelegramError> {
     let url = reqwest::Url::parse(&config.api_url)
         .map_err(|_| TelegramError::BadUrl(config.api_url.clone()))?;
     let bot = Bot::new(&config.token).set_api_url(url);
-    let limits = if config.throttle {
-        Limits::default()
+    Ok(if config.throttle {
+        TgBot::Limited(bot.throttle(Limits::default()))
     } else {
-        Limits {
-            messages_per_sec_chat: 1_000_000,
-            messages_per_min_chat: 1_000_000,
-            messages_per_min_channel_or_supergroup: 1_000_000,
-            messages_per_sec_overall: 1_000_000,
-        }
-    };
-    Ok(bot.throttle(limits))
+        TgBot::Direct(bot)
+    })
 }
 
 /// Runs the bot until `shutdown` resolves: start-up checks, command registration, polling, the
@@ -149,11 +222,7 @@ pub async fn run(
     let mut offset: i32 = 0;
     let mut backoff = Duration::from_millis(500);
     loop {
-        let poll = bot
-            .get_updates()
-            .offset(offset)
-            .timeout(config.poll_timeout)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+        let poll = bot.get_updates(offset, config.poll_timeout);
         let updates = tokio::select! {
             _ = &mut shutdown => break,
             r = poll => r,
@@ -182,11 +251,7 @@ pub async fn run(
     }
     // Confirm what was handled, so Telegram does not send it again.
     if offset != 0 {
-        let _ = tokio::time::timeout(
-            Duration::from_secs(3),
-            bot.get_updates().offset(offset).timeout(0),
-        )
-        .await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), bot.get_updates(offset, 0)).await;
     }
     let _ = stop_scheduler.send(());
     let _ = scheduler.await;
@@ -286,7 +351,7 @@ impl Adapter {
                 self.turn(&user, Some(&name), chat, Input::Button(data), &event)
                     .await;
                 // The pressed message's buttons go, so they cannot be pressed twice.
-                let _ = self.bot.edit_message_reply_markup(chat, msg.id()).await;
+                let _ = self.bot.remove_buttons(chat, msg.id()).await;
             }
             _ => {}
         }
@@ -344,8 +409,8 @@ impl Adapter {
             "start" | "pause" | "resume" | "skip" | "end" | "stop" | "takeover"
         );
         let admin = facilitating
-            && match self.bot.get_chat_member(m.chat.id, from.id).await {
-                Ok(member) => member.is_privileged(),
+            && match self.bot.is_admin(m.chat.id, from.id).await {
+                Ok(admin) => admin,
                 Err(e) => {
                     tracing::warn!("could not check a group member's rights: {}", describe(&e));
                     false
@@ -384,10 +449,6 @@ impl Adapter {
                 continue; // Never anything personal in a group.
             }
             for part in render::render(m) {
-                let mut req = self
-                    .bot
-                    .send_message(chat, part.html)
-                    .parse_mode(ParseMode::Html);
                 let rows: Vec<Vec<InlineKeyboardButton>> = part
                     .keyboard
                     .into_iter()
@@ -403,10 +464,8 @@ impl Adapter {
                     })
                     .filter(|row| !row.is_empty())
                     .collect();
-                if !rows.is_empty() {
-                    req = req.reply_markup(InlineKeyboardMarkup::new(rows));
-                }
-                if let Err(e) = req.await {
+                let keyboard = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
+                if let Err(e) = self.bot.send_html(chat, part.html, keyboard).await {
                     if unreachable(&e) {
                         return Err(DeliveryError::Unreachable(format!("group {}", chat.0)));
                     }
@@ -428,11 +487,7 @@ impl Adapter {
         );
         for m in &messages {
             for part in render::render(m) {
-                let _ = self
-                    .bot
-                    .send_message(chat, part.html)
-                    .parse_mode(ParseMode::Html)
-                    .await;
+                let _ = self.bot.send_html(chat, part.html, None).await;
             }
         }
     }
@@ -452,15 +507,11 @@ impl Adapter {
         }
         let url = format!("https://t.me/{}?start={payload}", self.username);
         let text = render::escape(cat.t("telegram_continue_privately"));
-        let mut req = self
-            .bot
-            .send_message(chat, text)
-            .parse_mode(ParseMode::Html);
-        if let Ok(url) = reqwest::Url::parse(&url) {
+        let keyboard = reqwest::Url::parse(&url).ok().map(|url| {
             let button = InlineKeyboardButton::url(cat.t("button.continue_privately"), url);
-            req = req.reply_markup(InlineKeyboardMarkup::new(vec![vec![button]]));
-        }
-        let _ = req.await;
+            InlineKeyboardMarkup::new(vec![vec![button]])
+        });
+        let _ = self.bot.send_html(chat, text, keyboard).await;
     }
 
     /// One person's turn in their private chat.
@@ -492,11 +543,7 @@ impl Adapter {
     ) -> Result<(), DeliveryError> {
         for m in &render::merge(messages) {
             for part in render::render(m) {
-                let mut req = self
-                    .bot
-                    .send_message(chat, part.html)
-                    .parse_mode(ParseMode::Html);
-                if !part.keyboard.is_empty() {
+                let keyboard = (!part.keyboard.is_empty()).then(|| {
                     let rows = part
                         .keyboard
                         .into_iter()
@@ -506,9 +553,9 @@ impl Adapter {
                                 .collect::<Vec<_>>()
                         })
                         .collect::<Vec<_>>();
-                    req = req.reply_markup(InlineKeyboardMarkup::new(rows));
-                }
-                if let Err(e) = req.await {
+                    InlineKeyboardMarkup::new(rows)
+                });
+                if let Err(e) = self.bot.send_html(chat, part.html, keyboard).await {
                     if unreachable(&e) {
                         let _ = self.session.mark_unreachable(user).await;
                         return Err(DeliveryError::Unreachable(user.to_string()));

@@ -79,10 +79,13 @@ fn resolve(lens: &Lens, stop: &str) -> Option<Stop> {
     })
 }
 
-fn current(ctx: &Ctx<'_>) -> Option<(Lens, String)> {
+/// The lens and stop the person is at (the lens borrowed from the catalog, not copied: this
+/// runs on every step of a walk).
+fn current<'a>(ctx: &Ctx<'a>) -> Option<(&'a Lens, String)> {
+    let cat = ctx.cat;
     match &ctx.st.at {
-        At::Lens { lens, stop } => Some((ctx.cat.lens(lens)?.clone(), stop.clone())),
-        At::OwnAction { lens } => Some((ctx.cat.lens(lens)?.clone(), "actions".into())),
+        At::Lens { lens, stop } => Some((cat.lens(lens)?, stop.clone())),
+        At::OwnAction { lens } => Some((cat.lens(lens)?, "actions".into())),
         _ => None,
     }
 }
@@ -267,11 +270,11 @@ fn advance(ctx: &mut Ctx<'_>) {
     let Some((lens, stop)) = current(ctx) else {
         return;
     };
-    let all = stops(&lens);
+    let all = stops(lens);
     let i = all.iter().position(|s| *s == stop).unwrap_or(0);
     let next = all.get(i + 1).cloned().unwrap_or_else(|| "end".into());
-    let here = resolve(&lens, &stop).and_then(|s| s.mode());
-    let there = resolve(&lens, &next).and_then(|s| s.mode());
+    let here = resolve(lens, &stop).and_then(|s| s.mode());
+    let there = resolve(lens, &next).and_then(|s| s.mode());
     if let Some(m) = here
         && there != Some(m)
     {
@@ -287,7 +290,7 @@ fn back(ctx: &mut Ctx<'_>) {
     if matches!(ctx.st.at, At::OwnAction { .. }) {
         return go(ctx, &lens.id, "actions");
     }
-    let all = stops(&lens);
+    let all = stops(lens);
     let i = all.iter().position(|s| *s == stop).unwrap_or(0);
     if i == 0 {
         let msg = ctx.t("at_start");
@@ -302,7 +305,7 @@ fn skip_mode(ctx: &mut Ctx<'_>) {
     let Some((lens, stop)) = current(ctx) else {
         return;
     };
-    let here = resolve(&lens, &stop).and_then(|s| s.mode());
+    let here = resolve(lens, &stop).and_then(|s| s.mode());
     let next = match here {
         Some(ModeKind::Awareness) => "action",
         Some(ModeKind::Action) => "advocacy",
@@ -329,7 +332,7 @@ pub fn act(ctx: &mut Ctx<'_>, verb: &str, arg: &str) {
             Some(m) => go(ctx, &lens.id, m.as_str()),
             None => show(ctx),
         },
-        "act" => commit(ctx, &lens, arg),
+        "act" => commit(ctx, lens, arg),
         "own" => {
             ctx.st.at = At::OwnAction {
                 lens: lens.id.clone(),
@@ -416,7 +419,7 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
         ctx.say_text(msg);
         return advance(ctx);
     }
-    match resolve(&lens, &stop) {
+    match resolve(lens, &stop) {
         Some(Stop::Prompt(m, i)) => {
             let p = &lens.mode(m).prompts[i];
             let question = ctx.content(&p.text);
@@ -466,7 +469,7 @@ pub fn show(ctx: &mut Ctx<'_>) {
             .buttons(vec![ctx.button("button.back", "back")]);
         return ctx.say(m);
     }
-    let Some(kind) = resolve(&lens, &stop) else {
+    let Some(kind) = resolve(lens, &stop) else {
         return go(ctx, &lens.id.clone(), &stop);
     };
     let nav = |ctx: &Ctx<'_>| {
@@ -575,7 +578,7 @@ pub fn show(ctx: &mut Ctx<'_>) {
                 .source(dedup(sources).join("; "))
                 .buttons(b)
         }
-        Stop::Example => example_message(ctx, &lens),
+        Stop::Example => example_message(ctx, lens),
         Stop::Resources => {
             let rs = super::lookup::lens_resources(ctx.cat, lens.number);
             let shown: Vec<_> = rs.iter().take(6).collect();

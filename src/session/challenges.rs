@@ -111,7 +111,7 @@ impl Session {
                 && before.as_ref() != Some(a)
             {
                 self.save_challenge(before.as_ref(), a)?;
-                self.store.flush()?;
+                self.commit().await?;
             }
             Ok(messages)
         };
@@ -251,7 +251,7 @@ impl Session {
             st.updated = Some(now);
             self.store.put_user(&st)?;
         }
-        self.store.flush()?;
+        self.commit().await?;
         Ok(Reply {
             at: crate::logging::describe_at(&st.at),
             messages,

@@ -101,3 +101,40 @@ async fn forget_me_deletes_the_record() {
     assert!(text(&r.messages).contains("has been deleted"));
     assert_eq!(store.get_user("t:f").unwrap(), None);
 }
+
+/// Group commit: many people answering at once share flushes, and every answer confirmed is
+/// in the store when it is opened again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_confirmed_answer_survives_a_reopen_under_group_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store: Arc<dyn Store> = Arc::new(lensbot::store::SledStore::open(dir.path()).unwrap());
+        let session = Arc::new(Session::new(catalog(), store));
+        let mut tasks = Vec::new();
+        for p in 0..40 {
+            let s = session.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..5 {
+                    let r = s
+                        .handle(
+                            &format!("t:p{p}"),
+                            Input::Text(format!("/note answer {i} from {p}")),
+                            None,
+                            now(),
+                        )
+                        .await
+                        .unwrap();
+                    assert!(text(&r.messages).contains("Note saved"));
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+    let store = lensbot::store::SledStore::open(dir.path()).unwrap();
+    for p in 0..40 {
+        let st = store.get_user(&format!("t:p{p}")).unwrap().unwrap();
+        assert_eq!(st.notes.len(), 5, "person {p}");
+    }
+}

@@ -24,11 +24,17 @@ struct Running {
 }
 
 async fn start_with(fake: FakeTelegram, store: Arc<dyn Store>) -> Running {
+    start_with_limits(fake, store, false).await
+}
+
+/// `throttle`: Telegram's rate limits on, as in production (teloxide's `Throttle`, which also
+/// waits out a 429); off, the client is used directly and tests run faster.
+async fn start_with_limits(fake: FakeTelegram, store: Arc<dyn Store>, throttle: bool) -> Running {
     let session = Arc::new(Session::new(catalog(), store.clone()));
     let config = Config {
         token: TOKEN.into(),
         api_url: fake.url.clone(),
-        throttle: false,
+        throttle,
         poll_timeout: 1,
     };
     let (stop, stopped) = oneshot::channel::<()>();
@@ -279,7 +285,13 @@ async fn the_same_update_twice_applies_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_is_waited_out_for_its_retry_after() {
-    let r = start().await;
+    // With the rate limiter on, as in production.
+    let r = start_with_limits(
+        FakeTelegram::start().await,
+        Arc::new(MemoryStore::new()),
+        true,
+    )
+    .await;
     let f = &r.fake;
     f.fail_next(
         "sendMessage",
