@@ -112,6 +112,9 @@ pub struct Lens {
     pub intro: String,
     /// Awareness, action, advocacy, in that order.
     pub modes: Vec<Mode>,
+    /// Every stop of the walk in order (`intro`, `awareness`, `awareness/aw-…`, …, `end`),
+    /// made once at load.
+    pub stops: Vec<String>,
 }
 
 impl Lens {
@@ -175,6 +178,9 @@ pub struct Resource {
     /// Lowercase words of the title, description, publisher and type, made once at load for
     /// `/resources`.
     pub search: [Vec<String>; 4],
+    /// The same words as ids in [`Catalog::resource_words`], so a search compares each query
+    /// word with each distinct word once.
+    pub search_ids: [Vec<u32>; 4],
 }
 
 /// A key term.
@@ -383,6 +389,8 @@ pub struct Catalog {
     pub meetings: Vec<Meeting>,
     /// Peer-group challenge plans.
     pub plans: Vec<Plan>,
+    /// Every distinct word of the resource directory's searchable fields.
+    pub resource_words: search::Vocab,
     /// What applies until a person chooses otherwise (the operator may change these).
     pub defaults: Defaults,
     /// Fixed phrases by key.

@@ -538,6 +538,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             ];
             resources.push(Resource {
                 search,
+                search_ids: Default::default(),
                 id: r.id.value,
                 title: r.title.value.trim().to_string(),
                 publisher: r.publisher.map(|p| p.value),
@@ -923,6 +924,16 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         }
     }
 
+    // The directory's vocabulary, for fast searching.
+    let resource_words =
+        super::search::Vocab::new(resources.iter().flat_map(|r| r.search.iter().flatten()));
+    for r in &mut resources {
+        r.search_ids = r
+            .search
+            .clone()
+            .map(|field| field.iter().filter_map(|w| resource_words.id(w)).collect());
+    }
+
     let has_errors = ctx.problems.iter().any(|p| p.severity == Severity::Error);
     let catalog = (!has_errors).then(|| Catalog {
         lenses,
@@ -935,6 +946,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         professions,
         meetings,
         plans,
+        resource_words,
         defaults: super::Defaults::default(),
         ui: strings,
     });
@@ -1114,7 +1126,7 @@ fn check_lens(
             meeting_lines: m.meeting_lines.into_iter().map(item).collect(),
         });
     }
-    Some(Lens {
+    let mut lens = Lens {
         id: l.id.value,
         number: n,
         name: l.name.value,
@@ -1126,7 +1138,10 @@ fn check_lens(
         source: l.source.value,
         intro: l.intro.value.trim().to_string(),
         modes,
-    })
+        stops: Vec::new(),
+    };
+    lens.stops = crate::engine::walk::all_stops(&lens);
+    Some(lens)
 }
 
 fn item(i: raw::Item) -> Item {

@@ -172,6 +172,154 @@ pub fn score_fields(query: &[String], fields: &[(&[String], u32)]) -> u32 {
     total
 }
 
+/// The distinct words of some texts, sorted, so a query word is compared with each word once
+/// however often it appears: one search of the resource directory then costs a pass over its
+/// vocabulary and table lookups, not an edit distance for every word of every entry.
+#[derive(Clone, Debug, Default)]
+pub struct Vocab {
+    words: Vec<String>,
+    /// Ids by length in characters, for the few words within an edit or two of a query word.
+    by_len: Vec<Vec<u32>>,
+    /// Which letters each word has (see [`letter_mask`]), by id.
+    masks: Vec<u64>,
+}
+
+/// One bit per letter present (bytes folded into 64 buckets). An edit changes at most two
+/// bits, so words whose masks differ in more than `2 × cap` bits are more than `cap` edits
+/// apart: a one-instruction test before the full comparison.
+pub fn letter_mask(w: &str) -> u64 {
+    w.bytes().fold(0u64, |m, b| m | (1 << (b & 63)))
+}
+
+impl Vocab {
+    /// The vocabulary of these words.
+    pub fn new<'a>(words: impl Iterator<Item = &'a String>) -> Vocab {
+        let mut words: Vec<String> = words.cloned().collect();
+        words.sort_unstable();
+        words.dedup();
+        let mut by_len: Vec<Vec<u32>> = Vec::new();
+        for (i, w) in words.iter().enumerate() {
+            let n = w.chars().count();
+            if by_len.len() <= n {
+                by_len.resize(n + 1, Vec::new());
+            }
+            by_len[n].push(i as u32);
+        }
+        let masks = words.iter().map(|w| letter_mask(w)).collect();
+        Vocab {
+            words,
+            by_len,
+            masks,
+        }
+    }
+
+    /// A word's id.
+    pub fn id(&self, w: &str) -> Option<u32> {
+        self.words
+            .binary_search_by(|x| x.as_str().cmp(w))
+            .ok()
+            .map(|i| i as u32)
+    }
+
+    /// How many distinct words.
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// [`word_score`] of a query word against every word, by id (the same numbers as calling
+    /// it for each word, found without visiting most of them: an exact match and prefixes by
+    /// binary search, typos only among words of a near length).
+    pub fn scores(&self, q: &str) -> Vec<u8> {
+        let mut out = vec![0u8; self.words.len()];
+        let mut raise = |i: usize, v: u8| {
+            if out[i] < v {
+                out[i] = v;
+            }
+        };
+        let ql = q.chars().count();
+        // Equal, and words that q begins (q at least four letters): a run in sorted order.
+        let start = self.words.partition_point(|w| w.as_str() < q);
+        for (i, w) in self.words.iter().enumerate().skip(start) {
+            if !w.starts_with(q) {
+                break;
+            }
+            raise(
+                i,
+                if w == q {
+                    4
+                } else if ql >= 4 {
+                    3
+                } else {
+                    0
+                },
+            );
+        }
+        // Words of four letters or more that begin q.
+        for (k, (at, _)) in q.char_indices().enumerate() {
+            if k >= 4
+                && let Some(i) = self.id(&q[..at])
+            {
+                raise(i as usize, 2);
+            }
+        }
+        // Typos: within one edit (four to seven letters) or two (longer).
+        let cap = match ql {
+            0..=3 => 0,
+            4..=7 => 1,
+            _ => 2,
+        };
+        if cap > 0 {
+            let mask = letter_mask(q);
+            for len in ql.saturating_sub(cap)..=ql + cap {
+                for &i in self.by_len.get(len).map(Vec::as_slice).unwrap_or(&[]) {
+                    let i = i as usize;
+                    if out[i] < 2
+                        && (mask ^ self.masks[i]).count_ones() as usize <= 2 * cap
+                        && distance(q, &self.words[i], cap) <= cap
+                    {
+                        out[i] = 2;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The same table the slow way, one [`word_score`] per word (for tests).
+    pub fn scores_naive(&self, q: &str) -> Vec<u8> {
+        self.words.iter().map(|w| word_score(q, w) as u8).collect()
+    }
+}
+
+/// [`score_fields`] over word ids, with each query word's [`Vocab::scores`] table: the same
+/// result, without comparing words again.
+pub fn score_ids(tables: &[Vec<u8>], fields: &[(&[u32], u32)]) -> u32 {
+    let mut total = 0;
+    for t in tables {
+        let best = fields
+            .iter()
+            .map(|(ids, weight)| {
+                ids.iter()
+                    .map(|&i| u32::from(t.get(i as usize).copied().unwrap_or(0)))
+                    .max()
+                    .unwrap_or(0)
+                    * weight
+            })
+            .max()
+            .unwrap_or(0);
+        if best == 0 {
+            return 0;
+        }
+        total += best;
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +358,41 @@ mod tests {
                     "{a} {b}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn scoring_by_ids_agrees_with_scoring_words() {
+        let fields: Vec<Vec<String>> = vec![
+            words("Health inequalities: deprivation data and e-learning"),
+            words("Public Health England fingertips profiles"),
+        ];
+        let vocab = Vocab::new(fields.iter().flatten());
+        let ids: Vec<Vec<u32>> = fields
+            .iter()
+            .map(|f| f.iter().map(|w| vocab.id(w).unwrap()).collect())
+            .collect();
+        for query in [
+            "deprivaton data",
+            "helth",
+            "e-learning profiles",
+            "nothing here",
+            "data",
+            "inequal",
+            "inequalitiesx",
+            "fingertip",
+            "prof",
+            "publi",
+            "heal",
+        ] {
+            for w in query_words(query) {
+                assert_eq!(vocab.scores(&w), vocab.scores_naive(&w), "{w}");
+            }
+            let q = query_words(query);
+            let tables: Vec<Vec<u8>> = q.iter().map(|w| vocab.scores(w)).collect();
+            let by_words = score_fields(&q, &[(&fields[0], 3), (&fields[1], 2)]);
+            let by_ids = score_ids(&tables, &[(&ids[0], 3), (&ids[1], 2)]);
+            assert_eq!(by_words, by_ids, "{query}");
         }
     }
 

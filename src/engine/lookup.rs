@@ -7,7 +7,7 @@
 use super::Ctx;
 use super::output::{Button, Message};
 use super::state::At;
-use crate::content::search::{query_words, score_fields, words};
+use crate::content::search::{query_words, score_fields, score_ids, words};
 use crate::content::{Catalog, Example, Resource, check::TYPES};
 
 /// Results shown per page of a resource search.
@@ -103,6 +103,12 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
         return Vec::new();
     }
     let mut scored: Vec<(u32, usize, &Resource)> = Vec::new();
+    // Each query word against each distinct word of the directory, once.
+    let tables: Vec<Vec<u8>> = q
+        .words
+        .iter()
+        .map(|w| cat.resource_words.scores(w))
+        .collect();
     for (i, r) in cat.resources.iter().enumerate() {
         if q.lens.is_some_and(|l| !r.lenses.contains(&l)) || q.kind.is_some_and(|k| r.kind != k) {
             continue;
@@ -110,11 +116,8 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
         let score = if q.words.is_empty() {
             1
         } else {
-            let [title, desc, publisher, kind] = &r.search;
-            score_fields(
-                &q.words,
-                &[(title, 3), (desc, 2), (publisher, 2), (kind, 2)],
-            )
+            let [title, desc, publisher, kind] = &r.search_ids;
+            score_ids(&tables, &[(title, 3), (desc, 2), (publisher, 2), (kind, 2)])
         };
         if score > 0 {
             scored.push((score, i, r));

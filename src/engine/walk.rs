@@ -41,7 +41,12 @@ impl Stop {
 }
 
 /// The stop ids of a lens, in walk order.
-pub fn stops(lens: &Lens) -> Vec<String> {
+pub fn stops(lens: &Lens) -> &[String] {
+    &lens.stops
+}
+
+/// Works out the stops of a lens (at load; see [`stops`]).
+pub fn all_stops(lens: &Lens) -> Vec<String> {
     let mut out = vec!["intro".to_string()];
     for m in &lens.modes {
         out.push(m.kind.as_str().to_string());

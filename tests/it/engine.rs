@@ -347,3 +347,38 @@ fn every_ui_key_the_program_uses_is_declared() {
         missing.join("\n")
     );
 }
+
+/// The resource directory's fast search table agrees with comparing every word, over the real
+/// vocabulary and queries with typos, prefixes and non-ASCII letters.
+#[test]
+fn fast_resource_search_agrees_with_the_slow_way() {
+    let cat = crate::helpers::catalog();
+    let vocab = &cat.resource_words;
+    assert!(vocab.len() > 500);
+    for q in [
+        "deprivaton",
+        "depriv",
+        "inequalites",
+        "inequality",
+        "healht",
+        "data",
+        "fingertips",
+        "elearning",
+        "learnin",
+        "core20plus5",
+        "coproduction",
+        "café",
+        "naïve",
+        "physio",
+        "occupational",
+        "nhs",
+        "a",
+        "xyzzy",
+        "marmot",
+        "housing",
+        "homelessnes",
+        "traveler",
+    ] {
+        assert_eq!(vocab.scores(q), vocab.scores_naive(q), "{q}");
+    }
+}
