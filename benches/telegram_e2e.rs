@@ -11,7 +11,8 @@
 //! which would measure the limiter, not the bot.
 //!
 //! Usage (scripts/bench runs it): `cargo bench --bench telegram_e2e -- [--users 10,100,200]
-//! [--runs N] [--peer PYTHON] [--peer-users N]`, with the release binary built first. Prints a
+//! [--runs N] [--peer PYTHON] [--peer-users N] [--with-limiter N]`, with the release binary
+//! built first (`--with-limiter N` adds a run of N people with Telegram's rate limiter on). Prints a
 //! Markdown table: medians over the runs.
 
 use http_body_util::{BodyExt, Full};
@@ -64,6 +65,8 @@ struct State {
 #[derive(Clone)]
 struct Fake {
     url: String,
+    /// How long a person waits after a reply before sending their next message.
+    think: Duration,
     st: Arc<Mutex<State>>,
     wake: Arc<Notify>,
     all_done: Arc<Notify>,
@@ -131,11 +134,12 @@ fn ok(result: Value) -> Value {
 }
 
 impl Fake {
-    async fn start(people: usize) -> Fake {
+    async fn start(people: usize, think: Duration) -> Fake {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let now = Instant::now();
         let fake = Fake {
             url: format!("http://{}", listener.local_addr().unwrap()),
+            think,
             st: Arc::new(Mutex::new(State {
                 next_update: 1,
                 people: (0..people)
@@ -255,7 +259,16 @@ impl Fake {
         let next = person.step;
         st.latencies.push(latency);
         if next < SCRIPT.len() {
-            self.release(&mut st, idx, now);
+            if self.think.is_zero() {
+                self.release(&mut st, idx, now);
+            } else {
+                let me = self.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(me.think).await;
+                    let mut st = me.st.lock().unwrap();
+                    me.release(&mut st, idx, Instant::now());
+                });
+            }
         } else {
             st.done += 1;
             if st.done == st.people.len() {
@@ -322,21 +335,25 @@ fn stop(child: &mut Child) {
 }
 
 enum Bot<'a> {
-    Lensbot(&'a Path),
+    /// The binary, and whether Telegram's rate limiter is on.
+    Lensbot(&'a Path, bool),
     Peer(&'a str),
 }
 
-async fn run_once(bot: &Bot<'_>, people: usize) -> Result<RunResult, String> {
-    let fake = Fake::start(people).await;
+async fn run_once(bot: &Bot<'_>, people: usize, think: Duration) -> Result<RunResult, String> {
+    let fake = Fake::start(people, think).await;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let mut child = match bot {
-        Bot::Lensbot(bin) => Command::new(bin)
+        Bot::Lensbot(bin, limiter) => Command::new(bin)
             .args(["telegram", "--data"])
             .arg(dir.path())
             .env("TELEGRAM_BOT_TOKEN", TOKEN)
             .env("TELEGRAM_API_URL", &fake.url)
-            .env("LENSBOT_TELEGRAM_THROTTLE", "off")
+            .env(
+                "LENSBOT_TELEGRAM_THROTTLE",
+                if *limiter { "on" } else { "off" },
+            )
             .env("LENSBOT_DIALOGUES", root.join("dialogues"))
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -407,10 +424,15 @@ struct Summary {
     rss_mib: f64,
 }
 
-async fn measure(bot: &Bot<'_>, people: usize, runs: usize) -> Result<Summary, String> {
+async fn measure(
+    bot: &Bot<'_>,
+    people: usize,
+    runs: usize,
+    think: Duration,
+) -> Result<Summary, String> {
     let mut results = Vec::new();
     for _ in 0..runs {
-        results.push(run_once(bot, people).await?);
+        results.push(run_once(bot, people, think).await?);
     }
     Ok(Summary {
         per_sec: median(results.iter().map(|r| r.per_sec).collect()),
@@ -457,7 +479,12 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut at_peer_size = None;
     for &people in &crowds {
-        match rt.block_on(measure(&Bot::Lensbot(&bin), people, runs)) {
+        match rt.block_on(measure(
+            &Bot::Lensbot(&bin, false),
+            people,
+            runs,
+            Duration::ZERO,
+        )) {
             Ok(s) => {
                 println!(
                     "| lensbot | {people} | {} | {:.0} | {} | {} | {:.1} MiB |",
@@ -483,10 +510,31 @@ fn main() {
             }
         }
     }
+    if let Some(people) = arg("--with-limiter").and_then(|s| s.parse::<usize>().ok()) {
+        // People who read for 1.5 s before answering, as real ones do: the limiter's one
+        // message a second per chat is then not the bottleneck, and what shows is its cost.
+        let think = Duration::from_millis(1500);
+        match rt.block_on(measure(&Bot::Lensbot(&bin, true), people, runs, think)) {
+            Ok(s) => println!(
+                "| lensbot, rate limiter on (as in production), people waiting 1.5 s before each message | {people} | {} | {:.0} | {} | {} | {:.1} MiB |",
+                people * SCRIPT.len(),
+                s.per_sec,
+                ms(s.p50),
+                ms(s.p99),
+                s.rss_mib
+            ),
+            Err(e) => println!("| lensbot, rate limiter on | {people} | failed: {e} | | | | |"),
+        }
+    }
     let Some(python) = peer else { return };
     let lens = match at_peer_size {
         Some(s) => s,
-        None => match rt.block_on(measure(&Bot::Lensbot(&bin), peer_people, runs)) {
+        None => match rt.block_on(measure(
+            &Bot::Lensbot(&bin, false),
+            peer_people,
+            runs,
+            Duration::ZERO,
+        )) {
             Ok(s) => s,
             Err(e) => {
                 println!("| lensbot | {peer_people} | failed: {e} | | | | |");
@@ -494,7 +542,12 @@ fn main() {
             }
         },
     };
-    match rt.block_on(measure(&Bot::Peer(&python), peer_people, runs)) {
+    match rt.block_on(measure(
+        &Bot::Peer(&python),
+        peer_people,
+        runs,
+        Duration::ZERO,
+    )) {
         Ok(p) => {
             println!(
                 "| peer: python-telegram-bot, ConversationHandler + PicklePersistence | {peer_people} | {} | {:.0} | {} | {} | {:.1} MiB |",
