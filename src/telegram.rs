@@ -11,12 +11,12 @@
 //! [`render`] (HTML, escaped, split, inline keyboards). The token is never printed: the bot
 //! (whose `Debug` would show it) is never formatted, [`Config`]'s `Debug` redacts it, and
 //! request errors are described without their URL. Reflections are never logged; nothing
-//! personal is sent to a group. Rate limits are teloxide's `Throttle` (about 1 message a
-//! second per chat, 20 a minute per group, 30 a second overall, and it waits out a 429's
-//! `retry_after`). `Throttle` releases queued messages on a 250 ms tick, so with it on a reply
-//! can wait up to a quarter of a second; with `throttle` off (benchmarks and tests only) the
-//! client is used directly.
+//! personal is sent to a group. Rate limits are kept by [`limits`] (about 1 message a second
+//! per chat, 20 a minute per group, 30 a second overall, a message going at once when no limit
+//! is near), and a 429's `retry_after` is waited out; with `throttle` off (benchmarks and most
+//! tests) only the 429s are.
 
+pub mod limits;
 pub mod render;
 
 use crate::challenge::{
@@ -30,10 +30,8 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide_core::adaptors::Throttle;
-use teloxide_core::adaptors::throttle::Limits;
 use teloxide_core::payloads::{GetUpdatesSetters, SendMessageSetters};
-use teloxide_core::requests::{Requester, RequesterExt};
+use teloxide_core::requests::Requester;
 use teloxide_core::types::{
     AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
     Message as TgMessage, ParseMode, Update, UpdateKind,
@@ -43,51 +41,40 @@ use teloxide_core::{ApiError, Bot, RequestError};
 /// Telegram's own API address.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
-/// The bot as the adapter holds it: teloxide's client, behind its rate limiter unless that is
-/// turned off. (teloxide's type-erased requester is neither `Send` nor `Sync`, so the two
-/// cases are an enum with the few calls the adapter makes.)
+/// The bot as the adapter holds it: teloxide's client and, unless turned off, the rate
+/// limiter ([`limits`]) every message passes.
 #[derive(Clone)]
-pub enum TgBot {
-    /// With Telegram's rate limits.
-    Limited(Throttle<Bot>),
-    /// Straight to the API (benchmarks and tests).
-    Direct(Bot),
+pub struct TgBot {
+    bot: Bot,
+    limiter: Option<Arc<limits::Limiter>>,
 }
 
-/// Runs the same call on either kind of bot.
-macro_rules! on_bot {
-    ($bot:expr, $b:ident => $body:expr) => {
-        match $bot {
-            TgBot::Limited($b) => $body,
-            TgBot::Direct($b) => $body,
-        }
-    };
-}
+/// How many times a message refused with a 429 is tried again (after its `retry_after`).
+const RETRIES: usize = 3;
 
 impl TgBot {
     async fn get_me(&self) -> Result<teloxide_core::types::Me, RequestError> {
-        on_bot!(self, b => b.get_me().await)
+        self.bot.get_me().await
     }
 
     async fn set_my_commands(&self, commands: Vec<BotCommand>) -> Result<(), RequestError> {
-        on_bot!(self, b => b.set_my_commands(commands).await.map(|_| ()))
+        self.bot.set_my_commands(commands).await.map(|_| ())
     }
 
     async fn get_updates(&self, offset: i32, timeout: u32) -> Result<Vec<Update>, RequestError> {
-        let allowed = vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery];
-        on_bot!(self, b => b
+        self.bot
             .get_updates()
             .offset(offset)
             .timeout(timeout)
-            .allowed_updates(allowed)
-            .await)
+            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .await
     }
 
     async fn answer_callback_query(
         &self,
         id: teloxide_core::types::CallbackQueryId,
     ) -> Result<(), RequestError> {
-        on_bot!(self, b => b.answer_callback_query(id).await.map(|_| ()))
+        self.bot.answer_callback_query(id).await.map(|_| ())
     }
 
     async fn remove_buttons(
@@ -95,7 +82,10 @@ impl TgBot {
         chat: ChatId,
         message: teloxide_core::types::MessageId,
     ) -> Result<(), RequestError> {
-        on_bot!(self, b => b.edit_message_reply_markup(chat, message).await.map(|_| ()))
+        self.bot
+            .edit_message_reply_markup(chat, message)
+            .await
+            .map(|_| ())
     }
 
     async fn is_admin(
@@ -103,23 +93,43 @@ impl TgBot {
         chat: ChatId,
         user: teloxide_core::types::UserId,
     ) -> Result<bool, RequestError> {
-        on_bot!(self, b => b.get_chat_member(chat, user).await.map(|m| m.is_privileged()))
+        self.bot
+            .get_chat_member(chat, user)
+            .await
+            .map(|m| m.is_privileged())
     }
 
-    /// Sends one HTML message, with an inline keyboard when there is one.
+    /// Sends one HTML message, with an inline keyboard when there is one: when the limits
+    /// allow (at once, usually), and again after a 429's `retry_after`.
     async fn send_html(
         &self,
         chat: ChatId,
         html: String,
         keyboard: Option<InlineKeyboardMarkup>,
     ) -> Result<(), RequestError> {
-        on_bot!(self, b => {
-            let mut req = b.send_message(chat, html).parse_mode(ParseMode::Html);
-            if let Some(k) = keyboard {
-                req = req.reply_markup(k);
+        if let Some(l) = &self.limiter {
+            let wait = l.reserve(chat.0, std::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
-            req.await.map(|_| ())
-        })
+        }
+        let mut tries = 0;
+        loop {
+            let mut req = self
+                .bot
+                .send_message(chat, html.clone())
+                .parse_mode(ParseMode::Html);
+            if let Some(k) = &keyboard {
+                req = req.reply_markup(k.clone());
+            }
+            match req.await {
+                Err(RequestError::RetryAfter(after)) if tries < RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(after.duration()).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
     }
 }
 
@@ -175,10 +185,9 @@ pub fn bot(config: &Config) -> Result<TgBot, TelegramError> {
     let url = reqwest::Url::parse(&config.api_url)
         .map_err(|_| TelegramError::BadUrl(config.api_url.clone()))?;
     let bot = Bot::new(&config.token).set_api_url(url);
-    Ok(if config.throttle {
-        TgBot::Limited(bot.throttle(Limits::default()))
-    } else {
-        TgBot::Direct(bot)
+    Ok(TgBot {
+        bot,
+        limiter: config.throttle.then(|| Arc::new(limits::Limiter::new())),
     })
 }
 

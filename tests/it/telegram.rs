@@ -514,3 +514,28 @@ fn the_binary_without_a_token_or_with_a_bad_one_exits_non_zero_with_a_message() 
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_limiter_on_a_chat_gets_at_most_one_message_a_second() {
+    let r = start_with_limits(
+        FakeTelegram::start().await,
+        Arc::new(MemoryStore::new()),
+        true,
+    )
+    .await;
+    let f = &r.fake;
+    f.send_private(7007, "/fact");
+    f.send_private(7007, "/define equity");
+    f.wait_for_text(7007, "Equity").await;
+    let calls: Vec<_> = f
+        .calls("sendMessage")
+        .into_iter()
+        .filter(|c| c.body["chat_id"].as_i64() == Some(7007))
+        .collect();
+    assert!(calls.len() >= 2);
+    for pair in calls.windows(2) {
+        let gap = pair[1].at.duration_since(pair[0].at);
+        assert!(gap >= Duration::from_millis(950), "only {gap:?} apart");
+    }
+    r.stop().await.unwrap();
+}
