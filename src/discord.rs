@@ -547,17 +547,7 @@ impl Handler {
             name: display_name(&cmd.user),
             admin,
         };
-        let messages = match self
-            .session
-            .group_command(&group, &actor, args, self.session.now())
-            .await
-        {
-            Ok(ms) => ms,
-            Err(e) => {
-                tracing::warn!("a channel challenge command failed: {e}");
-                vec![Message::public().para(self.session.catalog().t("store_failed"))]
-            }
-        };
+        let messages = self.session.group_reply(&group, &actor, args).await;
         self.follow_up(ctx, &cmd.token, &messages, private).await;
     }
 

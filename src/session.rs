@@ -44,6 +44,18 @@ pub struct Session {
     flushed: tokio::sync::Notify,
 }
 
+/// Marks the running flush finished when dropped, and wakes the callers waiting on it.
+struct FlushRunning<'a>(&'a Session);
+
+impl Drop for FlushRunning<'_> {
+    fn drop(&mut self) {
+        let mut c = self.0.commits.lock().unwrap_or_else(|p| p.into_inner());
+        c.running = false;
+        drop(c);
+        self.0.flushed.notify_waiters();
+    }
+}
+
 /// Where group commit stands: writes registered and writes known durable, by count.
 #[derive(Default)]
 struct Commits {
@@ -130,19 +142,18 @@ impl Session {
                 notified.await;
                 continue;
             };
+            // Whatever happens to this caller (even its future dropped mid-flush), the next
+            // caller may flush once this one is done.
+            let _running = FlushRunning(self);
             let store = self.store.clone();
             let result = match tokio::task::spawn_blocking(move || store.flush()).await {
                 Ok(r) => r,
                 Err(e) => Err(StoreError::Io(format!("the flush task failed: {e}"))),
             };
-            {
+            if result.is_ok() {
                 let mut c = lock();
-                c.running = false;
-                if result.is_ok() {
-                    c.durable = c.durable.max(target);
-                }
+                c.durable = c.durable.max(target);
             }
-            self.flushed.notify_waiters();
             result?;
         }
     }

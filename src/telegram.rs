@@ -434,17 +434,7 @@ impl Adapter {
             name: from.first_name.clone(),
             admin,
         };
-        let messages = match self
-            .session
-            .group_command(&group, &actor, args, self.session.now())
-            .await
-        {
-            Ok(ms) => ms,
-            Err(e) => {
-                tracing::warn!("a group challenge command failed: {e}");
-                vec![Message::public().para(self.session.catalog().t("store_failed"))]
-            }
-        };
+        let messages = self.session.group_reply(&group, &actor, args).await;
         if let Err(e) = self.send_group(m.chat.id, &messages).await {
             tracing::warn!("posting to a Telegram group failed: {e}");
         }

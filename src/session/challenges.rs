@@ -126,6 +126,18 @@ impl Session {
         result
     }
 
+    /// [`Session::group_command`] for an adapter: what to post, with a short apology in the
+    /// group (and the error in the log) when the store failed.
+    pub async fn group_reply(&self, group: &Group, actor: &Actor, args: &str) -> Vec<Message> {
+        match self.group_command(group, actor, args, self.now()).await {
+            Ok(ms) => ms,
+            Err(e) => {
+                tracing::warn!("a group challenge command failed: {e}");
+                vec![Message::public().para(self.catalog.t("store_failed"))]
+            }
+        }
+    }
+
     /// A member's request (the caller holds the person's lock).
     pub(super) async fn member_turn(
         &self,
