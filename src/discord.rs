@@ -508,19 +508,94 @@ impl Handler {
         let Some(member) = cmd.member.as_ref() else {
             return false;
         };
-        let by_permission = member
-            .permissions
-            .is_some_and(|p| p.administrator() || p.manage_guild() || p.manage_channels());
-        let by_role = self
-            .facilitator_role
-            .is_some_and(|r| member.roles.iter().any(|x| x.get() == r));
-        by_permission || by_role
+        let server_role = cmd.guild_id.and_then(|g| self.server_role(g.get()));
+        let by_role = [self.facilitator_role, server_role]
+            .into_iter()
+            .flatten()
+            .any(|r| member.roles.iter().any(|x| x.get() == r));
+        manages(cmd) || by_role
+    }
+
+    /// The facilitator role a server chose with `/challenge role`, if any.
+    fn server_role(&self, guild: u64) -> Option<u64> {
+        let v = self
+            .session
+            .store()
+            .get_meta(&format!("{ROLE_KEY}{guild}"))
+            .ok()
+            .flatten()?;
+        String::from_utf8_lossy(&v).parse().ok()
+    }
+
+    /// `/challenge role @Role` (or `role off`): people who manage the server choose a role
+    /// whose members may facilitate challenges there.
+    async fn set_server_role(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
+        let manager = manages(cmd);
+        let deferred = if manager {
+            cmd.defer(&ctx.http).await
+        } else {
+            cmd.defer_ephemeral(&ctx.http).await
+        };
+        if deferred.is_err() {
+            return;
+        }
+        let cat = self.session.catalog();
+        let text = match (manager, cmd.guild_id) {
+            (false, _) | (_, None) => cat.t("ch.role_managers_only").to_string(),
+            (true, Some(guild)) => {
+                let rest = args
+                    .split_once(char::is_whitespace)
+                    .map(|(_, r)| r)
+                    .unwrap_or("");
+                let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+                let key = format!("{ROLE_KEY}{}", guild.get());
+                let off = matches!(rest.trim().to_lowercase().as_str(), "off" | "none");
+                let (value, reply) = if off {
+                    (String::new(), cat.t("ch.role_off").to_string())
+                } else if let Ok(id) = digits.parse::<u64>() {
+                    (
+                        id.to_string(),
+                        cat.tf("ch.role_set", &[("role", &id.to_string())]),
+                    )
+                } else {
+                    return self
+                        .follow_up(
+                            ctx,
+                            &cmd.token,
+                            &[Message::private().para(cat.t("ch.role_usage"))],
+                            true,
+                        )
+                        .await;
+                };
+                let saved = self
+                    .session
+                    .store()
+                    .put_meta(&key, value.as_bytes())
+                    .and_then(|_| self.session.store().flush());
+                match saved {
+                    Ok(()) => reply,
+                    Err(e) => {
+                        tracing::warn!("saving a server's facilitator role failed: {e}");
+                        cat.t("store_failed").to_string()
+                    }
+                }
+            }
+        };
+        let m = if manager {
+            Message::public().para(text)
+        } else {
+            Message::private().para(text)
+        };
+        self.follow_up(ctx, &cmd.token, &[m], !manager).await;
     }
 
     /// `/challenge …` in a server channel: the channel's challenge. Facilitator commands are
     /// answered in the channel (a refusal only to the person who asked).
     async fn group_challenge(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
         let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
+        if sub == "role" {
+            return self.set_server_role(ctx, cmd, args).await;
+        }
         let facilitating = FACILITATOR_WORDS.contains(&sub.as_str());
         let admin = self.may_facilitate(cmd);
         let private = facilitating && !admin;
@@ -578,6 +653,18 @@ const MEMBER_WORDS: [&str; 7] = ["join", "leave", "name", "today", "prompt", "me
 const FACILITATOR_WORDS: [&str; 7] = [
     "start", "pause", "resume", "skip", "end", "stop", "takeover",
 ];
+
+/// The store's metadata key prefix for a server's facilitator role.
+const ROLE_KEY: &str = "discord-facilitator-role/";
+
+/// Whether the person who ran a command manages the server or the channel (Manage Server,
+/// Manage Channels or Administrator).
+fn manages(cmd: &CommandInteraction) -> bool {
+    cmd.member
+        .as_ref()
+        .and_then(|m| m.permissions)
+        .is_some_and(|p| p.administrator() || p.manage_guild() || p.manage_channels())
+}
 
 /// The name Discord shows for a person (their display name, else their username).
 fn display_name(u: &serenity::all::User) -> String {

@@ -752,6 +752,49 @@ mod on_discord {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_server_chooses_a_role_that_may_facilitate() {
+        let f = FakeDiscord::start().await;
+        let session = Arc::new(Session::new(catalog(), Arc::new(MemoryStore::new())));
+        let config = Config {
+            token: "MTAx.FAKE.token".into(),
+            api_url: Some(f.rest_url.clone()),
+            guild: Some(GUILD),
+            facilitator_role: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(discord::run(session.clone(), config, async {
+            let _ = stopped.await;
+        }));
+        f.wait("command registration", |f| {
+            f.calls()
+                .into_iter()
+                .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        })
+        .await;
+        f.make_admin(FAC);
+        f.give_role(A, 777);
+        // Someone without Manage Server cannot choose the role.
+        let t = f.command(A, Some(GUILD), "challenge", &[("what", "role <@&777>")]);
+        let refused = f.wait_followup(&t, "Only people with Manage Server").await;
+        assert!(ephemeral(&refused));
+        let t = f.command(A, Some(GUILD), "challenge", &[("what", "start six-days")]);
+        f.wait_followup(&t, "Only an admin").await;
+        // The server's manager chooses it; then a member of the role may start a challenge.
+        let t = f.command(FAC, Some(GUILD), "challenge", &[("what", "role <@&777>")]);
+        let set = f
+            .wait_followup(&t, "can now start and run challenges")
+            .await;
+        assert!(set["content"].as_str().unwrap().contains("id 777"), "{set}");
+        let t = f.command(A, Some(GUILD), "challenge", &[("what", "start six-days")]);
+        f.wait_followup(&t, "New challenge").await;
+        // Someone without the role still cannot pause it.
+        let t = f.command(B, Some(GUILD), "challenge", &[("what", "pause")]);
+        f.wait_followup(&t, "Only an admin").await;
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(15), task).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn six_days_in_a_discord_channel_with_a_pause() {
         let f = FakeDiscord::start().await;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());

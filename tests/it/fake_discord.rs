@@ -45,6 +45,7 @@ struct State {
     slow_callbacks: Duration,
     last: Option<Value>,
     admins: HashSet<u64>,
+    roles: std::collections::HashMap<u64, Vec<u64>>,
 }
 
 /// The fake.
@@ -62,10 +63,11 @@ fn user(id: u64) -> Value {
     json!({"id": id.to_string(), "username": format!("user{id}"), "discriminator": "0", "global_name": format!("User {id}"), "avatar": null})
 }
 
-fn member(id: u64, admin: bool) -> Value {
+fn member(id: u64, admin: bool, roles: &[u64]) -> Value {
     // 32 is MANAGE_GUILD.
     let permissions = if admin { "32" } else { "0" };
-    json!({"user": user(id), "roles": [], "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": permissions})
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    json!({"user": user(id), "roles": roles, "joined_at": "2026-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0, "permissions": permissions})
 }
 
 /// A message object as Discord returns it.
@@ -339,8 +341,12 @@ impl FakeDiscord {
             Some(g) => {
                 d["guild_id"] = json!(g.to_string());
                 d["channel"] = json!({"id": "600", "type": 0, "name": "ahp-peers"});
-                let admin = self.state.lock().unwrap().admins.contains(&user_id);
-                d["member"] = member(user_id, admin);
+                let (admin, roles) = {
+                    let st = self.state.lock().unwrap();
+                    let roles = st.roles.get(&user_id).cloned().unwrap_or_default();
+                    (st.admins.contains(&user_id), roles)
+                };
+                d["member"] = member(user_id, admin, &roles);
                 d["context"] = json!(0);
             }
             None => {
@@ -402,6 +408,17 @@ impl FakeDiscord {
     /// This person has Manage Server in the fake's server.
     pub fn make_admin(&self, user_id: u64) {
         self.state.lock().unwrap().admins.insert(user_id);
+    }
+
+    /// Gives this person a role in the fake's server.
+    pub fn give_role(&self, user_id: u64, role: u64) {
+        self.state
+            .lock()
+            .unwrap()
+            .roles
+            .entry(user_id)
+            .or_default()
+            .push(role);
     }
 
     /// Messages the bot posted in a server channel, in order.
