@@ -38,14 +38,6 @@ pub fn step_on(c: &Challenge, plan: &Plan, date: Date) -> Option<u32> {
     (step < plan.days.len() as i64).then_some(step as u32)
 }
 
-/// The date of a step in the current schedule, if it is still to come or has been.
-pub fn date_of(c: &Challenge, plan: &Plan, step: u32) -> Option<Date> {
-    let seg = c.segments.iter().rev().find(|s| s.step <= step)?;
-    let offset = i64::from(step - seg.step) * i64::from(plan.every.max(1));
-    let d = seg.from.checked_add(jiff::Span::new().days(offset)).ok()?;
-    (step_on(c, plan, d) == Some(step)).then_some(d)
-}
-
 /// The step that comes next on or after a date (for pausing): the number of steps dated
 /// before it.
 pub fn next_step_from(c: &Challenge, plan: &Plan, date: Date) -> u32 {
@@ -149,11 +141,21 @@ pub fn next_prompt(c: &Challenge, plan: &Plan, m: &Member, after: Timestamp) -> 
 /// The step that is "today" for a member at an instant: the latest step dated on or before
 /// their local date (none before the first).
 pub fn current_step(c: &Challenge, plan: &Plan, m: Option<&Member>, at: Timestamp) -> Option<u32> {
+    current_step_dated(c, plan, m, at).map(|(_, s)| s)
+}
+
+/// [`current_step`] with the (local) date it fell on.
+pub fn current_step_dated(
+    c: &Challenge,
+    plan: &Plan,
+    m: Option<&Member>,
+    at: Timestamp,
+) -> Option<(Date, u32)> {
     let tz = m.map(|m| member_zone(c, m)).unwrap_or_else(|| c.zone());
     let mut date = at.to_zoned(tz).date();
     for _ in 0..=i32::from(plan.every.max(1)) {
         if let Some(s) = step_on(c, plan, date) {
-            return Some(s);
+            return Some((date, s));
         }
         date = date.yesterday().ok()?;
     }

@@ -212,13 +212,14 @@ pub fn join(
         unreachable: false,
     });
     let mut out = Vec::new();
-    // A step already begun for them today comes at once rather than tomorrow.
+    // A step already under way for them (today's, or this week's) comes at once rather than
+    // at the next one.
     let today = {
         let m = c.member(user).expect("just added");
         let tz = calendar::member_zone(c, m);
-        let date = now.to_zoned(tz.clone()).date();
-        calendar::step_on(c, plan, date)
-            .filter(|_| calendar::at_time(c, date, &tz).is_some_and(|t| t <= now))
+        calendar::current_step_dated(c, plan, Some(m), now)
+            .filter(|(date, _)| calendar::at_time(c, *date, &tz).is_some_and(|t| t <= now))
+            .map(|(_, s)| s)
     };
     if let Some(s) = today
         && let Some(m) = c.member_mut(user)

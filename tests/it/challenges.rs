@@ -991,3 +991,28 @@ async fn a_big_group_still_gets_one_short_post_a_day() {
     );
     assert!(!shown.contains("Surname"), "{shown}");
 }
+
+#[tokio::test]
+async fn joining_mid_week_brings_this_weeks_prompt_at_once() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-weeks tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    let join = token(&announce, "Join");
+    r.advance_to(ts("2026-11-26T12:00:00Z")).await; // Thursday of week 1.
+    let ms = r.input_named(A, "Asha", Input::Button(join)).await;
+    let shown = text(&ms);
+    assert!(shown.contains("Week 1 of 6"), "{shown}");
+    let out = r
+        .input(A, Input::Button(token(&ms, "Done, no notes")))
+        .await;
+    assert!(out.contains("Checked in for Week 1 of 6"), "{out}");
+    // The next one comes the following Monday, at 08:00.
+    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    assert_eq!(
+        c.member(A).unwrap().next_prompt,
+        Some(ts("2026-11-30T08:00:00Z"))
+    );
+}
