@@ -365,16 +365,8 @@ impl Handler {
         let messages = self
             .turn(&user, Some(&person), Input::Text(text), &event)
             .await;
-        let messages = if in_server {
-            with_answer_button(
-                messages,
-                self.state(&user).as_ref(),
-                self.session.catalog().t("button.type_answer"),
-            )
-        } else {
-            messages
-        };
-        self.follow_up(ctx, &cmd.token, &messages, in_server).await;
+        self.answer(ctx, &cmd.token, &user, messages, in_server, in_server)
+            .await;
     }
 
     async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
@@ -427,16 +419,8 @@ impl Handler {
                 .edit_response(&ctx.http, EditInteractionResponse::new().components(vec![]))
                 .await;
         }
-        let messages = if in_server {
-            with_answer_button(
-                messages,
-                self.state(&user).as_ref(),
-                self.session.catalog().t("button.type_answer"),
-            )
-        } else {
-            messages
-        };
-        self.follow_up(ctx, &c.token, &messages, in_server).await;
+        self.answer(ctx, &c.token, &user, messages, in_server, in_server)
+            .await;
     }
 
     async fn on_modal(&self, ctx: &Context, m: ModalInteraction) {
@@ -469,16 +453,31 @@ impl Handler {
             vec![Message::private().para(cat.t("modal_stale"))]
         };
         let in_server = m.guild_id.is_some();
+        self.answer(ctx, &m.token, &user, messages, in_server, true)
+            .await;
+    }
+
+    /// Follows up a turn's answer; in a server, with the "Type my answer" button when the
+    /// engine waits for free text (a modal is the private way to type there).
+    async fn answer(
+        &self,
+        ctx: &Context,
+        token: &str,
+        user: &str,
+        messages: Vec<Message>,
+        in_server: bool,
+        ephemeral: bool,
+    ) {
         let messages = if in_server {
             with_answer_button(
                 messages,
-                self.state(&user).as_ref(),
+                self.state(user).as_ref(),
                 self.session.catalog().t("button.type_answer"),
             )
         } else {
             messages
         };
-        self.follow_up(ctx, &m.token, &messages, true).await;
+        self.follow_up(ctx, token, &messages, ephemeral).await;
     }
 
     async fn turn(

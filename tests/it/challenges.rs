@@ -731,6 +731,30 @@ mod on_discord {
         m["flags"].as_u64().unwrap_or(0) & 64 != 0
     }
 
+    type Task = tokio::task::JoinHandle<Result<(), discord::DiscordError>>;
+
+    /// The adapter on a fake Discord, once its commands are registered.
+    async fn start(session: Arc<Session>) -> (FakeDiscord, tokio::sync::oneshot::Sender<()>, Task) {
+        let f = FakeDiscord::start().await;
+        let config = Config {
+            token: "MTAx.FAKE.token".into(),
+            api_url: Some(f.rest_url.clone()),
+            guild: Some(GUILD),
+            facilitator_role: None,
+        };
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(discord::run(session, config, async {
+            let _ = stopped.await;
+        }));
+        f.wait("command registration", |f| {
+            f.calls()
+                .into_iter()
+                .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        })
+        .await;
+        (f, stop, task)
+    }
+
     async fn dm_containing(f: &FakeDiscord, who: u64, needle: &str) -> Value {
         let needle = needle.to_string();
         f.wait(&format!("a DM to {who} with {needle:?}"), move |f| {
@@ -753,24 +777,8 @@ mod on_discord {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_server_chooses_a_role_that_may_facilitate() {
-        let f = FakeDiscord::start().await;
         let session = Arc::new(Session::new(catalog(), Arc::new(MemoryStore::new())));
-        let config = Config {
-            token: "MTAx.FAKE.token".into(),
-            api_url: Some(f.rest_url.clone()),
-            guild: Some(GUILD),
-            facilitator_role: None,
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(discord::run(session.clone(), config, async {
-            let _ = stopped.await;
-        }));
-        f.wait("command registration", |f| {
-            f.calls()
-                .into_iter()
-                .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
-        })
-        .await;
+        let (f, stop, task) = start(session.clone()).await;
         f.make_admin(FAC);
         f.give_role(A, 777);
         // Someone without Manage Server cannot choose the role.
@@ -796,26 +804,10 @@ mod on_discord {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn six_days_in_a_discord_channel_with_a_pause() {
-        let f = FakeDiscord::start().await;
         let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
         let session =
             Arc::new(Session::new(catalog(), store).with_manual_clock(ts("2026-11-22T12:00:00Z")));
-        let config = Config {
-            token: "MTAx.FAKE.token".into(),
-            api_url: Some(f.rest_url.clone()),
-            guild: Some(GUILD),
-            facilitator_role: None,
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(discord::run(session.clone(), config, async {
-            let _ = stopped.await;
-        }));
-        f.wait("command registration", |f| {
-            f.calls()
-                .into_iter()
-                .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
-        })
-        .await;
+        let (f, stop, task) = start(session.clone()).await;
         f.make_admin(FAC);
         f.close_dms(C);
 
