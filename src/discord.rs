@@ -1,15 +1,20 @@
 //! The Discord adapter: slash commands and buttons in community servers, with everything
 //! personal private (ephemeral replies, a modal for free text), and whole conversations in DMs.
 //!
-//! serenity runs every gateway event as its own task; the session's per-person lock puts each
-//! person's turns back in order, and a button pressed again within moments is a double click
-//! the engine ignores, so ten fast clicks make one transition. Every interaction is
-//! acknowledged first (deferred), then the turn is saved, then the answer follows up: no
-//! fsync stands before the acknowledgement. Buttons carry the engine's `STEP:ACTION` tokens in
+//! serenity runs every gateway event as its own task; [`order`] gives each person's events a
+//! ticket in gateway order (from a collector the shard runner calls before spawning), and each
+//! task waits for its ticket, so a person's events are handled in the order Discord sent them
+//! while different people never wait for each other. A button pressed again within moments is
+//! a double click the engine ignores, so ten fast clicks make one transition. Every interaction
+//! is acknowledged first (deferred), then the turn and its reply are saved in one write (the
+//! outbox), then the [`crate::sender`] follows up through this adapter's [`Deliver`]: no fsync
+//! stands before the acknowledgement, and a follow-up that fails is retried (after its token's
+//! fifteen minutes, by DM). Buttons carry the engine's `STEP:ACTION` tokens in
 //! their `custom_id`, so they keep working after a restart and a stale one says where the
 //! person is now. Every message is sent with empty allowed mentions. The token is never
 //! printed; nothing a person writes is logged or posted publicly.
 
+pub mod order;
 pub mod render;
 
 use crate::challenge::{
@@ -17,8 +22,8 @@ use crate::challenge::{
     group::{Actor, Group},
 };
 use crate::engine::{self, COMMANDS, Input, Message, UserState};
-use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
-use crate::session::Session;
+use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
+use crate::session::{ANSWER, Event, Session};
 use serenity::all::{
     ButtonStyle, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
     ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
@@ -30,9 +35,13 @@ use serenity::all::{
 use serenity::async_trait;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
-/// The custom id prefix of the button that opens the answer box.
-const ANSWER: &str = "answer";
+/// How long a shutdown waits for the shards to close.
+const STOP_SHARDS: Duration = Duration::from_secs(3);
+
+/// How long a shutdown waits for the turns in hand.
+const FINISH_TURNS: Duration = Duration::from_secs(3);
 
 /// How to reach Discord.
 #[derive(Clone)]
@@ -192,31 +201,6 @@ fn components(rows: &[Vec<(String, String)>]) -> Vec<CreateActionRow> {
         .collect()
 }
 
-/// Adds the "Type my answer" button when the engine is waiting for free text and the person is
-/// in a server, where a modal is the private way to type.
-fn with_answer_button(
-    mut messages: Vec<Message>,
-    state: Option<&UserState>,
-    label: &str,
-) -> Vec<Message> {
-    let Some(st) = state else { return messages };
-    if !engine::expects_text(st) {
-        return messages;
-    }
-    if let Some(last) = messages.last_mut()
-        && last.buttons.len() < render::MAX_BUTTONS
-    {
-        last.buttons.insert(
-            0,
-            engine::Button {
-                label: label.to_string(),
-                token: format!("{ANSWER}:{}", st.step),
-            },
-        );
-    }
-    messages
-}
-
 /// The event handler: serenity calls it for every gateway event, each on its own task.
 struct Handler {
     session: Arc<Session>,
@@ -225,11 +209,46 @@ struct Handler {
     /// Every event holds this for reading while it is handled (acknowledgement, turn and
     /// follow-ups); shutdown takes it for writing, so it waits for the events in flight.
     in_flight: Arc<tokio::sync::RwLock<()>>,
+    /// Each person's events in gateway order.
+    tickets: Arc<order::Tickets>,
+}
+
+/// The collector that gives tickets: called by the shard runner for every event, in order.
+fn ticket_collector(tickets: Arc<order::Tickets>) -> serenity::all::CollectorCallback {
+    serenity::all::CollectorCallback(Box::new(move |event| {
+        match event {
+            serenity::all::Event::MessageCreate(m)
+                if m.message.guild_id.is_none() && !m.message.author.bot =>
+            {
+                tickets.give(m.message.id.get(), &user_key(m.message.author.id.get()));
+            }
+            serenity::all::Event::InteractionCreate(i) => {
+                let (id, user) = match &i.interaction {
+                    Interaction::Command(c) => (c.id.get(), c.user.id.get()),
+                    Interaction::Component(c) => (c.id.get(), c.user.id.get()),
+                    Interaction::Modal(m) => (m.id.get(), m.user.id.get()),
+                    _ => return true,
+                };
+                tickets.give(id, &user_key(user));
+            }
+            _ => {}
+        }
+        true
+    }))
+}
+
+/// Where an interaction's answer goes: its follow-up, by token (valid fifteen minutes).
+fn hook(user: &str, token: &str, ephemeral: bool) -> String {
+    let id = user.strip_prefix("discord:").unwrap_or(user);
+    let kind = if ephemeral { "e" } else { "p" };
+    format!("discord:hook:{kind}:{id}:{token}")
 }
 
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
+        ctx.shard
+            .add_collector(ticket_collector(self.tickets.clone()));
         let cmds = command_definitions(&self.session);
         let registered = match self.guild {
             Some(g) => GuildId::new(g)
@@ -253,64 +272,39 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        let id = match &interaction {
+            Interaction::Command(c) => c.id.get(),
+            Interaction::Component(c) => c.id.get(),
+            Interaction::Modal(m) => m.id.get(),
+            _ => 0,
+        };
         let _in_flight = self.in_flight.read().await;
+        // Each handler acknowledges first, then waits for its ticket before the turn.
         match interaction {
             Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
             Interaction::Component(c) => self.on_component(&ctx, c).await,
             Interaction::Modal(m) => self.on_modal(&ctx, m).await,
             _ => {}
         }
+        // A path that never took its ticket (a failed acknowledgement) gives it back, so the
+        // person's next event is not held up.
+        drop(self.tickets.wait(id).await);
     }
 
-    async fn message(&self, ctx: Context, msg: serenity::all::Message) {
+    async fn message(&self, _ctx: Context, msg: serenity::all::Message) {
         // Only direct messages: in servers the bot works through slash commands.
         if msg.guild_id.is_some() || msg.author.bot {
             return;
         }
         let _in_flight = self.in_flight.read().await;
+        let _ticket = self.tickets.wait(msg.id.get()).await;
         let user = user_key(msg.author.id.get());
-        let event = format!("dc:m:{}", msg.id.get());
-        let person = display_name(&msg.author);
-        let reply = self
-            .session
-            .handle_as(
-                &user,
-                Some(&person),
-                Input::Text(msg.content.clone()),
-                Some(&event),
-                self.session.now(),
-            )
-            .await;
-        let messages = match reply {
-            Ok(r) if r.duplicate => return,
-            Ok(r) => r.messages,
-            Err(e) => {
-                tracing::warn!("a turn for a Discord user failed: {e}");
-                vec![Message::private().para(self.session.catalog().t("store_failed"))]
-            }
-        };
-        let _ = send_to_channel(&ctx.http, msg.channel_id, &messages).await;
+        let mut ev = Event::new(&user, Input::Text(msg.content.clone()));
+        ev.name = Some(display_name(&msg.author));
+        ev.id = Some(format!("dc:m:{}", msg.id.get()));
+        ev.to = Some(user.clone());
+        self.turn(ev).await;
     }
-}
-
-/// Sends messages to a channel (a DM), in order.
-async fn send_to_channel(
-    http: &Http,
-    channel: serenity::all::ChannelId,
-    messages: &[Message],
-) -> Result<(), serenity::Error> {
-    for m in &crate::render::merge(messages) {
-        for part in render::render(m) {
-            let mut b = CreateMessage::new()
-                .content(part.content)
-                .allowed_mentions(no_mentions());
-            if !part.rows.is_empty() {
-                b = b.components(components(&part.rows));
-            }
-            channel.send_message(http, b).await?;
-        }
-    }
-    Ok(())
 }
 
 impl Handler {
@@ -349,6 +343,10 @@ impl Handler {
         if deferred.is_err() {
             return;
         }
+        let _ticket = self.tickets.wait(cmd.id.get()).await;
+        let mut ev = Event::new(&user, Input::Text(text.clone()));
+        ev.id = Some(format!("dc:i:{}", cmd.id.get()));
+        ev.to = Some(hook(&user, &cmd.token, in_server && !public));
         if public {
             let public = engine::public_lookup(
                 self.session.catalog(),
@@ -357,16 +355,21 @@ impl Handler {
                 (cmd.id.get() % 1000) as u32,
                 self.session.now(),
             );
-            self.follow_up(ctx, &cmd.token, &public, false).await;
+            if let Err(e) = self.session.post(&ev, public).await {
+                tracing::warn!("queueing a Discord answer failed: {e}");
+            }
             return;
         }
-        let event = format!("dc:i:{}", cmd.id.get());
-        let person = display_name(&cmd.user);
-        let messages = self
-            .turn(&user, Some(&person), Input::Text(text), &event)
-            .await;
-        self.answer(ctx, &cmd.token, &user, messages, in_server, in_server)
-            .await;
+        ev.name = Some(display_name(&cmd.user));
+        self.turn(self.in_server(ev, in_server)).await;
+    }
+
+    /// In a server, free text is typed into a modal: the answer offers the button that opens it.
+    fn in_server(&self, mut ev: Event, in_server: bool) -> Event {
+        if in_server {
+            ev.answer_button = Some(self.session.catalog().t("button.type_answer").to_string());
+        }
+        ev
     }
 
     async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
@@ -403,24 +406,23 @@ impl Handler {
         if c.defer(&ctx.http).await.is_err() {
             return;
         }
-        let event = format!("dc:i:{}", c.id.get());
+        let _ticket = self.tickets.wait(c.id.get()).await;
         // A challenge button on a channel's post is shared by everyone: it must stay.
         let shared = in_server && id.starts_with("ch_");
-        let person = display_name(&c.user);
-        let messages = self
-            .turn(&user, Some(&person), Input::Button(id), &event)
-            .await;
-        if messages.is_empty() {
-            return; // A double click: already acted on.
-        }
-        if !shared {
+        let mut ev = Event::new(&user, Input::Button(id));
+        ev.name = Some(display_name(&c.user));
+        ev.id = Some(format!("dc:i:{}", c.id.get()));
+        ev.to = Some(hook(&user, &c.token, in_server));
+        let answered = self.turn(self.in_server(ev, in_server)).await;
+        if answered && !shared {
             // The pressed message's buttons go, so they cannot be pressed twice.
-            let _ = c
-                .edit_response(&ctx.http, EditInteractionResponse::new().components(vec![]))
-                .await;
+            let http = ctx.http.clone();
+            tokio::spawn(async move {
+                let _ = c
+                    .edit_response(&http, EditInteractionResponse::new().components(vec![]))
+                    .await;
+            });
         }
-        self.answer(ctx, &c.token, &user, messages, in_server, in_server)
-            .await;
     }
 
     async fn on_modal(&self, ctx: &Context, m: ModalInteraction) {
@@ -444,59 +446,41 @@ impl Handler {
             .custom_id
             .strip_prefix(&format!("{ANSWER}:"))
             .and_then(|s| s.parse::<u64>().ok());
+        let _ticket = self.tickets.wait(m.id.get()).await;
         let now_step = self.state(&user).map(|s| s.step);
-        let event = format!("dc:i:{}", m.id.get());
-        let messages = if opened_at.is_some() && opened_at == now_step {
-            self.turn(&user, None, Input::Text(text), &event).await
+        let in_server = m.guild_id.is_some();
+        let mut ev = Event::new(&user, Input::Text(text));
+        ev.id = Some(format!("dc:i:{}", m.id.get()));
+        ev.to = Some(hook(&user, &m.token, true));
+        if opened_at.is_some() && opened_at == now_step {
+            self.turn(self.in_server(ev, in_server)).await;
         } else {
             let cat = self.session.catalog();
-            vec![Message::private().para(cat.t("modal_stale"))]
-        };
-        let in_server = m.guild_id.is_some();
-        self.answer(ctx, &m.token, &user, messages, in_server, true)
-            .await;
+            let stale = vec![Message::private().para(cat.t("modal_stale"))];
+            if let Err(e) = self.session.post(&ev, stale).await {
+                tracing::warn!("queueing a Discord answer failed: {e}");
+            }
+        }
     }
 
-    /// Follows up a turn's answer; in a server, with the "Type my answer" button when the
-    /// engine waits for free text (a modal is the private way to type there).
-    async fn answer(
-        &self,
-        ctx: &Context,
-        token: &str,
-        user: &str,
-        messages: Vec<Message>,
-        in_server: bool,
-        ephemeral: bool,
-    ) {
-        let messages = if in_server {
-            with_answer_button(
-                messages,
-                self.state(user).as_ref(),
-                self.session.catalog().t("button.type_answer"),
-            )
-        } else {
-            messages
-        };
-        self.follow_up(ctx, token, &messages, ephemeral).await;
-    }
-
-    async fn turn(
-        &self,
-        user: &str,
-        name: Option<&str>,
-        input: Input,
-        event: &str,
-    ) -> Vec<Message> {
+    /// A turn through the session; its reply goes into the outbox with the new state. True
+    /// when it was applied and said something (not a repeat, not a double click).
+    async fn turn(&self, ev: Event) -> bool {
         match self
             .session
-            .handle_as(user, name, input, Some(event), self.session.now())
+            .handle_event(ev.clone(), self.session.now())
             .await
         {
-            Ok(r) if r.duplicate => Vec::new(),
-            Ok(r) => r.messages,
+            Ok(r) => !r.duplicate && !r.messages.is_empty(),
             Err(e) => {
                 tracing::warn!("a turn for a Discord user failed: {e}");
-                vec![Message::private().para(self.session.catalog().t("store_failed"))]
+                let sorry = Message::private().para(self.session.catalog().t("store_failed"));
+                let mut quiet = ev;
+                quiet.id = None;
+                if let Err(e) = self.session.post(&quiet, vec![sorry]).await {
+                    tracing::warn!("queueing a Discord answer failed: {e}");
+                }
+                false
             }
         }
     }
@@ -621,8 +605,20 @@ impl Handler {
             name: display_name(&cmd.user),
             admin,
         };
-        let messages = self.session.group_reply(&group, &actor, args).await;
-        self.follow_up(ctx, &cmd.token, &messages, private).await;
+        let _ticket = self.tickets.wait(cmd.id.get()).await;
+        let mut ev = Event::new(&actor.user, Input::Text(String::new()));
+        ev.id = Some(format!("dc:i:{}", cmd.id.get()));
+        ev.to = Some(hook(&actor.user, &cmd.token, private));
+        let now = self.session.now();
+        if let Err(e) = self
+            .session
+            .group_event(&group, &actor, args, &ev, now)
+            .await
+        {
+            tracing::warn!("a group challenge command failed: {e}");
+            let sorry = vec![Message::private().para(self.session.catalog().t("store_failed"))];
+            self.follow_up(ctx, &cmd.token, &sorry, true).await;
+        }
     }
 
     /// Sends the answer to a deferred interaction as follow-ups, ephemeral when asked.
@@ -676,53 +672,141 @@ struct Dm {
     http: Arc<Http>,
 }
 
-impl Deliver for Dm {
-    fn accepts(&self, user: &str) -> bool {
-        user.starts_with("discord:")
+/// What a refused request means for the sender: 403/404 on a channel or DM, the recipient is
+/// gone; a 400 is refused for good (skipped, logged without its text); anything else may pass.
+fn failure(to: &str, e: &serenity::Error) -> Option<DeliveryError> {
+    let status = match e {
+        serenity::Error::Http(h) => h.status_code().map(|s| s.as_u16()),
+        serenity::Error::Model(_) => Some(400),
+        _ => None,
+    };
+    match status {
+        Some(403) | Some(404) => Some(DeliveryError::Unreachable(to.to_string())),
+        Some(400) => {
+            tracing::error!("Discord refused a message; it was skipped");
+            None
+        }
+        _ => Some(DeliveryError::Failed(match status {
+            Some(s) => format!("HTTP {s}"),
+            None => "network error".into(),
+        })),
+    }
+}
+
+impl Dm {
+    /// Sends messages to a channel (a DM or a server channel), part by part.
+    async fn to_channel(
+        &self,
+        to: &str,
+        channel: serenity::all::ChannelId,
+        messages: &[Message],
+    ) -> Result<(), DeliveryError> {
+        for m in messages {
+            for part in render::render(m) {
+                let mut b = CreateMessage::new()
+                    .content(part.content)
+                    .allowed_mentions(no_mentions());
+                if !part.rows.is_empty() {
+                    b = b.components(components(&part.rows));
+                }
+                if let Err(e) = channel.send_message(&*self.http, b).await
+                    && let Some(f) = failure(to, &e)
+                {
+                    return Err(f);
+                }
+            }
+        }
+        Ok(())
     }
 
-    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+    /// Sends to a person by DM.
+    async fn by_dm(&self, to: &str, user: u64, messages: &[Message]) -> Result<(), DeliveryError> {
+        let channel = UserId::new(user)
+            .create_dm_channel(&*self.http)
+            .await
+            .map_err(|e| {
+                failure(to, &e).unwrap_or_else(|| DeliveryError::Unreachable(to.to_string()))
+            })?;
+        self.to_channel(to, channel.id, messages).await
+    }
+
+    /// Follows up an interaction by its token; after the token's fifteen minutes (401/404), by DM.
+    async fn follow_up(
+        &self,
+        to: &str,
+        user: u64,
+        token: &str,
+        ephemeral: bool,
+        messages: &[Message],
+    ) -> Result<(), DeliveryError> {
+        for (i, m) in messages.iter().enumerate() {
+            for part in render::render(m) {
+                let mut f = CreateInteractionResponseFollowup::new()
+                    .content(part.content)
+                    .ephemeral(ephemeral)
+                    .allowed_mentions(no_mentions());
+                if !part.rows.is_empty() {
+                    f = f.components(components(&part.rows));
+                }
+                match self.http.create_followup_message(token, &f, vec![]).await {
+                    Ok(_) => {}
+                    Err(serenity::Error::Http(h))
+                        if h.status_code()
+                            .is_some_and(|s| matches!(s.as_u16(), 401 | 404)) =>
+                    {
+                        // The interaction's token has expired: the rest goes by DM.
+                        let rest: Vec<Message> = messages[i..]
+                            .iter()
+                            .filter(|m| ephemeral || m.audience == engine::Audience::Public)
+                            .cloned()
+                            .collect();
+                        return self.by_dm(&format!("discord:{user}"), user, &rest).await;
+                    }
+                    Err(e) => {
+                        if let Some(f) = failure(to, &e) {
+                            return Err(f);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Deliver for Dm {
+    fn accepts(&self, to: &str) -> bool {
+        to.starts_with("discord:")
+    }
+
+    fn deliver<'a>(&'a self, to: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
         Box::pin(async move {
-            if let Some(channel) = user.strip_prefix("discord:channel:") {
+            let bad = || DeliveryError::Unreachable(format!("not a Discord recipient: {to}"));
+            if let Some(rest) = to.strip_prefix("discord:hook:") {
+                let mut it = rest.splitn(3, ':');
+                let (kind, user, token) = (it.next(), it.next(), it.next());
+                let user: u64 = user.and_then(|u| u.parse().ok()).ok_or_else(bad)?;
+                let token = token.ok_or_else(bad)?;
+                let ephemeral = kind == Some("e");
+                return self.follow_up(to, user, token, ephemeral, &messages).await;
+            }
+            if let Some(channel) = to.strip_prefix("discord:channel:") {
                 // A challenge's post in its channel: public messages only.
-                let id: u64 = channel.parse().ok().filter(|id| *id != 0).ok_or_else(|| {
-                    DeliveryError::Failed(format!("not a Discord channel: {user}"))
-                })?;
+                let id: u64 = channel.parse().ok().filter(|id| *id != 0).ok_or_else(bad)?;
                 let public: Vec<Message> = messages
                     .into_iter()
                     .filter(|m| m.audience == engine::Audience::Public)
                     .collect();
-                return send_to_channel(&self.http, serenity::all::ChannelId::new(id), &public)
-                    .await
-                    .map_err(|e| match &e {
-                        serenity::Error::Http(h)
-                            if h.status_code()
-                                .is_some_and(|s| matches!(s.as_u16(), 403 | 404)) =>
-                        {
-                            DeliveryError::Unreachable(user.to_string())
-                        }
-                        _ => DeliveryError::Failed(e.to_string()),
-                    });
+                return self
+                    .to_channel(to, serenity::all::ChannelId::new(id), &public)
+                    .await;
             }
-            let id: u64 = user
+            let id: u64 = to
                 .strip_prefix("discord:")
                 .and_then(|s| s.parse().ok())
                 .filter(|id| *id != 0)
-                .ok_or_else(|| DeliveryError::Failed(format!("not a Discord user: {user}")))?;
-            let channel = UserId::new(id)
-                .create_dm_channel(&*self.http)
-                .await
-                .map_err(|_| DeliveryError::Unreachable(user.to_string()))?;
-            send_to_channel(&self.http, channel.id, &messages)
-                .await
-                .map_err(|e| match &e {
-                    serenity::Error::Http(h)
-                        if h.status_code().is_some_and(|s| s.as_u16() == 403) =>
-                    {
-                        DeliveryError::Unreachable(user.to_string())
-                    }
-                    _ => DeliveryError::Failed(e.to_string()),
-                })
+                .ok_or_else(bad)?;
+            self.by_dm(to, id, &messages).await
         })
     }
 }
@@ -755,6 +839,7 @@ pub async fn run(
         guild: config.guild,
         facilitator_role: config.facilitator_role,
         in_flight: in_flight.clone(),
+        tickets: Arc::new(order::Tickets::default()),
     };
     // Direct messages only: no privileged intents (DM content needs none).
     let intents = GatewayIntents::DIRECT_MESSAGES;
@@ -762,28 +847,42 @@ pub async fn run(
         .event_handler(handler)
         .await
         .map_err(|e| DiscordError::Client(e.to_string()))?;
-    let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
     let sink = Arc::new(Dm {
         http: client.http.clone(),
     });
-    let scheduler = tokio::spawn(scheduler::run(session.clone(), sink, async {
-        let _ = scheduler_stopped.await;
-    }));
+    let scheduler = tokio::spawn(crate::scheduler::run(
+        session.clone(),
+        Arc::new(|to: &str| to.starts_with("discord:")),
+        wait(stopped.clone()),
+    ));
+    let sending = tokio::spawn(sender::run(session.clone(), sink, wait(stopped.clone())));
     let manager = client.shard_manager.clone();
-    let stopper = tokio::spawn(async move {
-        shutdown.await;
-        manager.shutdown_all().await;
-    });
-    let result = client
-        .start()
-        .await
-        .map_err(|e| DiscordError::Client(e.to_string()));
-    stopper.abort();
-    // Let the events in flight finish (acknowledged, saved, answered), for up to ten seconds.
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), in_flight.write()).await;
-    session.drain().await;
-    let _ = stop_scheduler.send(());
+    let result = {
+        let start = client.start();
+        tokio::pin!(start);
+        tokio::pin!(shutdown);
+        tokio::select! {
+            r = &mut start => r.map_err(|e| DiscordError::Client(e.to_string())),
+            _ = &mut shutdown => {
+                // Whether or not Discord answers, the stop stays within ten seconds.
+                let _ = tokio::time::timeout(STOP_SHARDS, manager.shutdown_all()).await;
+                match tokio::time::timeout(Duration::from_secs(1), &mut start).await {
+                    Ok(r) => r.map_err(|e| DiscordError::Client(e.to_string())),
+                    Err(_) => Ok(()),
+                }
+            }
+        }
+    };
+    // Let the events in flight finish (acknowledged, saved, owed), for a few seconds.
+    let _ = tokio::time::timeout(FINISH_TURNS, in_flight.write()).await;
+    let _ = tokio::time::timeout(FINISH_TURNS, session.drain()).await;
+    let _ = stop.send(true);
     let _ = scheduler.await;
+    let _ = sending.await;
     session.store().flush()?;
     result
 }

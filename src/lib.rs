@@ -39,9 +39,13 @@ pub mod content;
 #[cfg(feature = "discord")]
 pub mod discord;
 pub mod engine;
+pub mod inbox;
 pub mod logging;
+pub mod outbox;
+pub mod queue;
 pub mod render;
 pub mod scheduler;
+pub mod sender;
 pub mod session;
 pub mod store;
 #[cfg(feature = "telegram")]

@@ -1,58 +1,50 @@
-//! The scheduler: one task that sleeps until the next reminder is due (or a turn adds an
-//! earlier one), hands due reminders to the session, and delivers what they say.
+//! The scheduler: one task that sleeps until the next reminder or challenge step is due (or a
+//! turn adds an earlier one) and turns what is due into outbox entries through the session;
+//! the [`crate::sender`] delivers them, retrying what fails.
 //!
-//! Due times live in the store's index, so after a restart overdue reminders are found at
-//! once: delivered late (saying so), or skipped with a note when more than a day late. Each
-//! adapter supplies a [`Deliver`] for the people it can reach.
+//! Due times live in the store's index (the scheduler's own inbox: durable, and each due turn
+//! recorded in the ledger so it applies once), so after a restart overdue reminders are found
+//! at once: delivered late (saying so), or skipped with a note when more than a day late.
 
-use crate::engine::Message;
 use crate::session::Session;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why a delivery failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DeliveryError {
-    /// The platform says the person cannot be reached (blocked the bot, DMs closed).
-    #[error("cannot reach {0}")]
-    Unreachable(String),
-    /// Anything else (network, platform error).
-    #[error("delivery failed: {0}")]
-    Failed(String),
-}
-
-/// A boxed future, so [`Deliver`] stays object-safe without extra crates.
-pub type DeliveryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
-
-/// Sends reminder messages to people on one platform (or in the terminal).
-pub trait Deliver: Send + Sync {
-    /// Whether this sink can reach the person (their key names its platform).
-    fn accepts(&self, user: &str) -> bool;
-    /// Sends the messages.
-    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a>;
-}
 
 /// The longest the scheduler sleeps before looking again, whatever the index says.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 
-/// Runs until `shutdown` resolves.
+/// Runs until `shutdown` resolves, for the recipients `accepts` (the platforms this process
+/// serves).
 pub async fn run(
     session: Arc<Session>,
-    sink: Arc<dyn Deliver>,
+    accepts: Arc<dyn Fn(&str) -> bool + Send + Sync>,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    let mut pruned = std::time::Instant::now();
     loop {
         let now = session.now();
-        let handled = match session.run_due(now, sink.as_ref()).await {
-            Ok(r) => r.delivered + r.silent + r.unreachable + r.failed,
-            Err(_) => 0,
+        let handled = match session.enqueue_due(now, accepts.as_ref()).await {
+            Ok(r) => r.queued + r.silent,
+            Err(e) => {
+                tracing::error!("handling due reminders failed: {e}");
+                0
+            }
         };
+        if pruned.elapsed() > Duration::from_secs(3600) {
+            pruned = std::time::Instant::now();
+            // Platforms replay only recent events; the ledger keeps a week.
+            let week = jiff::SignedDuration::from_hours(24 * 7);
+            if let Ok(cut) = now.checked_sub(week)
+                && let Err(e) = session.store().prune_events(cut)
+            {
+                tracing::warn!("pruning the event ledger failed: {e}");
+            }
+        }
         let next = session.store().next_due().ok().flatten();
         let sleep = match next {
-            // Something is due now that this sink cannot deliver: look again later.
+            // Something is due now that this process does not serve: look again later.
             Some(t) if t <= now && handled == 0 => MAX_SLEEP,
             Some(t) => Duration::try_from(t.duration_since(session.now()))
                 .unwrap_or(Duration::ZERO)

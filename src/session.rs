@@ -1,20 +1,68 @@
-//! One turn, safely: per-person ordering, load → step → save → flush → reply.
+//! One turn, safely: per-person ordering, load → step → one atomic write (state, due index,
+//! outgoing messages, the event marked applied) → group-committed flush → the reply.
 //!
-//! Neither chat library serialises per person (teloxide queues per chat, so a group shares one
-//! queue; serenity runs every event as its own task), so the session keeps one async lock per
-//! person: two quick messages from one person are handled in the order they arrived, while
-//! different people proceed in parallel. Nothing is said that implies "saved" until the store
-//! has flushed. A platform event id already applied (a replayed update) changes nothing.
+//! The path every event takes (see the crate map): an adapter parses a platform event into an
+//! [`Event`] and hands it to the person's [`crate::queue`]; the queue calls
+//! [`Session::handle_event`] one event at a time per person; the turn's messages go into the
+//! store's [`crate::outbox`] in the same atomic write as the new state; the [`crate::sender`]
+//! delivers them. So a crash can never leave a saved answer unanswered, and a failed send is
+//! retried rather than lost. An event id already in the store's ledger (a replayed update, a
+//! repeated button press, a due reminder handled before) changes nothing: its reply, if still
+//! unsent, is still in the outbox. The per-person async lock stays as a guard for the callers
+//! that do not go through a queue (the terminal, the scheduler, tests).
 
 mod challenges;
+mod outgoing;
 
 use crate::content::Catalog;
 use crate::engine::{self, Effect, Input, Message, UserState};
-use crate::scheduler::{Deliver, DeliveryError};
-use crate::store::{DueEntry, Store, StoreError};
+use crate::outbox::OutboxEntry;
+use crate::store::{DueEntry, Store, StoreError, Write};
 use jiff::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
+
+pub use outgoing::Lane;
+
+/// One event as an adapter hands it to the session.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// The person's store key (`telegram:ID`, `discord:ID`, `terminal:NAME`).
+    pub user: String,
+    /// The first name the platform gives, used only if the person chooses to be named in a
+    /// group challenge's digests.
+    pub name: Option<String>,
+    /// What they did.
+    pub input: Input,
+    /// The platform's id for the event (`tg:1234`, `dc:m:SNOWFLAKE`), recorded in the ledger
+    /// so a second copy applies nothing.
+    pub id: Option<String>,
+    /// The event's inbox key, removed in the turn's write.
+    pub inbox: Option<Vec<u8>>,
+    /// Where the reply goes (an outbox delivery key); `None` returns it only (terminal, tests).
+    pub to: Option<String>,
+    /// In a Discord server free text is typed into a modal: when the engine waits for text
+    /// after the turn, a button with this label (token `answer:STEP`) opens it.
+    pub answer_button: Option<String>,
+}
+
+impl Event {
+    /// An event with nothing but a person and an input (the terminal, tests).
+    pub fn new(user: &str, input: Input) -> Event {
+        Event {
+            user: user.to_string(),
+            name: None,
+            input,
+            id: None,
+            inbox: None,
+            to: None,
+            answer_button: None,
+        }
+    }
+}
+
+/// The custom-id prefix of the button that opens Discord's answer box (`answer:STEP`).
+pub const ANSWER: &str = "answer";
 
 /// What a turn produced for the shell to send.
 #[derive(Debug, Default)]
@@ -42,6 +90,10 @@ pub struct Session {
     commits: Mutex<Commits>,
     /// Signalled when a flush finishes.
     flushed: tokio::sync::Notify,
+    /// The outbox's lanes in memory (one per recipient), mirrored from the store.
+    outgoing: Mutex<outgoing::Lanes>,
+    /// Counts additions to the outbox, so each sender wakes for new entries.
+    outgoing_changed: tokio::sync::watch::Sender<u64>,
 }
 
 /// Marks the running flush finished when dropped, and wakes the callers waiting on it.
@@ -91,8 +143,10 @@ pub struct DueRun {
     pub silent: usize,
     /// People found unreachable.
     pub unreachable: usize,
-    /// Deliveries that failed for another reason.
+    /// Deliveries that failed for another reason (kept in the outbox for a retry).
     pub failed: usize,
+    /// Turned into outbox entries, not delivered yet.
+    pub queued: usize,
 }
 
 impl Session {
@@ -107,6 +161,8 @@ impl Session {
             clock: None,
             commits: Mutex::new(Commits::default()),
             flushed: tokio::sync::Notify::new(),
+            outgoing: Mutex::new(outgoing::Lanes::default()),
+            outgoing_changed: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -215,7 +271,7 @@ impl Session {
     }
 
     /// Handles one input from one person. `event` is the platform's id for the update (if
-    /// any), so a repeat is recognised and ignored.
+    /// any), so a repeat is recognised and ignored. The reply is returned, not queued.
     pub async fn handle(
         &self,
         user: &str,
@@ -236,18 +292,28 @@ impl Session {
         event: Option<&str>,
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
+        let mut ev = Event::new(user, input);
+        ev.name = name.map(str::to_string);
+        ev.id = event.map(str::to_string);
+        self.handle_event(ev, now).await
+    }
+
+    /// Handles one event: the turn, its messages into the outbox when the event says where
+    /// they go, all in one atomic write, flushed before this returns.
+    pub async fn handle_event(&self, ev: Event, now: Timestamp) -> Result<Reply, StoreError> {
         let _in_flight = self.gate.read().await;
         let started = std::time::Instant::now();
-        let what = crate::logging::describe_input(&input);
-        let lock = self.lock_for(user);
+        let what = crate::logging::describe_input(&ev.input);
+        let user = ev.user.clone();
+        let lock = self.lock_for(&user);
         let reply = {
             let _guard = lock.lock().await;
-            match crate::challenge::request(&input) {
-                Some(req) => self.member_turn(user, name, req, event, now).await,
-                None => self.turn(user, input, event, now).await,
+            match crate::challenge::request(&ev.input) {
+                Some(req) => self.member_turn(&ev, req, now).await,
+                None => self.turn(&ev, now).await,
             }
         };
-        self.release(user, lock);
+        self.release(&user, lock);
         let platform = user.split(':').next().unwrap_or("?");
         let micros = started.elapsed().as_micros() as u64;
         match &reply {
@@ -259,18 +325,119 @@ impl Session {
         reply
     }
 
-    /// The turn itself; callers must hold the person's lock (see [`Session::handle`]).
-    async fn turn(
+    /// The write every turn ends with: the event marked applied, its inbox entry cleared, and
+    /// its messages owed to `ev.to`. Returns the outbox entry it made, if any.
+    fn settle(
         &self,
-        user: &str,
-        input: Input,
-        event: Option<&str>,
+        ev: &Event,
+        messages: &[Message],
+        w: &mut Write,
         now: Timestamp,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        if let Some(id) = &ev.id {
+            w.events.push((id.clone(), now));
+        }
+        if let Some(k) = &ev.inbox {
+            w.inbox_done.push(k.clone());
+        }
+        let Some(to) = &ev.to else { return Ok(None) };
+        let entry = self.owe(to, Some(&ev.user), messages, ev.id.clone(), now)?;
+        if let Some(e) = &entry {
+            w.outbox.push(e.clone());
+        }
+        Ok(entry)
+    }
+
+    /// An outbox entry for `messages` (merged as the platforms show them), or `None` when
+    /// there is nothing to say.
+    fn owe(
+        &self,
+        to: &str,
+        person: Option<&str>,
+        messages: &[Message],
+        event: Option<String>,
+        now: Timestamp,
+    ) -> Result<Option<OutboxEntry>, StoreError> {
+        if messages.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(OutboxEntry {
+            id: self.store.next_outbox_id()?,
+            to: to.to_string(),
+            person: person.map(str::to_string),
+            messages: crate::render::merge(messages),
+            sent: 0,
+            attempts: 0,
+            created: now,
+            event,
+            group: None,
+        }))
+    }
+
+    /// Applies a write, makes it durable (group commit), then hands its outbox entries to the
+    /// sender. Nothing is sent before the write is on disk.
+    async fn write(&self, w: Write) -> Result<(), StoreError> {
+        if w.is_empty() {
+            return Ok(());
+        }
+        self.store.apply(&w)?;
+        self.commit().await?;
+        if !w.outbox.is_empty() {
+            self.queue_outgoing(w.outbox);
+        }
+        Ok(())
+    }
+
+    /// Owes messages for an event that is not a turn (a public lookup in a group, a note that
+    /// only text is understood): the event marked applied, its inbox entry cleared and the
+    /// messages owed to `ev.to`, in one write. A repeated event owes nothing again.
+    pub async fn post(&self, ev: &Event, messages: Vec<Message>) -> Result<(), StoreError> {
+        let _in_flight = self.gate.read().await;
+        let now = self.now();
+        let mut w = Write::default();
+        if self.applied(ev, None)? {
+            w.inbox_done.extend(ev.inbox.clone());
+        } else {
+            self.settle(ev, &messages, &mut w, now)?;
+        }
+        self.write(w).await
+    }
+
+    /// Whether an event was applied before (the store's ledger; records written before the
+    /// ledger existed also keep a short list of their own).
+    fn applied(&self, ev: &Event, state: Option<&UserState>) -> Result<bool, StoreError> {
+        let Some(id) = &ev.id else { return Ok(false) };
+        Ok(self.store.event_seen(id)? || state.is_some_and(|s| s.seen_event(id)))
+    }
+
+    /// A repeated event: nothing applied; its inbox entry (and a due entry) cleared.
+    async fn duplicate(
+        &self,
+        ev: &Event,
+        state: &UserState,
+        due: Option<DueEntry>,
     ) -> Result<Reply, StoreError> {
+        let mut w = Write::default();
+        if let Some(k) = &ev.inbox {
+            w.inbox_done.push(k.clone());
+        }
+        w.due_delete.extend(due);
+        self.write(w).await?;
+        Ok(Reply {
+            messages: Vec::new(),
+            duplicate: true,
+            at: crate::logging::describe_at(&state.at),
+        })
+    }
+
+    /// The turn itself; callers must hold the person's lock (see [`Session::handle_event`]).
+    async fn turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
+        let user = ev.user.as_str();
         let state = self
             .store
             .get_user(user)?
             .unwrap_or_else(|| engine::UserState::new(user));
+        let input = ev.input.clone();
         let due_input = match &input {
             Input::Due { reminder, due } => Some(DueEntry {
                 at: *due,
@@ -279,37 +446,25 @@ impl Session {
             }),
             _ => None,
         };
-        if let Some(id) = event
-            && state.seen_event(id)
-        {
-            if let Some(e) = &due_input {
-                self.store.delete_due(e)?;
-                self.store.flush()?;
-            }
-            return Ok(Reply {
-                messages: Vec::new(),
-                duplicate: true,
-                at: crate::logging::describe_at(&state.at),
-            });
+        if self.applied(ev, Some(&state))? {
+            return self.duplicate(ev, &state, due_input).await;
         }
         let mydata = matches!(&input, Input::Text(t) if t.trim_start().starts_with("/mydata"));
         let mut turn = engine::step(&self.catalog, &state, input, now);
         let before = due_entries(&state);
+        let mut w = Write::default();
         if turn.effects.contains(&Effect::Forget) {
             self.leave_every_challenge(user).await?;
-            for e in &before {
-                self.store.delete_due(e)?;
-            }
-            self.store.delete_user(user)?;
-            self.store.flush()?;
+            w.due_delete.extend(before);
+            w.due_delete.extend(due_input);
+            w.delete_users.push(user.to_string());
+            self.settle(ev, &turn.messages, &mut w, now)?;
+            self.write(w).await?;
             return Ok(Reply {
                 messages: turn.messages,
                 duplicate: false,
                 at: "forgotten".into(),
             });
-        }
-        if let Some(id) = event {
-            turn.state.remember_event(id);
         }
         for effect in &turn.effects {
             if let Effect::CheckIn { group, step } = effect {
@@ -320,24 +475,24 @@ impl Session {
         if mydata {
             turn.messages.extend(self.memberships_message(user, now)?);
         }
-        let after = due_entries(&turn.state);
-        for e in before.difference(&after) {
-            self.store.delete_due(e)?;
+        if let Some(label) = &ev.answer_button {
+            with_answer_button(&mut turn.messages, &turn.state, label);
         }
+        let after = due_entries(&turn.state);
+        w.due_delete.extend(before.difference(&after).cloned());
         if let Some(e) = &due_input
             && !after.contains(e)
         {
             // A stale entry (the reminder changed or went): clear it so it is not found again.
-            self.store.delete_due(e)?;
+            w.due_delete.push(e.clone());
         }
         let added = after.difference(&before).count() > 0;
-        for e in after.difference(&before) {
-            self.store.put_due(e)?;
-        }
+        w.due_put.extend(after.difference(&before).cloned());
         if turn.state != state || due_input.is_some() {
-            self.store.put_user(&turn.state)?;
-            self.commit().await?;
+            w.users.push(turn.state.clone());
         }
+        self.settle(ev, &turn.messages, &mut w, now)?;
+        self.write(w).await?;
         if added {
             self.wake.notify_one();
         }
@@ -348,36 +503,43 @@ impl Session {
         })
     }
 
-    /// Handles every reminder due at `now` that `sink` can deliver, then delivers what they
-    /// say. Each turn is saved (the schedule moved on) before its delivery, so a reminder is
-    /// never delivered twice; a person the platform cannot reach is marked so and not retried.
-    pub async fn run_due(&self, now: Timestamp, sink: &dyn Deliver) -> Result<DueRun, StoreError> {
+    /// Turns every reminder and challenge step due at `now` whose recipient `accepts` into
+    /// outbox entries (the scheduler's half of the path; the sender delivers them). Each due
+    /// turn is recorded in the ledger as `due:ID:SECONDS`, so it never applies twice.
+    pub async fn enqueue_due(
+        &self,
+        now: Timestamp,
+        accepts: &(dyn Fn(&str) -> bool + Send + Sync),
+    ) -> Result<DueRun, StoreError> {
         let mut run = DueRun::default();
         for e in self.store.due_until(now)? {
-            if !sink.accepts(&e.user) {
+            if !accepts(&e.user) {
                 continue;
             }
             if crate::challenge::is_group_key(&e.user) {
-                self.challenge_due(&e, now, sink, &mut run).await?;
+                self.challenge_due(&e, now, &mut run).await?;
                 continue;
             }
-            let event = format!("due:{}:{}", e.reminder, e.at.as_second());
-            let input = Input::Due {
-                reminder: e.reminder.clone(),
-                due: e.at,
-            };
-            let reply = self.handle(&e.user, input, Some(&event), now).await?;
+            let mut ev = Event::new(
+                &e.user,
+                Input::Due {
+                    reminder: e.reminder.clone(),
+                    due: e.at,
+                },
+            );
+            // The ledger is global: the id names the person as well as the reminder.
+            ev.id = Some(format!(
+                "due:{}:{}:{}",
+                e.user,
+                e.reminder,
+                e.at.as_second()
+            ));
+            ev.to = Some(e.user.clone());
+            let reply = self.handle_event(ev, now).await?;
             if reply.messages.is_empty() {
                 run.silent += 1;
-                continue;
-            }
-            match sink.deliver(&e.user, reply.messages).await {
-                Ok(()) => run.delivered += 1,
-                Err(DeliveryError::Unreachable(_)) => {
-                    run.unreachable += 1;
-                    self.mark_unreachable(&e.user).await?;
-                }
-                Err(DeliveryError::Failed(_)) => run.failed += 1,
+            } else {
+                run.queued += 1;
             }
         }
         Ok(run)
@@ -404,3 +566,25 @@ impl Session {
         result
     }
 }
+
+/// Adds the answer-box button (token `answer:STEP`) to the last message when the engine waits
+/// for free text: in a Discord server a modal is the private way to type.
+fn with_answer_button(messages: &mut [Message], state: &UserState, label: &str) {
+    if !engine::expects_text(state) {
+        return;
+    }
+    if let Some(last) = messages.last_mut()
+        && last.buttons.len() < MAX_BUTTONS_WITH_ANSWER
+    {
+        last.buttons.insert(
+            0,
+            engine::Button {
+                label: label.to_string(),
+                token: format!("{ANSWER}:{}", state.step),
+            },
+        );
+    }
+}
+
+/// The answer button is added only below this many buttons: Discord shows 25 on a message.
+const MAX_BUTTONS_WITH_ANSWER: usize = 25;

@@ -11,6 +11,8 @@ pub mod memory;
 pub mod sled_store;
 
 use crate::engine::UserState;
+use crate::inbox::InboxEntry;
+use crate::outbox::OutboxEntry;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -77,6 +79,76 @@ pub trait Store: Send + Sync {
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// Applies a turn's writes all together or not at all (durable after [`Store::flush`]):
+    /// the new state, the due index, the outgoing messages, the event marked applied and its
+    /// inbox entry gone. A crash leaves either the whole turn or none of it.
+    fn apply(&self, write: &Write) -> Result<(), StoreError>;
+    /// Whether an event id is in the ledger of applied events.
+    fn event_seen(&self, event: &str) -> Result<bool, StoreError>;
+    /// Forgets ledger entries recorded before `before` (the platforms replay only recent
+    /// events); returns how many went.
+    fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError>;
+    /// A fresh outbox id, larger than any given before (even across restarts).
+    fn next_outbox_id(&self) -> Result<u64, StoreError>;
+    /// Every outbox entry not yet delivered, in id order.
+    fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError>;
+    /// Rewrites an entry's progress (messages sent, attempts).
+    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    /// Removes a delivered (or undeliverable) entry.
+    fn outbox_remove(&self, id: u64) -> Result<(), StoreError>;
+    /// Appends events to the inbox and raises the source's high-water mark to `high_water`,
+    /// atomically.
+    fn inbox_append(
+        &self,
+        source: &str,
+        high_water: u64,
+        entries: &[InboxEntry],
+    ) -> Result<(), StoreError>;
+    /// The highest sequence number ever appended for a source (0 when none).
+    fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError>;
+    /// Every event in the inbox for a source, in arrival order.
+    fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError>;
+}
+
+/// One atomic write: everything a turn changes ([`Store::apply`]).
+#[derive(Debug, Default)]
+pub struct Write {
+    /// States to save.
+    pub users: Vec<UserState>,
+    /// People to delete.
+    pub delete_users: Vec<String>,
+    /// Metadata to set (`Some`) or remove (`None`).
+    pub meta: Vec<(String, Option<Vec<u8>>)>,
+    /// Due-index entries to add.
+    pub due_put: Vec<DueEntry>,
+    /// Due-index entries to remove.
+    pub due_delete: Vec<DueEntry>,
+    /// Messages owed.
+    pub outbox: Vec<OutboxEntry>,
+    /// Event ids now applied, with when (the ledger).
+    pub events: Vec<(String, Timestamp)>,
+    /// Inbox entries now handled (their keys).
+    pub inbox_done: Vec<Vec<u8>>,
+}
+
+impl Write {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+            && self.delete_users.is_empty()
+            && self.meta.is_empty()
+            && self.due_put.is_empty()
+            && self.due_delete.is_empty()
+            && self.outbox.is_empty()
+            && self.events.is_empty()
+            && self.inbox_done.is_empty()
+    }
+}
+
+/// The metadata key of a source's inbox high-water mark.
+pub fn high_water_key(source: &str) -> String {
+    format!("inbox-high-water/{source}")
 }
 
 /// One entry of the due index: a person's reminder and when it is next due. The reminder

@@ -1,21 +1,27 @@
-//! The Telegram adapter: long polling with teloxide's client, private chats carrying the whole
-//! conversation, groups answering only what is public by nature.
+//! The Telegram adapter: parse and render only; the path every event takes is the crate's
+//! (inbox → a queue per person → one atomic turn → outbox → sender).
 //!
-//! Why our own polling loop rather than teloxide's dispatcher: the dispatcher confirms a batch
-//! of updates to Telegram before the handlers finish, so a crash can drop them. Here a batch is
-//! handled completely (each person's updates in order, different people in parallel, every
-//! turn flushed) before the next `getUpdates` confirms it; a batch replayed after a crash is
-//! recognised by its update ids (kept per person in the store) and applied once.
+//! - **Intake.** Our own long-polling loop ([`api`]): each batch of updates is appended to the
+//!   store's inbox and flushed, and only then confirmed to Telegram by the next `getUpdates`
+//!   offset. A copy of an update already appended (Telegram re-serving what was not
+//!   confirmed, or a replay) is recognised by the inbox's high-water mark: update ids only grow.
+//!   An update that cannot be read is skipped by id and logged; polling carries on.
+//! - **Queues.** Each update goes to its sender's queue ([`crate::queue`]): one person's
+//!   updates in order, different people side by side, so a person sending forty messages at
+//!   once delays nobody else. At start the inbox's leftovers are queued first.
+//! - **Turns.** Private chats carry the whole conversation through the session, which writes
+//!   the reply into the outbox with the new state. Groups answer only what is public by nature
+//!   and deep-link anything personal; group `/challenge` commands change the group's record
+//!   and owe the group its post in the same write.
+//! - **Sending.** [`Adapter`] is the [`Deliver`] the [`crate::sender`] drains the outbox
+//!   through: HTML rendered by [`render`], the rate limits of [`limits`] (per chat, per group,
+//!   overall), a 429's `retry_after` waited out, anything transient retried by the sender.
 //!
-//! Everything a person writes goes through the session; replies are rendered by
-//! [`render`] (HTML, escaped, split, inline keyboards). The token is never printed: the bot
-//! (whose `Debug` would show it) is never formatted, [`Config`]'s `Debug` redacts it, and
-//! request errors are described without their URL. Reflections are never logged; nothing
-//! personal is sent to a group. Rate limits are kept by [`limits`] (about 1 message a second
-//! per chat, 20 a minute per group, 30 a second overall, a message going at once when no limit
-//! is near), and a 429's `retry_after` is waited out; with `throttle` off (benchmarks and most
-//! tests) only the 429s are.
+//! The token is never printed: the API client ([`api`]) describes errors by kind only, the bot
+//! (whose `Debug` would show it) is never formatted, and [`Config`]'s `Debug` redacts it.
+//! Reflections are never logged; nothing personal is sent to a group.
 
+pub mod api;
 pub mod limits;
 pub mod render;
 
@@ -23,115 +29,30 @@ use crate::challenge::{
     self,
     group::{Actor, Group},
 };
-use crate::engine::{self, COMMANDS, Input, Message};
-use crate::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
-use crate::session::Session;
-use std::collections::BTreeMap;
+use crate::engine::{self, Button, COMMANDS, Input, Message};
+use crate::inbox::InboxEntry;
+use crate::queue::Queues;
+use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
+use crate::session::{Event, Session};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use teloxide_core::payloads::{GetUpdatesSetters, SendMessageSetters};
 use teloxide_core::requests::Requester;
-use teloxide_core::types::{
-    AllowedUpdate, BotCommand, ChatId, InlineKeyboardButton, InlineKeyboardMarkup,
-    Message as TgMessage, ParseMode, Update, UpdateKind,
-};
-use teloxide_core::{ApiError, Bot, RequestError};
+use teloxide_core::types::{BotCommand, CallbackQuery, Message as TgMessage, Update, UpdateKind};
+use teloxide_core::{Bot, RequestError};
 
 /// Telegram's own API address.
 pub const DEFAULT_API_URL: &str = "https://api.telegram.org";
 
-/// The bot as the adapter holds it: teloxide's client and, unless turned off, the rate
-/// limiter ([`limits`]) every message passes.
-#[derive(Clone)]
-pub struct TgBot {
-    bot: Bot,
-    limiter: Option<Arc<limits::Limiter>>,
-}
+/// The inbox source name for Telegram updates.
+pub const SOURCE: &str = "telegram";
 
-/// How many times a message refused with a 429 is tried again (after its `retry_after`).
+/// How many times a message refused with a 429 is tried again at once (after its
+/// `retry_after`) before the sender's back-off takes over.
 const RETRIES: usize = 3;
 
-impl TgBot {
-    async fn get_me(&self) -> Result<teloxide_core::types::Me, RequestError> {
-        self.bot.get_me().await
-    }
-
-    async fn set_my_commands(&self, commands: Vec<BotCommand>) -> Result<(), RequestError> {
-        self.bot.set_my_commands(commands).await.map(|_| ())
-    }
-
-    async fn get_updates(&self, offset: i32, timeout: u32) -> Result<Vec<Update>, RequestError> {
-        self.bot
-            .get_updates()
-            .offset(offset)
-            .timeout(timeout)
-            .allowed_updates(vec![AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-            .await
-    }
-
-    async fn answer_callback_query(
-        &self,
-        id: teloxide_core::types::CallbackQueryId,
-    ) -> Result<(), RequestError> {
-        self.bot.answer_callback_query(id).await.map(|_| ())
-    }
-
-    async fn remove_buttons(
-        &self,
-        chat: ChatId,
-        message: teloxide_core::types::MessageId,
-    ) -> Result<(), RequestError> {
-        self.bot
-            .edit_message_reply_markup(chat, message)
-            .await
-            .map(|_| ())
-    }
-
-    async fn is_admin(
-        &self,
-        chat: ChatId,
-        user: teloxide_core::types::UserId,
-    ) -> Result<bool, RequestError> {
-        self.bot
-            .get_chat_member(chat, user)
-            .await
-            .map(|m| m.is_privileged())
-    }
-
-    /// Sends one HTML message, with an inline keyboard when there is one: when the limits
-    /// allow (at once, usually), and again after a 429's `retry_after`.
-    async fn send_html(
-        &self,
-        chat: ChatId,
-        html: String,
-        keyboard: Option<InlineKeyboardMarkup>,
-    ) -> Result<(), RequestError> {
-        if let Some(l) = &self.limiter {
-            let wait = l.reserve(chat.0, std::time::Instant::now());
-            if !wait.is_zero() {
-                tokio::time::sleep(wait).await;
-            }
-        }
-        let mut tries = 0;
-        loop {
-            let mut req = self
-                .bot
-                .send_message(chat, html.clone())
-                .parse_mode(ParseMode::Html);
-            if let Some(k) = &keyboard {
-                req = req.reply_markup(k.clone());
-            }
-            match req.await {
-                Err(RequestError::RetryAfter(after)) if tries < RETRIES => {
-                    tries += 1;
-                    tokio::time::sleep(after.duration()).await;
-                }
-                other => return other.map(|_| ()),
-            }
-        }
-    }
-}
+/// How long a shutdown waits for the turns in hand (the whole stop stays under ten seconds).
+const FINISH_TURNS: Duration = Duration::from_secs(4);
 
 /// How to reach Telegram.
 #[derive(Clone)]
@@ -180,26 +101,25 @@ pub fn user_key(id: u64) -> String {
     format!("telegram:{id}")
 }
 
-/// Builds teloxide's client from the configuration.
-pub fn bot(config: &Config) -> Result<TgBot, TelegramError> {
+/// Builds teloxide's client (for the calls off the hot path: `getMe`, `setMyCommands`,
+/// `getChatMember`, `answerCallbackQuery`, `editMessageReplyMarkup`).
+fn bot(config: &Config) -> Result<Bot, TelegramError> {
     let url = reqwest::Url::parse(&config.api_url)
         .map_err(|_| TelegramError::BadUrl(config.api_url.clone()))?;
-    let bot = Bot::new(&config.token).set_api_url(url);
-    Ok(TgBot {
-        bot,
-        limiter: config.throttle.then(|| Arc::new(limits::Limiter::new())),
-    })
+    Ok(Bot::new(&config.token).set_api_url(url))
 }
 
-/// Runs the bot until `shutdown` resolves: start-up checks, command registration, polling, the
-/// reminder scheduler. On shutdown it stops polling, finishes the turns in flight, confirms
-/// them to Telegram and flushes the store.
+/// Runs the bot until `shutdown` resolves: start-up checks, command registration, the inbox's
+/// leftovers, polling, the scheduler and the sender. On shutdown it stops polling, confirms to
+/// Telegram what the inbox holds, lets the turns in hand finish (a few seconds at most; the
+/// rest stay in the inbox), leaves unsent messages in the outbox and flushes the store.
 pub async fn run(
     session: Arc<Session>,
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), TelegramError> {
     let bot = bot(&config)?;
+    let api = api::Api::new(&config.api_url, &config.token);
     let me = bot
         .get_me()
         .await
@@ -219,37 +139,99 @@ pub async fn run(
 
     let adapter = Arc::new(Adapter {
         bot: bot.clone(),
+        api: api.clone(),
+        limiter: config.throttle.then(|| Arc::new(limits::Limiter::new())),
         session: session.clone(),
         username,
     });
-    let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
-    let scheduler = tokio::spawn(scheduler::run(session.clone(), adapter.clone(), async {
-        let _ = scheduler_stopped.await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.changed().await;
+    };
+    let scheduler = tokio::spawn(crate::scheduler::run(
+        session.clone(),
+        Arc::new(|to: &str| to.starts_with("telegram:")),
+        wait(stopped.clone()),
+    ));
+    let sending = tokio::spawn(sender::run(
+        session.clone(),
+        adapter.clone(),
+        wait(stopped.clone()),
+    ));
+    let handler = adapter.clone();
+    let queues: Arc<Queues<InboxEntry>> = Queues::new(Arc::new(move |e: InboxEntry| {
+        let a = handler.clone();
+        Box::pin(async move { a.handle(e).await })
     }));
+    // What was acknowledged but not handled before the last stop comes first.
+    let mut high = session.store().inbox_high_water(SOURCE)?;
+    for e in session.store().inbox(SOURCE)? {
+        queues.push(&e.queue.clone(), e);
+    }
 
     tokio::pin!(shutdown);
-    let mut offset: i32 = 0;
     let mut backoff = Duration::from_millis(500);
     loop {
-        let poll = bot.get_updates(offset, config.poll_timeout);
-        let updates = tokio::select! {
+        let poll = api.get_updates(high + 1, config.poll_timeout);
+        let polled = tokio::select! {
             _ = &mut shutdown => break,
             r = poll => r,
         };
-        match updates {
+        match polled {
             Ok(updates) => {
                 backoff = Duration::from_millis(500);
-                if let Some(last) = updates.last() {
-                    offset = last.id.0 as i32 + 1;
+                let mut fresh = Vec::new();
+                let mut top = high;
+                for p in updates {
+                    match p {
+                        api::Polled::Update(id, v) if id > high => {
+                            top = top.max(id);
+                            fresh.push(inbox_entry(id, v));
+                        }
+                        api::Polled::Unreadable(id) if id > high => {
+                            top = top.max(id);
+                            tracing::warn!(
+                                update_id = id,
+                                "an update could not be read and was skipped"
+                            );
+                        }
+                        _ => {} // A copy of one already in the inbox (or handled).
+                    }
                 }
-                // The whole batch is handled before the next poll confirms it.
-                adapter.handle_batch(updates).await;
+                if top == high {
+                    continue;
+                }
+                // Durable before Telegram is told (by the next offset) that it was received.
+                let appended = session
+                    .store()
+                    .inbox_append(SOURCE, top, &fresh)
+                    .map(|_| ());
+                let appended = match appended {
+                    Ok(()) => session.commit().await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = appended {
+                    tracing::error!("the inbox could not be written: {e}; polling again");
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+                high = top;
+                for e in fresh {
+                    // Callback buttons stop spinning at once, whatever follows.
+                    adapter.answer_callback(&e.payload);
+                    queues.push(&e.queue.clone(), e);
+                }
             }
             Err(e) => {
-                tracing::warn!(
-                    "getUpdates failed: {}; retrying in {backoff:?}",
-                    describe(&e)
-                );
+                let why = match &e {
+                    api::Failure::RetryAfter(d) => {
+                        backoff = *d;
+                        format!("rate limited for {d:?}")
+                    }
+                    api::Failure::Transient(w) => w.clone(),
+                    api::Failure::Unreachable(w) | api::Failure::Refused(_, w) => w.clone(),
+                };
+                tracing::warn!("getUpdates failed: {why}; retrying in {backoff:?}");
                 tokio::select! {
                     _ = &mut shutdown => break,
                     _ = tokio::time::sleep(backoff) => {}
@@ -258,18 +240,50 @@ pub async fn run(
             }
         }
     }
-    // Confirm what was handled, so Telegram does not send it again.
-    if offset != 0 {
-        let _ = tokio::time::timeout(Duration::from_secs(3), bot.get_updates(offset, 0)).await;
+    // Everything appended is durable: confirm it, so Telegram does not send it again.
+    queues.close();
+    if high > 0 {
+        let _ = tokio::time::timeout(Duration::from_secs(2), api.get_updates(high + 1, 0)).await;
     }
-    let _ = stop_scheduler.send(());
+    if tokio::time::timeout(FINISH_TURNS, queues.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!("turns still in hand at shutdown stay in the inbox for the next start");
+    }
+    let _ = stop.send(true);
     let _ = scheduler.await;
+    let _ = sending.await;
     session.store().flush()?;
     Ok(())
 }
 
-/// Describes a request error without anything that could carry the token (teloxide's network
-/// errors can include the request URL, which contains it).
+/// An update from its JSON. teloxide's types read a message only from text: from a
+/// `serde_json::Value` the same update comes out as `UpdateKind::Error`.
+pub fn read_update(payload: &serde_json::Value) -> Result<Update, serde_json::Error> {
+    serde_json::from_str(&payload.to_string())
+}
+
+/// An update as an inbox entry: queued by who sent it (or the chat, when no one did).
+fn inbox_entry(id: u64, payload: serde_json::Value) -> InboxEntry {
+    let from = payload["message"]["from"]["id"]
+        .as_i64()
+        .or_else(|| payload["callback_query"]["from"]["id"].as_i64());
+    let queue = match from {
+        Some(f) => format!("telegram:{f}"),
+        None => format!("telegram:chat:{}", payload["message"]["chat"]["id"]),
+    };
+    InboxEntry {
+        source: SOURCE.into(),
+        seq: id,
+        event: format!("tg:{id}"),
+        queue,
+        payload,
+    }
+}
+
+/// Describes a teloxide request error without anything that could carry the token
+/// (teloxide's network errors can include the request URL, which contains it).
 fn describe(e: &RequestError) -> String {
     match e {
         RequestError::Api(api) => format!("Telegram said: {api}"),
@@ -290,136 +304,141 @@ fn describe(e: &RequestError) -> String {
     }
 }
 
-fn unreachable(e: &RequestError) -> bool {
-    matches!(
-        e,
-        RequestError::Api(
-            ApiError::BotBlocked
-                | ApiError::CantInitiateConversation
-                | ApiError::UserDeactivated
-                | ApiError::BotKicked
-                | ApiError::BotKickedFromSupergroup
-                | ApiError::ChatNotFound
-        )
-    )
-}
-
+/// The adapter: parses updates into events for the session, and delivers the outbox.
 struct Adapter {
-    bot: TgBot,
+    bot: Bot,
+    api: api::Api,
+    limiter: Option<Arc<limits::Limiter>>,
     session: Arc<Session>,
     username: String,
 }
 
-/// Who an update is from, for per-person ordering.
-fn sender(u: &Update) -> Option<u64> {
-    match &u.kind {
-        UpdateKind::Message(m) => m.from.as_ref().map(|f| f.id.0),
-        UpdateKind::CallbackQuery(q) => Some(q.from.id.0),
-        _ => None,
-    }
-}
-
 impl Adapter {
-    /// Handles a batch: each person's updates in order, different people concurrently.
-    async fn handle_batch(self: &Arc<Self>, updates: Vec<Update>) {
-        let mut by_person: BTreeMap<u64, Vec<Update>> = BTreeMap::new();
-        for u in updates {
-            if let Some(id) = sender(&u) {
-                by_person.entry(id).or_default().push(u);
-            }
-        }
-        let mut tasks = tokio::task::JoinSet::new();
-        for (_, list) in by_person {
-            let me = self.clone();
-            tasks.spawn(async move {
-                for u in list {
-                    me.handle_update(u).await;
-                }
-            });
-        }
-        while tasks.join_next().await.is_some() {}
-    }
-
-    async fn handle_update(&self, u: Update) {
-        let event = format!("tg:{}", u.id.0);
-        match u.kind {
-            UpdateKind::Message(m) => self.on_message(m, &event).await,
-            UpdateKind::CallbackQuery(q) => {
-                // Answer at once, whatever follows, so the button stops spinning.
-                let _ = self.bot.answer_callback_query(q.id.clone()).await;
-                let Some(msg) = q.message.as_ref() else {
-                    return;
-                };
-                if !msg.chat().is_private() {
-                    return; // Group messages carry no callback buttons.
-                }
-                let chat = msg.chat().id;
-                let user = user_key(q.from.id.0);
-                let data = q.data.clone().unwrap_or_default();
-                let name = q.from.first_name.clone();
-                self.turn(&user, Some(&name), chat, Input::Button(data), &event)
-                    .await;
-                // The pressed message's buttons go, so they cannot be pressed twice.
-                let _ = self.bot.remove_buttons(chat, msg.id()).await;
-            }
-            _ => {}
-        }
-    }
-
-    async fn on_message(&self, m: TgMessage, event: &str) {
-        let Some(from) = m.from.as_ref() else { return };
-        if from.is_bot {
+    /// Answers a callback query at once (in its own task) so the button stops spinning.
+    fn answer_callback(&self, payload: &serde_json::Value) {
+        let Some(id) = payload["callback_query"]["id"].as_str() else {
             return;
+        };
+        let bot = self.bot.clone();
+        let id = teloxide_core::types::CallbackQueryId(id.to_string());
+        tokio::spawn(async move {
+            let _ = bot.answer_callback_query(id).await;
+        });
+    }
+
+    /// Handles one inbox entry (called by its queue, in order).
+    async fn handle(&self, e: InboxEntry) {
+        let mut ev = Event::new(&e.queue, Input::Text(String::new()));
+        ev.id = Some(e.event.clone());
+        ev.inbox = Some(e.key());
+        let update = match read_update(&e.payload) {
+            Ok(u) => u,
+            Err(_) => return self.drop_event(&ev).await,
+        };
+        match update.kind {
+            UpdateKind::Message(m) => self.on_message(m, ev).await,
+            UpdateKind::CallbackQuery(q) => self.on_callback(q, ev).await,
+            _ => self.drop_event(&ev).await,
+        }
+    }
+
+    /// An event that asks nothing of the bot: only its inbox entry goes.
+    async fn drop_event(&self, ev: &Event) {
+        if let Err(e) = self.session.post(ev, Vec::new()).await {
+            tracing::warn!("clearing a Telegram update failed: {e}");
+        }
+    }
+
+    async fn on_callback(&self, q: CallbackQuery, mut ev: Event) {
+        let Some(msg) = q.message.as_ref() else {
+            return self.drop_event(&ev).await;
+        };
+        if !msg.chat().is_private() {
+            return self.drop_event(&ev).await; // Group messages carry no callback buttons.
+        }
+        let user = user_key(q.from.id.0);
+        ev.user = user.clone();
+        ev.name = Some(q.from.first_name.clone());
+        ev.input = Input::Button(q.data.clone().unwrap_or_default());
+        ev.to = Some(user);
+        let (chat, id) = (msg.chat().id, msg.id());
+        self.turn(ev).await;
+        // The pressed message's buttons go, so they cannot be pressed twice.
+        let bot = self.bot.clone();
+        tokio::spawn(async move {
+            let _ = bot.edit_message_reply_markup(chat, id).await;
+        });
+    }
+
+    async fn on_message(&self, m: TgMessage, mut ev: Event) {
+        let Some(from) = m.from.as_ref() else {
+            return self.drop_event(&ev).await;
+        };
+        if from.is_bot {
+            return self.drop_event(&ev).await;
         }
         let text = m.text().or(m.caption()).unwrap_or("").to_string();
         let user = user_key(from.id.0);
+        ev.user = user.clone();
         if m.chat.is_private() {
+            ev.to = Some(user);
             if text.is_empty() {
                 let note = Message::private().para(self.session.catalog().t("telegram_text_only"));
-                let _ = self.send(&user, m.chat.id, &[note]).await;
-                return;
+                return self.post(&ev, vec![note]).await;
             }
-            let name = from.first_name.clone();
-            return self
-                .turn(&user, Some(&name), m.chat.id, Input::Text(text), event)
-                .await;
+            ev.name = Some(from.first_name.clone());
+            ev.input = Input::Text(text);
+            return self.turn(ev).await;
         }
         // A group: only commands addressed to the bot (or to no bot in particular).
+        ev.to = Some(challenge::group_key("telegram", &m.chat.id.0.to_string()));
         let Some(rest) = text.strip_prefix('/') else {
-            return;
+            return self.drop_event(&ev).await;
         };
         let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
         let (cmd, target) = word.split_once('@').unwrap_or((word, ""));
         if !target.is_empty() && !target.eq_ignore_ascii_case(&self.username) {
-            return;
+            return self.drop_event(&ev).await;
         }
         let cmd = cmd.to_lowercase();
         if !COMMANDS.iter().any(|(c, _)| *c == cmd) {
-            return;
+            return self.drop_event(&ev).await;
         }
         let args = args.trim();
         if cmd == "challenge" {
-            return self.group_challenge(&m, from, args).await;
+            return self.group_challenge(&m, from, args, ev).await;
         }
-        if engine::is_public_lookup(&cmd, args) {
-            self.group_lookup(&user, m.chat.id, &format!("/{cmd} {args}"), m.id.0)
-                .await;
+        let messages = if engine::is_public_lookup(&cmd, args) {
+            engine::public_lookup(
+                self.session.catalog(),
+                &user,
+                &format!("/{cmd} {args}"),
+                m.id.0.unsigned_abs(),
+                self.session.now(),
+            )
         } else {
-            self.continue_privately(m.chat.id, &cmd, args).await;
-        }
+            vec![self.continue_privately(&cmd, args)]
+        };
+        self.post(&ev, messages).await
     }
 
     /// `/challenge …` in a group: facilitator commands (checked against the group's admins)
     /// and the group's status; member words are pointed to the private chat.
-    async fn group_challenge(&self, m: &TgMessage, from: &teloxide_core::types::User, args: &str) {
+    async fn group_challenge(
+        &self,
+        m: &TgMessage,
+        from: &teloxide_core::types::User,
+        args: &str,
+        ev: Event,
+    ) {
         let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
         let facilitating = matches!(
             sub.as_str(),
             "start" | "pause" | "resume" | "skip" | "end" | "stop" | "takeover"
         );
         let admin = facilitating
-            && match self.bot.is_admin(m.chat.id, from.id).await {
-                Ok(admin) => admin,
+            && match self.bot.get_chat_member(m.chat.id, from.id).await {
+                Ok(member) => member.is_privileged(),
                 Err(e) => {
                     tracing::warn!("could not check a group member's rights: {}", describe(&e));
                     false
@@ -434,65 +453,21 @@ impl Adapter {
             name: from.first_name.clone(),
             admin,
         };
-        let messages = self.session.group_reply(&group, &actor, args).await;
-        if let Err(e) = self.send_group(m.chat.id, &messages).await {
-            tracing::warn!("posting to a Telegram group failed: {e}");
+        let now = self.session.now();
+        if let Err(e) = self
+            .session
+            .group_event(&group, &actor, args, &ev, now)
+            .await
+        {
+            tracing::warn!("a group challenge command failed: {e}");
+            let sorry = Message::public().para(self.session.catalog().t("store_failed"));
+            self.post(&ev, vec![sorry]).await;
         }
     }
 
-    /// Posts to a group: public messages only, buttons as links that open a private chat
-    /// with the bot (`t.me/<bot>?start=<token>`), since personal answers never go in a group.
-    async fn send_group(&self, chat: ChatId, messages: &[Message]) -> Result<(), DeliveryError> {
-        for m in &render::merge(messages) {
-            if m.audience != engine::Audience::Public {
-                continue; // Never anything personal in a group.
-            }
-            for part in render::render(m) {
-                let rows: Vec<Vec<InlineKeyboardButton>> = part
-                    .keyboard
-                    .into_iter()
-                    .map(|row| {
-                        row.into_iter()
-                            .filter_map(|(label, token)| {
-                                let url = format!("https://t.me/{}?start={token}", self.username);
-                                reqwest::Url::parse(&url)
-                                    .ok()
-                                    .map(|u| InlineKeyboardButton::url(label, u))
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                    .filter(|row| !row.is_empty())
-                    .collect();
-                let keyboard = (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows));
-                if let Err(e) = self.bot.send_html(chat, part.html, keyboard).await {
-                    if unreachable(&e) {
-                        return Err(DeliveryError::Unreachable(format!("group {}", chat.0)));
-                    }
-                    return Err(DeliveryError::Failed(describe(&e)));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// A public lookup in a group: nothing saved, nothing personal, no buttons.
-    async fn group_lookup(&self, user: &str, chat: ChatId, text: &str, salt: i32) {
-        let messages = engine::public_lookup(
-            self.session.catalog(),
-            user,
-            text,
-            salt.unsigned_abs(),
-            self.session.now(),
-        );
-        for m in &messages {
-            for part in render::render(m) {
-                let _ = self.bot.send_html(chat, part.html, None).await;
-            }
-        }
-    }
-
-    /// Anything personal asked in a group moves to a private chat through a deep link.
-    async fn continue_privately(&self, chat: ChatId, cmd: &str, args: &str) {
+    /// Anything personal asked in a group moves to a private chat through a deep link (a
+    /// button whose token becomes `t.me/<bot>?start=<token>` when posted in a group).
+    fn continue_privately(&self, cmd: &str, args: &str) -> Message {
         let cat = self.session.catalog();
         let mut payload = cmd.to_string();
         // Only safe, non-personal arguments travel in the link (a lens number, a need).
@@ -504,63 +479,103 @@ impl Adapter {
         if matches!(cmd, "lens" | "signpost" | "prep") && !arg.is_empty() {
             payload = format!("{cmd}-{arg}");
         }
-        let url = format!("https://t.me/{}?start={payload}", self.username);
-        let text = render::escape(cat.t("telegram_continue_privately"));
-        let keyboard = reqwest::Url::parse(&url).ok().map(|url| {
-            let button = InlineKeyboardButton::url(cat.t("button.continue_privately"), url);
-            InlineKeyboardMarkup::new(vec![vec![button]])
-        });
-        let _ = self.bot.send_html(chat, text, keyboard).await;
+        Message::public()
+            .para(cat.t("telegram_continue_privately"))
+            .buttons(vec![Button {
+                label: cat.t("button.continue_privately").to_string(),
+                token: payload,
+            }])
     }
 
-    /// One person's turn in their private chat.
-    async fn turn(&self, user: &str, name: Option<&str>, chat: ChatId, input: Input, event: &str) {
-        match self
-            .session
-            .handle_as(user, name, input, Some(event), self.session.now())
-            .await
-        {
-            Ok(reply) => {
-                if !reply.duplicate {
-                    let _ = self.send(user, chat, &reply.messages).await;
-                }
+    /// A turn through the session; its reply goes into the outbox with the new state.
+    async fn turn(&self, ev: Event) {
+        let now = self.session.now();
+        if let Err(e) = self.session.handle_event(ev.clone(), now).await {
+            tracing::warn!("a turn for a Telegram user failed: {e}");
+            // Nothing was saved; the event stays in the inbox and is tried again at the next
+            // start. The person hears that now.
+            let sorry = Message::private().para(self.session.catalog().t("store_failed"));
+            let mut quiet = ev;
+            quiet.id = None;
+            quiet.inbox = None;
+            self.post(&quiet, vec![sorry]).await;
+        }
+    }
+
+    /// Owes messages without a turn (lookups, notes), clearing the event's inbox entry.
+    async fn post(&self, ev: &Event, messages: Vec<Message>) {
+        if let Err(e) = self.session.post(ev, messages).await {
+            tracing::warn!("queueing a Telegram reply failed: {e}");
+        }
+    }
+
+    /// Sends one HTML message within the limits, waiting out a 429's `retry_after` a few
+    /// times.
+    async fn send_html(
+        &self,
+        chat: i64,
+        html: String,
+        keyboard: Option<serde_json::Value>,
+    ) -> Result<(), api::Failure> {
+        if let Some(l) = &self.limiter {
+            let wait = l.reserve(chat, std::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
             }
-            Err(e) => {
-                tracing::warn!("a turn for a Telegram user failed: {e}");
-                let sorry = Message::private().para(self.session.catalog().t("store_failed"));
-                let _ = self.send(user, chat, &[sorry]).await;
+        }
+        let mut body = serde_json::json!({
+            "chat_id": chat,
+            "text": html,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": true},
+        });
+        if let Some(k) = keyboard {
+            body["reply_markup"] = k;
+        }
+        let mut tries = 0;
+        loop {
+            match self
+                .api
+                .call("sendMessage", &body, Duration::from_secs(30))
+                .await
+            {
+                Err(api::Failure::RetryAfter(after)) if tries < RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(after).await;
+                }
+                other => return other.map(|_| ()),
             }
         }
     }
 
-    /// Sends messages to a private chat, in order; a blocked bot marks the person unreachable.
+    /// Sends messages to a chat, in order: callback buttons in a private chat, deep links in a
+    /// group (where only public messages go).
     async fn send(
         &self,
-        user: &str,
-        chat: ChatId,
+        to: &str,
+        chat: i64,
+        group: bool,
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
-        for m in &render::merge(messages) {
+        for m in messages {
+            if group && m.audience != engine::Audience::Public {
+                continue; // Never anything personal in a group.
+            }
             for part in render::render(m) {
-                let keyboard = (!part.keyboard.is_empty()).then(|| {
-                    let rows = part
-                        .keyboard
-                        .into_iter()
-                        .map(|row| {
-                            row.into_iter()
-                                .map(|(l, d)| InlineKeyboardButton::callback(l, d))
-                                .collect::<Vec<_>>()
-                        })
-                        .collect::<Vec<_>>();
-                    InlineKeyboardMarkup::new(rows)
-                });
-                if let Err(e) = self.bot.send_html(chat, part.html, keyboard).await {
-                    if unreachable(&e) {
-                        let _ = self.session.mark_unreachable(user).await;
-                        return Err(DeliveryError::Unreachable(user.to_string()));
+                let keyboard = keyboard(&part.keyboard, group.then_some(self.username.as_str()));
+                match self.send_html(chat, part.html, keyboard).await {
+                    Ok(()) => {}
+                    Err(api::Failure::Unreachable(_)) => {
+                        return Err(DeliveryError::Unreachable(to.to_string()));
                     }
-                    tracing::warn!("sending to a Telegram chat failed: {}", describe(&e));
-                    return Err(DeliveryError::Failed(describe(&e)));
+                    Err(api::Failure::Refused(code, why)) => {
+                        // Refused for good: logged without the text; the next part still goes.
+                        tracing::error!(code, reason = %why, "Telegram refused a message; it was skipped");
+                    }
+                    Err(api::Failure::RetryAfter(d)) => {
+                        return Err(DeliveryError::Failed(format!("rate limited for {d:?}")));
+                    }
+                    Err(api::Failure::Transient(why)) => return Err(DeliveryError::Failed(why)),
                 }
             }
         }
@@ -568,25 +583,48 @@ impl Adapter {
     }
 }
 
+/// An inline keyboard: callback buttons, or (in a group, with the bot's username) links that
+/// open a private chat with the bot at the button's token.
+fn keyboard(rows: &[Vec<(String, String)>], deep_links: Option<&str>) -> Option<serde_json::Value> {
+    let rows: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|row| {
+            serde_json::Value::Array(
+                row.iter()
+                    .map(|(label, token)| match deep_links {
+                        Some(bot) => serde_json::json!({
+                            "text": label,
+                            "url": format!("https://t.me/{bot}?start={token}"),
+                        }),
+                        None => serde_json::json!({"text": label, "callback_data": token}),
+                    })
+                    .collect(),
+            )
+        })
+        .filter(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+        .collect();
+    (!rows.is_empty()).then(|| serde_json::json!({ "inline_keyboard": rows }))
+}
+
 impl Deliver for Adapter {
-    fn accepts(&self, user: &str) -> bool {
-        user.starts_with("telegram:")
+    fn accepts(&self, to: &str) -> bool {
+        to.starts_with("telegram:")
     }
 
-    fn deliver<'a>(&'a self, user: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
+    fn deliver<'a>(&'a self, to: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a> {
         Box::pin(async move {
-            if let Some(chat) = user.strip_prefix("telegram:chat:") {
-                let id: i64 = chat
-                    .parse()
-                    .map_err(|_| DeliveryError::Failed(format!("not a Telegram chat: {user}")))?;
-                return self.send_group(ChatId(id), &messages).await;
+            if let Some(chat) = to.strip_prefix("telegram:chat:") {
+                let id: i64 = chat.parse().map_err(|_| {
+                    DeliveryError::Unreachable(format!("not a Telegram chat: {to}"))
+                })?;
+                return self.send(to, id, true, &messages).await;
             }
-            let id: i64 = user
+            let id: i64 = to
                 .strip_prefix("telegram:")
                 .and_then(|s| s.parse().ok())
-                .ok_or_else(|| DeliveryError::Failed(format!("not a Telegram user: {user}")))?;
+                .ok_or_else(|| DeliveryError::Unreachable(format!("not a Telegram user: {to}")))?;
             // A person's private chat has the same id as the person.
-            self.send(user, ChatId(id), &messages).await
+            self.send(to, id, false, &messages).await
         })
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::engine::{Input, Message};
 use crate::render;
-use crate::scheduler::{self, Deliver, DeliveryFuture};
+use crate::scheduler;
+use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::Session;
 use crate::store::StoreError;
 use std::io::{BufRead, Write};
@@ -36,7 +37,7 @@ impl Deliver for Printer {
             let mut out = std::io::stdout().lock();
             writeln!(out, "{}\n", render::plain_all(&messages))
                 .and_then(|_| out.flush())
-                .map_err(|e| scheduler::DeliveryError::Failed(e.to_string()))
+                .map_err(|e| DeliveryError::Failed(e.to_string()))
         })
     }
 }
@@ -53,12 +54,22 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(TerminalError::Io)?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let sink = Arc::new(Printer {
         user: user.to_string(),
     });
-    let scheduler = rt.spawn(scheduler::run(session.clone(), sink, async {
-        let _ = stopped.await;
+    let me = user.to_string();
+    let mut stopped2 = stopped.clone();
+    let mut stopped1 = stopped;
+    let scheduler = rt.spawn(scheduler::run(
+        session.clone(),
+        Arc::new(move |to: &str| to == me),
+        async move {
+            let _ = stopped1.changed().await;
+        },
+    ));
+    let sender = rt.spawn(sender::run(session.clone(), sink, async move {
+        let _ = stopped2.changed().await;
     }));
     let say = |text: &str| -> Result<(), TerminalError> {
         let mut out = std::io::stdout().lock();
@@ -95,8 +106,9 @@ pub fn run(
             Err(e) => break Err(TerminalError::Store(e)),
         }
     };
-    let _ = stop.send(());
+    let _ = stop.send(true);
     let _ = rt.block_on(scheduler);
+    let _ = rt.block_on(sender);
     result
 }
 

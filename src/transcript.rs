@@ -23,7 +23,7 @@
 use crate::content::Catalog;
 use crate::engine::{Input, Message};
 use crate::render;
-use crate::scheduler::{Deliver, DeliveryFuture};
+use crate::sender::{Deliver, DeliveryFuture};
 use crate::session::Session;
 use crate::store::{MemoryStore, Store};
 use jiff::{SignedDuration, Timestamp};
@@ -112,7 +112,7 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
                 session = Session::new(catalog.clone(), store.clone());
             } else if d == "tick" {
                 let sink = Collect::default();
-                if let Err(e) = rt.block_on(session.run_due(now, &sink)) {
+                if let Err(e) = rt.block_on(crate::sender::run_due(&session, now, &sink)) {
                     return fail(format!("{name}:{line_no}: store error: {e}"));
                 }
                 let sent = sink.sent.into_inner().unwrap_or_default();

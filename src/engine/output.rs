@@ -2,10 +2,10 @@
 //! them. Each adapter has a pure renderer that turns these into its own payloads, within its own
 //! limits and escaping; the engine never writes markup.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Who may see a message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Audience {
     /// Only the person (a DM, an ephemeral reply). Anything personal is private.
     Private,
@@ -14,7 +14,7 @@ pub enum Audience {
 }
 
 /// One piece of a message's text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Block {
     /// A short heading, shown emphasised.
     Title(String),
@@ -39,7 +39,7 @@ pub enum Block {
 }
 
 /// A button: a short label and a token the engine will recognise when it is pressed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Button {
     /// What the person sees (at most 40 characters).
     pub label: String,
@@ -49,7 +49,7 @@ pub struct Button {
 }
 
 /// One message from the bot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// Who may see it.
     pub audience: Audience,

@@ -7,12 +7,11 @@
 //! people, keyed by the group's key). A person's turn takes their own lock first and a group's
 //! second; nothing takes them the other way round, so there is no deadlock.
 
-use super::{DueRun, Reply, Session};
+use super::{DueRun, Event, Reply, Session};
 use crate::challenge::group::{Actor, Group};
 use crate::challenge::{self, Challenge, Request, calendar, member};
 use crate::engine::{Button, Message, UserState};
-use crate::scheduler::{Deliver, DeliveryError};
-use crate::store::{DueEntry, StoreError};
+use crate::store::{DueEntry, StoreError, Write};
 use jiff::{SignedDuration, Timestamp};
 
 /// Later than this, a member's prompt is skipped (not counted as missed).
@@ -41,6 +40,21 @@ impl Session {
             }
         }
         Ok(out)
+    }
+
+    /// Adds a record's new value and its due-index moves to a write.
+    fn challenge_write(&self, before: Option<&Challenge>, after: &Challenge, w: &mut Write) {
+        let old = before.map(challenge::due_entries).unwrap_or_default();
+        let new = challenge::due_entries(after);
+        w.due_delete.extend(old.difference(&new).cloned());
+        w.due_put.extend(new.difference(&old).cloned());
+        w.meta.push((
+            challenge::meta_key(&after.group),
+            Some(challenge::encode(after)),
+        ));
+        if new.difference(&old).count() > 0 {
+            self.wake.notify_one();
+        }
     }
 
     /// Saves a record and moves its due-index entries (durable after the next flush).
@@ -92,7 +106,9 @@ impl Session {
     }
 
     /// `/challenge …` typed in a group (by anyone; the adapter says whether they may
-    /// facilitate). Returns what to post in the group. Saved and flushed before it returns.
+    /// facilitate). Returns what to post in the group. Saved and flushed before it returns;
+    /// with an event id a repeat applies nothing, and with `to` the post is owed through the
+    /// outbox in the same write.
     pub async fn group_command(
         &self,
         group: &Group,
@@ -100,21 +116,51 @@ impl Session {
         args: &str,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
+        let ev = Event::new(&actor.user, crate::engine::Input::Text(String::new()));
+        self.group_event(group, actor, args, &ev, now).await
+    }
+
+    /// [`Session::group_command`] for a platform event: `ev` carries its id, inbox key and
+    /// where the answer goes (its input is not read).
+    pub async fn group_event(
+        &self,
+        group: &Group,
+        actor: &Actor,
+        args: &str,
+        ev: &Event,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
         let _in_flight = self.gate.read().await;
         let lock = self.lock_for(&group.key);
-        let result = {
+        let result = async {
             let _guard = lock.lock().await;
+            if self.applied(ev, None)? {
+                let mut w = Write::default();
+                w.inbox_done.extend(ev.inbox.clone());
+                self.write(w).await?;
+                return Ok(Vec::new());
+            }
             let before = self.challenge(&group.key)?;
             let (after, messages) =
                 challenge::group::command(&self.catalog, before.clone(), group, actor, args, now);
+            let mut w = Write::default();
             if let Some(a) = &after
                 && before.as_ref() != Some(a)
             {
-                self.save_challenge(before.as_ref(), a)?;
-                self.commit().await?;
+                self.challenge_write(before.as_ref(), a, &mut w);
             }
+            let mut settle = ev.clone();
+            settle.to = None;
+            self.settle(&settle, &[], &mut w, now)?;
+            if let Some(to) = &ev.to {
+                // The transport shows a group only what is public.
+                w.outbox
+                    .extend(self.owe(to, None, &messages, ev.id.clone(), now)?);
+            }
+            self.write(w).await?;
             Ok(messages)
-        };
+        }
+        .await;
         self.release(&group.key, lock);
         let sub = args.split_whitespace().next().unwrap_or("help");
         let sub: String = sub
@@ -141,24 +187,18 @@ impl Session {
     /// A member's request (the caller holds the person's lock).
     pub(super) async fn member_turn(
         &self,
-        user: &str,
-        name: Option<&str>,
+        ev: &Event,
         req: Request,
-        event: Option<&str>,
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
+        let user = ev.user.as_str();
+        let name = ev.name.as_deref();
         let state = self
             .store
             .get_user(user)?
             .unwrap_or_else(|| UserState::new(user));
-        if let Some(id) = event
-            && state.seen_event(id)
-        {
-            return Ok(Reply {
-                messages: Vec::new(),
-                duplicate: true,
-                at: crate::logging::describe_at(&state.at),
-            });
+        if self.applied(ev, Some(&state))? {
+            return self.duplicate(ev, &state, None).await;
         }
         let mut st = state.clone();
         let cat = self.catalog.clone();
@@ -256,13 +296,13 @@ impl Session {
         if st.created.is_none() {
             st.created = Some(now);
         }
-        if let Some(id) = event {
-            st.remember_event(id);
-        }
+        let mut w = Write::default();
         if st != state {
             st.updated = Some(now);
-            self.store.put_user(&st)?;
+            w.users.push(st.clone());
         }
+        self.settle(ev, &messages, &mut w, now)?;
+        self.write(w).await?;
         self.commit().await?;
         Ok(Reply {
             at: crate::logging::describe_at(&st.at),
@@ -392,7 +432,6 @@ impl Session {
         &self,
         e: &DueEntry,
         now: Timestamp,
-        sink: &dyn Deliver,
         run: &mut DueRun,
     ) -> Result<(), StoreError> {
         let _in_flight = self.gate.read().await;
@@ -455,47 +494,54 @@ impl Session {
         } else {
             (e.user.clone(), Vec::new())
         };
-        // The entry is handled either way; a stale one must not be found again.
-        self.store.delete_due(e)?;
-        self.store.flush()?;
-        if messages.is_empty() {
+        // The entry is handled either way; a stale one must not be found again. What it says
+        // is owed through the outbox in the same write.
+        let mut w = Write::default();
+        w.due_delete.push(e.clone());
+        let person = (!challenge::is_group_key(&to)).then_some(to.as_str());
+        let event = format!("due:{}:{}:{}", e.user, e.reminder, e.at.as_second());
+        if let Some(mut entry) = self.owe(&to, person, &messages, Some(event), now)? {
+            entry.group = Some(e.user.clone());
+            w.outbox.push(entry);
+            run.queued += 1;
+        } else {
             run.silent += 1;
-            return Ok(());
         }
-        match sink.deliver(&to, messages).await {
-            Ok(()) => run.delivered += 1,
-            Err(DeliveryError::Unreachable(_)) => {
-                run.unreachable += 1;
-                if challenge::is_group_key(&to) {
-                    // The bot was removed from the group: the challenge cannot go on there.
-                    self.with_challenge(&e.user, |c| {
-                        if let Some(c) = c {
-                            c.ended = Some(challenge::Ended {
-                                at: now,
-                                early: true,
-                            });
-                            c.next_post = None;
-                            for m in &mut c.members {
-                                m.next_prompt = None;
-                            }
-                        }
-                    })
-                    .await?;
-                    tracing::warn!("a challenge's group could not be reached; the challenge ended");
-                } else {
-                    self.mark_unreachable(&to).await?;
-                    self.with_challenge(&e.user, |c| {
-                        if let Some(m) = c.and_then(|c| c.member_mut(&to)) {
-                            m.unreachable = true;
-                        }
-                    })
-                    .await?;
+        self.write(w).await
+    }
+
+    /// The bot can no longer post in a group: its challenge ends there.
+    pub(super) async fn end_unreachable_challenge(&self, group: &str) -> Result<(), StoreError> {
+        let now = self.now();
+        self.with_challenge(group, |c| {
+            if let Some(c) = c {
+                c.ended = Some(challenge::Ended {
+                    at: now,
+                    early: true,
+                });
+                c.next_post = None;
+                for m in &mut c.members {
+                    m.next_prompt = None;
                 }
-                self.store.flush()?;
             }
-            Err(DeliveryError::Failed(_)) => run.failed += 1,
-        }
-        Ok(())
+        })
+        .await?;
+        self.commit().await
+    }
+
+    /// A member cannot be reached privately: the challenge stops counting on prompts to them.
+    pub(super) async fn member_unreachable(
+        &self,
+        group: &str,
+        person: &str,
+    ) -> Result<(), StoreError> {
+        self.with_challenge(group, |c| {
+            if let Some(m) = c.and_then(|c| c.member_mut(person)) {
+                m.unreachable = true;
+            }
+        })
+        .await?;
+        self.commit().await
     }
 }
 

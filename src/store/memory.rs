@@ -1,7 +1,9 @@
 //! An in-memory store for tests: the same encoding as sled, nothing on disk.
 
-use super::{DueEntry, Store, StoreError, codec, time_key};
+use super::{DueEntry, Store, StoreError, Write, codec, time_key};
 use crate::engine::UserState;
+use crate::inbox::InboxEntry;
+use crate::outbox::OutboxEntry;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,6 +14,11 @@ pub struct MemoryStore {
     users: Mutex<BTreeMap<String, Vec<u8>>>,
     meta: Mutex<BTreeMap<String, Vec<u8>>>,
     due: Mutex<BTreeMap<Vec<u8>, DueEntry>>,
+    outbox: Mutex<BTreeMap<u64, OutboxEntry>>,
+    events: Mutex<BTreeMap<String, Timestamp>>,
+    inbox: Mutex<BTreeMap<Vec<u8>, InboxEntry>>,
+    high_water: Mutex<BTreeMap<String, u64>>,
+    ids: std::sync::atomic::AtomicU64,
 }
 
 impl MemoryStore {
@@ -114,5 +121,117 @@ impl Store for MemoryStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    fn apply(&self, w: &Write) -> Result<(), StoreError> {
+        // Every lock at once, always in this order, so a reader never sees half a turn.
+        let mut users = self.users.lock().map_err(poisoned)?;
+        let mut meta = self.meta.lock().map_err(poisoned)?;
+        let mut due = self.due.lock().map_err(poisoned)?;
+        let mut outbox = self.outbox.lock().map_err(poisoned)?;
+        let mut events = self.events.lock().map_err(poisoned)?;
+        let mut inbox = self.inbox.lock().map_err(poisoned)?;
+        for k in &w.delete_users {
+            users.remove(k);
+        }
+        for u in &w.users {
+            users.insert(u.user.clone(), codec::encode(u));
+        }
+        for (k, v) in &w.meta {
+            match v {
+                Some(v) => meta.insert(k.clone(), v.clone()),
+                None => meta.remove(k),
+            };
+        }
+        for e in &w.due_delete {
+            due.remove(&e.key());
+        }
+        for e in &w.due_put {
+            due.insert(e.key(), e.clone());
+        }
+        for e in &w.outbox {
+            outbox.insert(e.id, e.clone());
+        }
+        for (id, at) in &w.events {
+            events.insert(id.clone(), *at);
+        }
+        for k in &w.inbox_done {
+            inbox.remove(k);
+        }
+        Ok(())
+    }
+
+    fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
+        Ok(self.events.lock().map_err(poisoned)?.contains_key(event))
+    }
+
+    fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let mut events = self.events.lock().map_err(poisoned)?;
+        let n = events.len();
+        events.retain(|_, at| *at >= before);
+        Ok(n - events.len())
+    }
+
+    fn next_outbox_id(&self) -> Result<u64, StoreError> {
+        Ok(self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
+    }
+
+    fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        Ok(self
+            .outbox
+            .lock()
+            .map_err(poisoned)?
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        self.outbox
+            .lock()
+            .map_err(poisoned)?
+            .insert(entry.id, entry.clone());
+        Ok(())
+    }
+
+    fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        self.outbox.lock().map_err(poisoned)?.remove(&id);
+        Ok(())
+    }
+
+    fn inbox_append(
+        &self,
+        source: &str,
+        high_water: u64,
+        entries: &[InboxEntry],
+    ) -> Result<(), StoreError> {
+        let mut inbox = self.inbox.lock().map_err(poisoned)?;
+        let mut hw = self.high_water.lock().map_err(poisoned)?;
+        for e in entries {
+            inbox.insert(e.key(), e.clone());
+        }
+        hw.insert(source.to_string(), high_water);
+        Ok(())
+    }
+
+    fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .high_water
+            .lock()
+            .map_err(poisoned)?
+            .get(source)
+            .copied()
+            .unwrap_or(0))
+    }
+
+    fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
+        Ok(self
+            .inbox
+            .lock()
+            .map_err(poisoned)?
+            .values()
+            .filter(|e| e.source == source)
+            .cloned()
+            .collect())
     }
 }

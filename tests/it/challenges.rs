@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use lensbot::challenge::group::{Actor, Group};
 use lensbot::challenge::{self, member};
 use lensbot::engine::{Input, Message};
-use lensbot::scheduler::{Deliver, DeliveryError, DeliveryFuture};
+use lensbot::sender::{Deliver, DeliveryError, DeliveryFuture};
 use lensbot::session::Session;
 use lensbot::store::{MemoryStore, SledStore, Store};
 use std::sync::{Arc, Mutex};
@@ -140,7 +140,9 @@ impl Run {
             self.now = next.max(self.now);
             self.session.set_now(self.now);
             *self.sink.clock.lock().unwrap() = Some(self.now);
-            self.session.run_due(self.now, &self.sink).await.unwrap();
+            lensbot::sender::run_due(&self.session, self.now, &self.sink)
+                .await
+                .unwrap();
             if next >= until {
                 break;
             }
@@ -850,6 +852,13 @@ mod on_discord {
             let day = format!("Day {} of 6", d + 1);
             if d <= 2 {
                 session.set_now(ts(&format!("2026-11-{date}T02:30:00Z")));
+                // Hours pass before 08:00: the early prompts have been tried by then.
+                for _ in 0..100 {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    if session.outbox_depth().0 == 0 {
+                        break;
+                    }
+                }
             }
             session.set_now(ts(&format!("2026-11-{date}T08:00:00Z")));
             let post = post_containing(&f, &format!("{day}:")).await;

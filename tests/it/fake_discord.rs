@@ -72,6 +72,12 @@ fn member(id: u64, admin: bool, roles: &[u64]) -> Value {
 
 /// A message object as Discord returns it.
 pub fn message(id: u64, channel: u64, author: Value, content: &str, components: Value) -> Value {
+    // Discord always answers with an array, empty when the message has no components.
+    let components = if components.is_null() {
+        json!([])
+    } else {
+        components
+    };
     json!({"id": id.to_string(), "channel_id": channel.to_string(), "author": author, "content": content,
         "timestamp": "2026-01-05T09:00:00.000000+00:00", "edited_timestamp": null, "tts": false,
         "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [], "embeds": [],

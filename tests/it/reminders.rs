@@ -3,7 +3,8 @@
 
 use crate::helpers::{catalog, text};
 use lensbot::engine::{self, Input, Message, UserState};
-use lensbot::scheduler::{self, Deliver, DeliveryError, DeliveryFuture};
+use lensbot::scheduler;
+use lensbot::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use lensbot::session::Session;
 use lensbot::store::{MemoryStore, SledStore, Store};
 use std::sync::{Arc, Mutex};
@@ -111,9 +112,17 @@ async fn the_scheduler_task_delivers_an_overdue_reminder_once_after_a_restart() 
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
     let session = Arc::new(Session::new(catalog(), store.clone()));
     let sink = Arc::new(Sink::default());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(scheduler::run(session.clone(), sink.clone(), async {
-        let _ = stopped.await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (mut s1, mut s2) = (stopped.clone(), stopped);
+    let task = tokio::spawn(scheduler::run(
+        session.clone(),
+        Arc::new(|to: &str| to.starts_with("test:")),
+        async move {
+            let _ = s1.changed().await;
+        },
+    ));
+    let sending = tokio::spawn(sender::run(session.clone(), sink.clone(), async move {
+        let _ = s2.changed().await;
     }));
     for _ in 0..50 {
         if !sink.got.lock().unwrap().is_empty() {
@@ -123,8 +132,9 @@ async fn the_scheduler_task_delivers_an_overdue_reminder_once_after_a_restart() 
     }
     // Give it a chance to (wrongly) deliver twice.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.send(()).unwrap();
+    stop.send(true).unwrap();
     task.await.unwrap();
+    sending.await.unwrap();
     let got = sink.got.lock().unwrap();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
@@ -154,12 +164,12 @@ async fn an_unreachable_person_is_marked_and_not_retried() {
         ..Sink::default()
     };
     let day1: jiff::Timestamp = "2026-01-06T09:00:00Z".parse().unwrap();
-    let run = session.run_due(day1, &sink).await.unwrap();
+    let run = sender::run_due(&session, day1, &sink).await.unwrap();
     assert_eq!(run.unreachable, 1);
     assert!(store.get_user("test:gone").unwrap().unwrap().unreachable);
     // The next day nothing is attempted; the schedule still moves on.
     let day2: jiff::Timestamp = "2026-01-07T09:00:00Z".parse().unwrap();
-    let run = session.run_due(day2, &sink).await.unwrap();
+    let run = sender::run_due(&session, day2, &sink).await.unwrap();
     assert_eq!((run.delivered, run.unreachable, run.silent), (0, 0, 1));
     // Writing again makes them reachable.
     session

@@ -1,0 +1,199 @@
+//! The sender: drains the outbox to one platform (or the terminal), one lane per recipient.
+//!
+//! Each recipient's entries go in commit order; recipients proceed side by side, so one slow
+//! or rate-limited chat never delays anyone else. A message the platform takes is marked sent
+//! (the entry leaves the outbox, flushed) before the next one; a failure that may pass (a 5xx,
+//! a network error, a 429 the transport could not wait out) keeps the entry and tries again
+//! after a back-off (1 s doubling to a minute), while the lane's later entries wait behind it
+//! to keep their order. A recipient the platform refuses for good is marked unreachable. The
+//! only way a message can reach a person twice is a crash between the platform taking it and
+//! the mark being flushed; the README says so.
+//!
+//! Each platform supplies a [`Deliver`]: it renders the messages, keeps the platform's limits
+//! and says what went wrong in the terms above.
+
+use crate::engine::Message;
+use crate::outbox::{self, OutboxEntry};
+use crate::session::{DueRun, Lane, Session};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a delivery failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The platform says the recipient cannot be reached (blocked the bot, DMs closed, the bot
+    /// removed from the group): not retried.
+    #[error("cannot reach {0}")]
+    Unreachable(String),
+    /// Anything that may pass (network, 5xx, rate limits): tried again later.
+    #[error("delivery failed: {0}")]
+    Failed(String),
+}
+
+/// A boxed future, so [`Deliver`] stays object-safe without extra crates.
+pub type DeliveryFuture<'a> = Pin<Box<dyn Future<Output = Result<(), DeliveryError>> + Send + 'a>>;
+
+/// Sends messages to recipients on one platform (or in the terminal).
+pub trait Deliver: Send + Sync {
+    /// Whether this sink can reach the recipient (its key names the platform).
+    fn accepts(&self, to: &str) -> bool;
+    /// Sends the messages, in order. A part the platform refuses for good (a 400) is logged
+    /// without its text and skipped, not reported as a failure.
+    fn deliver<'a>(&'a self, to: &'a str, messages: Vec<Message>) -> DeliveryFuture<'a>;
+}
+
+/// How one lane's turn at the platform ended.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Entries delivered whole.
+    pub delivered: usize,
+    /// Entries dropped because the recipient cannot be reached.
+    pub unreachable: usize,
+    /// Attempts that failed and will be tried again.
+    pub failed: usize,
+}
+
+/// Runs until `shutdown` resolves: loads what the store's outbox holds, then delivers every
+/// entry `sink` accepts as it is committed. On shutdown the lanes are given a moment to finish
+/// the message in hand; whatever is unsent stays in the outbox for the next start.
+pub async fn run(
+    session: Arc<Session>,
+    sink: Arc<dyn Deliver>,
+    shutdown: impl Future<Output = ()>,
+) {
+    if let Err(e) = session.reload_outbox() {
+        tracing::error!("the outbox could not be read: {e}");
+    }
+    let mut changed = session.watch_outbox();
+    let mut lanes = tokio::task::JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        changed.borrow_and_update();
+        for lane in session.claim_lanes(&|to| sink.accepts(to)) {
+            lanes.spawn(drive(session.clone(), sink.clone(), lane));
+        }
+        tokio::select! {
+            _ = &mut shutdown => break,
+            r = changed.changed() => if r.is_err() { break },
+            Some(_) = lanes.join_next() => {}
+            // Lanes released after a back-off are picked up here.
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+    // Replies of the turns that finished as the process stopped get a moment too; whatever is
+    // still unsent then waits in the outbox for the next start.
+    for lane in session.claim_lanes(&|to| sink.accepts(to)) {
+        lanes.spawn(drive(session.clone(), sink.clone(), lane));
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while lanes.join_next().await.is_some() {}
+    })
+    .await;
+    lanes.shutdown().await;
+}
+
+/// Works through one lane: its entries in order, each message once.
+async fn drive(session: Arc<Session>, sink: Arc<dyn Deliver>, lane: Lane) -> Sent {
+    let mut sent = Sent::default();
+    while let Some(mut e) = session.lane_front(&lane) {
+        match attempt(&session, sink.as_ref(), &mut e).await {
+            Outcome::Delivered => sent.delivered += 1,
+            Outcome::Unreachable => sent.unreachable += 1,
+            Outcome::Later => {
+                sent.failed += 1;
+                // Wait here, holding the lane, so the recipient's later messages keep behind.
+                tokio::time::sleep(outbox::backoff(e.attempts)).await;
+            }
+        }
+    }
+    sent
+}
+
+enum Outcome {
+    Delivered,
+    Unreachable,
+    Later,
+}
+
+/// One try at an entry: its messages from the first unsent one.
+async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> Outcome {
+    while e.sent < e.messages.len() {
+        let m = e.messages[e.sent].clone();
+        match sink.deliver(&e.to, vec![m]).await {
+            Ok(()) => {
+                e.sent += 1;
+                if e.sent < e.messages.len()
+                    && let Err(err) = session.outbox_progress(e)
+                {
+                    tracing::error!("recording a message as sent failed: {err}");
+                }
+            }
+            Err(DeliveryError::Unreachable(_)) => {
+                if let Err(err) = session.undeliverable(e).await {
+                    tracing::error!("marking a recipient unreachable failed: {err}");
+                }
+                finish(session, e).await;
+                return Outcome::Unreachable;
+            }
+            Err(DeliveryError::Failed(why)) => {
+                e.attempts += 1;
+                tracing::warn!(
+                    platform = e.platform(),
+                    attempts = e.attempts,
+                    "a message could not be delivered ({why}); it stays in the outbox and is tried again"
+                );
+                if let Err(err) = session.outbox_progress(e) {
+                    tracing::error!("recording a failed delivery failed: {err}");
+                }
+                return Outcome::Later;
+            }
+        }
+    }
+    finish(session, e).await;
+    Outcome::Delivered
+}
+
+async fn finish(session: &Session, e: &OutboxEntry) {
+    if let Err(err) = session.outbox_done(e).await {
+        tracing::error!("marking a message delivered failed: {err}");
+    }
+}
+
+/// Delivers what the outbox holds for `sink` once, in this task, without waiting out
+/// back-offs: a failure is counted and stays in the outbox. For the terminal, transcripts and
+/// tests; a running bot has [`run`].
+pub async fn deliver_once(session: &Session, sink: &dyn Deliver) -> Sent {
+    let mut sent = Sent::default();
+    for lane in session.claim_lanes(&|to| sink.accepts(to)) {
+        while let Some(mut e) = session.lane_front(&lane) {
+            match attempt(session, sink, &mut e).await {
+                Outcome::Delivered => sent.delivered += 1,
+                Outcome::Unreachable => sent.unreachable += 1,
+                Outcome::Later => {
+                    sent.failed += 1;
+                    session.release_lane(&lane);
+                    break;
+                }
+            }
+        }
+    }
+    sent
+}
+
+/// Handles everything due at `now` that `sink` can deliver, then delivers it once, in this
+/// task (the terminal, transcripts and tests; a running bot has the scheduler and [`run`]).
+pub async fn run_due(
+    session: &Session,
+    now: jiff::Timestamp,
+    sink: &dyn Deliver,
+) -> Result<DueRun, crate::store::StoreError> {
+    let mut run = session.enqueue_due(now, &|to| sink.accepts(to)).await?;
+    let sent = deliver_once(session, sink).await;
+    run.delivered += sent.delivered;
+    run.unreachable += sent.unreachable;
+    run.failed += sent.failed;
+    run.queued = run.queued.saturating_sub(sent.delivered + sent.unreachable);
+    Ok(run)
+}

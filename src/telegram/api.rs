@@ -1,0 +1,249 @@
+//! The two Bot API calls on the hot path, made directly (JSON over reqwest) so lensbot decides
+//! what each failure means: `getUpdates`, parsed one update at a time so one update that cannot
+//! be read is skipped (and logged by id) instead of stopping polling for good, and
+//! `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a 5xx
+//! or network error to retry, a 403 for a person who blocked the bot, a 400 refused for good).
+//! teloxide-core waits ten seconds inside a request after any 5xx; here the sender's back-off
+//! decides, per chat.
+//!
+//! The token is part of every URL, so request errors are described by kind only, never
+//! formatted with their URL.
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// How a call went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// 429: wait this long.
+    RetryAfter(Duration),
+    /// A 5xx, a timeout, no connection, an unreadable answer: may pass.
+    Transient(String),
+    /// The chat cannot be reached (blocked, deactivated, kicked, not found).
+    Unreachable(String),
+    /// Refused for good (400 and the like): Telegram's description.
+    Refused(u16, String),
+}
+
+/// A Bot API client bound to one token.
+#[derive(Clone)]
+pub struct Api {
+    client: reqwest::Client,
+    /// `{api_url}/bot{token}`: never logged.
+    base: String,
+}
+
+/// One update as far as lensbot could read it.
+#[derive(Debug)]
+pub enum Polled {
+    /// A readable update (its id and the raw JSON).
+    Update(u64, Value),
+    /// An update with an id whose body could not be read: skipped.
+    Unreadable(u64),
+}
+
+impl Api {
+    /// A client for `api_url` (Telegram's, or a fake) and a token.
+    pub fn new(api_url: &str, token: &str) -> Api {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        Api {
+            client,
+            base: format!("{}/bot{token}", api_url.trim_end_matches('/')),
+        }
+    }
+
+    /// Calls a method with a JSON body; the `result` on success.
+    pub async fn call(
+        &self,
+        method: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let url = format!("{}/{method}", self.base);
+        let resp = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let answer: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
+            Err(_) => return Err(Failure::Transient("an unreadable answer".into())),
+        };
+        if answer["ok"].as_bool() == Some(true) {
+            return Ok(answer["result"].clone());
+        }
+        let code = answer["error_code"].as_u64().unwrap_or(status as u64) as u16;
+        let description = answer["description"].as_str().unwrap_or("").to_string();
+        Err(classify(code, description, &answer))
+    }
+
+    /// Long-polls for updates from `offset` (which confirms every earlier one to Telegram).
+    pub async fn get_updates(&self, offset: u64, timeout: u32) -> Result<Vec<Polled>, Failure> {
+        let body = serde_json::json!({
+            "offset": offset,
+            "timeout": timeout,
+            "allowed_updates": ["message", "callback_query"],
+        });
+        let url = format!("{}/getUpdates", self.base);
+        let resp = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .timeout(Duration::from_secs(timeout as u64 + 15))
+            .send()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        parse_updates(status, &bytes)
+    }
+}
+
+/// Reads a `getUpdates` answer one update at a time: an update whose body cannot be read (a
+/// lone surrogate escape, a shape teloxide does not know) is reported by id, not fatal.
+pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> {
+    #[derive(serde::Deserialize)]
+    struct Envelope<'a> {
+        ok: bool,
+        #[serde(borrow, default)]
+        result: Vec<&'a serde_json::value::RawValue>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Id {
+        update_id: u64,
+    }
+    let env: Envelope = match serde_json::from_slice(bytes) {
+        Ok(e) => e,
+        Err(_) => {
+            // Not even the envelope: read it loosely for Telegram's error.
+            let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            let code = v["error_code"].as_u64().unwrap_or(status as u64) as u16;
+            let description = v["description"].as_str().unwrap_or("").to_string();
+            return Err(classify(code, description, &v));
+        }
+    };
+    if !env.ok {
+        let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+        let code = v["error_code"].as_u64().unwrap_or(status as u64) as u16;
+        let description = v["description"].as_str().unwrap_or("").to_string();
+        return Err(classify(code, description, &v));
+    }
+    let mut out = Vec::new();
+    for raw in env.result {
+        let Ok(Id { update_id }) = serde_json::from_str::<Id>(raw.get()) else {
+            tracing::warn!("an update without a readable id was skipped");
+            continue;
+        };
+        let readable = serde_json::from_str::<teloxide_core::types::Update>(raw.get())
+            .ok()
+            .and_then(|_| serde_json::from_str::<Value>(raw.get()).ok());
+        match readable {
+            Some(v) => out.push(Polled::Update(update_id, v)),
+            None => out.push(Polled::Unreadable(update_id)),
+        }
+    }
+    Ok(out)
+}
+
+fn classify(code: u16, description: String, answer: &Value) -> Failure {
+    if code == 429 {
+        let secs = answer["parameters"]["retry_after"].as_u64().unwrap_or(1);
+        return Failure::RetryAfter(Duration::from_secs(secs.max(1)));
+    }
+    if code >= 500 {
+        return Failure::Transient(format!("HTTP {code}"));
+    }
+    let lower = description.to_lowercase();
+    let unreachable = code == 403
+        || lower.contains("chat not found")
+        || lower.contains("user is deactivated")
+        || lower.contains("bot was kicked")
+        || lower.contains("bot was blocked")
+        || lower.contains("have no rights to send");
+    if unreachable {
+        return Failure::Unreachable(description);
+    }
+    Failure::Refused(code, description)
+}
+
+/// A request error by kind, without its URL (which holds the token).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".into()
+    } else if e.is_connect() {
+        "could not connect".into()
+    } else {
+        "network error".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_update_is_skipped_by_id_and_the_rest_kept() {
+        let body = br#"{"ok":true,"result":[
+            {"update_id":5,"message":{"message_id":1,"date":1,"chat":{"id":7,"type":"private","first_name":"A"},"from":{"id":7,"is_bot":false,"first_name":"A"},"text":"bad \ud800 text"}},
+            {"update_id":6,"message":{"message_id":2,"date":1,"chat":{"id":7,"type":"private","first_name":"A"},"from":{"id":7,"is_bot":false,"first_name":"A"},"text":"fine"}}
+        ]}"#;
+        let got = parse_updates(200, body).unwrap();
+        assert!(matches!(got[0], Polled::Unreadable(5)), "{got:?}");
+        assert!(matches!(got[1], Polled::Update(6, _)), "{got:?}");
+        // Read back from the inbox, it is still a message (teloxide reads messages only from
+        // text, not from a `serde_json::Value`).
+        let Polled::Update(_, v) = &got[1] else {
+            unreachable!()
+        };
+        let u = crate::telegram::read_update(v).unwrap();
+        assert!(matches!(
+            u.kind,
+            teloxide_core::types::UpdateKind::Message(_)
+        ));
+    }
+
+    #[test]
+    fn failures_are_told_apart() {
+        let v = |s: &str| serde_json::from_str::<Value>(s).unwrap();
+        let r = v(
+            r#"{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":3}}"#,
+        );
+        assert_eq!(
+            classify(429, "x".into(), &r),
+            Failure::RetryAfter(Duration::from_secs(3))
+        );
+        assert!(matches!(
+            classify(502, "Bad Gateway".into(), &v("{}")),
+            Failure::Transient(_)
+        ));
+        assert!(matches!(
+            classify(
+                403,
+                "Forbidden: bot was blocked by the user".into(),
+                &v("{}")
+            ),
+            Failure::Unreachable(_)
+        ));
+        assert!(matches!(
+            classify(400, "Bad Request: message is too long".into(), &v("{}")),
+            Failure::Refused(400, _)
+        ));
+    }
+}
