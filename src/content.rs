@@ -127,6 +127,28 @@ impl Lens {
     }
 }
 
+/// Works out every stop of the walk through a lens, in order: `intro`; for each mode its
+/// summary (`awareness`) and its prompts (`awareness/aw-own-story`), then `actions` after the
+/// action mode and `meeting` after the advocacy mode; `example`, `resources`, `end`. The checker
+/// stores it once at load in [`Lens::stops`], which the engine's walk reads (and re-exports
+/// this as `engine::walk::all_stops`).
+pub fn all_stops(lens: &Lens) -> Vec<String> {
+    let mut out = vec!["intro".to_string()];
+    for m in &lens.modes {
+        out.push(m.kind.as_str().to_string());
+        for p in &m.prompts {
+            out.push(format!("{}/{}", m.kind.as_str(), p.id));
+        }
+        match m.kind {
+            ModeKind::Action => out.push("actions".into()),
+            ModeKind::Advocacy => out.push("meeting".into()),
+            ModeKind::Awareness => {}
+        }
+    }
+    out.extend(["example", "resources", "end"].map(String::from));
+    out
+}
+
 /// A practical example or case study.
 #[derive(Clone, Debug)]
 pub struct Example {
@@ -348,20 +370,72 @@ impl Plan {
     }
 }
 
+/// Everyone's time zone until they choose one (an IANA name). Lives here, on the ground floor,
+/// because [`Defaults`] needs it; the engine re-exports it as `engine::zones::DEFAULT`.
+pub const DEFAULT_TIMEZONE: &str = "Europe/London";
+
+/// Quiet hours, as minutes of the local day; `start > end` spans midnight.
+///
+/// Plain data, kept here so [`Defaults`] need not reach into the engine; the engine re-exports
+/// it as `engine::when::Quiet` and adds `Quiet::parse` there, next to the time parser it uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quiet {
+    /// First quiet minute.
+    pub start: u16,
+    /// First minute no longer quiet.
+    pub end: u16,
+}
+
+impl Default for Quiet {
+    /// 21:00 to 07:00.
+    fn default() -> Self {
+        Quiet {
+            start: 21 * 60,
+            end: 7 * 60,
+        }
+    }
+}
+
+impl Quiet {
+    /// Whether a local minute of the day is quiet.
+    pub fn contains(&self, minute: u16) -> bool {
+        if self.start == self.end {
+            false
+        } else if self.start < self.end {
+            (self.start..self.end).contains(&minute)
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+
+    /// "21:00–07:00", or "none".
+    pub fn describe(&self) -> String {
+        if self.start == self.end {
+            "none".to_string()
+        } else {
+            format!("{}–{}", hm(self.start), hm(self.end))
+        }
+    }
+}
+
+fn hm(m: u16) -> String {
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
 /// Settings that apply to everyone until they choose their own.
 #[derive(Clone, Debug)]
 pub struct Defaults {
     /// IANA time zone.
     pub timezone: String,
     /// Quiet hours.
-    pub quiet: crate::engine::when::Quiet,
+    pub quiet: Quiet,
 }
 
 impl Default for Defaults {
     fn default() -> Self {
         Defaults {
-            timezone: crate::engine::zones::DEFAULT.to_string(),
-            quiet: crate::engine::when::Quiet::default(),
+            timezone: DEFAULT_TIMEZONE.to_string(),
+            quiet: Quiet::default(),
         }
     }
 }

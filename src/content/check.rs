@@ -1140,7 +1140,7 @@ fn check_lens(
         modes,
         stops: Vec::new(),
     };
-    lens.stops = crate::engine::walk::all_stops(&lens);
+    lens.stops = super::all_stops(&lens);
     Some(lens)
 }
 

@@ -118,8 +118,43 @@ impl Message {
         self
     }
 
-    /// All the text of the message, for tests and searching.
+    /// All the text of the message, for tests and searching; also the reference plain-text
+    /// form the terminal and transcripts show: every block on its own lines, buttons last,
+    /// numbered `[1] Label` so they can be chosen by typing the number or the label.
     pub fn plain_text(&self) -> String {
-        crate::render::plain(self)
+        let mut out = Vec::new();
+        for b in &self.blocks {
+            match b {
+                Block::Title(t) => out.push(format!("== {t} ==")),
+                Block::Para(p) => out.push(p.clone()),
+                Block::List { numbered, items } => {
+                    for (i, it) in items.iter().enumerate() {
+                        if *numbered {
+                            out.push(format!("  {}. {it}", i + 1));
+                        } else {
+                            out.push(format!("  - {it}"));
+                        }
+                    }
+                }
+                Block::Link { text, url } => {
+                    if text == url {
+                        out.push(format!("  {url}"));
+                    } else {
+                        out.push(format!("  {text}: {url}"));
+                    }
+                }
+                Block::Source(s) => out.push(format!("  (Source: {s})")),
+            }
+        }
+        if !self.buttons.is_empty() {
+            let labels: Vec<String> = self
+                .buttons
+                .iter()
+                .enumerate()
+                .map(|(i, b)| format!("[{}] {}", i + 1, b.label))
+                .collect();
+            out.push(labels.join("  "));
+        }
+        out.join("\n")
     }
 }

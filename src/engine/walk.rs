@@ -45,23 +45,9 @@ pub fn stops(lens: &Lens) -> &[String] {
     &lens.stops
 }
 
-/// Works out the stops of a lens (at load; see [`stops`]).
-pub fn all_stops(lens: &Lens) -> Vec<String> {
-    let mut out = vec!["intro".to_string()];
-    for m in &lens.modes {
-        out.push(m.kind.as_str().to_string());
-        for p in &m.prompts {
-            out.push(format!("{}/{}", m.kind.as_str(), p.id));
-        }
-        match m.kind {
-            ModeKind::Action => out.push("actions".into()),
-            ModeKind::Advocacy => out.push("meeting".into()),
-            ModeKind::Awareness => {}
-        }
-    }
-    out.extend(["example", "resources", "end"].map(String::from));
-    out
-}
+/// Works out the stops of a lens (at load; see [`stops`]). The computation lives in
+/// [`crate::content`], which builds each lens's stop list; re-exported here under its old path.
+pub use crate::content::all_stops;
 
 fn resolve(lens: &Lens, stop: &str) -> Option<Stop> {
     Some(match stop {

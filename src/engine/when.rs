@@ -31,46 +31,11 @@ pub enum Schedule {
     },
 }
 
-/// Quiet hours, as minutes of the local day; `start > end` spans midnight.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Quiet {
-    /// First quiet minute.
-    pub start: u16,
-    /// First minute no longer quiet.
-    pub end: u16,
-}
-
-impl Default for Quiet {
-    /// 21:00 to 07:00.
-    fn default() -> Self {
-        Quiet {
-            start: 21 * 60,
-            end: 7 * 60,
-        }
-    }
-}
+/// Quiet hours: plain data defined in [`crate::content`] (the content's defaults carry them),
+/// re-exported here under its old path; parsing what people type for them lives here.
+pub use crate::content::Quiet;
 
 impl Quiet {
-    /// Whether a local minute of the day is quiet.
-    pub fn contains(&self, minute: u16) -> bool {
-        if self.start == self.end {
-            false
-        } else if self.start < self.end {
-            (self.start..self.end).contains(&minute)
-        } else {
-            minute >= self.start || minute < self.end
-        }
-    }
-
-    /// "21:00–07:00", or "none".
-    pub fn describe(&self) -> String {
-        if self.start == self.end {
-            "none".to_string()
-        } else {
-            format!("{}–{}", hm(self.start), hm(self.end))
-        }
-    }
-
     /// Parses "22:00-06:30", or "off"/"none" for no quiet hours.
     pub fn parse(s: &str) -> Option<Quiet> {
         if matches!(s.trim().to_lowercase().as_str(), "off" | "none") {
@@ -84,10 +49,6 @@ impl Quiet {
             end: u16::from(b.0) * 60 + u16::from(b.1),
         })
     }
-}
-
-fn hm(m: u16) -> String {
-    format!("{:02}:{:02}", m / 60, m % 60)
 }
 
 /// Why a phrase was not understood.

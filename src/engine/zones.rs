@@ -6,8 +6,9 @@ use crate::content::search::distance;
 use jiff::tz::{TimeZone, TimeZoneDatabase};
 use std::sync::OnceLock;
 
-/// Everyone's zone until they choose one.
-pub const DEFAULT: &str = "Europe/London";
+/// Everyone's zone until they choose one ([`crate::content::DEFAULT_TIMEZONE`], which the
+/// content's defaults need; re-exported here under its old name).
+pub use crate::content::DEFAULT_TIMEZONE as DEFAULT;
 
 fn db() -> &'static TimeZoneDatabase {
     static DB: OnceLock<TimeZoneDatabase> = OnceLock::new();
