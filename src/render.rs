@@ -20,20 +20,51 @@ pub fn plain_all(ms: &[Message]) -> String {
 /// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
 /// spaces, and never splitting a character.
 pub fn split_text(s: &str, max: usize) -> Vec<String> {
+    split_text_by(s, max, |p: &str| p.chars().count())
+}
+
+/// Splits plain text into pieces whose length, as `len` measures a piece, is at most `max`:
+/// cut at the last line break that fits, else the last space, else between two characters that
+/// do not belong together (never before a combining mark, a variation selector, a skin tone or
+/// after a zero-width joiner, when there is any other choice), and never inside a character.
+/// Breaks and spaces at a cut are dropped; nothing else is.
+///
+/// `len` measures a piece as the platform will count it once rendered (UTF-16 units, characters
+/// after escaping…). It must not shrink when a piece grows, and should count every character
+/// as at least one: the longest prefix that fits is looked for among the first `max`
+/// characters. A single character longer than `max` still makes a piece of its own.
+pub fn split_text_by(s: &str, max: usize, len: impl Fn(&str) -> usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut rest: &str = s;
-    while rest.chars().count() > max {
-        let cut_byte = rest
+    while len(rest) > max {
+        // Where each of the first `max` characters ends (at least one: a piece holds a
+        // character, whatever it measures).
+        let ends: Vec<usize> = rest
             .char_indices()
-            .nth(max)
+            .skip(1)
             .map(|(i, _)| i)
-            .unwrap_or(rest.len());
-        let window = &rest[..cut_byte];
+            .chain(std::iter::once(rest.len()))
+            .take(max.max(1))
+            .collect();
+        // The longest prefix that fits (`len` grows with the prefix).
+        let fits = ends.partition_point(|&e| len(&rest[..e]) <= max);
+        let cut = ends[fits.saturating_sub(1)];
+        let window = &rest[..cut];
         let at = window
             .rfind('\n')
-            .or_else(|| window.rfind(' '))
             .filter(|i| *i > 0)
-            .unwrap_or(cut_byte);
+            .or_else(|| window.rfind(' ').filter(|i| *i > 0))
+            .or_else(|| {
+                if !joined(window, &rest[cut..]) {
+                    return None;
+                }
+                ends[..fits.saturating_sub(1)]
+                    .iter()
+                    .rev()
+                    .copied()
+                    .find(|&e| !joined(&rest[..e], &rest[e..]))
+            })
+            .unwrap_or(cut);
         out.push(rest[..at].to_string());
         rest = rest[at..].trim_start_matches(['\n', ' ']);
     }
@@ -41,6 +72,28 @@ pub fn split_text(s: &str, max: usize) -> Vec<String> {
         out.push(rest.to_string());
     }
     out
+}
+
+/// Whether the last character of `before` and the first of `after` are better kept together:
+/// the second is a combining mark, a variation selector, a skin tone or a tag, or the first a
+/// zero-width joiner (a rough stand-in for grapheme clusters, enough not to orphan an accent or
+/// take an emoji sequence apart when there is another place to cut).
+fn joined(before: &str, after: &str) -> bool {
+    let (Some(a), Some(b)) = (before.chars().next_back(), after.chars().next()) else {
+        return false;
+    };
+    a == '\u{200D}'
+        || matches!(b,
+            '\u{0300}'..='\u{036F}'
+            | '\u{1AB0}'..='\u{1AFF}'
+            | '\u{1DC0}'..='\u{1DFF}'
+            | '\u{20D0}'..='\u{20FF}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FE20}'..='\u{FE2F}'
+            | '\u{200D}'
+            | '\u{1F3FB}'..='\u{1F3FF}'
+            | '\u{E0020}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}')
 }
 
 /// Joins the messages of one reply to one chat into as few as possible (each Telegram message
@@ -62,20 +115,36 @@ pub fn merge(messages: &[Message]) -> Vec<Message> {
     out
 }
 
-/// Packs rendered pieces (paragraphs, list items) into messages of at most `max` characters,
-/// one piece per line, never splitting a piece (pieces are made shorter than `max`). Never
-/// returns an empty message: an empty reply becomes "…".
-pub fn pack(pieces: Vec<String>, max: usize) -> Vec<String> {
+/// Packs rendered pieces (paragraphs, list items) into messages whose length, as `len`
+/// measures it, is at most `max`, one piece per line, never splitting a piece (the renderers
+/// make every piece fit on its own). Never returns an empty message: an empty reply becomes "…".
+///
+/// `len` measures text as the platform counts it (UTF-16 units of the visible text for
+/// Telegram, characters of the escaped content for Discord). Each piece is measured once and a
+/// part's length is the sum of its pieces and the line breaks between them, so `len` must add
+/// up over whole pieces: true when every piece is self-contained markup (tags closed, escapes
+/// whole, escaping as at the start of a line), as the renderers make them.
+pub fn pack(pieces: Vec<String>, max: usize, len: impl Fn(&str) -> usize) -> Vec<String> {
+    let newline = len("\n");
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
+    let mut current_len = 0;
     for p in pieces {
-        if !current.is_empty() && current.chars().count() + 1 + p.chars().count() > max {
+        let p_len = len(&p);
+        debug_assert!(
+            p_len <= max,
+            "a piece longer than a message: {p_len} > {max}"
+        );
+        if !current.is_empty() && current_len + newline + p_len > max {
             parts.push(std::mem::take(&mut current));
+            current_len = 0;
         }
         if !current.is_empty() {
             current.push('\n');
+            current_len += newline;
         }
         current.push_str(&p);
+        current_len += p_len;
     }
     if !current.is_empty() || parts.is_empty() {
         parts.push(current);
@@ -86,4 +155,159 @@ pub fn pack(pieces: Vec<String>, max: usize) -> Vec<String> {
         }
     }
     parts
+}
+
+/// Random messages for the renderers' property tests: text full of what breaks renderers
+/// (emoji outside the BMP and in ZWJ sequences, combining accents, every markup character,
+/// long words without spaces, line breaks).
+#[cfg(test)]
+pub(crate) mod strategies {
+    use crate::engine::{Block, Message};
+    use proptest::prelude::*;
+
+    /// Tricky bits of text: each a unit on its own.
+    const TRICKY: &[&str] = &[
+        "😀",
+        "👩\u{200D}⚕\u{FE0F}",
+        "👍🏽",
+        "🇬🇧",
+        "𝄞",
+        "e\u{301}",
+        "\u{301}",
+        "é",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&lt;b&gt;",
+        "<b>",
+        "</i>",
+        "\"",
+        "*",
+        "**",
+        "_",
+        "`",
+        "~",
+        "|",
+        "\\",
+        "#",
+        "-",
+        "[",
+        "]",
+        "@everyone",
+        "…",
+        "\t",
+        "  ",
+    ];
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => "[a-z]{1,9}",
+            3 => Just(" ".to_string()),
+            1 => Just("\n".to_string()),
+            1 => Just("\n# ".to_string()),
+            1 => Just("\n> ".to_string()),
+            5 => prop::sample::select(TRICKY).prop_map(String::from),
+            // A long word with no space to cut at: plain, all emoji, all markup, mixed.
+            1 => (prop::sample::select(&["a", "😀", "*", "&", "e\u{301}", "<\\"][..]), 100..2500usize)
+                .prop_map(|(w, n)| w.repeat(n)),
+            1 => "[a-z😀&<>*_\\\\#-]{50,400}",
+        ]
+    }
+
+    /// Text of up to a few thousand characters, often more than a message holds.
+    pub fn text() -> impl Strategy<Value = String> {
+        prop::collection::vec(token(), 0..300).prop_map(|v| v.concat())
+    }
+
+    fn block() -> impl Strategy<Value = Block> {
+        prop_oneof![
+            1 => text().prop_map(Block::Title),
+            3 => text().prop_map(Block::Para),
+            1 => (any::<bool>(), prop::collection::vec(text(), 1..4))
+                .prop_map(|(numbered, items)| Block::List { numbered, items }),
+            1 => (text(), "(https://|www\\.)[a-z]{1,10}\\.org/[a-z0-9/?=&>]{0,30}")
+                .prop_map(|(text, url)| Block::Link { text, url }),
+            1 => text().prop_map(Block::Source),
+        ]
+    }
+
+    /// A message of a few blocks.
+    pub fn message() -> impl Strategy<Value = Message> {
+        prop::collection::vec(block(), 0..5).prop_map(|blocks| Message {
+            blocks,
+            ..Message::private()
+        })
+    }
+
+    /// `s` without whitespace, for comparing text across cuts (cuts drop breaks and spaces).
+    pub fn squeeze(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn utf16(s: &str) -> usize {
+        s.encode_utf16().count()
+    }
+
+    #[test]
+    fn split_by_a_measure_fits_and_keeps_accents_and_emoji_whole() {
+        let s = "e\u{301}".repeat(3000);
+        let parts = split_text_by(&s, 4096, utf16);
+        assert_eq!(parts.concat(), s);
+        for p in &parts {
+            assert!(utf16(p) <= 4096);
+            assert!(
+                p.starts_with('e') && p.ends_with('\u{301}'),
+                "an accent orphaned"
+            );
+        }
+        let s = "😀".repeat(3000);
+        let parts = split_text_by(&s, 4096, utf16);
+        assert_eq!(parts.len(), 2);
+        assert_eq!(utf16(&parts[0]), 4096);
+        assert_eq!(parts.concat(), s);
+        let s = "👩\u{200D}⚕\u{FE0F}".repeat(1000);
+        for p in split_text_by(&s, 100, utf16) {
+            assert!(p.starts_with('👩') && p.ends_with('\u{FE0F}'), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn split_prefers_breaks_then_spaces() {
+        assert_eq!(split_text("ab cd\nef gh", 9), vec!["ab cd", "ef gh"]);
+        assert_eq!(split_text("ab cd ef", 6), vec!["ab cd", "ef"]);
+        assert_eq!(split_text("abcdef", 4), vec!["abcd", "ef"]);
+        assert_eq!(split_text("", 4), vec![""]);
+    }
+
+    #[test]
+    fn pack_measures_with_the_given_length() {
+        let utf16 = |s: &str| s.encode_utf16().count();
+        let parts = pack(vec!["😀😀".into(), "😀".into(), "ab".into()], 6, utf16);
+        assert_eq!(parts, vec!["😀😀", "😀\nab"]);
+        assert_eq!(pack(Vec::new(), 6, utf16), vec!["…"]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn split_fits_and_loses_nothing(s in strategies::text(), max in 1usize..600) {
+            let parts = split_text_by(&s, max, utf16);
+            for p in &parts {
+                // One character may not fit a tiny limit; it still goes, alone.
+                prop_assert!(utf16(p) <= max || p.chars().count() == 1, "{p:?}");
+            }
+            prop_assert_eq!(
+                strategies::squeeze(&parts.concat()),
+                strategies::squeeze(&s)
+            );
+        }
+    }
 }

@@ -2,6 +2,11 @@
 //! split under the 2,000-character limit at paragraph boundaries, buttons as components (five
 //! to a row, at most five rows).
 //!
+//! The limit applies to the content as sent, escapes included, counted the way serenity checks
+//! it before sending (`content.chars().count()`, Unicode scalar values, against
+//! `MESSAGE_CODE_LIMIT`): escaping can double a text's length, so text is cut by its escaped
+//! length, and each piece is escaped as at the start of a line, which it always is.
+//!
 //! Pure and library-free, so it is tested directly. Mentions are never parsed: every message
 //! is also sent with empty allowed mentions, so `@everyone` or `<@&role>` in any text is shown,
 //! never pinged.
@@ -42,18 +47,26 @@ pub fn escape(s: &str) -> String {
     out
 }
 
+/// Content length as serenity (and Discord) counts it.
+fn len(s: &str) -> usize {
+    s.chars().count()
+}
+
 fn pieces(m: &Message) -> Vec<String> {
-    let piece = MAX_LEN - 100;
     let mut out = Vec::new();
-    let wrap = |text: &str, open: &str, close: &str, out: &mut Vec<String>| {
-        for part in crate::render::split_text(text, piece) {
-            out.push(format!("{open}{}{close}", escape(&part)));
+    // `first` goes before the first piece only (a list bullet); `open` and `close` around each.
+    let wrap = |text: &str, first: &str, open: &str, close: &str, out: &mut Vec<String>| {
+        let room = MAX_LEN.saturating_sub(len(first) + len(open) + len(close));
+        let parts = crate::render::split_text_by(text, room, |p: &str| len(&escape(p)));
+        for (i, part) in parts.into_iter().enumerate() {
+            let first = if i == 0 { first } else { "" };
+            out.push(format!("{first}{open}{}{close}", escape(&part)));
         }
     };
     for b in &m.blocks {
         match b {
-            Block::Title(t) => wrap(t, "**", "**", &mut out),
-            Block::Para(p) => wrap(p, "", "", &mut out),
+            Block::Title(t) => wrap(t, "", "**", "**", &mut out),
+            Block::Para(p) => wrap(p, "", "", "", &mut out),
             Block::List { numbered, items } => {
                 for (i, it) in items.iter().enumerate() {
                     let bullet = if *numbered {
@@ -61,29 +74,40 @@ fn pieces(m: &Message) -> Vec<String> {
                     } else {
                         "• ".to_string()
                     };
-                    out.push(
-                        format!("{bullet}{}", escape(it))
-                            .chars()
-                            .take(piece)
-                            .collect(),
-                    );
+                    wrap(it, &bullet, "", "", &mut out);
                 }
             }
             // Angle brackets keep a link from unfurling into a large preview.
-            Block::Link { url, .. } => out.push(format!("<{}>", url.replace('>', "%3E"))),
-            Block::Source(s) => wrap(&format!("Source: {s}"), "*", "*", &mut out),
+            Block::Link { url, .. } => {
+                let link = format!("<{}>", url.replace('>', "%3E"));
+                if len(&link) <= MAX_LEN {
+                    out.push(link);
+                } else {
+                    wrap(url, "", "", "", &mut out);
+                }
+            }
+            Block::Source(s) => wrap(&format!("Source: {s}"), "", "*", "*", &mut out),
         }
     }
     out
 }
 
-/// Renders a message as one or more Discord messages; buttons go with the last.
+/// Renders a message as one or more Discord messages; buttons go with the last. Every part's
+/// content is at most [`MAX_LEN`] characters as sent.
 pub fn render(m: &Message) -> Vec<Outgoing> {
-    let parts = crate::render::pack(pieces(m), MAX_LEN);
+    let parts = crate::render::pack(pieces(m), MAX_LEN, len);
     let rows = rows(m);
     let n = parts.len();
     parts
         .into_iter()
+        // Discord refuses a message with no content (and nothing else) to show.
+        .map(|c| {
+            if c.trim().is_empty() {
+                "…".to_string()
+            } else {
+                c
+            }
+        })
         .enumerate()
         .map(|(i, content)| Outgoing {
             content,
@@ -113,6 +137,101 @@ pub fn rows(m: &Message) -> Vec<Vec<(String, String)>> {
 mod tests {
     use super::*;
     use crate::engine::Button;
+    use crate::render::strategies::{self, squeeze};
+    use proptest::prelude::*;
+
+    /// Reads content as Discord would show it, strictly: a backslash escapes the next
+    /// character; an unescaped `*` is emphasis and `<…>` a link; any other Markdown character
+    /// left unescaped (or `#`, `>`, `-` starting a line) is an error, as is a lone backslash at
+    /// the end (an escape cut in half). The visible text.
+    fn shown_by_discord(content: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut chars = content.chars();
+        let mut line_start = true;
+        let mut stars = 0;
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => out.push(chars.next().ok_or("a backslash cut from what it escapes")?),
+                '*' => stars += 1,
+                '<' => {
+                    for c in chars.by_ref() {
+                        if c == '>' {
+                            break;
+                        }
+                        out.push(c);
+                    }
+                }
+                '_' | '~' | '`' | '|' | '[' | ']' | '@' => return Err(format!("a bare {c}")),
+                '#' | '>' | '-' if line_start => return Err(format!("a bare {c} starting a line")),
+                c => out.push(c),
+            }
+            line_start = c == '\n' || (line_start && c == ' ');
+        }
+        if stars % 2 != 0 {
+            return Err("emphasis left open".into());
+        }
+        Ok(out)
+    }
+
+    /// The text a message shows, block by block, as this renderer shows it.
+    fn shown(m: &Message) -> String {
+        let mut out = String::new();
+        for b in &m.blocks {
+            match b {
+                Block::Title(t) | Block::Para(t) => out.push_str(t),
+                Block::List { numbered, items } => {
+                    for (i, it) in items.iter().enumerate() {
+                        if *numbered {
+                            out.push_str(&format!("{}. {it}", i + 1));
+                        } else {
+                            out.push_str(&format!("• {it}"));
+                        }
+                    }
+                }
+                Block::Link { url, .. } => out.push_str(&url.replace('>', "%3E")),
+                Block::Source(s) => out.push_str(&format!("Source: {s}")),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn every_part_fits_as_sent_and_nothing_is_lost(m in strategies::message()) {
+            let out = render(&m);
+            prop_assert!(!out.is_empty());
+            let mut seen = String::new();
+            for o in &out {
+                // serenity's own check before sending: `content.chars().count()` ≤ 2,000.
+                let n = o.content.chars().count();
+                prop_assert!(n <= MAX_LEN, "{} characters", n);
+                prop_assert!(!o.content.trim().is_empty(), "an empty message");
+                let text = shown_by_discord(&o.content)
+                    .map_err(|e| TestCaseError::fail(format!("{e} in {:?}", o.content)))?;
+                if o.content != "…" {
+                    seen.push_str(&text);
+                }
+            }
+            prop_assert_eq!(squeeze(&seen), squeeze(&shown(&m)));
+        }
+    }
+
+    #[test]
+    fn the_limit_counts_the_escaped_content() {
+        // 1,500 asterisks are 3,000 characters once escaped: two messages, none over.
+        let out = render(&Message::private().para("*".repeat(1500)));
+        assert_eq!(out.len(), 2);
+        assert!(out.iter().all(|o| o.content.chars().count() <= MAX_LEN));
+        assert_eq!(out[0].content.chars().count(), MAX_LEN);
+        // A list item is cut, never truncated.
+        let out = render(&Message::private().list(false, vec!["_".repeat(1500)]));
+        assert_eq!(out.len(), 2);
+        assert!(out[0].content.starts_with("• \\_"));
+        let total: usize = out.iter().map(|o| o.content.matches('_').count()).sum();
+        assert_eq!(total, 1500);
+    }
 
     #[test]
     fn markdown_and_mentions_are_shown_as_typed() {
