@@ -5,8 +5,14 @@
 //! The shape is a pure engine with thin shells around it:
 //!
 //! ```text
-//! input ─► adapter (parse) ─► session (per-person lock, load, step, save+flush) ─► adapter (render, send)
+//! platform ─► adapter (parse) ─► inbox ─► queue (per person) ─► session (load, step,
+//!     one atomic write: state + outgoing messages + event marked applied; group commit)
+//!     ─► outbox ─► sender (limits, retries) ─► adapter (render) ─► platform
 //! ```
+//!
+//! Every event takes that path, the scheduler's due reminders too (the due index is their
+//! inbox). So one slow chat delays nobody else, a crash never leaves a saved answer
+//! unanswered, a failed send is retried, and a replayed event applies once.
 //!
 //! Modules, from the inside out:
 //! - [`content`]: the dialogue files in `dialogues/`, parsed strictly, checked (`file:line:col`
@@ -14,13 +20,19 @@
 //! - [`engine`]: `step(catalog, state, input, now) -> Turn`, pure: no IO, no clock, no
 //!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account.
 //! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
-//!   versioned values with migrations.
+//!   versioned values with migrations; one atomic [`store::Write`] per turn.
 //! - [`challenge`]: peer-group reflection challenges (plans, facilitator commands, digests,
 //!   check-ins and streaks), pure like the engine; the session keeps one record per group.
-//! - [`session`]: one turn done safely: per-person ordering, repeated events ignored, flushed
-//!   before the reply.
-//! - [`scheduler`]: the task that delivers reminders when they are due, through a
-//!   [`scheduler::Deliver`] each adapter supplies.
+//! - [`inbox`]: platform events kept durable from arrival until their turn is saved
+//!   (Telegram's high-water mark recognises every copy of an update exactly).
+//! - [`queue`]: a queue per person (or group), drained in order; different people side by side.
+//! - [`session`]: one turn done safely: repeated events ignored (the store's ledger), the new
+//!   state and the reply written in one atomic write, flushed (group commit) before anything
+//!   is sent.
+//! - [`outbox`]: the messages owed, as the store keeps them.
+//! - [`sender`]: drains the outbox through a [`sender::Deliver`] each adapter supplies: a lane
+//!   per recipient, retries with back-off, unreachable people marked.
+//! - [`scheduler`]: the task that turns due reminders and challenge steps into outbox entries.
 //! - [`logging`]: tracing set-up; one line per turn, never a token or a person's words.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.

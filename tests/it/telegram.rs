@@ -539,3 +539,124 @@ async fn with_the_limiter_on_a_chat_gets_at_most_one_message_a_second() {
     }
     r.stop().await.unwrap();
 }
+
+/// A 500 from Telegram on a reply: the reply stays in the outbox and is delivered on retry,
+/// with nothing lost after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_on_a_reply_is_retried_and_delivered() {
+    let r = start().await;
+    let f = &r.fake;
+    f.fail_next(
+        "sendMessage",
+        500,
+        json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
+    );
+    f.send_private(5005, "/note kept through a server error");
+    f.wait_for_text(5005, "Note saved (you have 1)").await;
+    f.send_private(5005, "/progress");
+    f.wait_for_text(5005, "Notes: 1.").await;
+    let refused = f
+        .calls("sendMessage")
+        .iter()
+        .filter(|c| c.message_id.is_none())
+        .count();
+    assert_eq!(refused, 1, "the first try was refused, the retry went");
+    r.stop().await.unwrap();
+}
+
+/// A due reminder whose send fails with a 500 is retried, not lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_on_a_reminder_is_retried_and_delivered() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Session::new(catalog(), store.clone());
+    let earlier = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(15);
+    for text in ["/remind quiet off", "/remind prep team in 1 minute"] {
+        session
+            .handle("telegram:9010", Input::Text(text.into()), None, earlier)
+            .await
+            .unwrap();
+    }
+    let fake = FakeTelegram::start().await;
+    fake.fail_next(
+        "sendMessage",
+        502,
+        json!({"ok": false, "error_code": 502, "description": "Bad Gateway"}),
+    );
+    let r = start_with(fake, store.clone()).await;
+    let m = r.fake.wait_for_text(9010, "Reminder").await;
+    assert!(m["text"].as_str().unwrap().contains("Team meeting"));
+    assert!(store.outbox().unwrap().is_empty(), "delivered and marked");
+    r.stop().await.unwrap();
+}
+
+/// A batch of 80 updates served again after they were handled (a replay after a crash)
+/// applies once: the inbox's high-water mark recognises every copy exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_80_update_replay_applies_once() {
+    let r = start().await;
+    let f = &r.fake;
+    let ids: Vec<i64> = (0..80)
+        .map(|i| f.send_private(6006, &format!("/note number {i}")))
+        .collect();
+    f.wait_for_text(6006, "Note saved (you have 80)").await;
+    for (i, id) in ids.iter().enumerate() {
+        f.replay(*id, f.private_text(6006, &format!("/note number {i}")));
+    }
+    f.send_private(6006, "/progress");
+    f.wait_for_text(6006, "Notes: 80.").await;
+    let notes = r.store.get_user("telegram:6006").unwrap().unwrap().notes;
+    assert_eq!(notes.len(), 80);
+    r.stop().await.unwrap();
+}
+
+/// A group command served twice (a replay) is answered once in the group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_group_command_applies_once() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100777;
+    let id = f.send_group(group, 7007, "/fact");
+    f.wait_for_text(group, "").await;
+    f.replay(
+        id,
+        json!({"message": {"message_id": 1, "date": 1767600000,
+            "chat": {"id": group, "type": "supergroup", "title": "AHP network"},
+            "from": {"id": 7007, "is_bot": false, "first_name": "User7007"}, "text": "/fact"}}),
+    );
+    // Something after the replay, so we know it was polled and passed over.
+    f.send_group(group, 7007, "/help");
+    f.wait_for_text(group, "/lens").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(f.sent_to(group).len(), 2, "one fact, one help");
+    r.stop().await.unwrap();
+}
+
+/// One person's burst of 40 messages (40 seconds of replies at Telegram's one a second per
+/// chat) delays nobody else: another person's reply still comes within a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_persons_burst_delays_nobody_else() {
+    let r = start_with_limits(
+        FakeTelegram::start().await,
+        Arc::new(MemoryStore::new()),
+        true,
+    )
+    .await;
+    let f = &r.fake;
+    for i in 0..40 {
+        f.send_private(8008, &format!("/note burst {i}"));
+    }
+    f.wait_for_text(8008, "Note saved (you have 1)").await;
+    let asked = Instant::now();
+    f.send_private(8009, "/fact");
+    f.wait_for_text(8009, "").await;
+    let waited = asked.elapsed();
+    assert!(
+        waited < Duration::from_secs(1),
+        "the calm person waited {waited:?}"
+    );
+    assert!(
+        f.sent_to(8008).len() < 10,
+        "the burst was still being sent at the limit"
+    );
+    r.stop().await.unwrap();
+}
