@@ -55,13 +55,13 @@ impl Api {
         }
     }
 
-    /// Calls a method with a JSON body; the `result` on success.
-    pub async fn call(
+    /// Posts a JSON body to a method; the HTTP status and the answer's bytes.
+    async fn post(
         &self,
         method: &str,
         body: &Value,
         timeout: Duration,
-    ) -> Result<Value, Failure> {
+    ) -> Result<(u16, Vec<u8>), Failure> {
         let url = format!("{}/{method}", self.base);
         let resp = self
             .client
@@ -77,6 +77,17 @@ impl Api {
             .bytes()
             .await
             .map_err(|e| Failure::Transient(describe(&e)))?;
+        Ok((status, bytes.to_vec()))
+    }
+
+    /// Calls a method with a JSON body; the `result` on success.
+    pub async fn call(
+        &self,
+        method: &str,
+        body: &Value,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let (status, bytes) = self.post(method, body, timeout).await?;
         let answer: Value = match serde_json::from_slice(&bytes) {
             Ok(v) => v,
             Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
@@ -85,9 +96,7 @@ impl Api {
         if answer["ok"].as_bool() == Some(true) {
             return Ok(answer["result"].clone());
         }
-        let code = answer["error_code"].as_u64().unwrap_or(status as u64) as u16;
-        let description = answer["description"].as_str().unwrap_or("").to_string();
-        Err(classify(code, description, &answer))
+        Err(failure_of(status, &answer))
     }
 
     /// Long-polls for updates from `offset` (which confirms every earlier one to Telegram).
@@ -97,21 +106,8 @@ impl Api {
             "timeout": timeout,
             "allowed_updates": ["message", "callback_query"],
         });
-        let url = format!("{}/getUpdates", self.base);
-        let resp = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body.to_string())
-            .timeout(Duration::from_secs(timeout as u64 + 15))
-            .send()
-            .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let timeout = Duration::from_secs(timeout as u64 + 15);
+        let (status, bytes) = self.post("getUpdates", &body, timeout).await?;
         parse_updates(status, &bytes)
     }
 }
@@ -131,19 +127,15 @@ pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> 
     }
     let env: Envelope = match serde_json::from_slice(bytes) {
         Ok(e) => e,
+        // Not even the envelope: read it loosely for Telegram's error.
         Err(_) => {
-            // Not even the envelope: read it loosely for Telegram's error.
-            let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-            let code = v["error_code"].as_u64().unwrap_or(status as u64) as u16;
-            let description = v["description"].as_str().unwrap_or("").to_string();
-            return Err(classify(code, description, &v));
+            let v = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+            return Err(failure_of(status, &v));
         }
     };
     if !env.ok {
-        let v: Value = serde_json::from_slice(bytes).unwrap_or(Value::Null);
-        let code = v["error_code"].as_u64().unwrap_or(status as u64) as u16;
-        let description = v["description"].as_str().unwrap_or("").to_string();
-        return Err(classify(code, description, &v));
+        let v = serde_json::from_slice(bytes).unwrap_or(Value::Null);
+        return Err(failure_of(status, &v));
     }
     let mut out = Vec::new();
     for raw in env.result {
@@ -160,6 +152,13 @@ pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> 
         }
     }
     Ok(out)
+}
+
+/// The failure an unsuccessful answer describes (its `error_code`, else the HTTP status).
+fn failure_of(status: u16, answer: &Value) -> Failure {
+    let code = answer["error_code"].as_u64().unwrap_or(status as u64) as u16;
+    let description = answer["description"].as_str().unwrap_or("").to_string();
+    classify(code, description, answer)
 }
 
 fn classify(code: u16, description: String, answer: &Value) -> Failure {
