@@ -448,25 +448,31 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
     }
 }
 
-/// Resolves when the process is asked to stop (SIGINT or SIGTERM).
-pub async fn stop_signal() {
+/// Listens for SIGINT or SIGTERM from the moment it is called (inside a tokio runtime), so a
+/// signal that comes while the bot is still starting is not missed; the future resolves at the
+/// first one.
+pub fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate()).ok();
+        let int = signal(SignalKind::interrupt()).ok();
+        async move {
+            match (term, int) {
+                (Some(mut term), Some(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = int.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
-    {
+    async move {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
@@ -514,7 +520,11 @@ fn telegram(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(telegram::run(session, config, stop_signal()))?;
+    let stop = {
+        let _runtime = rt.enter();
+        stop_signal()
+    };
+    rt.block_on(telegram::run(session, config, stop))?;
     eprintln!("lensbot: stopped cleanly");
     Ok(0)
 }
@@ -580,8 +590,9 @@ fn serve(
         let (tx, rx) = tokio::sync::watch::channel(false);
         let tx = Arc::new(tx);
         let signals = tx.clone();
+        let first = stop_signal();
         tokio::spawn(async move {
-            stop_signal().await;
+            first.await;
             tracing::info!("stopping: finishing the turns in flight");
             let _ = signals.send(true);
             stop_signal().await;
@@ -716,7 +727,11 @@ fn discord(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(discord::run(session, config, stop_signal()))?;
+    let stop = {
+        let _runtime = rt.enter();
+        stop_signal()
+    };
+    rt.block_on(discord::run(session, config, stop))?;
     eprintln!("lensbot: stopped cleanly");
     Ok(0)
 }

@@ -21,7 +21,7 @@ use crate::challenge::{
     self,
     group::{Actor, Group},
 };
-use crate::engine::{self, COMMANDS, Input, Message, UserState};
+use crate::engine::{self, COMMANDS, Input, Message};
 use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::{ANSWER, Event, Session};
 use serenity::all::{
@@ -308,10 +308,6 @@ impl EventHandler for Handler {
 }
 
 impl Handler {
-    fn state(&self, user: &str) -> Option<UserState> {
-        self.session.store().get_user(user).ok().flatten()
-    }
-
     async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
         let in_server = cmd.guild_id.is_some();
         let name = cmd.data.name.clone();
@@ -447,20 +443,13 @@ impl Handler {
             .strip_prefix(&format!("{ANSWER}:"))
             .and_then(|s| s.parse::<u64>().ok());
         let _ticket = self.tickets.wait(m.id.get()).await;
-        let now_step = self.state(&user).map(|s| s.step);
         let in_server = m.guild_id.is_some();
         let mut ev = Event::new(&user, Input::Text(text));
         ev.id = Some(format!("dc:i:{}", m.id.get()));
         ev.to = Some(hook(&user, &m.token, true));
-        if opened_at.is_some() && opened_at == now_step {
-            self.turn(self.in_server(ev, in_server)).await;
-        } else {
-            let cat = self.session.catalog();
-            let stale = vec![Message::private().para(cat.t("modal_stale"))];
-            if let Err(e) = self.session.post(&ev, stale).await {
-                tracing::warn!("queueing a Discord answer failed: {e}");
-            }
-        }
+        // A box whose step cannot be read is stale whatever the person's step.
+        ev.opened_at = Some(opened_at.unwrap_or(u64::MAX));
+        self.turn(self.in_server(ev, in_server)).await;
     }
 
     /// A turn through the session; its reply goes into the outbox with the new state. True
@@ -501,13 +490,12 @@ impl Handler {
 
     /// The facilitator role a server chose with `/challenge role`, if any.
     fn server_role(&self, guild: u64) -> Option<u64> {
-        let v = self
-            .session
-            .store()
-            .get_meta(&format!("{ROLE_KEY}{guild}"))
+        self.session
+            .setting(&format!("{ROLE_KEY}{guild}"))
             .ok()
-            .flatten()?;
-        String::from_utf8_lossy(&v).parse().ok()
+            .flatten()?
+            .parse()
+            .ok()
     }
 
     /// `/challenge role @Role` (or `role off`): people who manage the server choose a role
@@ -550,12 +538,7 @@ impl Handler {
                         )
                         .await;
                 };
-                let saved = self
-                    .session
-                    .store()
-                    .put_meta(&key, value.as_bytes())
-                    .and_then(|_| self.session.store().flush());
-                match saved {
+                match self.session.set_setting(&key, &value).await {
                     Ok(()) => reply,
                     Err(e) => {
                         tracing::warn!("saving a server's facilitator role failed: {e}");
@@ -883,6 +866,6 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = sending.await;
-    session.store().flush()?;
+    session.flush()?;
     result
 }

@@ -44,6 +44,9 @@ pub struct Event {
     /// In a Discord server free text is typed into a modal: when the engine waits for text
     /// after the turn, a button with this label (token `answer:STEP`) opens it.
     pub answer_button: Option<String>,
+    /// Text typed into a box opened at this step: at any other step it is stale and is not
+    /// filed under a new prompt.
+    pub opened_at: Option<u64>,
 }
 
 impl Event {
@@ -57,6 +60,7 @@ impl Event {
             inbox: None,
             to: None,
             answer_button: None,
+            opened_at: None,
         }
     }
 }
@@ -245,6 +249,51 @@ impl Session {
     /// Resolves when a turn has added a reminder, so the scheduler can look again.
     pub async fn reminders_changed(&self) {
         self.wake.notified().await
+    }
+
+    /// Keeps newly arrived events: appended to the inbox with the source's high-water mark
+    /// raised to `high`, durable before this returns (the caller may then acknowledge them).
+    pub async fn receive(
+        &self,
+        source: &str,
+        high: u64,
+        entries: &[crate::inbox::InboxEntry],
+    ) -> Result<(), StoreError> {
+        self.store.inbox_append(source, high, entries)?;
+        self.commit().await
+    }
+
+    /// What a source's inbox holds from before (events acknowledged but not handled when the
+    /// process last stopped), and the highest sequence number ever kept.
+    pub fn inbox_backlog(
+        &self,
+        source: &str,
+    ) -> Result<(u64, Vec<crate::inbox::InboxEntry>), StoreError> {
+        Ok((
+            self.store.inbox_high_water(source)?,
+            self.store.inbox(source)?,
+        ))
+    }
+
+    /// Makes every write so far durable (at shutdown).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.store.flush()
+    }
+
+    /// A setting kept for a community (a server's facilitator role, say), by key.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .get_meta(key)?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    /// Saves a setting durably (an empty value clears it).
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        let v = (!value.is_empty()).then(|| value.as_bytes().to_vec());
+        w.meta.push((key.to_string(), v));
+        self.write(w).await
     }
 
     /// The content in use.
@@ -448,6 +497,19 @@ impl Session {
         };
         if self.applied(ev, Some(&state))? {
             return self.duplicate(ev, &state, due_input).await;
+        }
+        if let Some(step) = ev.opened_at
+            && step != state.step
+        {
+            let stale = vec![Message::private().para(self.catalog.t("modal_stale"))];
+            let mut w = Write::default();
+            self.settle(ev, &stale, &mut w, now)?;
+            self.write(w).await?;
+            return Ok(Reply {
+                at: crate::logging::describe_at(&state.at),
+                messages: stale,
+                duplicate: false,
+            });
         }
         let mydata = matches!(&input, Input::Text(t) if t.trim_start().starts_with("/mydata"));
         let mut turn = engine::step(&self.catalog, &state, input, now);

@@ -164,8 +164,8 @@ pub async fn run(
         Box::pin(async move { a.handle(e).await })
     }));
     // What was acknowledged but not handled before the last stop comes first.
-    let mut high = session.store().inbox_high_water(SOURCE)?;
-    for e in session.store().inbox(SOURCE)? {
+    let (mut high, backlog) = session.inbox_backlog(SOURCE)?;
+    for e in backlog {
         queues.push(&e.queue.clone(), e);
     }
 
@@ -202,15 +202,7 @@ pub async fn run(
                     continue;
                 }
                 // Durable before Telegram is told (by the next offset) that it was received.
-                let appended = session
-                    .store()
-                    .inbox_append(SOURCE, top, &fresh)
-                    .map(|_| ());
-                let appended = match appended {
-                    Ok(()) => session.commit().await,
-                    Err(e) => Err(e),
-                };
-                if let Err(e) = appended {
+                if let Err(e) = session.receive(SOURCE, top, &fresh).await {
                     tracing::error!("the inbox could not be written: {e}; polling again");
                     tokio::time::sleep(backoff).await;
                     continue;
@@ -254,7 +246,7 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = sending.await;
-    session.store().flush()?;
+    session.flush()?;
     Ok(())
 }
 

@@ -507,3 +507,39 @@ async fn a_due_reminder_is_delivered_by_dm() {
     no_mentions(&dm);
     r.stop().await.unwrap();
 }
+
+/// Two quick DMs from each of 100 people: every pair is handled in the order Discord sent it
+/// (serenity spawns a task per event; the tickets given at arrival keep the order).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quick_dm_pairs_are_handled_in_order() {
+    let r = start().await;
+    let f = r.fake.clone();
+    let people: Vec<u64> = (0..100).map(|i| 20_000 + i).collect();
+    for p in &people {
+        f.dm(*p, "/note first");
+        f.dm(*p, "/note second");
+    }
+    let store = r.store.clone();
+    f.wait("every pair saved", |_| {
+        people
+            .iter()
+            .all(|p| {
+                store
+                    .get_user(&format!("discord:{p}"))
+                    .ok()
+                    .flatten()
+                    .is_some_and(|s| s.notes.len() == 2)
+            })
+            .then_some(())
+    })
+    .await;
+    let out_of_order = people
+        .iter()
+        .filter(|p| {
+            let s = store.get_user(&format!("discord:{p}")).unwrap().unwrap();
+            s.notes[0].text != "first"
+        })
+        .count();
+    assert_eq!(out_of_order, 0, "pairs handled out of order");
+    r.stop().await.unwrap();
+}

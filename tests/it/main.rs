@@ -9,6 +9,8 @@
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
+//! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
+//!   limits;
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores.
 
 mod challenges;
@@ -21,6 +23,8 @@ mod engine;
 mod fake_discord;
 #[cfg(feature = "telegram")]
 mod fake_telegram;
+#[cfg(feature = "telegram")]
+mod faults;
 mod helpers;
 mod reminders;
 #[cfg(all(feature = "telegram", feature = "discord"))]

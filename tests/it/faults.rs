@@ -1,0 +1,265 @@
+//! The real `lensbot telegram` binary under faults, against the fake Bot API (which re-serves
+//! every update not yet confirmed by a `getUpdates` offset, as Telegram does):
+//! - a SIGKILL storm, with the rate limiter off and on: nothing saved is lost, nothing is
+//!   applied twice, and every saved turn is answered (after the restart if need be);
+//! - SIGTERM under a backlog (one person's 40-message burst and 30 commands in a group): calm
+//!   people are still answered within a second, the process exits 0 within ten seconds, and
+//!   the burst's replies arrive after the restart;
+//! - 500 chats at once with the limiter on: no second holds more than 30 sends, no chat gets
+//!   two within a second (measured from the fake's arrival times).
+
+use crate::fake_telegram::FakeTelegram;
+use lensbot::store::{SledStore, Store};
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "123456:FAULT-TOKEN";
+
+fn spawn(fake: &FakeTelegram, data: &Path, throttle: bool) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(data.with_extension("log"))
+        .unwrap();
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["telegram", "--data", data.to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", &fake.url)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log));
+    if !throttle {
+        c.env("LENSBOT_TELEGRAM_THROTTLE", "off");
+    }
+    c.spawn().unwrap()
+}
+
+fn signal(child: &Child, sig: &str) {
+    let pid = child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// Waits for a child to exit; its exit code and how long it took.
+async fn exit(mut child: Child) -> (Option<i32>, Duration) {
+    let t = Instant::now();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    (status.code(), t.elapsed())
+}
+
+/// How many messages each chat got that contain `needle`.
+fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
+    fake.sent_to(chat)
+        .iter()
+        .filter(|m| m["text"].as_str().unwrap_or("").contains(needle))
+        .count()
+}
+
+async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let who: Vec<i64> = (0..people).map(|p| 31_000 + p).collect();
+    // Updates keep arriving through the storm (a round for everyone every 60 ms), and each send
+    // takes a few milliseconds, so the kills land while turns and sends are under way.
+    fake.slow_sends(Duration::from_millis(3));
+    let feeder = {
+        let (fake, who) = (fake.clone(), who.clone());
+        tokio::spawn(async move {
+            for k in 0..notes {
+                for p in &who {
+                    fake.send_private(*p, &format!("/note storm {p} {k}"));
+                }
+                tokio::time::sleep(Duration::from_millis(60)).await;
+            }
+        })
+    };
+    // Kill at moments spread over the run (a fixed pseudo-random series, so a failure repeats).
+    let mut x: u64 = 0x9e37_79b9;
+    let mut mid_work = 0;
+    for _ in 0..kills {
+        let child = spawn(&fake, data.path(), throttle);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        tokio::time::sleep(Duration::from_millis(150 + (x >> 33) % 450)).await;
+        let before = fake.calls("sendMessage").len();
+        signal(&child, "-KILL");
+        exit(child).await;
+        let answered = who
+            .iter()
+            .filter(|p| count(&fake, **p, &format!("(you have {notes})")) > 0)
+            .count();
+        if answered < who.len() && before > 0 {
+            mid_work += 1;
+        }
+    }
+    feeder.await.unwrap();
+    let started = fake.calls("getMe").len();
+    let child = spawn(&fake, data.path(), throttle);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while fake.calls("getMe").len() == started {
+        assert!(Instant::now() < deadline, "the last process did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = format!("Note saved (you have {notes})");
+    while who.iter().any(|p| count(&fake, *p, &last) == 0) {
+        assert!(Instant::now() < deadline, "not every turn was answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    signal(&child, "-TERM");
+    let (code, _) = exit(child).await;
+    let log = std::fs::read_to_string(data.path().with_extension("log")).unwrap_or_default();
+    let tail: String = log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
+    assert_eq!(code, Some(0), "{tail}");
+    let store = SledStore::open(data.path()).unwrap();
+    let mut repeated = 0;
+    for p in &who {
+        let s = store.get_user(&format!("telegram:{p}")).unwrap().unwrap();
+        let texts: Vec<String> = s.notes.iter().map(|n| n.text.clone()).collect();
+        let want: Vec<String> = (0..notes).map(|k| format!("storm {p} {k}")).collect();
+        assert_eq!(
+            texts, want,
+            "each note once, in order (0 lost, 0 applied twice)"
+        );
+        for n in 1..=notes {
+            let got = count(&fake, *p, &format!("Note saved (you have {n})"));
+            assert!(got >= 1, "saved but never answered: {p} note {n}");
+            repeated += got - 1;
+        }
+    }
+    assert!(store.outbox().unwrap().is_empty(), "the outbox drained");
+    // A message can repeat only when a kill lands between Telegram taking it and the outbox
+    // recording it (at most the messages in flight at each kill).
+    eprintln!(
+        "storm (limiter {}): {kills} kills ({mid_work} with work under way), {} turns, {repeated} messages repeated",
+        if throttle { "on" } else { "off" },
+        who.len() * notes
+    );
+    assert!(mid_work * 2 >= kills, "most kills should land mid-work");
+    assert!(repeated as u64 <= kills * people as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_storm_loses_nothing_and_applies_nothing_twice_limiter_off() {
+    storm(false, 20, 40, 8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_storm_loses_nothing_and_applies_nothing_twice_limiter_on() {
+    storm(true, 20, 4, 6).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_a_backlog_is_quick_and_the_replies_come_after_restart() {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn(&fake, data.path(), true);
+    // Let it start before the bursts.
+    fake.send_private(41_000, "/fact");
+    fake.wait_for_text(41_000, "").await;
+    let busy = 41_001;
+    for i in 0..40 {
+        fake.send_private(busy, &format!("/note burst {i}"));
+    }
+    let group = -100_4242;
+    for _ in 0..30 {
+        fake.send_group(group, 41_002, "/fact");
+    }
+    // Calm people write while the bursts are queued.
+    let mut waits = Vec::new();
+    for p in 0..10 {
+        let calm = 41_100 + p;
+        let asked = Instant::now();
+        fake.send_private(calm, "/define equity");
+        fake.wait_for_text(calm, "").await;
+        waits.push(asked.elapsed());
+    }
+    waits.sort();
+    let p90 = waits[8];
+    assert!(
+        p90 < Duration::from_secs(1),
+        "calm people's p90 was {p90:?}"
+    );
+    assert!(
+        count(&fake, busy, "Note saved") < 40,
+        "the burst is still being sent"
+    );
+    signal(&child, "-TERM");
+    let (code, took) = exit(child).await;
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(10), "SIGTERM took {took:?}");
+    eprintln!("calm p90 {p90:?}; SIGTERM under the backlog took {took:?}");
+    // After the restart every reply of the burst arrives.
+    let child = spawn(&fake, data.path(), true);
+    let deadline = Instant::now() + Duration::from_secs(80);
+    while count(&fake, busy, "Note saved (you have 40)") == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the burst's replies did not all come"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    for n in 1..=40 {
+        assert!(count(&fake, busy, &format!("Note saved (you have {n})")) >= 1);
+    }
+    signal(&child, "-TERM");
+    assert_eq!(exit(child).await.0, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_chats_keep_telegrams_limits() {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let child = spawn(&fake, data.path(), true);
+    let chats: Vec<i64> = (0..500).map(|c| 50_000 + c).collect();
+    for c in &chats {
+        fake.send_private(*c, "/fact");
+        fake.send_private(*c, "/define equity");
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while chats.iter().any(|c| fake.sent_to(*c).len() < 2) {
+        assert!(Instant::now() < deadline, "not every chat was answered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    signal(&child, "-TERM");
+    assert_eq!(exit(child).await.0, Some(0));
+    let sends = fake.calls("sendMessage");
+    let times: Vec<Instant> = sends.iter().map(|c| c.at).collect();
+    // At most 30 in any one-second window (the fake records arrival times).
+    let mut most = 0;
+    for (i, t) in times.iter().enumerate() {
+        let n = times[i..]
+            .iter()
+            .take_while(|u| u.duration_since(*t) < Duration::from_secs(1))
+            .count();
+        most = most.max(n);
+    }
+    assert!(most <= 30, "{most} sends in one second");
+    // No chat twice within a second (a little slack for network jitter at the fake).
+    let mut by_chat: HashMap<i64, Vec<Instant>> = HashMap::new();
+    for c in &sends {
+        by_chat
+            .entry(c.body["chat_id"].as_i64().unwrap())
+            .or_default()
+            .push(c.at);
+    }
+    for (chat, ts) in by_chat {
+        for w in ts.windows(2) {
+            assert!(
+                w[1].duration_since(w[0]) >= Duration::from_millis(950),
+                "chat {chat} got two within a second"
+            );
+        }
+    }
+    eprintln!("500 chats: at most {most} sends in any one second");
+}
