@@ -13,7 +13,9 @@
 //! Usage (scripts/bench runs it): `cargo bench --bench telegram_e2e -- [--users 10,100,200]
 //! [--runs N] [--peer PYTHON] [--peer-users N] [--with-limiter N]`, with the release binary
 //! built first (`--with-limiter N` adds a run of N people with Telegram's rate limiter on). Prints a
-//! Markdown table: medians over the runs.
+//! Markdown table: medians over the runs. `--burst N` adds a run of N calm people (limiter on,
+//! 1.5 s between messages) while one other person sends 40 messages at once and a group gets
+//! 30 commands at once: the calm people's latency under a burst.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -60,7 +62,13 @@ struct State {
     unexpected: u64,
     polled: bool,
     finished: Option<Instant>,
+    /// Replies to the burst's person and group (not part of the measured conversations).
+    burst_replies: u64,
 }
+
+/// The person who sends 40 messages at once, and the group that gets 30 commands at once.
+const BURST_PERSON: i64 = 900_000;
+const BURST_GROUP: i64 = -100_900_000;
 
 #[derive(Clone)]
 struct Fake {
@@ -241,6 +249,11 @@ impl Fake {
         let now = Instant::now();
         let mut st = self.st.lock().unwrap();
         st.replies += 1;
+        if chat == BURST_PERSON || chat == BURST_GROUP {
+            st.burst_replies += 1;
+            return ok(json!({"message_id": st.replies, "date": 1767600000,
+                "chat": {"id": chat, "type": "private", "first_name": "Bench"}, "text": ""}));
+        }
         let idx = (chat - 1) as usize;
         let text = p["text"].as_str().unwrap_or("").to_string();
         let reply = json!({"message_id": st.replies, "date": 1767600000,
@@ -277,6 +290,26 @@ impl Fake {
             }
         }
         ok(reply)
+    }
+
+    /// Queues the burst: 40 notes from one person, 30 `/fact` commands in a group.
+    fn burst(&self) {
+        let mut st = self.st.lock().unwrap();
+        for i in 0..40 {
+            let id = st.next_update;
+            st.next_update += 1;
+            st.queue
+                .push_back(update(id, BURST_PERSON, &format!("/note burst {i}")));
+        }
+        for _ in 0..30 {
+            let id = st.next_update;
+            st.next_update += 1;
+            let mut u = update(id, BURST_PERSON + 1, "/fact");
+            u["message"]["chat"] =
+                json!({"id": BURST_GROUP, "type": "supergroup", "title": "Bench"});
+            st.queue.push_back(u);
+        }
+        self.wake.notify_waiters();
     }
 
     fn release(&self, st: &mut State, idx: usize, now: Instant) {
@@ -340,7 +373,12 @@ enum Bot<'a> {
     Peer(&'a str),
 }
 
-async fn run_once(bot: &Bot<'_>, people: usize, think: Duration) -> Result<RunResult, String> {
+async fn run_once(
+    bot: &Bot<'_>,
+    people: usize,
+    think: Duration,
+    burst: bool,
+) -> Result<RunResult, String> {
     let fake = Fake::start(people, think).await;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -380,6 +418,9 @@ async fn run_once(bot: &Bot<'_>, people: usize, think: Duration) -> Result<RunRe
             return Err("the bot never called getUpdates".into());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if burst {
+        fake.burst();
     }
     let start = Instant::now();
     {
@@ -429,10 +470,11 @@ async fn measure(
     people: usize,
     runs: usize,
     think: Duration,
+    burst: bool,
 ) -> Result<Summary, String> {
     let mut results = Vec::new();
     for _ in 0..runs {
-        results.push(run_once(bot, people, think).await?);
+        results.push(run_once(bot, people, think, burst).await?);
     }
     Ok(Summary {
         per_sec: median(results.iter().map(|r| r.per_sec).collect()),
@@ -484,6 +526,7 @@ fn main() {
             people,
             runs,
             Duration::ZERO,
+            false,
         )) {
             Ok(s) => {
                 println!(
@@ -514,7 +557,13 @@ fn main() {
         // People who read for 1.5 s before answering, as real ones do: the limiter's one
         // message a second per chat is then not the bottleneck, and what shows is its cost.
         let think = Duration::from_millis(1500);
-        match rt.block_on(measure(&Bot::Lensbot(&bin, true), people, runs, think)) {
+        match rt.block_on(measure(
+            &Bot::Lensbot(&bin, true),
+            people,
+            runs,
+            think,
+            false,
+        )) {
             Ok(s) => println!(
                 "| lensbot, rate limiter on (as in production), people waiting 1.5 s before each message | {people} | {} | {:.0} | {} | {} | {:.1} MiB |",
                 people * SCRIPT.len(),
@@ -526,6 +575,26 @@ fn main() {
             Err(e) => println!("| lensbot, rate limiter on | {people} | failed: {e} | | | | |"),
         }
     }
+    if let Some(people) = arg("--burst").and_then(|s| s.parse::<usize>().ok()) {
+        let think = Duration::from_millis(1500);
+        match rt.block_on(measure(
+            &Bot::Lensbot(&bin, true),
+            people,
+            runs,
+            think,
+            true,
+        )) {
+            Ok(s) => println!(
+                "| lensbot, rate limiter on, calm people (1.5 s between messages) while one person sends 40 at once and a group gets 30 commands | {people} | {} | {:.0} | {} | {} | {:.1} MiB |",
+                people * SCRIPT.len(),
+                s.per_sec,
+                ms(s.p50),
+                ms(s.p99),
+                s.rss_mib
+            ),
+            Err(e) => println!("| lensbot under a burst | {people} | failed: {e} | | | | |"),
+        }
+    }
     let Some(python) = peer else { return };
     let lens = match at_peer_size {
         Some(s) => s,
@@ -534,6 +603,7 @@ fn main() {
             peer_people,
             runs,
             Duration::ZERO,
+            false,
         )) {
             Ok(s) => s,
             Err(e) => {
@@ -547,6 +617,7 @@ fn main() {
         peer_people,
         runs,
         Duration::ZERO,
+        false,
     )) {
         Ok(p) => {
             println!(
