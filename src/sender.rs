@@ -2,12 +2,13 @@
 //!
 //! Each recipient's entries go in commit order; recipients proceed side by side, so one slow
 //! or rate-limited chat never delays anyone else. A message the platform takes is marked sent
-//! (the entry leaves the outbox, flushed) before the next one; a failure that may pass (a 5xx,
+//! (the entry leaves the outbox; the removal is flushed with the next turn's flush, or by the
+//! sender within a fifth of a second); a failure that may pass (a 5xx,
 //! a network error, a 429 the transport could not wait out) keeps the entry and tries again
 //! after a back-off (1 s doubling to a minute), while the lane's later entries wait behind it
 //! to keep their order. A recipient the platform refuses for good is marked unreachable. The
 //! only way a message can reach a person twice is a crash between the platform taking it and
-//! the mark being flushed; the README says so.
+//! the mark being flushed (a fraction of a second); the README says so.
 //!
 //! Each platform supplies a [`Deliver`]: it renders the messages, keeps the platform's limits
 //! and says what went wrong in the terms above.
@@ -68,6 +69,7 @@ pub async fn run(
     }
     let mut changed = session.watch_outbox();
     let mut lanes = tokio::task::JoinSet::new();
+    let mut marks = tokio::time::interval(MARKS);
     tokio::pin!(shutdown);
     loop {
         changed.borrow_and_update();
@@ -78,8 +80,12 @@ pub async fn run(
             _ = &mut shutdown => break,
             r = changed.changed() => if r.is_err() { break },
             Some(_) = lanes.join_next() => {}
-            // Lanes released after a back-off are picked up here.
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            // Delivered messages recorded durably; lanes released after a back-off picked up.
+            _ = marks.tick() => {
+                if let Err(e) = session.flush_marks().await {
+                    tracing::error!("recording delivered messages failed: {e}");
+                }
+            }
         }
     }
     // Replies of the turns that finished as the process stopped get a moment too; whatever is
@@ -92,7 +98,13 @@ pub async fn run(
     })
     .await;
     lanes.shutdown().await;
+    if let Err(e) = session.flush_marks().await {
+        tracing::error!("recording delivered messages failed: {e}");
+    }
 }
+
+/// How often the removals of delivered messages are flushed when no turn flushes them.
+const MARKS: Duration = Duration::from_millis(200);
 
 /// Works through one lane: its entries in order, each message once.
 async fn drive(session: Arc<Session>, sink: Arc<dyn Deliver>, lane: Lane) -> Sent {
@@ -156,7 +168,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
 }
 
 async fn finish(session: &Session, e: &OutboxEntry) {
-    if let Err(err) = session.outbox_done(e).await {
+    if let Err(err) = session.outbox_done(e) {
         tracing::error!("marking a message delivered failed: {err}");
     }
 }
@@ -178,6 +190,9 @@ pub async fn deliver_once(session: &Session, sink: &dyn Deliver) -> Sent {
                 }
             }
         }
+    }
+    if let Err(e) = session.flush_marks().await {
+        tracing::error!("recording delivered messages failed: {e}");
     }
     sent
 }

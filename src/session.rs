@@ -252,15 +252,16 @@ impl Session {
     }
 
     /// Keeps newly arrived events: appended to the inbox with the source's high-water mark
-    /// raised to `high`, durable before this returns (the caller may then acknowledge them).
-    pub async fn receive(
+    /// raised to `high`. Durable after the next [`Session::commit`], which the caller awaits
+    /// before acknowledging them; their turns may start meanwhile (a turn's own flush covers
+    /// what was appended before it).
+    pub fn receive(
         &self,
         source: &str,
         high: u64,
         entries: &[crate::inbox::InboxEntry],
     ) -> Result<(), StoreError> {
-        self.store.inbox_append(source, high, entries)?;
-        self.commit().await
+        self.store.inbox_append(source, high, entries)
     }
 
     /// What a source's inbox holds from before (events acknowledged but not handled when the

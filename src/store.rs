@@ -146,11 +146,6 @@ impl Write {
     }
 }
 
-/// The metadata key of a source's inbox high-water mark.
-pub fn high_water_key(source: &str) -> String {
-    format!("inbox-high-water/{source}")
-}
-
 /// One entry of the due index: a person's reminder and when it is next due. The reminder
 /// itself lives in the person's state; the index exists so "what is due" is a range scan over
 /// keys that sort by time (big-endian seconds first).

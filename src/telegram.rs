@@ -202,17 +202,25 @@ pub async fn run(
                     continue;
                 }
                 // Durable before Telegram is told (by the next offset) that it was received.
-                if let Err(e) = session.receive(SOURCE, top, &fresh).await {
+                if let Err(e) = session.receive(SOURCE, top, &fresh) {
                     tracing::error!("the inbox could not be written: {e}; polling again");
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
-                high = top;
                 for e in fresh {
                     // Callback buttons stop spinning at once, whatever follows.
                     adapter.answer_callback(&e.payload);
                     queues.push(&e.queue.clone(), e);
                 }
+                // Durable before Telegram is told (by the next offset) that it was received;
+                // the turns run meanwhile. Should the flush fail, the same updates are served
+                // again and the ledger recognises the ones already applied.
+                if let Err(e) = session.commit().await {
+                    tracing::error!("the inbox could not be flushed: {e}; polling again");
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+                high = top;
             }
             Err(e) => {
                 let why = match &e {

@@ -14,9 +14,6 @@ use std::collections::BTreeMap;
 /// The current version of the stored value; bump it and add a migration in `store::codec`.
 pub const STATE_VERSION: u32 = 1;
 
-/// How many recent platform event ids are kept to ignore repeats.
-pub const RECENT_EVENTS: usize = 64;
-
 /// Everything held about one person.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserState {
@@ -97,8 +94,9 @@ pub struct UserState {
     /// The buttons shown last, so typing their number or label chooses them.
     #[serde(default)]
     pub menu: Vec<crate::engine::Choice>,
-    /// Recent platform event ids, so a repeated update never applies twice.
-    #[serde(default)]
+    /// Platform event ids recorded by lensbot versions before the store's ledger of applied
+    /// events: still honoured when reading such a record, never written any more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_events: Vec<String>,
 }
 
@@ -139,15 +137,6 @@ impl UserState {
     /// Whether this event id has been applied already.
     pub fn seen_event(&self, id: &str) -> bool {
         self.recent_events.iter().any(|e| e == id)
-    }
-
-    /// Records an event id, keeping the most recent few.
-    pub fn remember_event(&mut self, id: &str) {
-        self.recent_events.push(id.to_string());
-        if self.recent_events.len() > RECENT_EVENTS {
-            let cut = self.recent_events.len() - RECENT_EVENTS;
-            self.recent_events.drain(..cut);
-        }
     }
 
     /// The status of a cell.

@@ -12,9 +12,11 @@ use std::collections::{BTreeMap, HashSet};
 pub(super) struct Lanes {
     pending: BTreeMap<String, BTreeMap<u64, OutboxEntry>>,
     busy: HashSet<String>,
-    /// Entries already delivered (or dropped) whose removal may not be flushed yet, so a
-    /// reload from the store does not bring them back within this process.
+    /// Entries whose removal is being flushed, so a reload from the store meanwhile does not
+    /// bring them back within this process.
     done: HashSet<u64>,
+    /// Entries delivered since the last flush of the marks.
+    unflushed: Vec<u64>,
 }
 
 /// A recipient's lane, claimed by one sender task until it is released.
@@ -31,7 +33,7 @@ impl Session {
         {
             let mut l = self.lanes();
             for e in entries {
-                if !l.done.contains(&e.id) {
+                if !l.done.contains(&e.id) && !l.unflushed.contains(&e.id) {
                     l.pending.entry(e.to.clone()).or_default().insert(e.id, e);
                 }
             }
@@ -110,20 +112,41 @@ impl Session {
         self.store.outbox_update(entry)
     }
 
-    /// An entry is delivered (or cannot be): it leaves the outbox, durably before this returns,
-    /// so a restart does not send it again.
-    pub async fn outbox_done(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    /// An entry is delivered (or cannot be): it leaves the outbox. The removal is durable at
+    /// the next flush: any turn's (group commit), or the sender's own within a fifth of a
+    /// second ([`Session::flush_marks`]); a crash before then sends the entry again at the
+    /// next start, the one repeat the README admits.
+    pub fn outbox_done(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         {
             let mut l = self.lanes();
-            l.done.insert(entry.id);
             if let Some(q) = l.pending.get_mut(&entry.to) {
                 q.remove(&entry.id);
             }
+            l.unflushed.push(entry.id);
         }
-        self.store.outbox_remove(entry.id)?;
-        self.commit().await?;
-        self.lanes().done.remove(&entry.id);
-        Ok(())
+        self.store.outbox_remove(entry.id)
+    }
+
+    /// Makes the removals of delivered entries durable, if any are waiting (the sender calls
+    /// it a few times a second). Until then a reload from the store leaves them out.
+    pub async fn flush_marks(&self) -> Result<(), StoreError> {
+        let marks = std::mem::take(&mut self.lanes().unflushed);
+        if marks.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut l = self.lanes();
+            l.done.extend(marks.iter().copied());
+        }
+        let result = self.commit().await;
+        let mut l = self.lanes();
+        for id in &marks {
+            l.done.remove(id);
+        }
+        if result.is_err() {
+            l.unflushed.extend(marks);
+        }
+        result
     }
 
     /// The platform refused an entry's recipient for good (blocked the bot, DMs closed, the

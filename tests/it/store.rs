@@ -1,9 +1,12 @@
 //! One conformance routine, run against every store (teloxide's pattern), plus what only the
 //! sled store can show: persistence across reopening and a clear error when it is in use.
 
+use lensbot::engine::Message;
 use lensbot::engine::state::{Note, STATE_VERSION};
 use lensbot::engine::{At, UserState};
-use lensbot::store::{DueEntry, MemoryStore, SledStore, Store, StoreError};
+use lensbot::inbox::InboxEntry;
+use lensbot::outbox::OutboxEntry;
+use lensbot::store::{DueEntry, MemoryStore, SledStore, Store, StoreError, Write};
 
 fn conformance(store: &dyn Store) {
     assert_eq!(store.get_user("t:1").unwrap(), None);
@@ -72,15 +75,161 @@ fn conformance(store: &dyn Store) {
     store.flush().unwrap();
 }
 
+/// What the event path needs of a store: one atomic write per turn, the ledger of applied
+/// events, the outbox in commit order, and the inbox with its high-water mark.
+fn pipeline_conformance(store: &dyn Store) {
+    let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+    let entry = |store: &dyn Store, to: &str| OutboxEntry {
+        id: store.next_outbox_id().unwrap(),
+        to: to.into(),
+        person: Some(to.into()),
+        messages: vec![Message::private().para("hello")],
+        sent: 0,
+        attempts: 0,
+        created: now,
+        event: None,
+        group: None,
+    };
+    // The inbox: appended with a high-water mark, read back in arrival order.
+    assert_eq!(store.inbox_high_water("telegram").unwrap(), 0);
+    let inbox = |seq: u64| InboxEntry {
+        source: "telegram".into(),
+        seq,
+        event: format!("tg:{seq}"),
+        queue: "t:1".into(),
+        payload: serde_json::json!({"update_id": seq}),
+    };
+    store
+        .inbox_append("telegram", 12, &[inbox(12), inbox(11)])
+        .unwrap();
+    assert_eq!(store.inbox_high_water("telegram").unwrap(), 12);
+    let held: Vec<u64> = store
+        .inbox("telegram")
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(held, vec![11, 12]);
+    assert!(store.inbox("discord").unwrap().is_empty());
+    // One turn: state, due entry, outbox, ledger and inbox in one write.
+    let mut u = UserState::new("t:1");
+    u.step = 3;
+    let due = DueEntry {
+        at: now,
+        user: "t:1".into(),
+        reminder: "r1".into(),
+    };
+    let (first, second) = (entry(store, "t:1"), entry(store, "t:2"));
+    assert!(second.id > first.id, "outbox ids grow");
+    assert!(!store.event_seen("tg:11").unwrap());
+    let w = Write {
+        users: vec![u.clone()],
+        due_put: vec![due.clone()],
+        outbox: vec![second.clone(), first.clone()],
+        events: vec![("tg:11".into(), now)],
+        inbox_done: vec![inbox(11).key()],
+        meta: vec![("k".into(), Some(b"v".to_vec()))],
+        ..Write::default()
+    };
+    assert!(!w.is_empty());
+    store.apply(&w).unwrap();
+    store.flush().unwrap();
+    assert_eq!(store.get_user("t:1").unwrap().unwrap().step, 3);
+    assert_eq!(store.due_until(now).unwrap(), vec![due.clone()]);
+    assert!(store.event_seen("tg:11").unwrap());
+    assert_eq!(store.get_meta("k").unwrap(), Some(b"v".to_vec()));
+    let held: Vec<u64> = store
+        .inbox("telegram")
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(held, vec![12]);
+    let ids: Vec<u64> = store.outbox().unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(ids, vec![first.id, second.id], "commit order");
+    // Progress and removal.
+    let mut progressed = first.clone();
+    progressed.sent = 1;
+    progressed.attempts = 2;
+    store.outbox_update(&progressed).unwrap();
+    assert_eq!(store.outbox().unwrap()[0], progressed);
+    store.outbox_remove(first.id).unwrap();
+    store.outbox_remove(first.id).unwrap();
+    assert_eq!(store.outbox().unwrap(), vec![second.clone()]);
+    // Deleting a person and clearing a due entry in the same write.
+    store
+        .apply(&Write {
+            delete_users: vec!["t:1".into()],
+            due_delete: vec![due],
+            meta: vec![("k".into(), None)],
+            ..Write::default()
+        })
+        .unwrap();
+    assert_eq!(store.get_user("t:1").unwrap(), None);
+    assert!(store.due_until(now).unwrap().is_empty());
+    assert_eq!(store.get_meta("k").unwrap(), None);
+    // The ledger forgets what is older than asked, and only that.
+    let later: jiff::Timestamp = "2026-03-09T10:00:00Z".parse().unwrap();
+    store
+        .apply(&Write {
+            events: vec![("dc:m:1".into(), later)],
+            ..Write::default()
+        })
+        .unwrap();
+    assert_eq!(store.prune_events(later).unwrap(), 1);
+    assert!(!store.event_seen("tg:11").unwrap());
+    assert!(store.event_seen("dc:m:1").unwrap());
+}
+
 #[test]
 fn memory_store_conforms() {
     conformance(&MemoryStore::new());
+    pipeline_conformance(&MemoryStore::new());
 }
 
 #[test]
 fn sled_store_conforms() {
     let dir = tempfile::tempdir().unwrap();
     conformance(&SledStore::open(dir.path()).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    pipeline_conformance(&SledStore::open(dir.path()).unwrap());
+}
+
+#[test]
+fn sled_keeps_the_outbox_inbox_and_ledger_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+    let id = {
+        let s = SledStore::open(dir.path()).unwrap();
+        let id = s.next_outbox_id().unwrap();
+        s.apply(&Write {
+            outbox: vec![OutboxEntry {
+                id,
+                to: "t:1".into(),
+                person: None,
+                messages: vec![Message::private().para("owed")],
+                sent: 0,
+                attempts: 0,
+                created: now,
+                event: None,
+                group: None,
+            }],
+            events: vec![("tg:5".into(), now)],
+            ..Write::default()
+        })
+        .unwrap();
+        s.inbox_append("telegram", 6, &[]).unwrap();
+        s.flush().unwrap();
+        id
+    };
+    let s = SledStore::open(dir.path()).unwrap();
+    assert_eq!(s.outbox().unwrap()[0].id, id);
+    assert!(
+        s.next_outbox_id().unwrap() > id,
+        "ids keep growing after a restart"
+    );
+    assert!(s.event_seen("tg:5").unwrap());
+    assert_eq!(s.inbox_high_water("telegram").unwrap(), 6);
 }
 
 #[test]
