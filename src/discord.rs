@@ -529,14 +529,8 @@ impl Handler {
                         cat.tf("ch.role_set", &[("role", &id.to_string())]),
                     )
                 } else {
-                    return self
-                        .follow_up(
-                            ctx,
-                            &cmd.token,
-                            &[Message::private().para(cat.t("ch.role_usage"))],
-                            true,
-                        )
-                        .await;
+                    let usage = Message::private().para(cat.t("ch.role_usage"));
+                    return self.answer_command(cmd, vec![usage], true).await;
                 };
                 match self.session.set_setting(&key, &value).await {
                     Ok(()) => reply,
@@ -552,7 +546,23 @@ impl Handler {
         } else {
             Message::private().para(text)
         };
-        self.follow_up(ctx, &cmd.token, &[m], !manager).await;
+        self.answer_command(cmd, vec![m], !manager).await;
+    }
+
+    /// Owes a command's answer through the outbox (its follow-up), marking the command applied.
+    async fn answer_command(
+        &self,
+        cmd: &CommandInteraction,
+        messages: Vec<Message>,
+        private: bool,
+    ) {
+        let user = user_key(cmd.user.id.get());
+        let mut ev = Event::new(&user, Input::Text(String::new()));
+        ev.id = Some(format!("dc:i:{}", cmd.id.get()));
+        ev.to = Some(hook(&user, &cmd.token, private));
+        if let Err(e) = self.session.post(&ev, messages).await {
+            tracing::warn!("queueing a Discord answer failed: {e}");
+        }
     }
 
     /// `/challenge …` in a server channel: the channel's challenge. Facilitator commands are
@@ -592,35 +602,7 @@ impl Handler {
         let mut ev = Event::new(&actor.user, Input::Text(String::new()));
         ev.id = Some(format!("dc:i:{}", cmd.id.get()));
         ev.to = Some(hook(&actor.user, &cmd.token, private));
-        let now = self.session.now();
-        if let Err(e) = self
-            .session
-            .group_event(&group, &actor, args, &ev, now)
-            .await
-        {
-            tracing::warn!("a group challenge command failed: {e}");
-            let sorry = vec![Message::private().para(self.session.catalog().t("store_failed"))];
-            self.follow_up(ctx, &cmd.token, &sorry, true).await;
-        }
-    }
-
-    /// Sends the answer to a deferred interaction as follow-ups, ephemeral when asked.
-    async fn follow_up(&self, ctx: &Context, token: &str, messages: &[Message], ephemeral: bool) {
-        for m in &crate::render::merge(messages) {
-            for part in render::render(m) {
-                let mut f = CreateInteractionResponseFollowup::new()
-                    .content(part.content)
-                    .ephemeral(ephemeral)
-                    .allowed_mentions(no_mentions());
-                if !part.rows.is_empty() {
-                    f = f.components(components(&part.rows));
-                }
-                if let Err(e) = ctx.http.create_followup_message(token, &f, vec![]).await {
-                    tracing::warn!("a Discord follow-up failed: {e}");
-                    return;
-                }
-            }
-        }
+        self.session.group_answer(&group, &actor, args, &ev).await;
     }
 }
 

@@ -453,16 +453,7 @@ impl Adapter {
             name: from.first_name.clone(),
             admin,
         };
-        let now = self.session.now();
-        if let Err(e) = self
-            .session
-            .group_event(&group, &actor, args, &ev, now)
-            .await
-        {
-            tracing::warn!("a group challenge command failed: {e}");
-            let sorry = Message::public().para(self.session.catalog().t("store_failed"));
-            self.post(&ev, vec![sorry]).await;
-        }
+        self.session.group_answer(&group, &actor, args, &ev).await;
     }
 
     /// Anything personal asked in a group moves to a private chat through a deep link (a

@@ -172,6 +172,22 @@ impl Session {
         result
     }
 
+    /// [`Session::group_event`] for an adapter: the answer owed through the outbox, or, when the
+    /// store failed, a short apology in its place (and the error in the log).
+    pub async fn group_answer(&self, group: &Group, actor: &Actor, args: &str, ev: &Event) {
+        let now = self.now();
+        if let Err(e) = self.group_event(group, actor, args, ev, now).await {
+            tracing::warn!("a group challenge command failed: {e}");
+            let sorry = Message::public().para(self.catalog.t("store_failed"));
+            let mut apology = ev.clone();
+            apology.id = None;
+            apology.inbox = None;
+            if let Err(e) = self.post(&apology, vec![sorry]).await {
+                tracing::warn!("queueing an apology failed: {e}");
+            }
+        }
+    }
+
     /// [`Session::group_command`] for an adapter: what to post, with a short apology in the
     /// group (and the error in the log) when the store failed.
     pub async fn group_reply(&self, group: &Group, actor: &Actor, args: &str) -> Vec<Message> {

@@ -407,20 +407,19 @@ impl Store for SledStore {
         high_water: u64,
         entries: &[InboxEntry],
     ) -> Result<(), StoreError> {
-        // The entries and the mark together, or neither.
-        let mut ops: Vec<Op> = entries
-            .iter()
-            .map(|e| {
-                let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
-                (PIPE, pkey(INBOX, &e.key()), Some(v))
-            })
-            .collect();
-        ops.push((
-            PIPE,
-            pkey(HIGH_WATER, source.as_bytes()),
-            Some(high_water.to_be_bytes().to_vec()),
-        ));
-        self.journaled(&ops)
+        // The entries first, the mark last: the log is recovered as a prefix, so a mark that
+        // survives a crash comes with every entry it covers (no journal record needed).
+        for e in entries {
+            let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
+            self.pipe.insert(pkey(INBOX, &e.key()), v).map_err(io)?;
+        }
+        self.pipe
+            .insert(
+                pkey(HIGH_WATER, source.as_bytes()),
+                high_water.to_be_bytes().to_vec(),
+            )
+            .map_err(io)?;
+        Ok(())
     }
 
     fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
