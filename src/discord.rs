@@ -214,13 +214,24 @@ struct Handler {
 }
 
 /// The collector that gives tickets: called by the shard runner for every event, in order.
-fn ticket_collector(tickets: Arc<order::Tickets>) -> serenity::all::CollectorCallback {
+fn ticket_collector(
+    tickets: Arc<order::Tickets>,
+    session: Arc<Session>,
+) -> serenity::all::CollectorCallback {
     serenity::all::CollectorCallback(Box::new(move |event| {
         match event {
             serenity::all::Event::MessageCreate(m)
                 if m.message.guild_id.is_none() && !m.message.author.bot =>
             {
-                tickets.give(m.message.id.get(), &user_key(m.message.author.id.get()));
+                let (id, user) = (m.message.id.get(), user_key(m.message.author.id.get()));
+                tickets.give(id, &user);
+                let payload = serde_json::json!({
+                    "kind": "dm",
+                    "event": format!("dc:m:{id}"),
+                    "text": m.message.content,
+                    "name": display_name(&m.message.author),
+                });
+                keep(&session, id, &user, payload);
             }
             serenity::all::Event::InteractionCreate(i) => {
                 let (id, user) = match &i.interaction {
@@ -230,11 +241,86 @@ fn ticket_collector(tickets: Arc<order::Tickets>) -> serenity::all::CollectorCal
                     _ => return true,
                 };
                 tickets.give(id, &user_key(user));
+                if let Interaction::Modal(m) = &i.interaction {
+                    let (text, opened_at) = modal_answer(m);
+                    let payload = serde_json::json!({
+                        "kind": "answer",
+                        "event": format!("dc:i:{id}"),
+                        "text": text,
+                        "opened_at": opened_at,
+                    });
+                    keep(&session, id, &user_key(user), payload);
+                }
             }
             _ => {}
         }
         true
     }))
+}
+
+/// The text typed into an answer box, and the step the box was opened at (`None` when its id
+/// cannot be read: such a box is stale whatever the person's step).
+fn modal_answer(m: &ModalInteraction) -> (String, Option<u64>) {
+    let text = m
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            serenity::all::ActionRowComponent::InputText(t) => t.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let opened_at = m
+        .data
+        .custom_id
+        .strip_prefix(&format!("{ANSWER}:"))
+        .and_then(|s| s.parse::<u64>().ok());
+    (text, opened_at)
+}
+
+/// The inbox source name for Discord events.
+pub const SOURCE: &str = "discord";
+
+/// Keeps a person's words from the moment they arrive (a DM, or text typed into an answer box)
+/// in the store's inbox, so a stop or a crash before their turn does not lose them: the next
+/// start finishes those turns ([`replay_inbox`]). Written without a flush (the gateway's task
+/// must not wait for the disk); the turn's own flush, or the next one, makes it durable.
+fn keep(session: &Session, id: u64, user: &str, payload: serde_json::Value) {
+    let entry = crate::inbox::InboxEntry {
+        source: SOURCE.into(),
+        seq: id,
+        event: payload["event"].as_str().unwrap_or_default().to_string(),
+        queue: user.to_string(),
+        payload,
+    };
+    if let Err(e) = session.receive(SOURCE, id, &[entry]) {
+        tracing::error!("a Discord event could not be kept in the inbox: {e}");
+    }
+}
+
+/// Finishes the turns a stop or a crash left in the inbox: each person's words, in order,
+/// answered by DM (the interaction's token may have expired).
+async fn replay_inbox(session: &Session) -> Result<usize, crate::store::StoreError> {
+    let (_, backlog) = session.inbox_backlog(SOURCE)?;
+    let n = backlog.len();
+    for e in backlog {
+        let p = &e.payload;
+        let text = p["text"].as_str().unwrap_or("").to_string();
+        let mut ev = Event::new(&e.queue, Input::Text(text));
+        ev.id = Some(e.event.clone()).filter(|id| !id.is_empty());
+        ev.inbox = Some(e.key());
+        ev.to = Some(e.queue.clone());
+        ev.name = p["name"].as_str().map(str::to_string);
+        if p["kind"] == "answer" {
+            ev.opened_at = Some(p["opened_at"].as_u64().unwrap_or(u64::MAX));
+        }
+        session.handle_event(ev, session.now()).await?;
+    }
+    if n > 0 {
+        tracing::info!(events = n, "finished Discord turns left from the last run");
+    }
+    Ok(n)
 }
 
 /// Where an interaction's answer goes: its follow-up, by token (valid fifteen minutes).
@@ -248,7 +334,7 @@ fn hook(user: &str, token: &str, ephemeral: bool) -> String {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         ctx.shard
-            .add_collector(ticket_collector(self.tickets.clone()));
+            .add_collector(ticket_collector(self.tickets.clone(), self.session.clone()));
         let cmds = command_definitions(&self.session);
         let registered = match self.guild {
             Some(g) => GuildId::new(g)
@@ -302,6 +388,7 @@ impl EventHandler for Handler {
         let mut ev = Event::new(&user, Input::Text(msg.content.clone()));
         ev.name = Some(display_name(&msg.author));
         ev.id = Some(format!("dc:m:{}", msg.id.get()));
+        ev.inbox = Some(crate::inbox::key(SOURCE, msg.id.get()));
         ev.to = Some(user.clone());
         self.turn(ev).await;
     }
@@ -426,26 +513,13 @@ impl Handler {
         if m.defer_ephemeral(&ctx.http).await.is_err() {
             return;
         }
-        let text: String = m
-            .data
-            .components
-            .iter()
-            .flat_map(|row| row.components.iter())
-            .find_map(|c| match c {
-                serenity::all::ActionRowComponent::InputText(t) => t.value.clone(),
-                _ => None,
-            })
-            .unwrap_or_default();
         // A box opened at an earlier step is stale: its text is not filed under a new prompt.
-        let opened_at = m
-            .data
-            .custom_id
-            .strip_prefix(&format!("{ANSWER}:"))
-            .and_then(|s| s.parse::<u64>().ok());
+        let (text, opened_at) = modal_answer(&m);
         let _ticket = self.tickets.wait(m.id.get()).await;
         let in_server = m.guild_id.is_some();
         let mut ev = Event::new(&user, Input::Text(text));
         ev.id = Some(format!("dc:i:{}", m.id.get()));
+        ev.inbox = Some(crate::inbox::key(SOURCE, m.id.get()));
         ev.to = Some(hook(&user, &m.token, true));
         // A box whose step cannot be read is stale whatever the person's step.
         ev.opened_at = Some(opened_at.unwrap_or(u64::MAX));
@@ -825,6 +899,7 @@ pub async fn run(
         wait(stopped.clone()),
     ));
     let sending = tokio::spawn(sender::run(session.clone(), sink, wait(stopped.clone())));
+    replay_inbox(&session).await?;
     let manager = client.shard_manager.clone();
     let result = {
         let start = client.start();

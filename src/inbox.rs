@@ -9,6 +9,11 @@
 //! group commands and button presses included). Every other event id (Discord's snowflakes,
 //! due reminders) is recognised by the store's ledger of applied events instead. The inbox
 //! entry is removed in the same atomic write that saves the turn (see [`crate::store::Write`]).
+//!
+//! Discord never sends an event again, so there the inbox keeps what a person wrote (a DM, an
+//! answer box's text) from the gateway's own callback on, and the next start finishes turns a
+//! stop or a crash left behind. Commands and button presses are not kept: Discord shows an
+//! unanswered one as failed, and the person presses again.
 
 use serde::{Deserialize, Serialize};
 

@@ -543,3 +543,40 @@ async fn quick_dm_pairs_are_handled_in_order() {
     assert_eq!(out_of_order, 0, "pairs handled out of order");
     r.stop().await.unwrap();
 }
+
+/// A DM kept in the inbox when the process stopped before its turn (a stop under a backlog, or
+/// a crash) is handled at the next start and answered by DM; handled DMs leave nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dm_left_in_the_inbox_is_handled_at_the_next_start() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let entry = lensbot::inbox::InboxEntry {
+        source: "discord".into(),
+        seq: 1_234_567,
+        event: "dc:m:1234567".into(),
+        queue: "discord:4545".into(),
+        payload: serde_json::json!({"kind": "dm", "event": "dc:m:1234567",
+            "text": "/note kept across a stop", "name": "Ada"}),
+    };
+    store.inbox_append("discord", 1_234_567, &[entry]).unwrap();
+    let r = start_with(FakeDiscord::start().await, store.clone()).await;
+    let f = r.fake.clone();
+    f.wait("the kept DM answered", |f| {
+        f.dms_to(4545)
+            .into_iter()
+            .find(|m| m["content"].as_str().unwrap_or("").contains("Note saved"))
+    })
+    .await;
+    let notes = store.get_user("discord:4545").unwrap().unwrap().notes;
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].text, "kept across a stop");
+    // A DM handled now leaves no inbox entry behind.
+    f.dm(4545, "/note and another");
+    f.wait("the second note", |f| {
+        f.dms_to(4545)
+            .into_iter()
+            .find(|m| m["content"].as_str().unwrap_or("").contains("you have 2"))
+    })
+    .await;
+    assert!(store.inbox("discord").unwrap().is_empty());
+    r.stop().await.unwrap();
+}
