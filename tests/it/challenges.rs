@@ -1017,3 +1017,34 @@ async fn joining_mid_week_brings_this_weeks_prompt_at_once() {
         Some(ts("2026-11-30T08:00:00Z"))
     );
 }
+
+/// A group command replayed with the same event id (Telegram serving it again, Discord
+/// redelivering) applies once: a replayed `skip` does not skip a second day.
+#[tokio::test]
+async fn a_replayed_group_command_applies_once() {
+    let r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    r.session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    let mut ev = lensbot::session::Event::new("test:fac", Input::Text(String::new()));
+    ev.id = Some("tg:4242".into());
+    let first = r
+        .session
+        .group_event(&group(), &admin(), "skip", &ev, r.now)
+        .await
+        .unwrap();
+    assert!(!first.is_empty());
+    let after_one = r.session.challenge(GROUP).unwrap().unwrap();
+    let again = r
+        .session
+        .group_event(&group(), &admin(), "skip", &ev, r.now)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "a repeat says nothing");
+    assert_eq!(
+        r.session.challenge(GROUP).unwrap().unwrap(),
+        after_one,
+        "and changes nothing"
+    );
+}

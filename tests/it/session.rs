@@ -138,3 +138,35 @@ async fn every_confirmed_answer_survives_a_reopen_under_group_commit() {
         assert_eq!(st.notes.len(), 5, "person {p}");
     }
 }
+
+/// A forget-me press replayed after it was applied does not create the person again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_forget_me_does_not_bring_the_person_back() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Session::new(catalog(), store.clone());
+    session
+        .handle(
+            "t:gone",
+            Input::Text("/note private".into()),
+            Some("e1"),
+            now(),
+        )
+        .await
+        .unwrap();
+    session
+        .handle("t:gone", Input::Text("/forgetme".into()), Some("e2"), now())
+        .await
+        .unwrap();
+    let done = session
+        .handle("t:gone", Input::Text("yes".into()), Some("e3"), now())
+        .await
+        .unwrap();
+    assert!(text(&done.messages).contains("has been deleted"));
+    assert_eq!(store.get_user("t:gone").unwrap(), None);
+    let replay = session
+        .handle("t:gone", Input::Text("yes".into()), Some("e3"), now())
+        .await
+        .unwrap();
+    assert!(replay.duplicate);
+    assert_eq!(store.get_user("t:gone").unwrap(), None, "not re-created");
+}
