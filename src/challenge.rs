@@ -247,7 +247,7 @@ pub fn decode(group: &str, bytes: &[u8]) -> Result<Challenge, crate::store::Stor
     let c: Challenge =
         serde_json::from_slice(bytes).map_err(|e| crate::store::StoreError::Corrupt {
             key: meta_key(group),
-            reason: e.to_string(),
+            reason: crate::store::codec::json_error(&e),
         })?;
     if c.v > CHALLENGE_VERSION {
         return Err(crate::store::StoreError::TooNew {

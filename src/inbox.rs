@@ -3,12 +3,13 @@
 //!
 //! Telegram is told an update was received (the next `getUpdates` offset) only after the update
 //! is in the inbox and flushed, so a crash at any point loses nothing: what was acknowledged is
-//! in the inbox, what was not is served again by Telegram. A second copy of an update is
-//! recognised exactly by a high-water mark per source: Telegram's update ids only grow, so an
-//! id at or below the highest one ever appended has been seen (this holds for every update,
-//! group commands and button presses included). Every other event id (Discord's snowflakes,
-//! due reminders) is recognised by the store's ledger of applied events instead. The inbox
-//! entry is removed in the same atomic write that saves the turn (see [`crate::store::Write`]).
+//! in the inbox, what was not is served again by Telegram. A second copy of an event is
+//! recognised exactly by the store's ledger of applied event ids (kept a week; Telegram keeps
+//! unconfirmed updates a day), or, while the first copy still waits, by its own turn, which
+//! comes after the first in the same queue. (Not by the highest update id seen: after a week
+//! without updates Telegram numbers new ones afresh, possibly lower.) The inbox entry is
+//! removed in the same atomic write that saves the turn (see [`crate::store::Write`]); the
+//! source's high-water mark is kept for information only.
 //!
 //! Discord never sends an event again, so there the inbox keeps what a person wrote (a DM, an
 //! answer box's text) from the gateway's own callback on, and the next start finishes turns a

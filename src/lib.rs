@@ -24,7 +24,7 @@
 //! - [`challenge`]: peer-group reflection challenges (plans, facilitator commands, digests,
 //!   check-ins and streaks), pure like the engine; the session keeps one record per group.
 //! - [`inbox`]: platform events kept durable from arrival until their turn is saved
-//!   (Telegram's high-water mark recognises every copy of an update exactly).
+//!   (copies of an event are recognised exactly by the store's ledger of applied events).
 //! - [`queue`]: a queue per person (or group), drained in order; different people side by side.
 //! - [`session`]: one turn done safely: repeated events ignored (the store's ledger), the new
 //!   state and the reply written in one atomic write, flushed (group commit) before anything

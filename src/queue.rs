@@ -95,7 +95,11 @@ impl<T: Send + 'static> Queues<T> {
                 self.idle.notify_waiters();
                 return;
             };
-            (self.handler)(item).await;
+            // In a task of its own, so a panic in one event's handling is contained: the key's
+            // later events still run (the event itself stays wherever it came from).
+            if tokio::spawn((self.handler)(item)).await.is_err() {
+                tracing::error!("handling an event failed unexpectedly; the queue carries on");
+            }
         }
     }
 
@@ -166,5 +170,30 @@ mod tests {
         assert!(slow.len() < 10, "closing abandoned the waiting events");
         assert_eq!(slow, (0..slow.len() as u32).collect::<Vec<_>>(), "in order");
         assert!(!q.push("slow", ("slow".into(), 99)), "closed");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_one_event_does_not_stop_the_queue() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let q: Arc<Queues<u32>> = Queues::new(Arc::new(move |n: u32| {
+            let s = s.clone();
+            Box::pin(async move {
+                assert!(n != 1, "a bug in handling event 1");
+                s.lock().unwrap().push(n);
+            })
+        }));
+        for n in 0..3 {
+            q.push("p", n);
+        }
+        for _ in 0..100 {
+            if seen.lock().unwrap().len() == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(*seen.lock().unwrap(), vec![0, 2]);
+        q.close();
+        q.idle().await;
     }
 }

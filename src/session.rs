@@ -264,6 +264,11 @@ impl Session {
         self.store.inbox_append(source, high, entries)
     }
 
+    /// Whether an event id is in the ledger of applied events.
+    pub fn applied_id(&self, event: &str) -> Result<bool, StoreError> {
+        self.store.event_seen(event)
+    }
+
     /// What a source's inbox holds from before (events acknowledged but not handled when the
     /// process last stopped), and the highest sequence number ever kept.
     pub fn inbox_backlog(

@@ -4,7 +4,8 @@
 //! - **Intake.** Our own long-polling loop ([`api`]): each batch of updates is appended to the
 //!   store's inbox and flushed, and only then confirmed to Telegram by the next `getUpdates`
 //!   offset. A copy of an update already appended (Telegram re-serving what was not
-//!   confirmed, or a replay) is recognised by the inbox's high-water mark: update ids only grow.
+//!   confirmed, or a replay) is recognised exactly by the store's ledger of applied events (or,
+//!   while the first is still waiting, by its turn, which comes after it in the same queue).
 //!   An update that cannot be read is skipped by id and logged; polling carries on.
 //! - **Queues.** Each update goes to its sender's queue ([`crate::queue`]): one person's
 //!   updates in order, different people side by side, so a person sending forty messages at
@@ -164,15 +165,19 @@ pub async fn run(
         Box::pin(async move { a.handle(e).await })
     }));
     // What was acknowledged but not handled before the last stop comes first.
-    let (mut high, backlog) = session.inbox_backlog(SOURCE)?;
+    let (_, backlog) = session.inbox_backlog(SOURCE)?;
     for e in backlog {
         queues.push(&e.queue.clone(), e);
     }
 
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(500);
+    // The offset lives in memory, as in every Telegram client: 0 at start asks for everything
+    // not yet confirmed. (Persisting it would be wrong: after a week without updates Telegram
+    // numbers new ones afresh, possibly below it.)
+    let mut offset: u64 = 0;
     loop {
-        let poll = api.get_updates(high + 1, config.poll_timeout);
+        let poll = api.get_updates(offset, config.poll_timeout);
         let polled = tokio::select! {
             _ = &mut shutdown => break,
             r = poll => r,
@@ -180,28 +185,38 @@ pub async fn run(
         match polled {
             Ok(updates) => {
                 backoff = Duration::from_millis(500);
+                let Some(top) = updates
+                    .iter()
+                    .map(|p| match p {
+                        api::Polled::Update(id, _) | api::Polled::Unreadable(id) => *id,
+                    })
+                    .max()
+                else {
+                    continue;
+                };
                 let mut fresh = Vec::new();
-                let mut top = high;
                 for p in updates {
                     match p {
-                        api::Polled::Update(id, v) if id > high => {
-                            top = top.max(id);
-                            fresh.push(inbox_entry(id, v));
-                        }
-                        api::Polled::Unreadable(id) if id > high => {
-                            top = top.max(id);
+                        api::Polled::Update(id, v) => match session.applied_id(&format!("tg:{id}"))
+                        {
+                            // A copy of one already handled (the ledger knows it exactly); a
+                            // copy of one still waiting goes to the same queue behind it, and
+                            // its turn finds it applied.
+                            Ok(true) => {}
+                            Ok(false) => fresh.push(inbox_entry(id, v)),
+                            Err(e) => {
+                                tracing::error!("the ledger could not be read: {e}");
+                                fresh.push(inbox_entry(id, v));
+                            }
+                        },
+                        api::Polled::Unreadable(id) => {
                             tracing::warn!(
                                 update_id = id,
                                 "an update could not be read and was skipped"
                             );
                         }
-                        _ => {} // A copy of one already in the inbox (or handled).
                     }
                 }
-                if top == high {
-                    continue;
-                }
-                // Durable before Telegram is told (by the next offset) that it was received.
                 if let Err(e) = session.receive(SOURCE, top, &fresh) {
                     tracing::error!("the inbox could not be written: {e}; polling again");
                     tokio::time::sleep(backoff).await;
@@ -220,7 +235,7 @@ pub async fn run(
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
-                high = top;
+                offset = offset.max(top + 1);
             }
             Err(e) => {
                 let why = match &e {
@@ -242,8 +257,8 @@ pub async fn run(
     }
     // Everything appended is durable: confirm it, so Telegram does not send it again.
     queues.close();
-    if high > 0 {
-        let _ = tokio::time::timeout(Duration::from_secs(2), api.get_updates(high + 1, 0)).await;
+    if offset > 0 {
+        let _ = tokio::time::timeout(Duration::from_secs(2), api.get_updates(offset, 0)).await;
     }
     if tokio::time::timeout(FINISH_TURNS, queues.idle())
         .await

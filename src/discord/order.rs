@@ -83,6 +83,32 @@ impl Tickets {
     }
 }
 
+/// Gives an event's ticket back if its task ends (or panics) without having waited for it.
+pub struct Release<'a> {
+    tickets: &'a Tickets,
+    event: u64,
+}
+
+impl<'a> Release<'a> {
+    /// A guard for the event's ticket.
+    pub fn new(tickets: &'a Tickets, event: u64) -> Self {
+        Release { tickets, event }
+    }
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let Some((person, n)) = self.tickets.lock().given.remove(&self.event) else {
+            return;
+        };
+        drop(Ticket {
+            tickets: self.tickets,
+            person,
+            n,
+        });
+    }
+}
+
 impl Drop for Ticket<'_> {
     fn drop(&mut self) {
         let mut i = self.tickets.lock();

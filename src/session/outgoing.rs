@@ -17,6 +17,9 @@ pub(super) struct Lanes {
     done: HashSet<u64>,
     /// Entries delivered since the last flush of the marks.
     unflushed: Vec<u64>,
+    /// The store's outbox has been loaded (once per process: a second sender in the same
+    /// process must not load entries the first has meanwhile delivered).
+    loaded: bool,
 }
 
 /// A recipient's lane, claimed by one sender task until it is released.
@@ -43,9 +46,22 @@ impl Session {
     }
 
     /// Loads what the store's outbox holds (after a restart: replies saved but not yet
-    /// delivered) into the lanes.
+    /// delivered) into the lanes, once per process.
     pub fn reload_outbox(&self) -> Result<usize, StoreError> {
-        let entries = self.store.outbox()?;
+        let mut l = self.lanes();
+        if l.loaded {
+            return Ok(0);
+        }
+        l.loaded = true;
+        // Read under the lanes' lock, so no sender delivers meanwhile.
+        let entries = match self.store.outbox() {
+            Ok(e) => e,
+            Err(e) => {
+                l.loaded = false;
+                return Err(e);
+            }
+        };
+        drop(l);
         let n = entries.len();
         self.queue_outgoing(entries);
         Ok(n)

@@ -5,6 +5,18 @@ use super::StoreError;
 use crate::engine::UserState;
 use crate::engine::state::STATE_VERSION;
 
+/// What is wrong with a stored value, without quoting it: serde's messages can quote the
+/// value they failed on, and a value can hold what a person wrote.
+pub fn json_error(e: &serde_json::Error) -> String {
+    let kind = match e.classify() {
+        serde_json::error::Category::Io => "input/output",
+        serde_json::error::Category::Syntax => "syntax",
+        serde_json::error::Category::Data => "unexpected data",
+        serde_json::error::Category::Eof => "cut short",
+    };
+    format!("{kind} error at line {} column {}", e.line(), e.column())
+}
+
 /// Encodes a state for storage.
 pub fn encode(state: &UserState) -> Vec<u8> {
     let mut s = state.clone();
@@ -16,7 +28,7 @@ pub fn encode(state: &UserState) -> Vec<u8> {
 pub fn decode(key: &str, bytes: &[u8]) -> Result<UserState, StoreError> {
     let corrupt = |e: serde_json::Error| StoreError::Corrupt {
         key: key.to_string(),
-        reason: e.to_string(),
+        reason: json_error(&e),
     };
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(corrupt)?;
     let version = value.get("v").and_then(|v| v.as_u64()).unwrap_or(0) as u32;

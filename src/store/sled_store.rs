@@ -108,7 +108,7 @@ fn pkey(prefix: u8, rest: &[u8]) -> Vec<u8> {
 fn corrupt(k: &[u8], e: serde_json::Error) -> StoreError {
     StoreError::Corrupt {
         key: String::from_utf8_lossy(k).into_owned(),
-        reason: e.to_string(),
+        reason: codec::json_error(&e),
     }
 }
 
@@ -291,10 +291,7 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for kv in self.due.range(..end.as_slice()) {
             let (k, v) = kv.map_err(io)?;
-            let e: DueEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                key: String::from_utf8_lossy(&k).into_owned(),
-                reason: e.to_string(),
-            })?;
+            let e: DueEntry = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
             out.push(e);
         }
         Ok(out)
@@ -303,10 +300,7 @@ impl Store for SledStore {
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         match self.due.first().map_err(io)? {
             Some((k, v)) => {
-                let e: DueEntry = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&k).into_owned(),
-                    reason: e.to_string(),
-                })?;
+                let e: DueEntry = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
                 Ok(Some(e.at))
             }
             None => Ok(None),
