@@ -108,6 +108,18 @@ const MARKS: Duration = Duration::from_millis(200);
 
 /// Works through one lane: its entries in order, each message once.
 async fn drive(session: Arc<Session>, sink: Arc<dyn Deliver>, lane: Lane) -> Sent {
+    // Aborted at shutdown, the lane is given back, so a sender started again in the same
+    // process (an adapter restarted over the same session) picks it up.
+    // (Not after a normal end: `lane_front` released it then, and it may be another task's now.)
+    struct Hold<'a>(&'a Session, &'a Lane, bool);
+    impl Drop for Hold<'_> {
+        fn drop(&mut self) {
+            if !self.2 {
+                self.0.release_lane(self.1);
+            }
+        }
+    }
+    let mut hold = Hold(&session, &lane, false);
     let mut sent = Sent::default();
     while let Some(mut e) = session.lane_front(&lane) {
         match attempt(&session, sink.as_ref(), &mut e).await {
@@ -120,6 +132,7 @@ async fn drive(session: Arc<Session>, sink: Arc<dyn Deliver>, lane: Lane) -> Sen
             }
         }
     }
+    hold.2 = true;
     sent
 }
 
