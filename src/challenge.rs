@@ -244,19 +244,21 @@ pub fn due_entries(c: &Challenge) -> std::collections::BTreeSet<crate::store::Du
 
 /// Reads a stored record (versioned JSON).
 pub fn decode(group: &str, bytes: &[u8]) -> Result<Challenge, crate::store::StoreError> {
-    let c: Challenge =
-        serde_json::from_slice(bytes).map_err(|e| crate::store::StoreError::Corrupt {
-            key: meta_key(group),
-            reason: crate::store::codec::json_error(&e),
-        })?;
-    if c.v > CHALLENGE_VERSION {
+    let corrupt = |e: serde_json::Error| crate::store::StoreError::Corrupt {
+        key: meta_key(group),
+        reason: crate::store::codec::json_error(&e),
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(corrupt)?;
+    // The version first: a newer record is "upgrade lensbot", even when its fields changed.
+    let v = crate::store::codec::version_of(&meta_key(group), &value)?;
+    if v > CHALLENGE_VERSION {
         return Err(crate::store::StoreError::TooNew {
             key: meta_key(group),
-            version: c.v,
+            version: v,
             supported: CHALLENGE_VERSION,
         });
     }
-    Ok(c)
+    serde_json::from_value(value).map_err(corrupt)
 }
 
 /// Writes a record as stored.

@@ -7,8 +7,11 @@
 //! returned: for sled that survives a killed process, not a power cut (see the README).
 
 pub mod codec;
+pub mod envelope;
+pub mod integrity;
 pub mod memory;
 pub mod sled_store;
+pub mod vault;
 
 use crate::engine::UserState;
 use crate::inbox::InboxEntry;
@@ -31,6 +34,10 @@ pub enum StoreError {
     /// The disk or the database failed.
     #[error("the store failed: {0}")]
     Io(String),
+    /// The store's files are damaged (sled failed reading them, or the check at open found
+    /// data missing).
+    #[error("{0}")]
+    Damaged(String),
     /// A stored value could not be read.
     #[error("a stored record for {key} could not be read: {reason}")]
     Corrupt {
@@ -109,6 +116,13 @@ pub trait Store: Send + Sync {
     fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError>;
     /// Every event in the inbox for a source, in arrival order.
     fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError>;
+
+    /// The person keys, for a store that encrypts at rest (sled); `None` for one that keeps
+    /// nothing on disk. Forgetting a person destroys their key here after their records are
+    /// gone ([`vault::Vault::forget`]); backups carry this key material beside them.
+    fn vault(&self) -> Option<&vault::Vault> {
+        None
+    }
 }
 
 /// One atomic write: everything a turn changes ([`Store::apply`]).

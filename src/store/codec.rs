@@ -31,7 +31,7 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<UserState, StoreError> {
         reason: json_error(&e),
     };
     let mut value: serde_json::Value = serde_json::from_slice(bytes).map_err(corrupt)?;
-    let version = value.get("v").and_then(|v| v.as_u64()).unwrap_or(0) as u32;
+    let version = version_of(key, &value)?;
     if version > STATE_VERSION {
         return Err(StoreError::TooNew {
             key: key.to_string(),
@@ -43,6 +43,30 @@ pub fn decode(key: &str, bytes: &[u8]) -> Result<UserState, StoreError> {
         migrate_v0(&mut value);
     }
     serde_json::from_value(value).map_err(corrupt)
+}
+
+/// The largest format version any record may carry: anything larger is damage, not the future.
+const MAX_VERSION: u64 = 1000;
+
+/// A record's format version: its `"v"` field, which must be a small whole number (`1`, not
+/// `"1"` or `1.0`); no field at all is version 0 (the unversioned prototype format).
+pub fn version_of(key: &str, value: &serde_json::Value) -> Result<u32, StoreError> {
+    let Some(obj) = value.as_object() else {
+        return Err(StoreError::Corrupt {
+            key: key.to_string(),
+            reason: "it is not a JSON object".into(),
+        });
+    };
+    match obj.get("v") {
+        None => Ok(0),
+        Some(serde_json::Value::Number(n)) if n.as_u64().is_some_and(|v| v <= MAX_VERSION) => {
+            Ok(n.as_u64().unwrap_or(0) as u32)
+        }
+        Some(_) => Err(StoreError::Corrupt {
+            key: key.to_string(),
+            reason: "its format version is not a small whole number".into(),
+        }),
+    }
 }
 
 /// Version 0 was the unversioned prototype format: no `v`, the position under `position`.
@@ -72,6 +96,30 @@ mod tests {
         assert!(matches!(
             decode("t:1", b"not json"),
             Err(StoreError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn versions_must_be_small_whole_numbers() {
+        // Seen in the field: "2" read as unversioned and rewritten as v1, 2.0 restored as 1.
+        for bad in [
+            &br#"{"v":"2","user":"t:1"}"#[..],
+            br#"{"v":2.0,"user":"t:1"}"#,
+            br#"{"v":-1,"user":"t:1"}"#,
+            br#"{"v":1e3,"user":"t:1"}"#,
+            br#"{"v":null,"user":"t:1"}"#,
+            br#"{"v":4294967297,"user":"t:1"}"#,
+            br#"[1]"#,
+        ] {
+            assert!(
+                matches!(decode("t:1", bad), Err(StoreError::Corrupt { .. })),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(matches!(
+            decode("t:1", br#"{"v":2,"user":"t:1"}"#),
+            Err(StoreError::TooNew { version: 2, .. })
         ));
     }
 

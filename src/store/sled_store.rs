@@ -1,10 +1,23 @@
-//! The default store: sled, embedded, one process per data directory.
+//! The default store: sled, embedded, one process per data directory, defending what it holds.
 //!
-//! Four trees: `users` (key → versioned JSON), `meta`, `due` (the reminder index, keyed by
+//! Four trees: `users` (key → a person's record), `meta`, `due` (the reminder index, keyed by
 //! big-endian time so "what is due" is a range scan) and `pipe`, which holds the event path's
 //! records under a one-byte prefix: `o` the outbox (messages owed, by id), `e` the ledger of
 //! applied event ids, `i` the inbox (events waiting for their turn), `h` each source's inbox
-//! high-water mark, `j` the journal.
+//! high-water mark, `j` the journal; and two single keys, `s` the write sequence and `f` the
+//! store's format.
+//!
+//! **What each value carries.** Every value is wrapped with a checksum ([`super::envelope`]), so
+//! a damaged record is found and isolated rather than parsed. A person's record, their queued
+//! events and the replies owed to them are sealed with their own key ([`super::vault`]), so
+//! forgetting them (destroying the key) leaves nothing readable in sled's log or in backups.
+//!
+//! **Knowing it came up whole.** Every write is numbered (the sequence is written before the
+//! write it numbers) and counted; after each flush the number and counts go to a manifest
+//! outside the sled directory, checked at open ([`super::integrity`]). A store that fails the
+//! check keeps its manifest untouched until the operator accepts the damage, so a restart
+//! cannot launder it. sled can panic on damaged files: opening catches that and reports it as
+//! damage.
 //!
 //! **Atomic writes without sled transactions.** sled's transactions (and `apply_batch`) take a
 //! global write lock that every flush holds for reading while it waits for the disk, so under
@@ -14,15 +27,21 @@
 //! one by one, then removes the record. sled's log is recovered as a prefix of the writes made
 //! (in log order), so after a crash either the record is absent and none of its operations
 //! happened, or it is present and [`SledStore::open`] applies it again (every operation is a
-//! plain put or delete, so applying twice is harmless). [`Store::flush`] calls sled's flush,
-//! which survives a crashed or killed process; sled does not promise survival of a power cut.
+//! plain put or delete, so applying twice is harmless). [`Store::flush`] makes new person keys
+//! durable, then calls sled's flush, which survives a crashed or killed process; sled does not
+//! promise survival of a power cut.
 
-use super::{DueEntry, Store, StoreError, Write, codec, time_key};
+use super::integrity::{self, Counts, Manifest, Report};
+use super::vault::{self, StoreKey, Unseal, Vault};
+use super::{DueEntry, Store, StoreError, Write, codec, envelope, time_key};
 use crate::engine::UserState;
 use crate::inbox::InboxEntry;
 use crate::outbox::OutboxEntry;
 use jiff::Timestamp;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, RwLock};
 
 /// A sled database in a data directory.
 pub struct SledStore {
@@ -31,6 +50,21 @@ pub struct SledStore {
     meta: sled::Tree,
     due: sled::Tree,
     pipe: sled::Tree,
+    data: PathBuf,
+    vault: Vault,
+    /// Writes numbered so far.
+    seq: AtomicU64,
+    /// Records held: people, metadata, due entries.
+    counts: [AtomicI64; 3],
+    /// Every write holds it for reading; a flush takes it for writing for an instant, to read
+    /// the sequence and the counts of one moment.
+    gate: RwLock<()>,
+    /// The sequence of the manifest last written.
+    manifest_seq: Mutex<u64>,
+    /// The manifest is not rewritten (the store failed its check and the damage is not
+    /// accepted).
+    frozen: AtomicBool,
+    report: Report,
 }
 
 /// The `pipe` tree's prefixes.
@@ -39,6 +73,11 @@ const EVENTS: u8 = b'e';
 const INBOX: u8 = b'i';
 const HIGH_WATER: u8 = b'h';
 const JOURNAL: u8 = b'j';
+/// The `pipe` tree's single keys.
+const SEQ: &[u8] = b"s";
+const FORMAT: &[u8] = b"f";
+/// The store's format: 2 has checksums and sealed records.
+const STORE_FORMAT: u64 = 2;
 
 /// The trees an operation may touch, by number in the journal.
 const USERS: u8 = 0;
@@ -105,19 +144,58 @@ fn pkey(prefix: u8, rest: &[u8]) -> Vec<u8> {
     k
 }
 
-fn corrupt(k: &[u8], e: serde_json::Error) -> StoreError {
-    StoreError::Corrupt {
-        key: String::from_utf8_lossy(k).into_owned(),
-        reason: codec::json_error(&e),
-    }
+/// A key as the operator sees it in warnings and reports (never a value).
+fn show(tree: u8, k: &[u8]) -> String {
+    let name = match tree {
+        USERS => return String::from_utf8_lossy(k).into_owned(),
+        META => return format!("meta {}", String::from_utf8_lossy(k)),
+        DUE => "due",
+        _ => match k.first() {
+            Some(&OUTBOX) => "outbox",
+            Some(&INBOX) => "inbox",
+            Some(&EVENTS) => "ledger",
+            Some(&JOURNAL) => "journal",
+            _ => "pipe",
+        },
+    };
+    let printable: String = String::from_utf8_lossy(k)
+        .chars()
+        .map(|c| if c.is_control() { '·' } else { c })
+        .collect();
+    format!("{name} {printable}")
+}
+
+/// The associated data a sealed value is bound to: its tree and key.
+fn aad(tree: u8, k: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(k.len() + 1);
+    a.push(tree);
+    a.extend_from_slice(k);
+    a
 }
 
 fn io(e: sled::Error) -> StoreError {
     StoreError::Io(e.to_string())
 }
 
+fn corrupt(tree: u8, k: &[u8], reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: show(tree, k),
+        reason: reason.into(),
+    }
+}
+
+/// A panic's message, for reporting sled failing on damaged files.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
 impl SledStore {
-    /// Opens (or creates) the store in `dir`; a clear error when another process holds it.
+    /// Opens (or creates) the store in `dir`, checking it against its manifest; a clear error
+    /// when another process holds it or its files cannot be read. What the check found is in
+    /// [`SledStore::integrity`]: the caller decides whether a damaged store is served.
     ///
     /// A store that was just closed can stay locked for a moment while sled's background
     /// flusher winds down (a process restarting, or a test reopening), so a locked store is
@@ -129,45 +207,127 @@ impl SledStore {
                 dir.display()
             ))
         })?;
-        let mut attempts = 0;
-        let db = loop {
-            match sled::Config::new().path(dir.join("sled")).open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(io))
-                    if io.kind() == std::io::ErrorKind::WouldBlock
-                        || io.to_string().contains("lock") =>
-                {
-                    attempts += 1;
-                    if attempts >= 20 {
-                        return Err(StoreError::Locked(PathBuf::from(dir)));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                Err(e) => {
-                    return Err(StoreError::Io(format!(
-                        "cannot open the store in {}: {e}",
-                        dir.display()
-                    )));
-                }
-            }
-        };
+        let store_key = StoreKey::load(dir)?;
+        let vault = Vault::open(dir, store_key, dir.join("backups"))?;
+        let manifest = integrity::read(dir)?;
+        let had_sled = dir.join("sled").join("conf").exists();
+        let db = open_db(dir)?;
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            SledStore::check(db, dir, vault, manifest, had_sled)
+        }));
+        match opened {
+            Ok(r) => r,
+            Err(p) => Err(StoreError::Damaged(format!(
+                "sled failed while reading its files in {}/sled ({}): they are damaged",
+                dir.display(),
+                panic_message(p.as_ref())
+            ))),
+        }
+    }
+
+    fn check(
+        db: sled::Db,
+        dir: &Path,
+        vault: Vault,
+        manifest: Option<Manifest>,
+        had_sled: bool,
+    ) -> Result<Self, StoreError> {
         let users = db.open_tree("users").map_err(io)?;
         let meta = db.open_tree("meta").map_err(io)?;
         let due = db.open_tree("due").map_err(io)?;
         let pipe = db.open_tree("pipe").map_err(io)?;
-        let store = SledStore {
+        let mut store = SledStore {
             db,
             users,
             meta,
             due,
             pipe,
+            data: dir.to_path_buf(),
+            vault,
+            seq: AtomicU64::new(0),
+            counts: Default::default(),
+            gate: RwLock::new(()),
+            manifest_seq: Mutex::new(manifest.map(|m| m.seq).unwrap_or(0)),
+            frozen: AtomicBool::new(false),
+            report: Report {
+                manifest,
+                ..Report::default()
+            },
         };
         store.replay_journal()?;
+        let format = store.format()?;
+        if format > STORE_FORMAT {
+            return Err(StoreError::Io(format!(
+                "the store in {} was written by a newer lensbot (store format {format}; this one reads {STORE_FORMAT}): upgrade lensbot",
+                dir.display()
+            )));
+        }
+        if format < STORE_FORMAT {
+            store.report.upgraded = store.upgrade()?;
+        }
+        let seq = match store.pipe.get(SEQ).map_err(io)? {
+            Some(v) => {
+                u64_value(&v).ok_or_else(|| corrupt(PIPE, SEQ, "the write sequence is damaged"))?
+            }
+            None => 0,
+        };
+        store.seq.store(seq, Ordering::SeqCst);
+        store.report.seq = seq;
+        let keyless = store.scan()?;
+        store.report.compare();
+        if manifest.is_some() && !had_sled {
+            store.report.problems.push(format!(
+                "the sled directory {}/sled is missing",
+                dir.display()
+            ));
+        }
+        if keyless > 0 {
+            store.report.problems.push(format!(
+                "{keyless} people's records have no key in {}/keys: the key file is damaged or not the one that goes with this store",
+                dir.display()
+            ));
+        }
+        if store.report.is_damaged() {
+            store.frozen.store(true, Ordering::SeqCst);
+        } else {
+            store.write_manifest(seq, store.counts_now())?;
+        }
         Ok(store)
     }
-}
 
-impl SledStore {
+    /// What the check at open found.
+    pub fn integrity(&self) -> &Report {
+        &self.report
+    }
+
+    /// Accepts the store as it is (`--accept-damaged`): the manifest is rewritten to what it
+    /// holds now, and later flushes keep it up to date again.
+    pub fn accept_damage(&self) -> Result<(), StoreError> {
+        self.frozen.store(false, Ordering::SeqCst);
+        self.flush()?;
+        let seq = self.seq.load(Ordering::SeqCst);
+        self.write_manifest(seq, self.counts_now())
+    }
+
+    /// The store's person keys.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    fn format(&self) -> Result<u64, StoreError> {
+        match self.pipe.get(FORMAT).map_err(io)? {
+            None => Ok(0),
+            Some(v) => {
+                u64_value(&v).ok_or_else(|| corrupt(PIPE, FORMAT, "the store format is damaged"))
+            }
+        }
+    }
+
     fn tree(&self, n: u8) -> &sled::Tree {
         match n {
             USERS => &self.users,
@@ -177,35 +337,98 @@ impl SledStore {
         }
     }
 
+    fn counts_now(&self) -> Counts {
+        let c = |i: usize| self.counts[i].load(Ordering::SeqCst).max(0) as u64;
+        Counts {
+            users: c(0),
+            meta: c(1),
+            due: c(2),
+        }
+    }
+
+    fn write_manifest(&self, seq: u64, counts: Counts) -> Result<(), StoreError> {
+        if self.frozen.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let mut last = self.manifest_seq.lock().unwrap_or_else(|p| p.into_inner());
+        if seq < *last {
+            return Ok(());
+        }
+        integrity::write(
+            &self.data,
+            &Manifest {
+                format: 1,
+                seq,
+                counts,
+            },
+        )?;
+        *last = seq;
+        Ok(())
+    }
+
+    /// Numbers `n` writes: the sequence is raised in sled *before* the writes happen, so a
+    /// write that survives a crash is always covered by the sequence that survives.
+    fn number(&self, n: usize) -> Result<(), StoreError> {
+        let last = self.seq.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        self.pipe
+            .fetch_and_update(SEQ, |old| {
+                let old = old.and_then(u64_value).unwrap_or(0);
+                Some(envelope::wrap(&old.max(last).to_be_bytes()))
+            })
+            .map_err(io)?;
+        Ok(())
+    }
+
     /// Applies operations all together or not at all (see the module's documentation).
     fn journaled(&self, ops: &[Op]) -> Result<(), StoreError> {
+        let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        self.number(ops.len())?;
+        if ops.len() == 1 {
+            return self.run(ops);
+        }
         let id = self.db.generate_id().map_err(io)?;
         let record = pkey(JOURNAL, &id.to_be_bytes());
-        self.pipe.insert(&record, encode_ops(ops)).map_err(io)?;
+        self.pipe
+            .insert(&record, envelope::wrap(&encode_ops(ops)))
+            .map_err(io)?;
         self.run(ops)?;
         self.pipe.remove(&record).map_err(io)?;
         Ok(())
     }
 
+    /// Runs operations, keeping the counts.
     fn run(&self, ops: &[Op]) -> Result<(), StoreError> {
         for (tree, k, v) in ops {
             let t = self.tree(*tree);
-            match v {
-                Some(v) => t.insert(k.as_slice(), v.as_slice()).map(|_| ()),
-                None => t.remove(k.as_slice()).map(|_| ()),
+            let (old, delta) = match v {
+                Some(v) => {
+                    let old = t.insert(k.as_slice(), v.as_slice()).map_err(io)?;
+                    let d = if old.is_none() { 1 } else { 0 };
+                    (old, d)
+                }
+                None => {
+                    let old = t.remove(k.as_slice()).map_err(io)?;
+                    let d = if old.is_some() { -1 } else { 0 };
+                    (old, d)
+                }
+            };
+            drop(old);
+            if (*tree as usize) < self.counts.len() && delta != 0 {
+                self.counts[*tree as usize].fetch_add(delta, Ordering::SeqCst);
             }
-            .map_err(io)?;
         }
         Ok(())
     }
 
     /// Finishes the writes a crash interrupted: every journal record left is applied again
-    /// and removed.
+    /// and removed. Runs before the counts exist (the scan after it counts).
     fn replay_journal(&self) -> Result<(), StoreError> {
         let mut replayed = 0;
         for kv in self.pipe.scan_prefix([JOURNAL]) {
             let (k, v) = kv.map_err(io)?;
-            let ops = decode_ops(&v).ok_or_else(|| StoreError::Corrupt {
+            // A store from before checksums may hold a bare record.
+            let body = envelope::unwrap(&v).unwrap_or(&v);
+            let ops = decode_ops(body).ok_or_else(|| StoreError::Corrupt {
                 key: "a journal record".into(),
                 reason: "it could not be decoded".into(),
             })?;
@@ -219,25 +442,272 @@ impl SledStore {
         }
         Ok(())
     }
+
+    /// Rewrites a store from before checksums and sealing: every value wrapped, people's
+    /// records, queued events and replies sealed. Values already rewritten (an upgrade a
+    /// crash interrupted) are left alone. Returns whether there was anything to rewrite.
+    fn upgrade(&self) -> Result<bool, StoreError> {
+        let mut any = false;
+        for tree in [USERS, META, DUE, PIPE] {
+            for kv in self.tree(tree).iter() {
+                let (k, v) = kv.map_err(io)?;
+                if envelope::is_wrapped(&v) {
+                    continue;
+                }
+                any = true;
+                let new = match (tree, k.first()) {
+                    (USERS, _) => {
+                        self.seal_body(String::from_utf8_lossy(&k).as_ref(), USERS, &k, &v)?
+                    }
+                    (PIPE, Some(&INBOX)) => match serde_json::from_slice::<InboxEntry>(&v) {
+                        Ok(e) => self.seal_body(&e.queue, PIPE, &k, &v)?,
+                        Err(_) => envelope::wrap(&v),
+                    },
+                    (PIPE, Some(&OUTBOX)) => match serde_json::from_slice::<OutboxEntry>(&v) {
+                        Ok(OutboxEntry {
+                            person: Some(p), ..
+                        }) => self.seal_body(&p, PIPE, &k, &v)?,
+                        _ => envelope::wrap(&v),
+                    },
+                    _ => envelope::wrap(&v),
+                };
+                self.tree(tree).insert(k, new).map_err(io)?;
+            }
+        }
+        self.pipe
+            .insert(FORMAT, envelope::wrap(&STORE_FORMAT.to_be_bytes()))
+            .map_err(io)?;
+        self.vault.sync()?;
+        self.db.flush().map_err(io)?;
+        if any {
+            tracing::info!("rewrote the store with checksums and per-person encryption");
+        }
+        Ok(any)
+    }
+
+    /// Counts every tree and checks every value's checksum (and that each sealed value's key
+    /// exists). Unreadable records are listed; queued events and replies of forgotten people
+    /// (their key is gone) are removed. Returns how many people's records have no key.
+    fn scan(&mut self) -> Result<usize, StoreError> {
+        let mut keyless = 0;
+        let mut counts = [0i64; 3];
+        let mut leftovers = Vec::new();
+        for tree in [USERS, META, DUE, PIPE] {
+            for kv in self.tree(tree).iter() {
+                let (k, v) = kv.map_err(io)?;
+                if (tree as usize) < counts.len() {
+                    counts[tree as usize] += 1;
+                }
+                let body = match envelope::unwrap(&v) {
+                    Ok(b) => b,
+                    Err(d) => {
+                        self.report.unreadable.push((show(tree, &k), d.to_string()));
+                        continue;
+                    }
+                };
+                if body.first() == Some(&vault::SEALED) {
+                    match self.vault.unseal(&aad(tree, &k), body) {
+                        Ok(_) => {}
+                        Err(Unseal::NoKey) if tree == PIPE => leftovers.push(k.to_vec()),
+                        Err(Unseal::NoKey) => {
+                            keyless += usize::from(tree == USERS);
+                            self.report
+                                .unreadable
+                                .push((show(tree, &k), "its key is missing".into()))
+                        }
+                        Err(Unseal::Damaged) => self
+                            .report
+                            .unreadable
+                            .push((show(tree, &k), "it does not decrypt (damaged)".into())),
+                    }
+                }
+            }
+        }
+        for k in &leftovers {
+            self.pipe.remove(k.as_slice()).map_err(io)?;
+        }
+        if !leftovers.is_empty() {
+            tracing::info!(
+                removed = leftovers.len(),
+                "removed queued messages of forgotten people"
+            );
+        }
+        for (i, n) in counts.iter().enumerate() {
+            self.counts[i].store(*n, Ordering::SeqCst);
+        }
+        self.report.counts = self.counts_now();
+        for (k, why) in &self.report.unreadable {
+            tracing::warn!(key = %k, "a stored record cannot be read ({why}): it is skipped");
+        }
+        Ok(keyless)
+    }
+
+    /// A value's body: checked, and opened when sealed.
+    fn read_value<'a>(&self, tree: u8, k: &[u8], v: &'a [u8]) -> Result<Cow<'a, [u8]>, StoreError> {
+        let body = envelope::unwrap(v).map_err(|d| corrupt(tree, k, d.to_string()))?;
+        if body.first() == Some(&vault::SEALED) {
+            match self.vault.unseal(&aad(tree, k), body) {
+                Ok(plain) => Ok(Cow::Owned(plain)),
+                Err(Unseal::NoKey) => Err(corrupt(tree, k, "its key is missing")),
+                Err(Unseal::Damaged) => Err(corrupt(tree, k, "it does not decrypt (damaged)")),
+            }
+        } else {
+            Ok(Cow::Borrowed(body))
+        }
+    }
+
+    /// Seals a body under `owner`'s key and wraps it.
+    fn seal_body(
+        &self,
+        owner: &str,
+        tree: u8,
+        k: &[u8],
+        body: &[u8],
+    ) -> Result<Vec<u8>, StoreError> {
+        Ok(envelope::wrap(&self.vault.seal(
+            owner,
+            &aad(tree, k),
+            body,
+        )?))
+    }
+
+    fn user_value(&self, state: &UserState) -> Result<Vec<u8>, StoreError> {
+        let k = state.user.as_bytes();
+        self.seal_body(&state.user, USERS, k, &codec::encode(state))
+    }
+
+    fn outbox_value(&self, k: &[u8], e: &OutboxEntry) -> Result<Vec<u8>, StoreError> {
+        let json = serde_json::to_vec(e).expect("an outbox entry always serialises");
+        match &e.person {
+            Some(p) => self.seal_body(p, PIPE, k, &json),
+            None => Ok(envelope::wrap(&json)),
+        }
+    }
+
+    /// Reads every entry under a `pipe` prefix, skipping (with a warning) the damaged ones and
+    /// removing those of forgotten people.
+    fn scan_entries<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.pipe.scan_prefix(prefix) {
+            let (k, v) = kv.map_err(io)?;
+            let body = match envelope::unwrap(&v) {
+                Ok(b) => b,
+                Err(d) => {
+                    tracing::warn!(key = %show(PIPE, &k), "a queued entry cannot be read ({d}): skipped");
+                    continue;
+                }
+            };
+            let plain = if body.first() == Some(&vault::SEALED) {
+                match self.vault.unseal(&aad(PIPE, &k), body) {
+                    Ok(p) => Cow::Owned(p),
+                    Err(Unseal::NoKey) => {
+                        // Its person was forgotten: it can never be read again.
+                        self.pipe.remove(&k).map_err(io)?;
+                        continue;
+                    }
+                    Err(Unseal::Damaged) => {
+                        tracing::warn!(key = %show(PIPE, &k), "a queued entry does not decrypt: skipped");
+                        continue;
+                    }
+                }
+            } else {
+                Cow::Borrowed(body)
+            };
+            match serde_json::from_slice(&plain) {
+                Ok(e) => out.push(e),
+                Err(e) => tracing::warn!(
+                    key = %show(PIPE, &k),
+                    "a queued entry cannot be read ({}): skipped",
+                    codec::json_error(&e)
+                ),
+            }
+        }
+        Ok(out)
+    }
+
+    fn due_entry(&self, k: &[u8], v: &[u8]) -> Option<DueEntry> {
+        let parsed = self
+            .read_value(DUE, k, v)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        if parsed.is_none() {
+            tracing::warn!(key = %show(DUE, k), "a due entry cannot be read: skipped");
+        }
+        parsed
+    }
+}
+
+/// A big-endian `u64` in a checked value.
+fn u64_value(v: &[u8]) -> Option<u64> {
+    let body = envelope::unwrap(v).ok()?;
+    Some(u64::from_be_bytes(body.try_into().ok()?))
+}
+
+/// Opens sled itself, waiting out a lock a process that just stopped still holds.
+fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
+    let mut attempts = 0;
+    loop {
+        let opened = std::panic::catch_unwind(|| sled::Config::new().path(dir.join("sled")).open());
+        match opened {
+            Ok(Ok(db)) => return Ok(db),
+            Ok(Err(sled::Error::Io(io)))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("lock") =>
+            {
+                attempts += 1;
+                if attempts >= 20 {
+                    return Err(StoreError::Locked(PathBuf::from(dir)));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Ok(Err(e @ (sled::Error::Corruption { .. } | sled::Error::ReportableBug(_)))) => {
+                return Err(StoreError::Damaged(format!(
+                    "sled cannot read its files in {}/sled ({e})",
+                    dir.display()
+                )));
+            }
+            Ok(Err(e)) => {
+                return Err(StoreError::Io(format!(
+                    "cannot open the store in {}: {e}",
+                    dir.display()
+                )));
+            }
+            Err(p) => {
+                return Err(StoreError::Damaged(format!(
+                    "sled failed while opening its files in {}/sled ({}): they are damaged",
+                    dir.display(),
+                    panic_message(p.as_ref())
+                )));
+            }
+        }
+    }
 }
 
 impl Store for SledStore {
     fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         match self.users.get(key.as_bytes()).map_err(io)? {
-            Some(b) => codec::decode(key, &b).map(Some),
+            Some(v) => {
+                let body = self.read_value(USERS, key.as_bytes(), &v)?;
+                codec::decode(key, &body).map(Some)
+            }
             None => Ok(None),
         }
     }
 
     fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
-        self.users
-            .insert(state.user.as_bytes(), codec::encode(state))
-            .map_err(io)?;
-        Ok(())
+        let v = self.user_value(state)?;
+        self.journaled(&[(USERS, state.user.as_bytes().to_vec(), Some(v))])
     }
 
     fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(self.users.remove(key.as_bytes()).map_err(io)?.is_some())
+        if !self.users.contains_key(key.as_bytes()).map_err(io)? {
+            return Ok(false);
+        }
+        self.journaled(&[(USERS, key.as_bytes().to_vec(), None)])?;
+        Ok(true)
     }
 
     fn users(&self) -> Result<Vec<String>, StoreError> {
@@ -252,16 +722,16 @@ impl Store for SledStore {
     }
 
     fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self
-            .meta
-            .get(key.as_bytes())
-            .map_err(io)?
-            .map(|v| v.to_vec()))
+        match self.meta.get(key.as_bytes()).map_err(io)? {
+            Some(v) => Ok(Some(
+                self.read_value(META, key.as_bytes(), &v)?.into_owned(),
+            )),
+            None => Ok(None),
+        }
     }
 
     fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.meta.insert(key.as_bytes(), value).map_err(io)?;
-        Ok(())
+        self.journaled(&[(META, key.as_bytes().to_vec(), Some(envelope::wrap(value)))])
     }
 
     fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
@@ -277,13 +747,11 @@ impl Store for SledStore {
 
     fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         let v = serde_json::to_vec(entry).expect("a due entry always serialises");
-        self.due.insert(entry.key(), v).map_err(io)?;
-        Ok(())
+        self.journaled(&[(DUE, entry.key(), Some(envelope::wrap(&v)))])
     }
 
     fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
-        self.due.remove(entry.key()).map_err(io)?;
-        Ok(())
+        self.journaled(&[(DUE, entry.key(), None)])
     }
 
     fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
@@ -291,25 +759,30 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for kv in self.due.range(..end.as_slice()) {
             let (k, v) = kv.map_err(io)?;
-            let e: DueEntry = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
-            out.push(e);
+            out.extend(self.due_entry(&k, &v));
         }
         Ok(out)
     }
 
     fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
-        match self.due.first().map_err(io)? {
-            Some((k, v)) => {
-                let e: DueEntry = serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?;
-                Ok(Some(e.at))
+        for kv in self.due.iter() {
+            let (k, v) = kv.map_err(io)?;
+            if let Some(e) = self.due_entry(&k, &v) {
+                return Ok(Some(e.at));
             }
-            None => Ok(None),
         }
+        Ok(None)
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        // The sequence and counts of one moment: no write is half done while the gate is held.
+        let (seq, counts) = {
+            let _all = self.gate.write().unwrap_or_else(|p| p.into_inner());
+            (self.seq.load(Ordering::SeqCst), self.counts_now())
+        };
+        self.vault.sync()?;
         self.db.flush().map_err(io)?;
-        Ok(())
+        self.write_manifest(seq, counts)
     }
 
     fn apply(&self, w: &Write) -> Result<(), StoreError> {
@@ -318,31 +791,39 @@ impl Store for SledStore {
             ops.push((USERS, k.as_bytes().to_vec(), None));
         }
         for u in &w.users {
-            ops.push((USERS, u.user.as_bytes().to_vec(), Some(codec::encode(u))));
+            ops.push((USERS, u.user.as_bytes().to_vec(), Some(self.user_value(u)?)));
         }
         for (k, v) in &w.meta {
-            ops.push((META, k.as_bytes().to_vec(), v.clone()));
+            ops.push((
+                META,
+                k.as_bytes().to_vec(),
+                v.as_deref().map(envelope::wrap),
+            ));
         }
         for e in &w.due_delete {
             ops.push((DUE, e.key(), None));
         }
         for e in &w.due_put {
             let v = serde_json::to_vec(e).expect("a due entry always serialises");
-            ops.push((DUE, e.key(), Some(v)));
+            ops.push((DUE, e.key(), Some(envelope::wrap(&v))));
         }
         for e in &w.outbox {
-            let v = serde_json::to_vec(e).expect("an outbox entry always serialises");
-            ops.push((PIPE, pkey(OUTBOX, &e.key()), Some(v)));
+            let k = pkey(OUTBOX, &e.key());
+            let v = self.outbox_value(&k, e)?;
+            ops.push((PIPE, k, Some(v)));
         }
         for (id, at) in &w.events {
             ops.push((
                 PIPE,
                 pkey(EVENTS, id.as_bytes()),
-                Some(time_key(*at).to_vec()),
+                Some(envelope::wrap(&time_key(*at))),
             ));
         }
         for k in &w.inbox_done {
             ops.push((PIPE, pkey(INBOX, k), None));
+        }
+        if ops.is_empty() {
+            return Ok(());
         }
         self.journaled(&ops)
     }
@@ -355,15 +836,20 @@ impl Store for SledStore {
 
     fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
         let cut = time_key(before);
-        let mut gone = 0;
+        let mut gone = Vec::new();
         for kv in self.pipe.scan_prefix([EVENTS]) {
             let (k, v) = kv.map_err(io)?;
-            if v.as_ref() < cut.as_slice() {
-                self.pipe.remove(k).map_err(io)?;
-                gone += 1;
+            // A damaged ledger entry goes too: it can only have been old.
+            match envelope::unwrap(&v) {
+                Ok(at) if at >= cut.as_slice() => {}
+                _ => gone.push(k.to_vec()),
             }
         }
-        Ok(gone)
+        let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        for k in &gone {
+            self.pipe.remove(k.as_slice()).map_err(io)?;
+        }
+        Ok(gone.len())
     }
 
     fn next_outbox_id(&self) -> Result<u64, StoreError> {
@@ -372,23 +858,19 @@ impl Store for SledStore {
     }
 
     fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
-        let mut out = Vec::new();
-        for kv in self.pipe.scan_prefix([OUTBOX]) {
-            let (k, v) = kv.map_err(io)?;
-            out.push(serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?);
-        }
-        Ok(out)
+        self.scan_entries(&[OUTBOX])
     }
 
     fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
-        let v = serde_json::to_vec(entry).expect("an outbox entry always serialises");
-        self.pipe
-            .insert(pkey(OUTBOX, &entry.key()), v)
-            .map_err(io)?;
+        let k = pkey(OUTBOX, &entry.key());
+        let v = self.outbox_value(&k, entry)?;
+        let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        self.pipe.insert(k, v).map_err(io)?;
         Ok(())
     }
 
     fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
         self.pipe
             .remove(pkey(OUTBOX, &id.to_be_bytes()))
             .map_err(io)?;
@@ -401,16 +883,23 @@ impl Store for SledStore {
         high_water: u64,
         entries: &[InboxEntry],
     ) -> Result<(), StoreError> {
+        let mut sealed = Vec::with_capacity(entries.len());
+        for e in entries {
+            let k = pkey(INBOX, &e.key());
+            let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
+            sealed.push((self.seal_body(&e.queue, PIPE, &k, &v)?, k));
+        }
+        let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        self.number(1)?;
         // The entries first, the mark last: the log is recovered as a prefix, so a mark that
         // survives a crash comes with every entry it covers (no journal record needed).
-        for e in entries {
-            let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
-            self.pipe.insert(pkey(INBOX, &e.key()), v).map_err(io)?;
+        for (v, k) in sealed {
+            self.pipe.insert(k, v).map_err(io)?;
         }
         self.pipe
             .insert(
                 pkey(HIGH_WATER, source.as_bytes()),
-                high_water.to_be_bytes().to_vec(),
+                envelope::wrap(&high_water.to_be_bytes()),
             )
             .map_err(io)?;
         Ok(())
@@ -421,19 +910,17 @@ impl Store for SledStore {
             .pipe
             .get(pkey(HIGH_WATER, source.as_bytes()))
             .map_err(io)?
-            .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
-            .map(u64::from_be_bytes)
+            .and_then(|v| u64_value(&v))
             .unwrap_or(0))
     }
 
     fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
         let prefix = pkey(INBOX, &crate::inbox::key(source, 0)[..source.len() + 1]);
-        let mut out = Vec::new();
-        for kv in self.pipe.scan_prefix(&prefix) {
-            let (k, v) = kv.map_err(io)?;
-            out.push(serde_json::from_slice(&v).map_err(|e| corrupt(&k, e))?);
-        }
-        Ok(out)
+        self.scan_entries(&prefix)
+    }
+
+    fn vault(&self) -> Option<&Vault> {
+        Some(&self.vault)
     }
 }
 
@@ -459,11 +946,14 @@ mod tests {
             let s = SledStore::open(dir.path()).unwrap();
             // As if the process died after writing the journal record and before applying it.
             let ops: Vec<Op> = vec![
-                (META, b"k".to_vec(), Some(b"v".to_vec())),
-                (PIPE, pkey(EVENTS, b"tg:7"), Some(vec![0; 8])),
+                (META, b"k".to_vec(), Some(envelope::wrap(b"v"))),
+                (PIPE, pkey(EVENTS, b"tg:7"), Some(envelope::wrap(&[0; 8]))),
             ];
             s.pipe
-                .insert(pkey(JOURNAL, &1u64.to_be_bytes()), encode_ops(&ops))
+                .insert(
+                    pkey(JOURNAL, &1u64.to_be_bytes()),
+                    envelope::wrap(&encode_ops(&ops)),
+                )
                 .unwrap();
             s.db.flush().unwrap();
         }
