@@ -13,14 +13,33 @@
 //! older lensbot restores into a newer one. `lensbot backup` and `lensbot restore` open the
 //! store themselves, so they refuse, clearly, while a running bot holds it; `lensbot serve`
 //! writes its daily backups from inside the process instead.
+//!
+//! **Encrypted backups** (format 2, written by a store that encrypts at rest): each person's
+//! record is sealed under their own key (`{"user":…,"sealed":"<base64>"}`) and the keys go in
+//! a small key file beside the backup (`NAME.keys`, see [`crate::store::vault`]), sealed under
+//! the store key. Forgetting a person rewrites every key file in the backup folder without
+//! theirs, so their record in any backup opens nowhere again; a restore skips (and counts)
+//! records whose key is gone. Restoring needs the store key of the store that wrote it.
 
+use crate::store::vault::{Material, Unseal};
 use crate::store::{DueEntry, Store, StoreError, codec};
+use base64::Engine as _;
 use serde_json::{Value, json};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-/// The backup format's version.
-pub const FORMAT: u64 = 1;
+/// The backup format's version: 2 seals people's records (1, plain, is still read).
+pub const FORMAT: u64 = 2;
+
+/// The key file that goes with a backup: the same name ending in `.keys`.
+pub fn keys_path(backup: &Path) -> PathBuf {
+    backup.with_extension("keys")
+}
+
+/// What a sealed record in a backup is bound to.
+fn backup_aad(user: &str) -> Vec<u8> {
+    format!("backup\0{user}").into_bytes()
+}
 
 /// What can go wrong with a backup or a restore.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +74,10 @@ pub struct Counts {
     pub meta: usize,
     /// Reminders re-indexed (restore only).
     pub reminders: usize,
+    /// People whose records were sealed: their keys belong in the key file (write only).
+    pub sealed: Vec<String>,
+    /// Records skipped on restore because their person was forgotten (their key is gone).
+    pub forgotten: usize,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -79,15 +102,27 @@ pub fn write(
 ) -> Result<Counts, BackupError> {
     let io = |e: std::io::Error| BackupError::Io(format!("cannot write the backup: {e}"));
     let users = store.users()?;
-    let header = json!({"lensbot_backup": FORMAT, "state_version": crate::engine::state::STATE_VERSION,
+    let format = if store.vault().is_some() { FORMAT } else { 1 };
+    let header = json!({"lensbot_backup": format, "state_version": crate::engine::state::STATE_VERSION,
         "created": now.to_string(), "users": users.len()});
     writeln!(out, "{header}").map_err(io)?;
     let mut counts = Counts::default();
     for key in users {
         if let Some(state) = store.get_user(&key)? {
-            let value: Value = serde_json::from_slice(&codec::encode(&state))
-                .map_err(|e| BackupError::Io(e.to_string()))?;
-            writeln!(out, "{}", json!({"user": key, "value": value})).map_err(io)?;
+            let line = match store.vault() {
+                Some(vault) => {
+                    let sealed = vault.seal(&key, &backup_aad(&key), &codec::encode(&state))?;
+                    counts.sealed.push(key.clone());
+                    let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
+                    json!({"user": key, "sealed": b64})
+                }
+                None => {
+                    let value: Value = serde_json::from_slice(&codec::encode(&state))
+                        .map_err(|e| BackupError::Io(e.to_string()))?;
+                    json!({"user": key, "value": value})
+                }
+            };
+            writeln!(out, "{line}").map_err(io)?;
             counts.users += 1;
         }
     }
@@ -101,11 +136,32 @@ pub fn write(
     Ok(counts)
 }
 
+/// Writes the key file that goes with a backup just written (nothing for a store that does
+/// not encrypt). Write it before the backup itself is renamed into place, so a backup is
+/// never without its keys.
+pub fn write_keys(store: &dyn Store, counts: &Counts, backup: &Path) -> Result<(), BackupError> {
+    if let Some(vault) = store.vault() {
+        vault.write_material(&counts.sealed, &keys_path(backup))?;
+    }
+    Ok(())
+}
+
+/// Reads the key file beside a backup, if there is one.
+pub fn read_keys(backup: &Path) -> Result<Option<Vec<u8>>, BackupError> {
+    let p = keys_path(backup);
+    match std::fs::read(&p) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(BackupError::Io(format!("cannot read {}: {e}", p.display()))),
+    }
+}
+
 /// Reads a backup into a store: refuses a store that holds people unless `replace`, which
 /// deletes them (and their reminders) first. The store is flushed at the end.
 pub fn restore(
     store: &dyn Store,
     input: impl BufRead,
+    keys: Option<&[u8]>,
     replace: bool,
 ) -> Result<Counts, BackupError> {
     let existing = store.users()?;
@@ -116,6 +172,11 @@ pub fn restore(
     let mut users = Vec::new();
     let mut meta = Vec::new();
     let mut saw_header = false;
+    let mut forgotten = 0;
+    let material: Option<Material> = match (keys, store.vault()) {
+        (Some(bytes), Some(vault)) => Some(vault.read_material(bytes, "the backup's key file")?),
+        _ => None,
+    };
     for (i, line) in input.lines().enumerate() {
         let line_no = i + 1;
         let line = line.map_err(|e| BackupError::Io(format!("cannot read the backup: {e}")))?;
@@ -129,7 +190,7 @@ pub fn restore(
         let v: Value = serde_json::from_str(&line).map_err(|e| bad(format!("not JSON ({e})")))?;
         if !saw_header {
             match v["lensbot_backup"].as_u64() {
-                Some(FORMAT) => saw_header = true,
+                Some(1 | FORMAT) => saw_header = true,
                 Some(n) => {
                     return Err(bad(format!(
                         "backup format {n} is newer than this lensbot reads ({FORMAT})"
@@ -140,7 +201,30 @@ pub fn restore(
             continue;
         }
         if let Some(key) = v["user"].as_str() {
-            let bytes = serde_json::to_vec(&v["value"]).map_err(|e| bad(e.to_string()))?;
+            let bytes = if let Some(b64) = v["sealed"].as_str() {
+                let sealed = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| bad("a damaged sealed record".into()))?;
+                let Some(m) = &material else {
+                    return Err(bad(
+                        "the records are encrypted and the backup's key file (NAME.keys beside it) is missing"
+                            .into(),
+                    ));
+                };
+                match m.unseal(&backup_aad(key), &sealed) {
+                    Ok(plain) => plain,
+                    Err(Unseal::NoKey) => {
+                        // Forgotten since: this record never comes back.
+                        forgotten += 1;
+                        continue;
+                    }
+                    Err(Unseal::Damaged) => {
+                        return Err(bad(format!("the record of {key} is damaged")));
+                    }
+                }
+            } else {
+                serde_json::to_vec(&v["value"]).map_err(|e| bad(e.to_string()))?
+            };
             let state = codec::decode(key, &bytes).map_err(|e| bad(e.to_string()))?;
             users.push(state);
         } else if let Some(key) = v["meta"].as_str() {
@@ -167,7 +251,10 @@ pub fn restore(
             store.delete_user(&key)?;
         }
     }
-    let mut counts = Counts::default();
+    let mut counts = Counts {
+        forgotten,
+        ..Counts::default()
+    };
     for state in users {
         for r in &state.reminders {
             if let Some(at) = r.next {
@@ -211,9 +298,10 @@ pub fn daily(
     let name = format!("lensbot-{}.jsonl", now.strftime("%Y%m%d-%H%M%S"));
     let tmp = dir.join(format!(".{name}.tmp"));
     let file = std::fs::File::create(&tmp).map_err(io)?;
-    write(store, std::io::BufWriter::new(&file), now)?;
+    let counts = write(store, std::io::BufWriter::new(&file), now)?;
     file.sync_all().map_err(io)?;
     let path = dir.join(&name);
+    write_keys(store, &counts, &path)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
     let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
@@ -228,6 +316,7 @@ pub fn daily(
     all.sort();
     while all.len() > keep {
         let old = all.remove(0);
+        let _ = std::fs::remove_file(keys_path(&old));
         let _ = std::fs::remove_file(old);
     }
     Ok(path)

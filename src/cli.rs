@@ -366,6 +366,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
             let counts =
                 crate::backup::write(&store, std::io::BufWriter::new(f), jiff::Timestamp::now())?;
+            crate::backup::write_keys(&store, &counts, &file)?;
             println!(
                 "Wrote {} people and {} metadata entries to {}.",
                 counts.users,
@@ -382,7 +383,13 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             let f = std::fs::File::open(&file)
                 .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
-            let counts = crate::backup::restore(&store, std::io::BufReader::new(f), replace)?;
+            let keys = crate::backup::read_keys(&file)?;
+            let counts = crate::backup::restore(
+                &store,
+                std::io::BufReader::new(f),
+                keys.as_deref(),
+                replace,
+            )?;
             println!(
                 "Restored {} people, {} reminders and {} metadata entries from {}.",
                 counts.users,
@@ -434,11 +441,20 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             }
         }
         Command::Forget { user, data } => {
-            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            // The same path as `/forgetme`: challenges, due entries, the record, a tombstone,
+            // then the person's key, here and beside every backup.
+            let store: Arc<dyn Store> =
+                Arc::new(SledStore::open(&store::data_dir(data.as_deref()))?);
+            let catalog = Arc::new(load_catalog(None)?);
+            let session = Session::new(catalog, store);
             let key = terminal::user_key(&user);
-            if store.delete_user(&key)? {
-                store.flush()?;
-                println!("Deleted everything held about {key}.");
+            let rt = tokio::runtime::Runtime::new()?;
+            let done = rt.block_on(session.forget(&key))?;
+            if done.record || done.challenges > 0 || done.due > 0 || done.backups > 0 {
+                println!(
+                    "Deleted everything held about {key}: their record, {} due reminders, {} challenge memberships, and their key (also in {} backups, which can no longer bring them back).",
+                    done.due, done.challenges, done.backups
+                );
                 Ok(0)
             } else {
                 eprintln!("lensbot: nothing is held about {key}");

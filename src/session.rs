@@ -12,6 +12,7 @@
 //! that do not go through a queue (the terminal, the scheduler, tests).
 
 mod challenges;
+mod forget;
 mod outgoing;
 
 use crate::content::Catalog;
@@ -22,6 +23,7 @@ use jiff::Timestamp;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+pub use forget::{Forgotten, TOMBSTONE, tombstone_key};
 pub use outgoing::Lane;
 
 /// One event as an adapter hands it to the session.
@@ -488,11 +490,23 @@ impl Session {
     /// The turn itself; callers must hold the person's lock (see [`Session::handle_event`]).
     async fn turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
         let user = ev.user.as_str();
-        let state = self
-            .store
-            .get_user(user)?
-            .unwrap_or_else(|| engine::UserState::new(user));
+        let stored = self.store.get_user(user)?;
+        let tombstoned = stored.is_none() && self.tombstoned(user)?;
+        let state = stored.unwrap_or_else(|| engine::UserState::new(user));
         let input = ev.input.clone();
+        if tombstoned && !forget::starts_afresh(&input) {
+            // Forgotten, and this was in flight (an old button, a queued reminder): answered
+            // without bringing a record back.
+            let gone = vec![Message::private().para(self.catalog.t("forgotten_already"))];
+            let mut w = Write::default();
+            self.settle(ev, &gone, &mut w, now)?;
+            self.write(w).await?;
+            return Ok(Reply {
+                at: "forgotten".into(),
+                messages: gone,
+                duplicate: false,
+            });
+        }
         let due_input = match &input {
             Input::Due { reminder, due } => Some(DueEntry {
                 at: *due,
@@ -522,12 +536,8 @@ impl Session {
         let before = due_entries(&state);
         let mut w = Write::default();
         if turn.effects.contains(&Effect::Forget) {
-            self.leave_every_challenge(user).await?;
-            w.due_delete.extend(before);
-            w.due_delete.extend(due_input);
-            w.delete_users.push(user.to_string());
-            self.settle(ev, &turn.messages, &mut w, now)?;
-            self.write(w).await?;
+            self.forget_person(user, Some((ev, &turn.messages)), now)
+                .await?;
             return Ok(Reply {
                 messages: turn.messages,
                 duplicate: false,
@@ -558,6 +568,10 @@ impl Session {
         w.due_put.extend(after.difference(&before).cloned());
         if turn.state != state || due_input.is_some() {
             w.users.push(turn.state.clone());
+            if tombstoned {
+                // They came back: a new record, with a new key.
+                w.meta.push((forget::tombstone_key(user), None));
+            }
         }
         self.settle(ev, &turn.messages, &mut w, now)?;
         self.write(w).await?;

@@ -60,6 +60,18 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The key of the one record this error is about, when it is about one record (damaged,
+    /// or written by a newer lensbot) rather than the store failing: sweeps skip such a
+    /// record and carry on.
+    pub fn unreadable_key(&self) -> Option<&str> {
+        match self {
+            StoreError::Corrupt { key, .. } | StoreError::TooNew { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
 /// The storage every shell shares. Implementations must be safe to call from many threads.
 pub trait Store: Send + Sync {
     /// A person's state, if they have one.

@@ -181,6 +181,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("forget_cancelled", &[]),
     ("forget_done", &[]),
     ("forget_title", &[]),
+    ("forgotten_already", &[]),
     ("help_buttons", &[]),
     ("help_intro", &[]),
     ("help_title", &[]),

@@ -429,7 +429,8 @@ impl Session {
     }
 
     /// `/forgetme`: removes the person from every challenge, and so from every count.
-    pub(super) async fn leave_every_challenge(&self, user: &str) -> Result<(), StoreError> {
+    pub(super) async fn leave_every_challenge(&self, user: &str) -> Result<usize, StoreError> {
+        let mut left = 0;
         for c in self.challenges()? {
             if c.member(user).is_some() {
                 self.with_challenge(&c.group, |c| {
@@ -438,9 +439,10 @@ impl Session {
                     }
                 })
                 .await?;
+                left += 1;
             }
         }
-        Ok(())
+        Ok(left)
     }
 
     /// A group entry of the due index is due: the group's post, or a member's prompt.

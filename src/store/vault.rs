@@ -271,6 +271,9 @@ pub struct Vault {
     file: Mutex<std::fs::File>,
     /// A key was appended since the last [`Vault::sync`].
     dirty: AtomicBool,
+    /// Held while key files beside backups are written or rewritten, so a backup's key file
+    /// cannot be written with a key a forget is destroying.
+    backup_files: Mutex<()>,
 }
 
 impl Vault {
@@ -298,6 +301,7 @@ impl Vault {
             keys: RwLock::new(keys),
             file: Mutex::new(file),
             dirty: AtomicBool::new(false),
+            backup_files: Mutex::new(()),
         })
     }
 
@@ -400,6 +404,14 @@ impl Vault {
         Ok(())
     }
 
+    /// Writes the key file a backup of `people` needs (durably, replacing any old one).
+    pub fn write_material(&self, people: &[String], path: &Path) -> Result<(), StoreError> {
+        let _files = self.backup_files.lock().unwrap_or_else(|p| p.into_inner());
+        let bytes = self.material(people);
+        let keys = read_material(&self.store_key, &bytes, "a new key file")?;
+        rewrite(&self.store_key, path, &keys)
+    }
+
     /// The key material a backup of `people` needs, sealed under the store key.
     pub fn material(&self, people: &[String]) -> Vec<u8> {
         let keys = self.read();
@@ -423,6 +435,7 @@ impl Vault {
     /// file beside every backup. Returns how many backup key files changed. Call it only
     /// after the person's records are deleted and that deletion is durable.
     pub fn forget(&self, user: &str) -> Result<usize, StoreError> {
+        let _files = self.backup_files.lock().unwrap_or_else(|p| p.into_inner());
         {
             let mut keys = self.write();
             if let Some(id) = keys.by_user.remove(user) {

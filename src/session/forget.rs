@@ -1,0 +1,142 @@
+//! Forgetting a person, the one path `/forgetme`, the terminal and `lensbot forget` share:
+//! their challenge memberships (and so every count) go, every due entry of theirs, their
+//! record; a tombstone without personal data is written in the same atomic write; and once
+//! that is durable their key is destroyed in the live key file and beside every backup
+//! ([`crate::store::vault`]), so no copy anywhere (sled's log, a backup, a queued message)
+//! can be read again.
+//!
+//! The tombstone (`gone:KEY` → when) stops what was in flight from bringing the person back:
+//! a button pressed on an old message, or a reminder or challenge prompt already queued, is
+//! answered without creating a record. Anything the person types afresh starts a new record
+//! with a new key, and the tombstone goes. At open, a tombstone whose person still has a key
+//! and no record is a forget a crash interrupted: the key is destroyed then.
+
+use super::{Event, Session};
+use crate::engine::{Input, Message};
+use crate::store::{DueEntry, StoreError, Write};
+use jiff::Timestamp;
+
+/// The metadata prefix of tombstones.
+pub const TOMBSTONE: &str = "gone:";
+
+/// A tombstone's value once the key is destroyed.
+const FINISHED: &str = "keys destroyed";
+
+/// A tombstone's metadata key.
+pub fn tombstone_key(user: &str) -> String {
+    format!("{TOMBSTONE}{user}")
+}
+
+/// What forgetting found and did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// There was a record.
+    pub record: bool,
+    /// Challenges they were taken out of.
+    pub challenges: usize,
+    /// Due entries removed.
+    pub due: usize,
+    /// Backup key files rewritten without their key.
+    pub backups: usize,
+}
+
+impl Session {
+    /// Forgets a person everywhere (see the module's documentation). With an event, the
+    /// event is settled in the same write and `messages` owed to it; those messages are not
+    /// sealed with the person's key, which is about to go (they must say nothing personal).
+    pub(super) async fn forget_person(
+        &self,
+        user: &str,
+        ev: Option<(&Event, &[Message])>,
+        now: Timestamp,
+    ) -> Result<Forgotten, StoreError> {
+        let mut done = Forgotten {
+            challenges: self.leave_every_challenge(user).await?,
+            ..Forgotten::default()
+        };
+        let mut w = Write::default();
+        let due: Vec<DueEntry> = self
+            .store
+            .due_until(Timestamp::MAX)?
+            .into_iter()
+            .filter(|e| e.user == user)
+            .collect();
+        done.due = due.len();
+        w.due_delete.extend(due);
+        done.record = match self.store.get_user(user) {
+            Ok(s) => s.is_some(),
+            // A record that cannot be read is deleted all the same.
+            Err(e) if e.unreadable_key().is_some() => true,
+            Err(e) => return Err(e),
+        };
+        w.delete_users.push(user.to_string());
+        w.meta
+            .push((tombstone_key(user), Some(b"pending".to_vec())));
+        if let Some((ev, messages)) = ev {
+            self.settle(ev, messages, &mut w, now)?;
+            for e in &mut w.outbox {
+                e.person = None;
+            }
+        }
+        self.write(w).await?;
+        if let Some(vault) = self.store.vault() {
+            done.backups = vault.forget(user)?;
+            // Marked finished, so a start after a crash does not destroy it again (by then a
+            // returning person may have a new key for a message still queued).
+            let mut w = Write::default();
+            w.meta
+                .push((tombstone_key(user), Some(FINISHED.as_bytes().to_vec())));
+            self.write(w).await?;
+        }
+        tracing::info!(
+            user,
+            challenges = done.challenges,
+            due = done.due,
+            backups = done.backups,
+            "forgot a person"
+        );
+        Ok(done)
+    }
+
+    /// `lensbot forget`: forgets a person outside any conversation, under their lock.
+    pub async fn forget(&self, user: &str) -> Result<Forgotten, StoreError> {
+        let lock = self.lock_for(user);
+        let result = {
+            let _guard = lock.lock().await;
+            self.forget_person(user, None, self.now()).await
+        };
+        self.release(user, lock);
+        result
+    }
+
+    /// Whether a person was forgotten and has not come back since.
+    pub(super) fn tombstoned(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(self.store.get_meta(&tombstone_key(user))?.is_some())
+    }
+
+    /// Finishes forgets a crash interrupted: a tombstone whose person has a key but no record
+    /// means the record went and the key did not. Returns how many keys were destroyed.
+    pub fn finish_forgetting(&self) -> Result<usize, StoreError> {
+        let Some(vault) = self.store.vault() else {
+            return Ok(0);
+        };
+        let mut n = 0;
+        for k in self.store.meta_keys()? {
+            if let Some(user) = k.strip_prefix(TOMBSTONE)
+                && vault.has_key(user)
+                && self.store.get_meta(&k)?.as_deref() != Some(FINISHED.as_bytes())
+                && matches!(self.store.get_user(user), Ok(None))
+            {
+                vault.forget(user)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Whether an input is the person writing afresh (text or a command), which may start a new
+/// record after they were forgotten; a button on an old message or a due reminder may not.
+pub(super) fn starts_afresh(input: &Input) -> bool {
+    matches!(input, Input::Text(_))
+}
