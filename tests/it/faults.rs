@@ -439,6 +439,31 @@ async fn a_full_disk_stops_serve_cleanly_and_a_restart_loses_nothing() {
         "full disk ({filled} bytes of filler): exit {code:?} {took:?} after the update; the person heard {after:?}; error line: {}",
         errors[0]
     );
+    // The supervisor restarts it while the disk is still full: it stops again, promptly,
+    // still without confirming the update or saying "saved".
+    let mut child = spawn_serve(&fake, &data, &log);
+    let again = exit_within(&mut child, Duration::from_secs(40)).await;
+    assert!(
+        matches!(again, Some(c) if c != 0),
+        "a start on a full disk: {again:?}"
+    );
+    let offsets_ok = fake
+        .calls("getUpdates")
+        .iter()
+        .filter_map(|c| c.body["offset"].as_i64())
+        .all(|o| o <= update);
+    assert!(
+        offsets_ok,
+        "the update was confirmed by a start on a full disk"
+    );
+    let since: Vec<String> = fake.sent_to(alice)[before..]
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    assert!(since.iter().all(|t| !t.contains("saved")), "{since:?}");
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: Vec<&str> = logs.lines().rev().take(8).collect();
+    eprintln!("a start on the full disk: exit {again:?}; the log ends {tail:#?}");
     // Space comes back; the supervisor starts lensbot again.
     std::fs::remove_file(mnt.join("filler")).unwrap();
     let mut child = spawn_serve(&fake, &data, &log);
