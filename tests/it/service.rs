@@ -441,3 +441,51 @@ fn backup_and_restore_round_trip_and_refuse_when_they_should() {
     }
     holder.wait().unwrap();
 }
+
+// Proves: the health setting is checked and explained: a bad `health` in lensbot.toml fails
+// `serve --check` naming it; a port already taken stops `serve` at once with a message saying
+// how to move it; with `off`, `lensbot health` says there is nothing to ask and exits 1.
+#[test]
+fn health_settings_are_checked_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("lensbot.toml");
+    std::fs::write(&cfg, "telegram_token = \"1:x\"\nhealth = \"localhost\"\n").unwrap();
+    let out = lensbot()
+        .args(["serve", "--check", "--config", cfg.to_str().unwrap()])
+        .env_remove("LENSBOT_HEALTH")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("health `localhost`") && err.contains("off"),
+        "{err}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = lensbot()
+        .args(["serve", "--data", dir.path().join("data").to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .env("LENSBOT_HEALTH", &addr)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("cannot serve the health endpoint on {addr}"))
+            && err.contains("LENSBOT_HEALTH"),
+        "{err}"
+    );
+    assert!(!err.contains(TG_TOKEN));
+
+    let out = lensbot()
+        .args(["health"])
+        .env("LENSBOT_HEALTH", "off")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the health endpoint is off"));
+}
