@@ -26,7 +26,12 @@ USAGE:
         address from $DISCORD_API_URL; $DISCORD_GUILD_ID registers commands to one server).
     lensbot serve [--config FILE] [--data DIR] [--check]
         Run every configured platform and the reminders in one process (settings from
-        the environment and lensbot.toml); --check validates and exits.
+        the environment and lensbot.toml); --check validates and exits. Serves
+        GET /healthz on 127.0.0.1:9631 (setting `health`, $LENSBOT_HEALTH; `off`).
+        Exits 75 when the store fails (a full disk), so a supervisor restarts it.
+    lensbot health [--addr ADDR] [--config FILE]
+        Ask a running `serve` for its health; prints the JSON, exits 0 when healthy
+        or degraded, 1 when failing or unreachable (for container health checks).
     lensbot backup FILE [--data DIR]
         Write the whole store to FILE as JSON lines (not while a bot holds the store).
     lensbot restore FILE [--data DIR] [--replace]
@@ -82,6 +87,13 @@ pub enum Command {
         data: Option<PathBuf>,
         /// Validate and exit.
         check: bool,
+    },
+    /// `health`.
+    Health {
+        /// The endpoint's address (else the settings').
+        addr: Option<String>,
+        /// Settings file.
+        config: Option<PathBuf>,
     },
     /// `backup`.
     Backup {
@@ -155,6 +167,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "--sources",
         "--token-file",
         "--config",
+        "--addr",
     ];
     let mut i = 0;
     while i < rest.len() {
@@ -179,6 +192,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "check" => &["--sources", "--write-ids"],
         "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
         "serve" => &["--config", "--data", "--check"],
+        "health" => &["--addr", "--config"],
         "backup" => &["--data"],
         "restore" => &["--data", "--replace"],
         "test" => &["--dialogues"],
@@ -230,6 +244,13 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 config: path("--config"),
                 data: path("--data"),
                 check: flags.iter().any(|(k, _)| k == "--check"),
+            }
+        }
+        "health" => {
+            no_positional("health")?;
+            Command::Health {
+                addr: get("--addr"),
+                config: path("--config"),
             }
         }
         "backup" | "restore" => {
@@ -360,6 +381,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             data,
             check,
         } => serve(config, data, check),
+        Command::Health { addr, config } => health(addr, config),
         Command::Backup { file, data } => {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let f = std::fs::File::create(&file)
@@ -493,6 +515,35 @@ pub fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
+/// Resolves at a stop signal or when the store fails, whichever comes first.
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
+fn or_store_failed(
+    session: &Session,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    let failed = session.health().failed();
+    async move {
+        tokio::select! {
+            _ = stop => {}
+            _ = failed => {}
+        }
+    }
+}
+
+/// Ends the process with [`crate::health::EXIT_STORE_FAILED`] when the store has failed, so
+/// the supervisor starts a fresh one (see [`crate::health`]); otherwise returns.
+fn exit_if_store_failed(health: &crate::health::Health) {
+    if health.is_failing() {
+        eprintln!(
+            "lensbot: the store failed; stopped with exit code {} so the supervisor restarts lensbot",
+            crate::health::EXIT_STORE_FAILED
+        );
+        // At once: sled's own shutdown would only meet its error again, and a flush stuck on
+        // the disk would keep the runtime (and the process) from ending.
+        std::process::exit(crate::health::EXIT_STORE_FAILED);
+    }
+}
+
 /// Reads a secret from a file, or else from an environment variable; never prints it.
 #[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
 fn secret(file: Option<&Path>, var: &str) -> Result<Option<String>, Box<dyn std::error::Error>> {
@@ -540,7 +591,13 @@ fn telegram(
         let _runtime = rt.enter();
         stop_signal()
     };
-    rt.block_on(telegram::run(session, config, stop))?;
+    let result = rt.block_on(telegram::run(
+        session.clone(),
+        config,
+        or_store_failed(&session, stop),
+    ));
+    exit_if_store_failed(session.health());
+    result?;
     eprintln!("lensbot: stopped cleanly");
     Ok(0)
 }
@@ -601,7 +658,17 @@ fn serve(
     crate::logging::init(&settings.log_level);
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&settings.data_dir)?);
     let session = Arc::new(Session::new(Arc::new(catalog), store.clone()));
+    let health = session.health().clone();
+    let watch = health.clone();
     let rt = tokio::runtime::Runtime::new()?;
+    let listener = match settings.health {
+        Some(addr) => Some(rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(|e| {
+            format!(
+                "cannot serve the health endpoint on {addr}: {e}; set `health` in lensbot.toml or LENSBOT_HEALTH to another address, or to off"
+            )
+        })?),
+        None => None,
+    };
     let code = rt.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let tx = Arc::new(tx);
@@ -623,6 +690,40 @@ fn serve(
             let _ = rx.wait_for(|v| *v).await;
         };
         let mut tasks: tokio::task::JoinSet<Result<(), String>> = tokio::task::JoinSet::new();
+        // A failing store stops everything as a signal would (see `crate::health`).
+        {
+            let (failed, stop, mut rx) = (health.failed(), tx.clone(), rx.clone());
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = failed => { let _ = stop.send(true); }
+                    _ = rx.wait_for(|v| *v) => {}
+                }
+                Ok(())
+            });
+        }
+        if let Some(listener) = listener {
+            if let Ok(addr) = listener.local_addr() {
+                tracing::info!(%addr, "health endpoint: GET /healthz");
+            }
+            let s = session.clone();
+            let outbox: crate::health::Outbox = Arc::new(move || s.outbox_depth());
+            let (h, mut rx) = (health.clone(), rx.clone());
+            tasks.spawn(async move {
+                let stop = async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                };
+                crate::health::serve(listener, h, outbox, stop).await;
+                Ok(())
+            });
+        }
+        #[cfg(feature = "telegram")]
+        if settings.telegram.is_some() {
+            health.expect_platform("telegram");
+        }
+        #[cfg(feature = "discord")]
+        if settings.discord.is_some() {
+            health.expect_platform("discord");
+        }
         #[cfg(feature = "telegram")]
         if let Some((token, api_url)) = settings.telegram.clone() {
             let config = crate::telegram::Config {
@@ -683,22 +784,62 @@ fn serve(
                 Err(e) => Some(format!("a task stopped unexpectedly: {e}")),
             };
             if let Some(e) = failure {
-                tracing::error!(error = %e, "stopping everything");
-                eprintln!("lensbot: {e}");
-                code = 1;
+                if health.is_failing() {
+                    // The store's failure was logged once already; this is its echo.
+                    tracing::warn!(error = %e, "a task stopped with the store");
+                } else {
+                    tracing::error!(error = %e, "stopping everything");
+                    eprintln!("lensbot: {e}");
+                    code = 1;
+                }
                 let _ = tx.send(true);
             }
         }
-        if let Err(e) = session.store().flush() {
+        if health.is_failing() {
+            return crate::health::EXIT_STORE_FAILED;
+        }
+        if let Err(e) = session.flush() {
             eprintln!("lensbot: {e}");
             code = 1;
         }
         code
     });
+    exit_if_store_failed(&watch);
     if code == 0 {
         eprintln!("lensbot: stopped cleanly");
     }
     Ok(code)
+}
+
+/// `lensbot health`: asks a running `serve` for its health and prints the JSON; 0 when healthy
+/// or degraded, 1 when failing, unreachable or off.
+fn health(
+    addr: Option<String>,
+    config: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let addr = match addr {
+        Some(a) => crate::health::parse_addr(&a)?,
+        None => crate::config::health_addr(config.as_deref())?,
+    };
+    let Some(addr) = addr else {
+        eprintln!(
+            "lensbot: the health endpoint is off (health = \"off\"), so there is nothing to ask"
+        );
+        return Ok(1);
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match rt.block_on(crate::health::query(addr)) {
+        Ok((code, body)) => {
+            println!("{body}");
+            Ok(if code == 200 { 0 } else { 1 })
+        }
+        Err(e) => {
+            eprintln!("lensbot: {e}");
+            Ok(1)
+        }
+    }
 }
 
 #[cfg(feature = "discord")]
@@ -747,7 +888,13 @@ fn discord(
         let _runtime = rt.enter();
         stop_signal()
     };
-    rt.block_on(discord::run(session, config, stop))?;
+    let result = rt.block_on(discord::run(
+        session.clone(),
+        config,
+        or_store_failed(&session, stop),
+    ));
+    exit_if_store_failed(session.health());
+    result?;
     eprintln!("lensbot: stopped cleanly");
     Ok(0)
 }

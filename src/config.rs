@@ -10,12 +10,13 @@
 //! quiet_hours = "21:00-07:00"
 //! log_level = "info"
 //! backup_keep = 7                         # daily backups kept in DATA/backups (0: none)
+//! health = "127.0.0.1:9631"               # GET /healthz for supervisors ("off": none)
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
 //! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `DISCORD_FACILITATOR_ROLE`,
 //! `LENSBOT_TIMEZONE`,
-//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`. Tokens may sit in the file, but a
+//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`. Tokens may sit in the file, but a
 //! token file (readable only by the service) is better. `Debug` never shows a token.
 
 use crate::engine::when::Quiet;
@@ -41,6 +42,7 @@ struct File {
     quiet_hours: Option<String>,
     log_level: Option<String>,
     backup_keep: Option<usize>,
+    health: Option<String>,
 }
 
 /// Validated settings.
@@ -65,6 +67,8 @@ pub struct Settings {
     pub log_level: String,
     /// Daily backups to keep (0: none).
     pub backup_keep: usize,
+    /// Where `GET /healthz` listens (`None`: off). See [`crate::health`].
+    pub health: Option<std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -76,6 +80,7 @@ impl std::fmt::Debug for Settings {
             .field("default_timezone", &self.default_timezone)
             .field("quiet", &self.quiet.describe())
             .field("backup_keep", &self.backup_keep)
+            .field("health", &self.health)
             .finish()
     }
 }
@@ -125,14 +130,13 @@ fn read_token(path: &Path, what: &str) -> Result<String, ConfigError> {
     Ok(t)
 }
 
-/// Loads settings: the file (if given, or `./lensbot.toml` if present), then the environment,
-/// then `--data`.
-pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, ConfigError> {
+/// The settings file as written: `file`, else `./lensbot.toml` if present, else empty.
+fn read_file(file: Option<&Path>) -> Result<File, ConfigError> {
     let path = file.map(Path::to_path_buf).or_else(|| {
         let p = PathBuf::from("lensbot.toml");
         p.is_file().then_some(p)
     });
-    let f: File = match &path {
+    Ok(match &path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| ConfigError::File {
                 path: p.clone(),
@@ -144,7 +148,29 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
             })?
         }
         None => File::default(),
-    };
+    })
+}
+
+/// Where the health endpoint listens: `LENSBOT_HEALTH`, else the file's `health`, else
+/// [`crate::health::DEFAULT_ADDR`]; `None` when set to `off`. Read alone by `lensbot health`,
+/// which needs no token.
+pub fn health_addr(file: Option<&Path>) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let f = read_file(file)?;
+    health_from(&f)
+}
+
+fn health_from(f: &File) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+    let v = env("LENSBOT_HEALTH")
+        .or_else(|| f.health.clone())
+        .unwrap_or_else(|| crate::health::DEFAULT_ADDR.to_string());
+    crate::health::parse_addr(&v).map_err(ConfigError::Value)
+}
+
+/// Loads settings: the file (if given, or `./lensbot.toml` if present), then the environment,
+/// then `--data`.
+pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, ConfigError> {
+    let f = read_file(file)?;
+    let health = health_from(&f)?;
     let data_dir = data_flag
         .map(Path::to_path_buf)
         .or_else(|| env("LENSBOT_DATA").map(PathBuf::from))
@@ -229,5 +255,6 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         quiet,
         log_level,
         backup_keep,
+        health,
     })
 }

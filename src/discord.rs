@@ -212,6 +212,9 @@ struct Handler {
     in_flight: Arc<tokio::sync::RwLock<()>>,
     /// Each person's events in gateway order.
     tickets: Arc<order::Tickets>,
+    /// The sink the sender uses, set once the client exists: a failing store's apology goes
+    /// through it directly, since the outbox cannot keep it.
+    direct: Arc<std::sync::OnceLock<Arc<Dm>>>,
 }
 
 /// The collector that gives tickets: called by the shard runner for every event, in order.
@@ -296,7 +299,7 @@ fn keep(session: &Session, id: u64, user: &str, payload: serde_json::Value) {
         payload,
     };
     if let Err(e) = session.receive(SOURCE, id, &[entry]) {
-        tracing::error!("a Discord event could not be kept in the inbox: {e}");
+        crate::health::log_store_error("keeping a Discord event in the inbox", &e);
     }
 }
 
@@ -337,6 +340,7 @@ fn hook(user: &str, token: &str, ephemeral: bool) -> String {
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
+        self.session.health().set_connected("discord", true);
         ctx.shard
             .add_collector(ticket_collector(self.tickets.clone(), self.session.clone()));
         let cmds = command_definitions(&self.session);
@@ -379,6 +383,11 @@ impl EventHandler for Handler {
             Interaction::Modal(m) => self.on_modal(&ctx, m).await,
             _ => {}
         }
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, e: serenity::all::ShardStageUpdateEvent) {
+        let connected = matches!(e.new, serenity::all::ConnectionStage::Connected);
+        self.session.health().set_connected("discord", connected);
     }
 
     async fn message(&self, _ctx: Context, msg: serenity::all::Message) {
@@ -541,6 +550,18 @@ impl Handler {
             Ok(r) => !r.duplicate && !r.messages.is_empty(),
             Err(e) => {
                 tracing::warn!("a turn for a Discord user failed: {e}");
+                if self.session.health().is_failing() {
+                    // The outbox cannot keep the apology: it goes out directly, and the
+                    // process stops so the next start can save again.
+                    let sorry =
+                        Message::private().para(self.session.catalog().t("store_restarting"));
+                    if let (Some(to), Some(sink)) = (&ev.to, self.direct.get())
+                        && let Err(e) = sink.deliver(to, vec![sorry]).await
+                    {
+                        tracing::warn!("telling a Discord user the store failed did not work: {e}");
+                    }
+                    return false;
+                }
                 let sorry = Message::private().para(self.session.catalog().t("store_failed"));
                 let mut quiet = ev;
                 quiet.id = None;
@@ -877,12 +898,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), DiscordError> {
     let in_flight = Arc::new(tokio::sync::RwLock::new(()));
+    let direct = Arc::new(std::sync::OnceLock::new());
     let handler = Handler {
         session: session.clone(),
         guild: config.guild,
         facilitator_role: config.facilitator_role,
         in_flight: in_flight.clone(),
         tickets: Arc::new(order::Tickets::default()),
+        direct: direct.clone(),
     };
     // Direct messages only: no privileged intents (DM content needs none).
     let intents = GatewayIntents::DIRECT_MESSAGES;
@@ -897,6 +920,7 @@ pub async fn run(
     let sink = Arc::new(Dm {
         http: client.http.clone(),
     });
+    let _ = direct.set(sink.clone());
     let scheduler = tokio::spawn(crate::scheduler::run(
         session.clone(),
         Arc::new(|to: &str| to.starts_with("discord:")),

@@ -33,6 +33,8 @@
 //! - [`sender`]: drains the outbox through a [`sender::Deliver`] each adapter supplies: a lane
 //!   per recipient, retries with back-off, unreachable people marked.
 //! - [`scheduler`]: the task that turns due reminders and challenge steps into outbox entries.
+//! - [`health`]: the process's health (store, platforms, outbox) served on `GET /healthz`; a
+//!   failing store stops `serve` with exit code 75 so its supervisor restarts it.
 //! - [`logging`]: tracing set-up; one line per turn, never a token or a person's words.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
@@ -51,6 +53,7 @@ pub mod content;
 #[cfg(feature = "discord")]
 pub mod discord;
 pub mod engine;
+pub mod health;
 pub mod inbox;
 pub mod logging;
 pub mod outbox;

@@ -28,7 +28,7 @@ pub async fn run(
         let handled = match session.enqueue_due(now, accepts.as_ref()).await {
             Ok(r) => r.queued + r.silent,
             Err(e) => {
-                tracing::error!("handling due reminders failed: {e}");
+                crate::health::log_store_error("handling due reminders", &e);
                 0
             }
         };
@@ -39,6 +39,7 @@ pub async fn run(
             if let Ok(cut) = now.checked_sub(week)
                 && let Err(e) = session.store().prune_events(cut)
             {
+                session.health().store_error("pruning the event ledger", &e);
                 tracing::warn!("pruning the event ledger failed: {e}");
             }
         }

@@ -65,7 +65,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     if let Err(e) = session.reload_outbox() {
-        tracing::error!("the outbox could not be read: {e}");
+        crate::health::log_store_error("reading the outbox", &e);
     }
     let mut changed = session.watch_outbox();
     let mut lanes = tokio::task::JoinSet::new();
@@ -83,7 +83,7 @@ pub async fn run(
             // Delivered messages recorded durably; lanes released after a back-off picked up.
             _ = marks.tick() => {
                 if let Err(e) = session.flush_marks().await {
-                    tracing::error!("recording delivered messages failed: {e}");
+                    crate::health::log_store_error("recording delivered messages", &e);
                 }
             }
         }
@@ -99,7 +99,7 @@ pub async fn run(
     .await;
     lanes.shutdown().await;
     if let Err(e) = session.flush_marks().await {
-        tracing::error!("recording delivered messages failed: {e}");
+        crate::health::log_store_error("recording delivered messages", &e);
     }
 }
 
@@ -152,12 +152,12 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
                 if e.sent < e.messages.len()
                     && let Err(err) = session.outbox_progress(e)
                 {
-                    tracing::error!("recording a message as sent failed: {err}");
+                    crate::health::log_store_error("recording a message as sent", &err);
                 }
             }
             Err(DeliveryError::Unreachable(_)) => {
                 if let Err(err) = session.undeliverable(e).await {
-                    tracing::error!("marking a recipient unreachable failed: {err}");
+                    crate::health::log_store_error("marking a recipient unreachable", &err);
                 }
                 finish(session, e).await;
                 return Outcome::Unreachable;
@@ -170,7 +170,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
                     "a message could not be delivered ({why}); it stays in the outbox and is tried again"
                 );
                 if let Err(err) = session.outbox_progress(e) {
-                    tracing::error!("recording a failed delivery failed: {err}");
+                    crate::health::log_store_error("recording a failed delivery", &err);
                 }
                 return Outcome::Later;
             }
@@ -182,7 +182,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
 
 async fn finish(session: &Session, e: &OutboxEntry) {
     if let Err(err) = session.outbox_done(e) {
-        tracing::error!("marking a message delivered failed: {err}");
+        crate::health::log_store_error("marking a message delivered", &err);
     }
 }
 
@@ -205,7 +205,7 @@ pub async fn deliver_once(session: &Session, sink: &dyn Deliver) -> Sent {
         }
     }
     if let Err(e) = session.flush_marks().await {
-        tracing::error!("recording delivered messages failed: {e}");
+        crate::health::log_store_error("recording delivered messages", &e);
     }
     sent
 }

@@ -100,6 +100,8 @@ pub struct Session {
     outgoing: Mutex<outgoing::Lanes>,
     /// Counts additions to the outbox, so each sender wakes for new entries.
     outgoing_changed: tokio::sync::watch::Sender<u64>,
+    /// The process's health: a store I/O error met here marks the store failing.
+    health: Arc<crate::health::Health>,
 }
 
 /// Marks the running flush finished when dropped, and wakes the callers waiting on it.
@@ -169,7 +171,22 @@ impl Session {
             flushed: tokio::sync::Notify::new(),
             outgoing: Mutex::new(outgoing::Lanes::default()),
             outgoing_changed: tokio::sync::watch::Sender::new(0),
+            health: Arc::new(crate::health::Health::new()),
         }
+    }
+
+    /// The process's health (shared with the health endpoint; see [`crate::health`]).
+    pub fn health(&self) -> &Arc<crate::health::Health> {
+        &self.health
+    }
+
+    /// Passes a store result through, recording an I/O error in the health state (which
+    /// stops `serve`: sled keeps its first I/O error, so only a new process recovers).
+    fn noticed<T>(&self, what: &str, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        if let Err(e) = &r {
+            self.health.store_error(what, e);
+        }
+        r
     }
 
     /// Makes the caller's writes durable before it says "saved" (group commit): if a flush is
@@ -208,10 +225,17 @@ impl Session {
             // caller may flush once this one is done.
             let _running = FlushRunning(self);
             let store = self.store.clone();
-            let result = match tokio::task::spawn_blocking(move || store.flush()).await {
-                Ok(r) => r,
-                Err(e) => Err(StoreError::Io(format!("the flush task failed: {e}"))),
+            let flush = tokio::task::spawn_blocking(move || store.flush());
+            // A flush that never returns (a stuck disk) counts as a failed one.
+            let result = match tokio::time::timeout(FLUSH_LIMIT, flush).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => Err(StoreError::Io(format!("the flush task failed: {e}"))),
+                Err(_) => Err(StoreError::Io(format!(
+                    "a flush did not finish within {} seconds",
+                    FLUSH_LIMIT.as_secs()
+                ))),
             };
+            let result = self.noticed("flushing the store", result);
             if result.is_ok() {
                 let mut c = lock();
                 c.durable = c.durable.max(target);
@@ -263,7 +287,8 @@ impl Session {
         high: u64,
         entries: &[crate::inbox::InboxEntry],
     ) -> Result<(), StoreError> {
-        self.store.inbox_append(source, high, entries)
+        let r = self.store.inbox_append(source, high, entries);
+        self.noticed("keeping new events in the inbox", r)
     }
 
     /// Whether an event id is in the ledger of applied events.
@@ -283,9 +308,14 @@ impl Session {
         ))
     }
 
-    /// Makes every write so far durable (at shutdown).
+    /// Makes every write so far durable (at shutdown). A store already failing is not
+    /// flushed again (sled would only repeat its error, or wait on a stuck disk).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.store.flush()
+        if let crate::health::StoreHealth::Failing(why) = self.health.store() {
+            return Err(StoreError::Io(why));
+        }
+        let r = self.store.flush();
+        self.noticed("flushing the store", r)
     }
 
     /// A setting kept for a community (a server's facilitator role, say), by key.
@@ -377,6 +407,10 @@ impl Session {
             Ok(r) => {
                 tracing::info!(platform, what = %what, at = %r.at, duplicate = r.duplicate, micros, "turn")
             }
+            // An I/O error is the health state's one error line (the process stops).
+            Err(e) if self.health.store_error("saving a turn", e) => {
+                tracing::warn!(platform, what = %what, micros, error = %e, "turn failed")
+            }
             Err(e) => tracing::error!(platform, what = %what, micros, error = %e, "turn failed"),
         }
         reply
@@ -437,7 +471,8 @@ impl Session {
         if w.is_empty() {
             return Ok(());
         }
-        self.store.apply(&w)?;
+        let applied = self.store.apply(&w);
+        self.noticed("writing a turn", applied)?;
         self.commit().await?;
         if !w.outbox.is_empty() {
             self.queue_outgoing(w.outbox);
@@ -594,7 +629,8 @@ impl Session {
         accepts: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<DueRun, StoreError> {
         let mut run = DueRun::default();
-        for e in self.store.due_until(now)? {
+        let due = self.store.due_until(now);
+        for e in self.noticed("reading the due reminders", due)? {
             if !accepts(&e.user) {
                 continue;
             }
@@ -645,7 +681,7 @@ impl Session {
             }
         };
         self.release(user, lock);
-        result
+        self.noticed("marking a person unreachable", result)
     }
 }
 
@@ -667,6 +703,10 @@ fn with_answer_button(messages: &mut [Message], state: &UserState, label: &str) 
         );
     }
 }
+
+/// The longest a flush may take before the store counts as failing (a flush takes
+/// milliseconds; one that hangs on a stuck disk must not hang the process).
+const FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The answer button is added only below this many buttons: Discord shows 25 on a message.
 const MAX_BUTTONS_WITH_ANSWER: usize = 25;

@@ -184,6 +184,7 @@ pub async fn run(
         };
         match polled {
             Ok(updates) => {
+                session.health().platform_ok("telegram");
                 backoff = Duration::from_millis(500);
                 let Some(top) = updates
                     .iter()
@@ -217,8 +218,15 @@ pub async fn run(
                         }
                     }
                 }
+                // Not confirmed (the offset stays) when the inbox cannot keep them: Telegram
+                // serves them again, after a restart if the store has failed.
                 if let Err(e) = session.receive(SOURCE, top, &fresh) {
-                    tracing::error!("the inbox could not be written: {e}; polling again");
+                    // An I/O error was the health state's error line already.
+                    if crate::health::is_fatal(&e) {
+                        tracing::warn!("the inbox could not be written: {e}; not confirmed");
+                    } else {
+                        tracing::error!("the inbox could not be written: {e}; polling again");
+                    }
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -231,7 +239,11 @@ pub async fn run(
                 // the turns run meanwhile. Should the flush fail, the same updates are served
                 // again and the ledger recognises the ones already applied.
                 if let Err(e) = session.commit().await {
-                    tracing::error!("the inbox could not be flushed: {e}; polling again");
+                    if crate::health::is_fatal(&e) {
+                        tracing::warn!("the inbox could not be flushed: {e}; not confirmed");
+                    } else {
+                        tracing::error!("the inbox could not be flushed: {e}; polling again");
+                    }
                     tokio::time::sleep(backoff).await;
                     continue;
                 }
@@ -498,8 +510,18 @@ impl Adapter {
         let now = self.session.now();
         if let Err(e) = self.session.handle_event(ev.clone(), now).await {
             tracing::warn!("a turn for a Telegram user failed: {e}");
-            // Nothing was saved; the event stays in the inbox and is tried again at the next
-            // start. The person hears that now.
+            // Nothing was saved; the event stays in the inbox (or unconfirmed with Telegram)
+            // and is tried again at the next start. The person hears that now.
+            if self.session.health().is_failing() {
+                // The store cannot keep even the apology, so it goes to the platform directly;
+                // the process is stopping and the next start answers the message itself.
+                let Some(to) = ev.to.clone() else { return };
+                let sorry = Message::private().para(self.session.catalog().t("store_restarting"));
+                if let Err(e) = self.deliver(&to, vec![sorry]).await {
+                    tracing::warn!("telling a Telegram user the store failed did not work: {e}");
+                }
+                return;
+            }
             let sorry = Message::private().para(self.session.catalog().t("store_failed"));
             let mut quiet = ev;
             quiet.id = None;

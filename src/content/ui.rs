@@ -334,6 +334,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("telegram_continue_privately", &[]),
     ("button.continue_privately", &[]),
     ("store_failed", &[]),
+    ("store_restarting", &[]),
     ("button.type_answer", &[]),
     ("modal_title", &[]),
     ("modal_label", &[]),

@@ -125,7 +125,8 @@ impl Session {
         if let Some(q) = self.lanes().pending.get_mut(&entry.to) {
             q.insert(entry.id, entry.clone());
         }
-        self.store.outbox_update(entry)
+        let r = self.store.outbox_update(entry);
+        self.noticed("recording a message's progress in the outbox", r)
     }
 
     /// An entry is delivered (or cannot be): it leaves the outbox. The removal is durable at
@@ -140,7 +141,8 @@ impl Session {
             }
             l.unflushed.push(entry.id);
         }
-        self.store.outbox_remove(entry.id)
+        let r = self.store.outbox_remove(entry.id);
+        self.noticed("removing a delivered message from the outbox", r)
     }
 
     /// Makes the removals of delivered entries durable, if any are waiting (the sender calls

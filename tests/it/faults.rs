@@ -6,7 +6,9 @@
 //!   people are still answered within a second, the process exits 0 within ten seconds, and
 //!   the burst's replies arrive after the restart;
 //! - 500 chats at once with the limiter on: no second holds more than 30 sends, no chat gets
-//!   two within a second (measured from the fake's arrival times).
+//!   two within a second (measured from the fake's arrival times);
+//! - a full disk under `lensbot serve` (a 16 MiB tmpfs, mounted as root): exit 75, no false
+//!   "saved", the update not confirmed; after space returns, handled once, nothing lost.
 
 use crate::fake_telegram::FakeTelegram;
 use lensbot::store::{SledStore, Store};
@@ -265,4 +267,232 @@ async fn five_hundred_chats_keep_telegrams_limits() {
         }
     }
     eprintln!("500 chats: at most {most} sends in any one second");
+}
+
+/// A small tmpfs mounted for one test, unmounted when dropped (also when the test panics).
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    /// Mounts a tmpfs of `size` (`16m`) at `dir`, or says why it cannot.
+    fn mount(dir: &Path, size: &str) -> Result<Tmpfs, String> {
+        let uid = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map_err(|e| format!("`id -u` failed: {e}"))?;
+        let uid = String::from_utf8_lossy(&uid.stdout).trim().to_string();
+        if uid != "0" {
+            return Err(format!(
+                "mounting a tmpfs needs root, and this runs as uid {uid}"
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("`mount` could not be run: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`mount -t tmpfs` was refused: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Tmpfs(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        // Lazy, so a process still holding a file (a panic mid-test) does not keep it mounted.
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Writes to `path` until the disk is full (ENOSPC); how many bytes went in.
+fn fill(path: &Path) -> u64 {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).unwrap();
+    let block = vec![0x5a_u8; 64 * 1024];
+    let mut written = 0;
+    loop {
+        match f.write(&block) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) => {
+                assert_eq!(e.raw_os_error(), Some(28), "filling failed otherwise: {e}");
+                break;
+            }
+        }
+    }
+    // What the last short write left in the final page is gone too.
+    while let Ok(n) = f.write(&block[..1]) {
+        if n == 0 {
+            break;
+        }
+        written += 1;
+    }
+    written
+}
+
+fn spawn_serve(fake: &FakeTelegram, data: &Path, log: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["serve", "--data", data.to_str().unwrap()])
+        .env_remove("DISCORD_TOKEN")
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", &fake.url)
+        .env("LENSBOT_BACKUP_KEEP", "0")
+        .env("LENSBOT_HEALTH", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap()
+}
+
+/// Waits up to `within` for a child to exit.
+async fn exit_within(child: &mut Child, within: Duration) -> Option<i32> {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// Proves: when the disk fills, `serve` notices the store's first I/O error, logs one error
+// line, tells the person nothing was saved (never "saved"), does not confirm the update to
+// Telegram, and exits with 75 within seconds; after space comes back a fresh start handles the
+// update exactly once and every earlier answer is still there. (sled keeps its first I/O error
+// even after space returns, so only a new process recovers.) Needs root to mount a tmpfs; if it
+// cannot, it says why and returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_stops_serve_cleanly_and_a_restart_loses_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("disk");
+    let disk = match Tmpfs::mount(&mnt, "16m") {
+        Ok(d) => d,
+        Err(why) => {
+            eprintln!("SKIPPED a_full_disk_stops_serve_cleanly_and_a_restart_loses_nothing: {why}");
+            return;
+        }
+    };
+    let data = mnt.join("data");
+    let log = tmp.path().join("serve.log");
+    let fake = FakeTelegram::start().await;
+    let (alice, bob) = (62_001_i64, 62_002_i64);
+    let mut child = spawn_serve(&fake, &data, &log);
+    fake.send_private(alice, "/note alpha");
+    fake.wait_for_text(alice, "Note saved (you have 1)").await;
+    fake.send_private(bob, "/note beta");
+    fake.wait_for_text(bob, "Note saved (you have 1)").await;
+    // Let the sender's marks settle, so nothing of the earlier turns is still being written.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = fake.sent_to(alice).len();
+    let filled = fill(&mnt.join("filler"));
+    // Larger than a page, so it cannot slip into what is left of sled's last page.
+    let long = format!("/note {}", "long answer ".repeat(320));
+    let update = fake.send_private(alice, &long);
+    let sent = Instant::now();
+    let code = exit_within(&mut child, Duration::from_secs(40)).await;
+    let took = sent.elapsed();
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(code, Some(75), "exit code 75 when the store fails:\n{logs}");
+    let after: Vec<String> = fake.sent_to(alice)[before..]
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        after.iter().all(|t| !t.to_lowercase().contains("saved")),
+        "a false saved: {after:?}"
+    );
+    let offsets: Vec<i64> = fake
+        .calls("getUpdates")
+        .iter()
+        .filter_map(|c| c.body["offset"].as_i64())
+        .collect();
+    assert!(
+        offsets.iter().all(|o| *o <= update),
+        "the update {update} was confirmed: offsets {offsets:?}"
+    );
+    let errors: Vec<&str> = logs.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert_eq!(errors.len(), 1, "one error line:\n{logs}");
+    assert!(
+        errors[0].contains("lensbot is stopping so its supervisor can restart it"),
+        "{errors:?}"
+    );
+    eprintln!(
+        "full disk ({filled} bytes of filler): exit {code:?} {took:?} after the update; the person heard {after:?}; error line: {}",
+        errors[0]
+    );
+    // The supervisor restarts it while the disk is still full: it stops again, promptly,
+    // still without confirming the update or saying "saved".
+    let mut child = spawn_serve(&fake, &data, &log);
+    let again = exit_within(&mut child, Duration::from_secs(40)).await;
+    assert!(
+        matches!(again, Some(c) if c != 0),
+        "a start on a full disk: {again:?}"
+    );
+    let offsets_ok = fake
+        .calls("getUpdates")
+        .iter()
+        .filter_map(|c| c.body["offset"].as_i64())
+        .all(|o| o <= update);
+    assert!(
+        offsets_ok,
+        "the update was confirmed by a start on a full disk"
+    );
+    let since: Vec<String> = fake.sent_to(alice)[before..]
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    assert!(since.iter().all(|t| !t.contains("saved")), "{since:?}");
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    let tail: Vec<&str> = logs.lines().rev().take(8).collect();
+    eprintln!("a start on the full disk: exit {again:?}; the log ends {tail:#?}");
+    // Space comes back; the supervisor starts lensbot again.
+    std::fs::remove_file(mnt.join("filler")).unwrap();
+    let mut child = spawn_serve(&fake, &data, &log);
+    fake.wait_for_text(alice, "Note saved (you have 2)").await;
+    signal(&child, "-TERM");
+    let code = exit_within(&mut child, Duration::from_secs(15)).await;
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        count(&fake, alice, "Note saved (you have 2)"),
+        1,
+        "answered once"
+    );
+    assert_eq!(count(&fake, alice, "(you have 3)"), 0, "applied once");
+    let store = SledStore::open(&data).unwrap();
+    let notes = |who: i64| -> Vec<String> {
+        store
+            .get_user(&format!("telegram:{who}"))
+            .unwrap()
+            .unwrap()
+            .notes
+            .iter()
+            .map(|n| n.text.clone())
+            .collect()
+    };
+    let a = notes(alice);
+    assert_eq!(a.len(), 2, "alpha and the long one");
+    assert_eq!(a[0], "alpha");
+    assert!(a[1].starts_with("long answer"));
+    assert_eq!(notes(bob), vec!["beta".to_string()]);
+    drop(store);
+    drop(disk);
 }

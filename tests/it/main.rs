@@ -10,8 +10,9 @@
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
 //! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
-//!   limits;
-//! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores.
+//!   limits, a full disk (a tmpfs, as root);
+//! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
+//!   `/healthz`.
 
 mod challenges;
 mod checker;

@@ -1,5 +1,6 @@
 //! `lensbot serve`, backups and restores, with the real binary: both platforms in one process
-//! against both fakes, shutdown timing, logs with no token and no user text, `--check`.
+//! against both fakes, shutdown timing, logs with no token and no user text, `--check`, the
+//! health endpoint and `lensbot health`.
 
 use crate::fake_discord::FakeDiscord;
 use crate::fake_telegram::FakeTelegram;
@@ -27,7 +28,92 @@ fn lensbot() -> Command {
     ] {
         c.env_remove(v);
     }
+    // Tests run side by side: each health endpoint on a port of its own.
+    c.env("LENSBOT_HEALTH", "127.0.0.1:0");
     c
+}
+
+/// A free port on 127.0.0.1 (free when asked; the test binds it straight after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `lensbot health --addr ADDR`: its exit code and the JSON it printed (`Null` if none).
+pub fn ask_health(addr: &str) -> (Option<i32>, Value) {
+    let out = lensbot().args(["health", "--addr", addr]).output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), v)
+}
+
+// Proves: a running `serve` answers `GET /healthz` (through `lensbot health`, as a container
+// health check asks) with the store healthy, Telegram connected once it has polled, and the
+// outbox's depth and oldest unsent message while a reply waits on a slow send; with nothing
+// listening, `lensbot health` exits 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_reports_the_store_telegram_and_the_outbox() {
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut child = lensbot()
+        .args(["serve", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", &tg.url)
+        .env("LENSBOT_BACKUP_KEEP", "0")
+        .env("LENSBOT_HEALTH", &addr)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tg.send_private(7101, "/help");
+    tg.wait_for_text(7101, "What I can do").await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let v = loop {
+        let (code, v) = ask_health(&addr);
+        if code == Some(0) && v["platforms"]["telegram"]["connected"] == true {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "never healthy: {code:?} {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(v["status"], "healthy", "{v}");
+    assert_eq!(v["store"]["state"], "healthy", "{v}");
+    assert_eq!(v["outbox"]["depth"], 0, "{v}");
+    // A reply stuck in a slow send is an unsent message the report counts.
+    tg.slow_sends(Duration::from_secs(4));
+    tg.send_private(7102, "/help");
+    let v = loop {
+        let (_, v) = ask_health(&addr);
+        if v["outbox"]["depth"] == 1 {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outbox never showed the reply: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(v["outbox"]["oldest_unsent_seconds"].is_u64(), "{v}");
+    tg.slow_sends(Duration::ZERO);
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(10)))
+            .await
+            .unwrap();
+    assert_eq!(status.expect("stops on SIGTERM").code(), Some(0));
+    // Nobody listening: unhealthy, for the health check.
+    let (code, v) = ask_health(&addr);
+    assert_eq!(code, Some(1));
+    assert_eq!(v, Value::Null);
 }
 
 #[test]
@@ -108,6 +194,7 @@ async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text
     let tg = FakeTelegram::start().await;
     let dc = FakeDiscord::start().await;
     let data = tempfile::tempdir().unwrap();
+    let health = format!("127.0.0.1:{}", free_port());
     let mut child = lensbot()
         .args(["serve", "--data", data.path().to_str().unwrap()])
         .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
@@ -115,6 +202,7 @@ async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text
         .env("DISCORD_TOKEN", DC_TOKEN)
         .env("DISCORD_API_URL", &dc.rest_url)
         .env("DISCORD_GUILD_ID", "500")
+        .env("LENSBOT_HEALTH", &health)
         .env("RUST_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -133,6 +221,11 @@ async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text
         &[("text", "SENTINEL-REFLECTION-TEXT from discord")],
     );
     dc.wait_followup(&t, "Note saved").await;
+    // The health report shows both platforms connected (Discord's gateway said ready).
+    let (code, v) = ask_health(&health);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["platforms"]["discord"]["connected"], true, "{v}");
+    assert_eq!(v["platforms"]["telegram"]["connected"], true, "{v}");
     // One store for both: a daily backup holds both people.
     let backups = data.path().join("backups");
     let started = Instant::now();
@@ -347,4 +440,52 @@ fn backup_and_restore_round_trip_and_refuse_when_they_should() {
         drop(stdin);
     }
     holder.wait().unwrap();
+}
+
+// Proves: the health setting is checked and explained: a bad `health` in lensbot.toml fails
+// `serve --check` naming it; a port already taken stops `serve` at once with a message saying
+// how to move it; with `off`, `lensbot health` says there is nothing to ask and exits 1.
+#[test]
+fn health_settings_are_checked_and_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("lensbot.toml");
+    std::fs::write(&cfg, "telegram_token = \"1:x\"\nhealth = \"localhost\"\n").unwrap();
+    let out = lensbot()
+        .args(["serve", "--check", "--config", cfg.to_str().unwrap()])
+        .env_remove("LENSBOT_HEALTH")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("health `localhost`") && err.contains("off"),
+        "{err}"
+    );
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = lensbot()
+        .args(["serve", "--data", dir.path().join("data").to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", "http://127.0.0.1:9")
+        .env("LENSBOT_HEALTH", &addr)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("cannot serve the health endpoint on {addr}"))
+            && err.contains("LENSBOT_HEALTH"),
+        "{err}"
+    );
+    assert!(!err.contains(TG_TOKEN));
+
+    let out = lensbot()
+        .args(["health"])
+        .env("LENSBOT_HEALTH", "off")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the health endpoint is off"));
 }
