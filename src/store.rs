@@ -53,6 +53,19 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// The key of the one record this error is about, when it is about a record that cannot be
+    /// read ([`StoreError::Corrupt`], [`StoreError::TooNew`]) rather than the store failing
+    /// ([`StoreError::Io`], [`StoreError::Locked`]). Sweeps over many records skip such a
+    /// record (one bad record must harm no one else) and stop only when the store fails.
+    pub fn unreadable_key(&self) -> Option<&str> {
+        match self {
+            StoreError::Corrupt { key, .. } | StoreError::TooNew { key, .. } => Some(key),
+            StoreError::Io(_) | StoreError::Locked(_) => None,
+        }
+    }
+}
+
 /// The storage every shell shares. Implementations must be safe to call from many threads.
 pub trait Store: Send + Sync {
     /// A person's state, if they have one.
