@@ -14,6 +14,18 @@ use std::time::Duration;
 /// The longest the scheduler sleeps before looking again, whatever the index says.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// The earliest due time after `now` within the longest sleep. Entries due at or before `now`
+/// were all looked at by the sweep just run; those still in the index (a record that cannot be
+/// read, a platform this process does not serve, a sweep that failed) are looked at again
+/// within [`MAX_SLEEP`], and must not hold back the entries due after them.
+fn next_after(session: &Session, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+    let horizon = now
+        .checked_add(jiff::SignedDuration::try_from(MAX_SLEEP).ok()?)
+        .ok()?;
+    let due = session.store().due_until(horizon).ok()?;
+    due.into_iter().map(|e| e.at).find(|at| *at > now)
+}
+
 /// Runs until `shutdown` resolves, for the recipients `accepts` (the platforms this process
 /// serves).
 pub async fn run(
@@ -25,13 +37,9 @@ pub async fn run(
     let mut pruned = std::time::Instant::now();
     loop {
         let now = session.now();
-        let handled = match session.enqueue_due(now, accepts.as_ref()).await {
-            Ok(r) => r.queued + r.silent,
-            Err(e) => {
-                crate::health::log_store_error("handling due reminders", &e);
-                0
-            }
-        };
+        if let Err(e) = session.enqueue_due(now, accepts.as_ref()).await {
+            crate::health::log_store_error("handling due reminders", &e);
+        }
         if pruned.elapsed() > Duration::from_secs(3600) {
             pruned = std::time::Instant::now();
             // Platforms replay only recent events; the ledger keeps a week.
@@ -43,10 +51,7 @@ pub async fn run(
                 tracing::warn!("pruning the event ledger failed: {e}");
             }
         }
-        let next = session.store().next_due().ok().flatten();
-        let sleep = match next {
-            // Something is due now that this process does not serve: look again later.
-            Some(t) if t <= now && handled == 0 => MAX_SLEEP,
+        let sleep = match next_after(&session, now) {
             Some(t) => Duration::try_from(t.duration_since(session.now()))
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), MAX_SLEEP),

@@ -14,17 +14,19 @@
 mod challenges;
 mod forget;
 mod outgoing;
+mod unreadable;
 
 use crate::content::Catalog;
 use crate::engine::{self, Effect, Input, Message, UserState};
 use crate::outbox::OutboxEntry;
 use crate::store::{DueEntry, Store, StoreError, Write};
 use jiff::Timestamp;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 pub use forget::{Forgotten, TOMBSTONE, tombstone_key};
 pub use outgoing::Lane;
+pub use unreadable::unreadable_records;
 
 /// One event as an adapter hands it to the session.
 #[derive(Debug, Clone)]
@@ -102,6 +104,8 @@ pub struct Session {
     outgoing_changed: tokio::sync::watch::Sender<u64>,
     /// The process's health: a store I/O error met here marks the store failing.
     health: Arc<crate::health::Health>,
+    /// Keys of records found unreadable and skipped, so each is warned about once.
+    unreadable: Mutex<HashSet<String>>,
 }
 
 /// Marks the running flush finished when dropped, and wakes the callers waiting on it.
@@ -155,6 +159,9 @@ pub struct DueRun {
     pub failed: usize,
     /// Turned into outbox entries, not delivered yet.
     pub queued: usize,
+    /// Skipped because a record they need cannot be read (kept in the index for when it
+    /// can; the warning names the key).
+    pub unreadable: usize,
 }
 
 impl Session {
@@ -172,6 +179,7 @@ impl Session {
             outgoing: Mutex::new(outgoing::Lanes::default()),
             outgoing_changed: tokio::sync::watch::Sender::new(0),
             health: Arc::new(crate::health::Health::new()),
+            unreadable: Mutex::new(HashSet::new()),
         }
     }
 
@@ -395,9 +403,13 @@ impl Session {
         let lock = self.lock_for(&user);
         let reply = {
             let _guard = lock.lock().await;
-            match crate::challenge::request(&ev.input) {
+            let reply = match crate::challenge::request(&ev.input) {
                 Some(req) => self.member_turn(&ev, req, now).await,
                 None => self.turn(&ev, now).await,
+            };
+            match reply {
+                Err(e) if e.unreadable_key().is_some() => self.answer_unreadable(&ev, e, now).await,
+                r => r,
             }
         };
         self.release(&user, lock);
@@ -410,6 +422,10 @@ impl Session {
             // An I/O error is the health state's one error line (the process stops).
             Err(e) if self.health.store_error("saving a turn", e) => {
                 tracing::warn!(platform, what = %what, micros, error = %e, "turn failed")
+            }
+            // Warned about once, by key, when first found.
+            Err(e) if e.unreadable_key().is_some() => {
+                tracing::debug!(platform, what = %what, micros, "turn skipped: a record cannot be read")
             }
             Err(e) => tracing::error!(platform, what = %what, micros, error = %e, "turn failed"),
         }
@@ -634,8 +650,13 @@ impl Session {
             if !accepts(&e.user) {
                 continue;
             }
+            // One record that cannot be read is skipped (its entry kept for when it can);
+            // everyone else's entries are still handled. A store failure stops the sweep.
             if crate::challenge::is_group_key(&e.user) {
-                self.challenge_due(&e, now, &mut run).await?;
+                let done = self.challenge_due(&e, now, &mut run).await;
+                if self.or_skip(done, "due reminders")?.is_none() {
+                    run.unreadable += 1;
+                }
                 continue;
             }
             let mut ev = Event::new(
@@ -653,7 +674,11 @@ impl Session {
                 e.at.as_second()
             ));
             ev.to = Some(e.user.clone());
-            let reply = self.handle_event(ev, now).await?;
+            let reply = self.handle_event(ev, now).await;
+            let Some(reply) = self.or_skip(reply, "due reminders")? else {
+                run.unreadable += 1;
+                continue;
+            };
             if reply.messages.is_empty() {
                 run.silent += 1;
             } else {
@@ -669,7 +694,11 @@ impl Session {
         let lock = self.lock_for(user);
         let result = {
             let _guard = lock.lock().await;
-            match self.store.get_user(user)? {
+            // A record that cannot be read is left as it is (the warning names it).
+            match self
+                .or_skip(self.store.get_user(user), "marking unreachable")?
+                .flatten()
+            {
                 Some(mut s) if !s.unreachable => {
                     s.unreachable = true;
                     s.notices

@@ -61,13 +61,14 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The key of the one record this error is about, when it is about one record (damaged,
-    /// or written by a newer lensbot) rather than the store failing: sweeps skip such a
-    /// record and carry on.
+    /// The key of the one record this error is about, when it is about a record that cannot be
+    /// read ([`StoreError::Corrupt`], [`StoreError::TooNew`]) rather than the store failing
+    /// ([`StoreError::Io`], [`StoreError::Locked`]). Sweeps over many records skip such a
+    /// record (one bad record must harm no one else) and stop only when the store fails.
     pub fn unreadable_key(&self) -> Option<&str> {
         match self {
             StoreError::Corrupt { key, .. } | StoreError::TooNew { key, .. } => Some(key),
-            _ => None,
+            StoreError::Io(_) | StoreError::Locked(_) | StoreError::Damaged(_) => None,
         }
     }
 }

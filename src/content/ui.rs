@@ -66,6 +66,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("ch.prompt_late", &[]),
     ("ch.prompt_private", &[]),
     ("ch.reflect_ask", &[]),
+    ("ch.record_unreadable", &[]),
     ("ch.role_managers_only", &[]),
     ("ch.role_off", &[]),
     ("ch.role_set", &["role"]),
@@ -340,4 +341,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("modal_label", &[]),
     ("modal_stale", &[]),
     ("unreachable_notice", &[]),
+    ("record_too_new", &[]),
+    ("record_damaged", &[]),
+    ("record_unreadable_other", &[]),
 ];

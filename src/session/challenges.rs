@@ -29,12 +29,14 @@ impl Session {
         }
     }
 
-    /// Every group's record.
+    /// Every group's record that can be read: one that cannot (damaged, or written by a newer
+    /// lensbot) is skipped with a warning naming its key, so it harms no other group's
+    /// members. A store failure is an error.
     pub fn challenges(&self) -> Result<Vec<Challenge>, StoreError> {
         let mut out = Vec::new();
         for key in self.store.meta_keys()? {
             if let Some(group) = key.strip_prefix(challenge::META_PREFIX)
-                && let Some(c) = self.challenge(group)?
+                && let Some(c) = self.or_skip(self.challenge(group), "challenges")?.flatten()
             {
                 out.push(c);
             }
@@ -173,15 +175,22 @@ impl Session {
     }
 
     /// [`Session::group_event`] for an adapter: the answer owed through the outbox, or, when the
-    /// store failed, a short apology in its place (and the error in the log).
+    /// store failed, a short apology in its place (and the error in the log). When the group's
+    /// record cannot be read the group hears so, and the command is marked applied: trying
+    /// again could not help.
     pub async fn group_answer(&self, group: &Group, actor: &Actor, args: &str, ev: &Event) {
         let now = self.now();
         if let Err(e) = self.group_event(group, actor, args, ev, now).await {
-            tracing::warn!("a group challenge command failed: {e}");
-            let sorry = Message::public().para(self.catalog.t("store_failed"));
-            let mut apology = ev.clone();
-            apology.id = None;
-            apology.inbox = None;
+            let (phrase, apology) = if self.skip_unreadable(&e, "a group command") {
+                ("ch.record_unreadable", ev.clone())
+            } else {
+                tracing::warn!("a group challenge command failed: {e}");
+                let mut apology = ev.clone();
+                apology.id = None;
+                apology.inbox = None;
+                ("store_failed", apology)
+            };
+            let sorry = Message::public().para(self.catalog.t(phrase));
             if let Err(e) = self.post(&apology, vec![sorry]).await {
                 tracing::warn!("queueing an apology failed: {e}");
             }
@@ -193,6 +202,9 @@ impl Session {
     pub async fn group_reply(&self, group: &Group, actor: &Actor, args: &str) -> Vec<Message> {
         match self.group_command(group, actor, args, self.now()).await {
             Ok(ms) => ms,
+            Err(e) if self.skip_unreadable(&e, "a group command") => {
+                vec![Message::public().para(self.catalog.t("ch.record_unreadable"))]
+            }
             Err(e) => {
                 tracing::warn!("a group challenge command failed: {e}");
                 vec![Message::public().para(self.catalog.t("store_failed"))]
@@ -428,21 +440,24 @@ impl Session {
         ])
     }
 
-    /// `/forgetme`: removes the person from every challenge, and so from every count.
+    /// `/forgetme`: removes the person from every challenge, and so from every count. A
+    /// challenge record that cannot be read is skipped (the warning names it), so the forget
+    /// still goes through everywhere else. Returns how many challenges they left.
     pub(super) async fn leave_every_challenge(&self, user: &str) -> Result<usize, StoreError> {
-        let mut left = 0;
+        let mut count = 0;
         for c in self.challenges()? {
             if c.member(user).is_some() {
-                self.with_challenge(&c.group, |c| {
+                let left = self.with_challenge(&c.group, |c| {
                     if let Some(c) = c {
                         c.members.retain(|m| m.user != user);
                     }
-                })
-                .await?;
-                left += 1;
+                });
+                if self.or_skip(left.await, "forget me")?.is_some() {
+                    count += 1;
+                }
             }
         }
-        Ok(left)
+        Ok(count)
     }
 
     /// A group entry of the due index is due: the group's post, or a member's prompt.
@@ -469,7 +484,12 @@ impl Session {
                 .await?;
             (e.user.clone(), messages)
         } else if let Some(user) = e.reminder.strip_prefix("p:") {
-            let person = self.store.get_user(user)?;
+            // A member whose own record cannot be read is not prompted (as if unreachable);
+            // the challenge moves on for everyone else.
+            let (person, readable) = match self.or_skip(self.store.get_user(user), "prompts")? {
+                Some(person) => (person, true),
+                None => (None, false),
+            };
             let messages = self
                 .with_challenge(&e.user, |c| {
                     let c = c?;
@@ -492,7 +512,7 @@ impl Session {
                     }
                     let m = c.members[idx].clone();
                     c.members[idx].next_prompt = calendar::next_prompt(c, plan, &m, e.at);
-                    let reachable = !person.as_ref().is_some_and(|p| p.unreachable);
+                    let reachable = readable && !person.as_ref().is_some_and(|p| p.unreachable);
                     match step {
                         Some(s) if late <= MAX_LATE && reachable => {
                             Some(vec![member::prompt_message(
@@ -531,7 +551,7 @@ impl Session {
     /// The bot can no longer post in a group: its challenge ends there.
     pub(super) async fn end_unreachable_challenge(&self, group: &str) -> Result<(), StoreError> {
         let now = self.now();
-        self.with_challenge(group, |c| {
+        let ended = self.with_challenge(group, |c| {
             if let Some(c) = c {
                 c.ended = Some(challenge::Ended {
                     at: now,
@@ -542,8 +562,9 @@ impl Session {
                     m.next_prompt = None;
                 }
             }
-        })
-        .await?;
+        });
+        // A record that cannot be read is left as it is (the warning names it).
+        self.or_skip(ended.await, "marking unreachable")?;
         self.commit().await
     }
 
@@ -553,12 +574,12 @@ impl Session {
         group: &str,
         person: &str,
     ) -> Result<(), StoreError> {
-        self.with_challenge(group, |c| {
+        let marked = self.with_challenge(group, |c| {
             if let Some(m) = c.and_then(|c| c.member_mut(person)) {
                 m.unreachable = true;
             }
-        })
-        .await?;
+        });
+        self.or_skip(marked.await, "marking unreachable")?;
         self.commit().await
     }
 }

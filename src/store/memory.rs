@@ -26,6 +26,24 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Test hook: stores `bytes` as a person's record as they are, so a test can plant a
+    /// record a newer lensbot wrote, or a damaged one (read back through the codec as ever).
+    pub fn put_raw_user(&self, key: &str, bytes: Vec<u8>) {
+        self.users
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), bytes);
+    }
+
+    /// Test hook: a person's record as stored, so a test can check it was not overwritten.
+    pub fn raw_user(&self, key: &str) -> Option<Vec<u8>> {
+        self.users
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
 }
 
 fn poisoned<T>(_: T) -> StoreError {

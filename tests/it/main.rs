@@ -4,6 +4,8 @@
 //! - `store`: one conformance routine run against the in-memory and the sled store;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
+//! - `isolation`: records that cannot be read (too new, damaged) skipped by every sweep, and
+//!   their owners told plainly;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
@@ -27,6 +29,7 @@ mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
 mod helpers;
+mod isolation;
 mod reminders;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod service;

@@ -203,3 +203,74 @@ async fn forget_me_removes_reminders_from_the_due_index() {
         .unwrap();
     assert_eq!(store.next_due().unwrap(), None);
 }
+
+/// Starts the real scheduler task with two unreadable records (one written by a newer lensbot,
+/// one damaged) whose reminders were due ten minutes ago, and a readable person's reminder due
+/// a few seconds later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_task_delivers_on_time_past_records_it_cannot_read() {
+    // Proves that unreadable records stuck at the head of the due index hold back nobody:
+    // the readable person's reminder arrives within a few seconds of its time (the scheduler
+    // used to sleep a whole minute while anything overdue stayed in the index), and the stuck
+    // entries stay in the index for when their records can be read.
+    let mem = Arc::new(MemoryStore::new());
+    let store: Arc<dyn Store> = mem.clone();
+    let session = Arc::new(Session::new(catalog(), store.clone()));
+    let real_now = jiff::Timestamp::now();
+    let ago = |secs: i64| real_now - jiff::SignedDuration::from_secs(secs);
+    for words in ["/remind quiet off", "/remind lens in 1 minute"] {
+        session
+            .handle("test:ok", Input::Text(words.into()), None, ago(56))
+            .await
+            .unwrap();
+    }
+    let due = store.get_user("test:ok").unwrap().unwrap().reminders[0]
+        .next
+        .unwrap();
+    mem.put_raw_user("test:newer", br#"{"v":99,"user":"test:newer"}"#.to_vec());
+    mem.put_raw_user("test:broken", b"not json".to_vec());
+    for user in ["test:newer", "test:broken"] {
+        store
+            .put_due(&lensbot::store::DueEntry {
+                at: ago(600),
+                user: user.into(),
+                reminder: "r1".into(),
+            })
+            .unwrap();
+    }
+    let sink = Arc::new(Sink::default());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (mut s1, mut s2) = (stopped.clone(), stopped);
+    let task = tokio::spawn(scheduler::run(
+        session.clone(),
+        Arc::new(|to: &str| to.starts_with("test:")),
+        async move {
+            let _ = s1.changed().await;
+        },
+    ));
+    let sending = tokio::spawn(sender::run(session.clone(), sink.clone(), async move {
+        let _ = s2.changed().await;
+    }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut arrived = None;
+    while std::time::Instant::now() < deadline {
+        if !sink.got.lock().unwrap().is_empty() {
+            arrived = Some(jiff::Timestamp::now());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    sending.await.unwrap();
+    let arrived = arrived.expect("the readable person's reminder was never delivered");
+    let late = arrived.duration_since(due);
+    assert!(
+        late < jiff::SignedDuration::from_secs(10),
+        "delivered {late:?} after it was due"
+    );
+    let got = sink.got.lock().unwrap();
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "test:ok");
+    assert_eq!(store.due_until(real_now).unwrap().len(), 2);
+}

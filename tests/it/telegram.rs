@@ -660,3 +660,43 @@ async fn one_persons_burst_delays_nobody_else() {
     );
     r.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_whose_record_cannot_be_read_hears_why_and_never_try_again() {
+    // Proves the Telegram path end to end: a person whose record a newer lensbot wrote, and
+    // one whose record is damaged, each get the plain answer (and never "try again in a
+    // moment", which could not come true), a second message gets the same answer in order,
+    // and their records are left as they were.
+    let mem = Arc::new(MemoryStore::new());
+    let newer = br#"{"v":99,"user":"telegram:7007"}"#.to_vec();
+    let broken = b"not json".to_vec();
+    mem.put_raw_user("telegram:7007", newer.clone());
+    mem.put_raw_user("telegram:7008", broken.clone());
+    let r = start_with(FakeTelegram::start().await, mem.clone()).await;
+    let f = &r.fake;
+    for (who, expect) in [
+        (7007, "written by a newer version of lensbot"),
+        (7008, "is damaged"),
+    ] {
+        f.send_private(who, "/note a thought");
+        f.wait_for_text(who, expect).await;
+        f.send_private(who, "/progress");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while f.sent_to(who).len() < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let sent: Vec<String> = f
+            .sent_to(who)
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        for t in &sent {
+            assert!(t.contains(expect), "{t}");
+            assert!(!t.contains("try again"), "{t}");
+        }
+    }
+    r.stop().await.unwrap();
+    assert_eq!(mem.raw_user("telegram:7007").unwrap(), newer);
+    assert_eq!(mem.raw_user("telegram:7008").unwrap(), broken);
+}
