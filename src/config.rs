@@ -9,7 +9,7 @@
 //! default_timezone = "Europe/London"
 //! quiet_hours = "21:00-07:00"
 //! log_level = "info"
-//! backup_keep = 7                         # daily backups kept in DATA/backups (0: none)
+//! backup_keep = 7                         # days of daily backups kept in DATA/backups (0: none)
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
@@ -63,7 +63,9 @@ pub struct Settings {
     pub quiet: Quiet,
     /// Log level when `RUST_LOG` is not set.
     pub log_level: String,
-    /// Daily backups to keep (0: none).
+    /// Days of daily backups to keep in `DATA/backups` (0: no backups): one backup a UTC day,
+    /// the newest this many days of good ones, plus the first of each week for five weeks and
+    /// the newest holding more people than the store (see `backup::rotation`).
     pub backup_keep: usize,
 }
 

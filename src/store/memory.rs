@@ -26,6 +26,15 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Test hook: stores raw bytes as a person's record, as if written by another version or
+    /// damaged on disk; [`Store::get_user`] decodes them through [`codec::decode`] like any
+    /// other record, so tests can show how an unreadable record is handled.
+    pub fn put_raw_user(&self, key: &str, bytes: Vec<u8>) {
+        if let Ok(mut users) = self.users.lock() {
+            users.insert(key.to_string(), bytes);
+        }
+    }
 }
 
 fn poisoned<T>(_: T) -> StoreError {
