@@ -20,6 +20,14 @@
 //! the store key. Forgetting a person rewrites every key file in the backup folder without
 //! theirs, so their record in any backup opens nowhere again; a restore skips (and counts)
 //! records whose key is gone. Restoring needs the store key of the store that wrote it.
+//!
+//! The daily backups ([`daily`]): one a UTC day, read back and counted as written, with a
+//! sidecar of counts; which are kept is [`rotation`].
+//!
+//! A person's record that cannot be read (damaged, or written by a newer lensbot) is left out
+//! and named in [`Counts::unreadable`]: everyone else is still backed up.
+
+pub mod rotation;
 
 use crate::store::vault::{Material, Unseal};
 use crate::store::{DueEntry, Store, StoreError, codec};
@@ -78,6 +86,9 @@ pub struct Counts {
     pub sealed: Vec<String>,
     /// Records skipped on restore because their person was forgotten (their key is gone).
     pub forgotten: usize,
+    /// Keys of people whose records could not be read and were left out (write only), so the
+    /// operator can restore them from an older backup.
+    pub unreadable: Vec<String>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -94,7 +105,9 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Writes the whole store.
+/// Writes the whole store: every person whose record can be read (the others are left out,
+/// named in [`Counts::unreadable`] and in a warning that gives the key only) and all metadata.
+/// Any other store error, or a failed write, fails the backup.
 pub fn write(
     store: &dyn Store,
     mut out: impl Write,
@@ -108,23 +121,31 @@ pub fn write(
     writeln!(out, "{header}").map_err(io)?;
     let mut counts = Counts::default();
     for key in users {
-        if let Some(state) = store.get_user(&key)? {
-            let line = match store.vault() {
-                Some(vault) => {
-                    let sealed = vault.seal(&key, &backup_aad(&key), &codec::encode(&state))?;
-                    counts.sealed.push(key.clone());
-                    let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
-                    json!({"user": key, "sealed": b64})
-                }
-                None => {
-                    let value: Value = serde_json::from_slice(&codec::encode(&state))
-                        .map_err(|e| BackupError::Io(e.to_string()))?;
-                    json!({"user": key, "value": value})
-                }
-            };
-            writeln!(out, "{line}").map_err(io)?;
-            counts.users += 1;
-        }
+        let state = match store.get_user(&key) {
+            Ok(Some(state)) => state,
+            Ok(None) => continue,
+            Err(e @ (StoreError::Corrupt { .. } | StoreError::TooNew { .. })) => {
+                tracing::warn!(user = %key, error = %e, "a person's record could not be read: left out of the backup");
+                counts.unreadable.push(key);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let line = match store.vault() {
+            Some(vault) => {
+                let sealed = vault.seal(&key, &backup_aad(&key), &codec::encode(&state))?;
+                counts.sealed.push(key.clone());
+                let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
+                json!({"user": key, "sealed": b64})
+            }
+            None => {
+                let value: Value = serde_json::from_slice(&codec::encode(&state))
+                    .map_err(|e| BackupError::Io(e.to_string()))?;
+                json!({"user": key, "value": value})
+            }
+        };
+        writeln!(out, "{line}").map_err(io)?;
+        counts.users += 1;
     }
     for key in store.meta_keys()? {
         if let Some(v) = store.get_meta(&key)? {
@@ -285,39 +306,118 @@ pub fn restore(
     Ok(counts)
 }
 
-/// Writes a dated backup into `dir` (atomically: a temporary file, then a rename) and keeps
-/// the newest `keep`.
+/// What [`daily`] did.
+#[derive(Debug, Default)]
+pub struct Daily {
+    /// The backup written, or `None` when today (UTC) already had one.
+    pub written: Option<PathBuf>,
+    /// What went into it (read back and matched).
+    pub counts: Counts,
+    /// Backups deleted by rotation (their sidecars went with them).
+    pub deleted: Vec<PathBuf>,
+}
+
+/// Writes today's backup into `dir` unless the UTC day already has one, then rotates
+/// ([`rotation::to_delete`]: the newest `keep` days, the first of each week for five weeks,
+/// the newest backup holding more people than the store).
+///
+/// The backup is written to a temporary file, synced, read back and counted: only when the
+/// people and metadata read back match what was written is it renamed into place
+/// (`lensbot-YYYYMMDD.jsonl`) with its sidecar (`lensbot-YYYYMMDD.json`, [`rotation::Sidecar`]);
+/// a mismatch is an error and nothing is kept. `integrity` is `None` when the store passed its
+/// integrity check, else the reason it failed: such a backup is named
+/// `lensbot-YYYYMMDD-damaged.jsonl`, says so in its sidecar, and never counts towards the days
+/// kept. Nothing is deleted unless a backup was written and verified.
 pub fn daily(
     store: &dyn Store,
     dir: &Path,
     keep: usize,
     now: jiff::Timestamp,
-) -> Result<PathBuf, BackupError> {
+    integrity: Option<&str>,
+) -> Result<Daily, BackupError> {
     let io = |e: std::io::Error| BackupError::Io(format!("backup folder {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let name = format!("lensbot-{}.jsonl", now.strftime("%Y%m%d-%H%M%S"));
+    // A temporary file left by a crash mid-backup (only one process holds the store).
+    for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".lensbot-") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let listed = rotation::list(dir).map_err(io)?;
+    let policy: Vec<rotation::Backup> = listed.iter().map(rotation::Listed::policy).collect();
+    if !rotation::should_write(&policy, today, integrity.is_some()) {
+        return Ok(Daily::default());
+    }
+    let name = rotation::file_name(today, integrity.is_some());
     let tmp = dir.join(format!(".{name}.tmp"));
-    let file = std::fs::File::create(&tmp).map_err(io)?;
-    let counts = write(store, std::io::BufWriter::new(&file), now)?;
-    file.sync_all().map_err(io)?;
+    let counts = (|| {
+        let file = std::fs::File::create(&tmp).map_err(io)?;
+        let counts = write(store, std::io::BufWriter::new(&file), now)?;
+        file.sync_all().map_err(io)?;
+        let back = rotation::read_back(std::io::BufReader::new(
+            std::fs::File::open(&tmp).map_err(io)?,
+        ))
+        .map_err(|e| BackupError::Io(format!("the backup {name} did not read back: {e}")))?;
+        let wrote = rotation::ReadBack {
+            format: if store.vault().is_some() { FORMAT } else { 1 },
+            people: counts.users,
+            metadata: counts.meta,
+        };
+        if back != wrote {
+            return Err(BackupError::Io(format!(
+                "the backup {name} read back as {} people and {} metadata entries (format {}), not the {} and {} written (format {}); it was not kept",
+                back.people, back.metadata, back.format, counts.users, counts.meta, wrote.format
+            )));
+        }
+        Ok(counts)
+    })()
+    .inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })?;
     let path = dir.join(&name);
     write_keys(store, &counts, &path)?;
     std::fs::rename(&tmp, &path).map_err(io)?;
-    let mut all: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("lensbot-") && n.ends_with(".jsonl"))
-        })
-        .collect();
-    all.sort();
-    while all.len() > keep {
-        let old = all.remove(0);
-        let _ = std::fs::remove_file(keys_path(&old));
-        let _ = std::fs::remove_file(old);
+    let sidecar = rotation::Sidecar {
+        created: now,
+        people: counts.users,
+        metadata: counts.meta,
+        unreadable: counts.unreadable.len(),
+        verified: true,
+        store_integrity: match integrity {
+            None => "ok".to_string(),
+            Some(reason) => format!("damaged: {reason}"),
+        },
+    };
+    rotation::write_sidecar(&path, &sidecar).map_err(io)?;
+    // The renames last past a crash only once the folder itself is synced.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
-    Ok(path)
+    let policy: Vec<rotation::Backup> = rotation::list(dir)
+        .map_err(io)?
+        .iter()
+        .map(rotation::Listed::policy)
+        .collect();
+    let mut deleted = Vec::new();
+    for old in rotation::to_delete(&policy, today, counts.users, keep) {
+        match std::fs::remove_file(&old) {
+            Ok(()) => {
+                let _ = std::fs::remove_file(rotation::sidecar_path(&old));
+                let _ = std::fs::remove_file(keys_path(&old));
+                tracing::info!(path = %old.display(), "old backup deleted");
+                deleted.push(old);
+            }
+            Err(e) => {
+                tracing::warn!(path = %old.display(), error = %e, "an old backup could not be deleted")
+            }
+        }
+    }
+    Ok(Daily {
+        written: Some(path),
+        counts,
+        deleted,
+    })
 }

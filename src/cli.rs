@@ -395,7 +395,21 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 counts.meta,
                 file.display()
             );
-            Ok(0)
+            if counts.unreadable.is_empty() {
+                return Ok(0);
+            }
+            eprintln!(
+                "lensbot: could not read the records of {} {}, left out of this backup: {}.\n\
+                 Everyone else is in it. `lensbot doctor` lists such records; an older backup (in DATA/backups) may hold a readable copy, which `lensbot restore` can put back.",
+                counts.unreadable.len(),
+                if counts.unreadable.len() == 1 {
+                    "person"
+                } else {
+                    "people"
+                },
+                counts.unreadable.join(", ")
+            );
+            Ok(1)
         }
         Command::Restore {
             file,
@@ -646,7 +660,7 @@ fn serve(
     }
     if check {
         println!(
-            "Configuration and content are valid: {} sharing one store, data in {}, time zone {}, quiet hours {}, {} daily backups kept.",
+            "Configuration and content are valid: {} sharing one store, data in {}, time zone {}, quiet hours {}, {} days of daily backups kept.",
             platforms.join(" and "),
             settings.data_dir.display(),
             settings.default_timezone,
@@ -757,6 +771,9 @@ fn serve(
             });
         }
         if settings.backup_keep > 0 {
+            // None while the store passed its integrity check at start, else the reason it
+            // failed (the backups are then marked damaged).
+            let integrity: Option<String> = None;
             let (store, dir, keep, mut rx) = (
                 store.clone(),
                 settings.data_dir.join("backups"),
@@ -764,13 +781,20 @@ fn serve(
                 rx.clone(),
             );
             tasks.spawn(async move {
+                // One backup a UTC day: at start when the day has none yet, then within the
+                // hour after each midnight.
                 loop {
-                    match crate::backup::daily(store.as_ref(), &dir, keep, jiff::Timestamp::now()) {
-                        Ok(p) => tracing::info!(path = %p.display(), "daily backup written"),
+                    let now = jiff::Timestamp::now();
+                    match crate::backup::daily(store.as_ref(), &dir, keep, now, integrity.as_deref()) {
+                        Ok(d) => {
+                            if let Some(p) = d.written {
+                                tracing::info!(path = %p.display(), people = d.counts.users, unreadable = d.counts.unreadable.len(), deleted = d.deleted.len(), "daily backup written and verified");
+                            }
+                        }
                         Err(e) => tracing::error!(error = %e, "daily backup failed"),
                     }
                     tokio::select! {
-                        _ = tokio::time::sleep(std::time::Duration::from_secs(24 * 3600)) => {}
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
                         _ = rx.wait_for(|v| *v) => return Ok(()),
                     }
                 }

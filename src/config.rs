@@ -9,7 +9,7 @@
 //! default_timezone = "Europe/London"
 //! quiet_hours = "21:00-07:00"
 //! log_level = "info"
-//! backup_keep = 7                         # daily backups kept in DATA/backups (0: none)
+//! backup_keep = 7                         # days of daily backups kept in DATA/backups (0: none)
 //! health = "127.0.0.1:9631"               # GET /healthz for supervisors ("off": none)
 //! ```
 //!
@@ -65,7 +65,9 @@ pub struct Settings {
     pub quiet: Quiet,
     /// Log level when `RUST_LOG` is not set.
     pub log_level: String,
-    /// Daily backups to keep (0: none).
+    /// Days of daily backups to keep in `DATA/backups` (0: no backups): one backup a UTC day,
+    /// the newest this many days of good ones, plus the first of each week for five weeks and
+    /// the newest holding more people than the store (see `backup::rotation`).
     pub backup_keep: usize,
     /// Where `GET /healthz` listens (`None`: off). See [`crate::health`].
     pub health: Option<std::net::SocketAddr>,

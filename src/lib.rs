@@ -41,7 +41,8 @@
 //! - `telegram` (feature `telegram`, on by default): the Telegram adapter.
 //! - `discord` (feature `discord`, on by default): the Discord adapter.
 //! - [`transcript`]: transcript tests (`lensbot test`).
-//! - [`backup`]: the whole store as versioned JSON lines, and back.
+//! - [`backup`]: the whole store as versioned JSON lines, and back; daily backups, read back as
+//!   they are written, rotated by day ([`backup::rotation`]).
 //! - [`config`]: `lensbot serve`'s settings, from the environment and `lensbot.toml`.
 //! - [`cli`]: the command line.
 

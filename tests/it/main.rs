@@ -1,6 +1,7 @@
 //! The integration tests, one binary with a module per area (ripgrep's layout):
 //! - `challenges`: group challenges through the session with a manual clock;
 //! - `checker`: broken content, each class of mistake named with its file and line;
+//! - `backups`: daily backups: one a day, rotation by day, damaged stores, read back and counted;
 //! - `store`: one conformance routine run against the in-memory and the sled store;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
@@ -16,6 +17,7 @@
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
 //!   `/healthz`.
 
+mod backups;
 mod challenges;
 mod checker;
 mod cli;

@@ -265,8 +265,18 @@ async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text
         "{logs}"
     );
     assert!(logs.contains("what=/note"), "one line per turn:\n{logs}");
-    let files: Vec<_> = std::fs::read_dir(&backups).unwrap().flatten().collect();
-    assert_eq!(files.len(), 1, "a daily backup on start");
+    let mut files: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        2,
+        "a daily backup and its sidecar on start: {files:?}"
+    );
+    assert!(files[1].ends_with(".jsonl"), "{files:?}");
     // Both people are in the one store.
     for user in ["telegram:42424", "discord:4343"] {
         let export = lensbot()
