@@ -335,9 +335,10 @@ impl Session {
     /// whose challenge they are not in) only when the platform confirmed for this event that
     /// they belong to that group (`ev.member_of`), or, when the platform gave no confirmation
     /// at all, from a button the bot showed (Discord checks a component's id against its
-    /// message; the Telegram adapter confirms every such request itself). Typed text (a `/start ch_…` deep link, `/challenge join CODE`)
-    /// is never enough: a link can be shared anywhere, and a group key from another platform
-    /// never matches a confirmation. So an outsider neither joins nor learns the group's title.
+    /// message; the Telegram adapter confirms every such request itself). Typed text (a
+    /// `/start ch_…` deep link, `/challenge join CODE`) is never enough: a link can be shared
+    /// anywhere, and a group key from another platform never matches a confirmation. So an
+    /// outsider neither joins nor learns the group's title.
     fn may_ask(&self, ev: &Event, req: &Request) -> Result<bool, StoreError> {
         let Some(group) = req.group() else {
             return Ok(true);

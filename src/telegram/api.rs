@@ -1,12 +1,11 @@
 //! The Bot API calls whose failures lensbot must tell apart, made directly (JSON over reqwest)
-//! so lensbot decides what each failure means: `getUpdates`, parsed one update at a time so one update that cannot
-//! be read is skipped (and logged by id) instead of stopping polling for good, and
-//! `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a 5xx
-//! or network error to retry, a 403 for a person who blocked the bot, a 400 refused for good),
-//! and `getChatMember` for a challenge join from a deep link (a member, not a member, or could
-//! not tell).
-//! teloxide-core waits ten seconds inside a request after any 5xx; here the sender's back-off
-//! decides, per chat.
+//! so lensbot decides what each failure means: `getUpdates`, parsed one update at a time so
+//! one update that cannot be read is skipped (and logged by id) instead of stopping polling for
+//! good; `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a
+//! 5xx or network error to retry, a 403 for a person who blocked the bot, a 400 refused for
+//! good); and `getChatMember` before a challenge join from a deep link (a member, not a member,
+//! or Telegram could not be asked). teloxide-core waits ten seconds inside a request after any
+//! 5xx; here the sender's back-off decides, per chat.
 //!
 //! The token is part of every URL, so request errors are described by kind only, never
 //! formatted with their URL.
