@@ -287,6 +287,21 @@ pub enum Request {
     Reflect(String, u32, usize),
 }
 
+impl Request {
+    /// The group the request names, if it names one.
+    pub fn group(&self) -> Option<&str> {
+        match self {
+            Request::Status | Request::Help | Request::Leave(None) | Request::Name(None, _) => None,
+            Request::Join(g)
+            | Request::Leave(Some(g))
+            | Request::Name(Some(g), _)
+            | Request::Today(g)
+            | Request::Done(g, _)
+            | Request::Reflect(g, _, _) => Some(g),
+        }
+    }
+}
+
 /// Builds a button token: `ch_<verb>_<code>[_<more>…]`, at most 64 bytes.
 pub fn token(verb: char, group: &str, more: &[String]) -> String {
     let mut t = format!("ch_{verb}_{}", code(group));
@@ -328,7 +343,9 @@ pub fn parse_token(t: &str) -> Option<Request> {
 
 /// Recognises a member's challenge request in a person's input: `/challenge …` typed in a
 /// private chat, a `/start ch_…` deep link, or a `ch_…` button. Facilitator words typed
-/// privately are answered with help (they work in the group).
+/// privately are answered with help (they work in the group). Recognised is not allowed: the
+/// session answers one naming a group whose challenge the person is not in only with the
+/// platform's confirmation that they belong to it (`Event::member_of`).
 pub fn request(input: &crate::engine::Input) -> Option<Request> {
     use crate::engine::Input;
     match input {

@@ -443,6 +443,14 @@ impl Handler {
         let mut ev = Event::new(&user, Input::Text(text.clone()));
         ev.id = Some(format!("dc:i:{}", cmd.id.get()));
         ev.to = Some(hook(&user, &cmd.token, in_server && !public));
+        if in_server {
+            // Used in this channel, so the person is in it: its challenge, and no other, may
+            // be joined from here (a typed code for another group is refused by the session).
+            ev.member_of = Some(challenge::group_key(
+                "discord",
+                &cmd.channel_id.get().to_string(),
+            ));
+        }
         if public {
             let public = engine::public_lookup(
                 self.session.catalog(),
@@ -507,6 +515,13 @@ impl Handler {
         let shared = in_server && id.starts_with("ch_");
         let mut ev = Event::new(&user, Input::Button(id));
         ev.name = Some(display_name(&c.user));
+        if in_server {
+            // Pressed in this channel: only its challenge's buttons are taken on trust there.
+            ev.member_of = Some(challenge::group_key(
+                "discord",
+                &c.channel_id.get().to_string(),
+            ));
+        }
         ev.id = Some(format!("dc:i:{}", c.id.get()));
         ev.to = Some(hook(&user, &c.token, in_server));
         let answered = self.turn(self.in_server(ev, in_server)).await;

@@ -168,6 +168,40 @@ impl Ctx<'_> {
     }
 }
 
+/// The commands a deep link (`/start PAYLOAD`, which a `t.me/<bot>?start=PAYLOAD` link sends
+/// when tapped) may open: the only `/start` payloads acted on, as `COMMAND` or `COMMAND-ARGS`.
+///
+/// A link is written by whoever shares it, not by the person who taps it, so it may only take
+/// them somewhere (a lens, a signpost, meeting prompts, a search, a definition, a fact, help,
+/// where they were, their progress): nothing here stores anything beyond their position.
+/// Anything that changes what is held (a note, a profession, a time zone, a reminder, forget
+/// me) or shows it (my data) is done only when the person asks directly; such a link gets the
+/// welcome and a line saying so. Challenge joins (`/start ch_j_…`) are not commands: the
+/// session takes them before the engine, and only once the platform has confirmed that the
+/// person belongs to the group (`session::Event::member_of`, set by the adapters).
+pub const DEEP_LINKS: [&str; 10] = [
+    "lens",
+    "signpost",
+    "prep",
+    "resources",
+    "examples",
+    "define",
+    "fact",
+    "help",
+    "continue",
+    "progress",
+];
+
+/// Reads a `/start` payload as a deep link from [`DEEP_LINKS`]: the command and its argument
+/// (`lens-3` → `("lens", "3")`), or `None` for anything else.
+pub fn deep_link(payload: &str) -> Option<(&'static str, &str)> {
+    let (c, rest) = payload.split_once(['-', '_']).unwrap_or((payload, ""));
+    DEEP_LINKS
+        .iter()
+        .find(|name| name.eq_ignore_ascii_case(c))
+        .map(|name| (*name, rest))
+}
+
 /// Commands that are public by nature: they say nothing about the person asking.
 pub const PUBLIC_LOOKUPS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
 
@@ -525,20 +559,25 @@ fn shortcut(ctx: &mut Ctx<'_>, t: &str) {
 
 fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
     match cmd {
-        "start" => {
-            // Deep links (`/start lens-3`, `/start signpost`) continue a group command privately.
-            match args {
-                "" => account::start(ctx),
-                a => {
-                    let (c, rest) = a.split_once(['-', '_']).unwrap_or((a, ""));
-                    if COMMANDS.iter().any(|(name, _)| *name == c) && c != "start" {
-                        command(ctx, c, rest)
-                    } else {
-                        account::start(ctx)
+        "start" => match args {
+            "" => account::start(ctx),
+            payload => match deep_link(payload) {
+                Some((c, rest)) => command(ctx, c, rest),
+                None => {
+                    // A link that names a command which changes something (a note, a
+                    // profession, forget me …): nothing is done; the person is told why.
+                    let (c, _) = payload.split_once(['-', '_']).unwrap_or((payload, ""));
+                    if COMMANDS
+                        .iter()
+                        .any(|(name, _)| *name != "start" && name.eq_ignore_ascii_case(c))
+                    {
+                        let msg = ctx.t("deep_link_refused");
+                        ctx.say_text(msg);
                     }
+                    account::start(ctx)
                 }
-            }
-        }
+            },
+        },
         "help" => account::help(ctx),
         "lens" => walk::open(ctx, args),
         "continue" => walk::resume(ctx),

@@ -51,6 +51,12 @@ pub struct Event {
     /// Text typed into a box opened at this step: at any other step it is stale and is not
     /// filed under a new prompt.
     pub opened_at: Option<u64>,
+    /// A group the platform has confirmed, for this event, that the person belongs to (a
+    /// Telegram `getChatMember` answer, a Discord command or button used in that channel). A
+    /// challenge request naming a group whose challenge the person is not in is answered only
+    /// with this confirmation (a button the bot showed is taken on trust when none is given):
+    /// typed text and deep links are written by anyone.
+    pub member_of: Option<String>,
 }
 
 impl Event {
@@ -65,6 +71,7 @@ impl Event {
             to: None,
             answer_button: None,
             opened_at: None,
+            member_of: None,
         }
     }
 }

@@ -12,8 +12,11 @@
 //!   once delays nobody else. At start the inbox's leftovers are queued first.
 //! - **Turns.** Private chats carry the whole conversation through the session, which writes
 //!   the reply into the outbox with the new state. Groups answer only what is public by nature
-//!   and deep-link anything personal; group `/challenge` commands change the group's record
-//!   and owe the group its post in the same write.
+//!   and deep-link anything personal (a link only navigates: `engine::DEEP_LINKS`); group
+//!   `/challenge` commands change the group's record and owe the group its post in the same
+//!   write. A challenge request for a group whose challenge the person is not in (the join
+//!   link, above all) goes to the session only once `getChatMember` confirms that they are in
+//!   the group, asked inside their queued turn.
 //! - **Sending.** [`Adapter`] is the [`Deliver`] the [`crate::sender`] drains the outbox
 //!   through: HTML rendered by [`render`], the rate limits of [`limits`] (per chat, per group,
 //!   overall), a 429's `retry_after` waited out, anything transient retried by the sender.
@@ -388,6 +391,11 @@ impl Adapter {
         ev.name = Some(q.from.first_name.clone());
         ev.input = Input::Button(q.data.clone().unwrap_or_default());
         ev.to = Some(user);
+        // Callback data can be written by a client (Telegram does not check it against the
+        // message's buttons), so a challenge button is confirmed like a deep link.
+        if let Some(refusal) = self.confirm_group(&mut ev, q.from.id.0).await {
+            return self.post(&ev, vec![refusal]).await;
+        }
         let (chat, id) = (msg.chat().id, msg.id());
         self.turn(ev).await;
         // The pressed message's buttons go, so they cannot be pressed twice.
@@ -415,6 +423,9 @@ impl Adapter {
             }
             ev.name = Some(from.first_name.clone());
             ev.input = Input::Text(text);
+            if let Some(refusal) = self.confirm_group(&mut ev, from.id.0).await {
+                return self.post(&ev, vec![refusal]).await;
+            }
             return self.turn(ev).await;
         }
         // A group: only commands addressed to the bot (or to no bot in particular).
@@ -447,6 +458,64 @@ impl Adapter {
             vec![self.continue_privately(&cmd, args)]
         };
         self.post(&ev, messages).await
+    }
+
+    /// A challenge request (a `/start ch_…` deep link, `/challenge join CODE`, a `ch_…` button)
+    /// naming a group whose challenge the person is not in goes on to the session only once
+    /// Telegram confirms that they belong to that group (`getChatMember`, asked here inside
+    /// their queued turn, so their events stay in order); the confirmation travels with the
+    /// event (`member_of`). Otherwise this returns the reply to send instead, and nothing else
+    /// happens: a refusal that names neither the group nor its challenge (not a member, a group
+    /// of another platform, Telegram refusing the question because the chat or person is
+    /// unknown to it or the bot has left), or "try again in a minute" when Telegram could not
+    /// be asked (a 5xx, a 429, the network).
+    async fn confirm_group(&self, ev: &mut Event, person: u64) -> Option<Message> {
+        let group = challenge::request(&ev.input)?.group()?.to_string();
+        let already = match self.session.challenge(&group) {
+            Ok(c) => c.is_some_and(|c| c.member(&ev.user).is_some()),
+            Err(_) => false,
+        };
+        if already {
+            return None;
+        }
+        let cat = self.session.catalog();
+        let refuse = |key: &str| Some(Message::private().para(cat.t(key)));
+        let Some(chat) = group
+            .strip_prefix("telegram:chat:")
+            .and_then(|c| c.parse::<i64>().ok())
+        else {
+            tracing::info!(
+                platform = "telegram",
+                "a challenge request for another platform's group was refused"
+            );
+            return refuse("ch.members_only");
+        };
+        match self.api.chat_member(chat, person).await {
+            Ok(api::Membership::Member) => {
+                ev.member_of = Some(group);
+                None
+            }
+            Ok(api::Membership::NotMember) => {
+                tracing::info!(group = %group, "a challenge request from someone not in the group was refused");
+                refuse("ch.members_only")
+            }
+            Err(api::Failure::Refused(code, why)) => {
+                tracing::info!(group = %group, code, reason = %why, "Telegram would not say whether someone is in a group; refused");
+                refuse("ch.members_only")
+            }
+            Err(api::Failure::Unreachable(why)) => {
+                tracing::info!(group = %group, reason = %why, "Telegram would not say whether someone is in a group; refused");
+                refuse("ch.members_only")
+            }
+            Err(api::Failure::Transient(why)) => {
+                tracing::warn!(group = %group, "getChatMember failed ({why}); the person was asked to try again");
+                refuse("ch.check_failed")
+            }
+            Err(api::Failure::RetryAfter(d)) => {
+                tracing::warn!(group = %group, "getChatMember rate limited for {d:?}; the person was asked to try again");
+                refuse("ch.check_failed")
+            }
+        }
     }
 
     /// `/challenge …` in a group: facilitator commands (checked against the group's admins)
@@ -487,6 +556,17 @@ impl Adapter {
     /// button whose token becomes `t.me/<bot>?start=<token>` when posted in a group).
     fn continue_privately(&self, cmd: &str, args: &str) -> Message {
         let cat = self.session.catalog();
+        let button = |token: String| Button {
+            label: cat.t("button.continue_privately").to_string(),
+            token,
+        };
+        if engine::deep_link(cmd).is_none() {
+            // A link may only navigate (`engine::DEEP_LINKS`): anything that changes or shows
+            // what is held is asked for in the private chat itself. The button opens it.
+            return Message::public()
+                .para(cat.tf("telegram_continue_privately_command", &[("command", cmd)]))
+                .buttons(vec![button(String::new())]);
+        }
         let mut payload = cmd.to_string();
         // Only safe, non-personal arguments travel in the link (a lens number, a need).
         let arg: String = args
@@ -499,10 +579,7 @@ impl Adapter {
         }
         Message::public()
             .para(cat.t("telegram_continue_privately"))
-            .buttons(vec![Button {
-                label: cat.t("button.continue_privately").to_string(),
-                token: payload,
-            }])
+            .buttons(vec![button(payload)])
     }
 
     /// A turn through the session; its reply goes into the outbox with the new state.
@@ -620,6 +697,11 @@ fn keyboard(rows: &[Vec<(String, String)>], deep_links: Option<&str>) -> Option<
             serde_json::Value::Array(
                 row.iter()
                     .map(|(label, token)| match deep_links {
+                        // No token: the link only opens the private chat.
+                        Some(bot) if token.is_empty() => serde_json::json!({
+                            "text": label,
+                            "url": format!("https://t.me/{bot}"),
+                        }),
                         Some(bot) => serde_json::json!({
                             "text": label,
                             "url": format!("https://t.me/{bot}?start={token}"),

@@ -232,6 +232,9 @@ impl Session {
         let cat = self.catalog.clone();
         let cat = cat.as_ref();
         let mut messages = match req {
+            _ if !self.may_ask(ev, &req)? => {
+                vec![Message::private().para(cat.t("ch.members_only"))]
+            }
             Request::Status => vec![self.status_message(user, now)?],
             Request::Help => vec![Message::private().para(cat.t("ch.help_private"))],
             Request::Join(group) => {
@@ -337,6 +340,30 @@ impl Session {
             messages,
             duplicate: false,
         })
+    }
+
+    /// Whether a member's request may be answered: one naming no group, or a group whose
+    /// challenge the person is in, always; otherwise (a join, or anything else for a group
+    /// whose challenge they are not in) only when the platform confirmed for this event that
+    /// they belong to that group (`ev.member_of`), or, when the platform gave no confirmation
+    /// at all, from a button the bot showed (Discord checks a component's id against its
+    /// message; the Telegram adapter confirms every such request itself). Typed text (a
+    /// `/start ch_…` deep link, `/challenge join CODE`) is never enough: a link can be shared
+    /// anywhere, and a group key from another platform never matches a confirmation. So an
+    /// outsider neither joins nor learns the group's title.
+    fn may_ask(&self, ev: &Event, req: &Request) -> Result<bool, StoreError> {
+        let Some(group) = req.group() else {
+            return Ok(true);
+        };
+        if ev.member_of.as_deref() == Some(group) {
+            return Ok(true);
+        }
+        if ev.member_of.is_none() && matches!(ev.input, crate::engine::Input::Button(_)) {
+            return Ok(true);
+        }
+        Ok(self
+            .challenge(group)?
+            .is_some_and(|c| c.member(&ev.user).is_some()))
     }
 
     /// Runs `f` on a group's active record and its plan; says so when there is none.

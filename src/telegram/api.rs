@@ -1,10 +1,11 @@
-//! The two Bot API calls on the hot path, made directly (JSON over reqwest) so lensbot decides
-//! what each failure means: `getUpdates`, parsed one update at a time so one update that cannot
-//! be read is skipped (and logged by id) instead of stopping polling for good, and
-//! `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a 5xx
-//! or network error to retry, a 403 for a person who blocked the bot, a 400 refused for good).
-//! teloxide-core waits ten seconds inside a request after any 5xx; here the sender's back-off
-//! decides, per chat.
+//! The Bot API calls whose failures lensbot must tell apart, made directly (JSON over reqwest)
+//! so lensbot decides what each failure means: `getUpdates`, parsed one update at a time so
+//! one update that cannot be read is skipped (and logged by id) instead of stopping polling for
+//! good; `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a
+//! 5xx or network error to retry, a 403 for a person who blocked the bot, a 400 refused for
+//! good); and `getChatMember` before a challenge join from a deep link (a member, not a member,
+//! or Telegram could not be asked). teloxide-core waits ten seconds inside a request after any
+//! 5xx; here the sender's back-off decides, per chat.
 //!
 //! The token is part of every URL, so request errors are described by kind only, never
 //! formatted with their URL.
@@ -112,6 +113,43 @@ impl Api {
     }
 }
 
+/// Whether a person belongs to a group, as `getChatMember` answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// `creator`, `administrator`, `member`, or `restricted` with `is_member` true.
+    Member,
+    /// `left`, `kicked`, `restricted` without `is_member`, or a status not known.
+    NotMember,
+}
+
+impl Api {
+    /// Asks Telegram whether a person belongs to a group (`getChatMember`). Telegram's own
+    /// refusals (chat not found, user not found, the bot no longer in the chat) come back as
+    /// [`Failure::Refused`] or [`Failure::Unreachable`]; a 5xx, a 429 or a network failure as
+    /// [`Failure::Transient`] or [`Failure::RetryAfter`].
+    pub async fn chat_member(&self, chat: i64, user: u64) -> Result<Membership, Failure> {
+        let body = serde_json::json!({ "chat_id": chat, "user_id": user });
+        let result = self
+            .call("getChatMember", &body, Duration::from_secs(10))
+            .await?;
+        Ok(membership(&result))
+    }
+}
+
+/// Reads a `ChatMember` object: who counts as belonging to the group.
+pub fn membership(member: &Value) -> Membership {
+    let belongs = match member["status"].as_str() {
+        Some("creator" | "administrator" | "member") => true,
+        Some("restricted") => member["is_member"].as_bool() == Some(true),
+        _ => false,
+    };
+    if belongs {
+        Membership::Member
+    } else {
+        Membership::NotMember
+    }
+}
+
 /// Reads a `getUpdates` answer one update at a time: an update whose body cannot be read (a
 /// lone surrogate escape, a shape teloxide does not know) is reported by id, not fatal.
 pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> {
@@ -216,6 +254,32 @@ mod tests {
             u.kind,
             teloxide_core::types::UpdateKind::Message(_)
         ));
+    }
+
+    #[test]
+    fn members_are_the_statuses_that_belong_to_the_group() {
+        let m = |s: &str| membership(&serde_json::from_str::<Value>(s).unwrap());
+        for s in ["creator", "administrator", "member"] {
+            assert_eq!(
+                m(&format!(r#"{{"status":"{s}"}}"#)),
+                Membership::Member,
+                "{s}"
+            );
+        }
+        assert_eq!(
+            m(r#"{"status":"restricted","is_member":true}"#),
+            Membership::Member
+        );
+        for s in [
+            r#"{"status":"restricted","is_member":false}"#,
+            r#"{"status":"restricted"}"#,
+            r#"{"status":"left"}"#,
+            r#"{"status":"kicked","until_date":0}"#,
+            r#"{"status":"something new"}"#,
+            r#"{}"#,
+        ] {
+            assert_eq!(m(s), Membership::NotMember, "{s}");
+        }
     }
 
     #[test]

@@ -627,6 +627,8 @@ mod on_telegram {
         assert_eq!(url, "https://t.me/lensbot_test_bot?start=ch_j_tm100777");
         let payload = url.split("start=").nth(1).unwrap();
         for (who, tz) in [(A, "London"), (B, "America/New_York"), (C, "Asia/Kolkata")] {
+            // Telegram confirms that each is in the group before the link joins them.
+            f.add_member(CHAT, who);
             f.send_private(who, &format!("/timezone {tz}"));
             f.wait_for_text(who, "Done: your time zone").await;
             f.send_private(who, &format!("/start {payload}"));

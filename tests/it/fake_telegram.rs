@@ -2,9 +2,14 @@
 //! (in-process, or the real `lensbot telegram` binary through `TELEGRAM_API_URL`).
 //!
 //! It serves `getMe`, `getUpdates` (long polling, honouring `offset`), `setMyCommands`,
-//! `sendMessage`, `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records every call, and
-//! can be told to fail a call (a 429 with `retry_after`, a 403 for a blocked user) or to be
-//! slow (a turn in flight at shutdown).
+//! `sendMessage`, `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records
+//! every call (checked against the Bot API spec by [`crate::telegram_spec`]), and can be told to
+//! fail a call (a 429 with `retry_after`, a 403 for a blocked user, a 5xx) or to be slow (a turn
+//! in flight at shutdown).
+//!
+//! `getChatMember` answers as Telegram does: the person's `ChatMember` in the group (`left`
+//! unless a test made them a member, restricted, banned or an admin), or a 400 "chat not
+//! found" / "user not found" for a chat or person Telegram does not know.
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -13,7 +18,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
@@ -47,6 +52,12 @@ struct State {
     get_me_fails: bool,
     send_delay: Duration,
     admins: HashSet<i64>,
+    /// `getChatMember` answers by (chat, person); a pair not listed is `left`.
+    members: HashMap<(i64, i64), Value>,
+    /// Chats `getChatMember` answers "chat not found" for.
+    missing_chats: HashSet<i64>,
+    /// People `getChatMember` answers "user not found" for.
+    unknown_users: HashSet<i64>,
 }
 
 /// The fake server. Dropping it stops nothing; tests are short-lived.
@@ -175,11 +186,27 @@ impl FakeTelegram {
             "getUpdates" => self.get_updates(&body).await,
             "setMyCommands" | "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
             "getChatMember" => {
+                let chat_id = body["chat_id"].as_i64().unwrap_or(0);
                 let id = body["user_id"].as_i64().unwrap_or(0);
-                if self.state.lock().unwrap().admins.contains(&id) {
+                let st = self.state.lock().unwrap();
+                let bad = |d: &str| {
+                    (
+                        400,
+                        json!({"ok": false, "error_code": 400, "description": format!("Bad Request: {d}")}),
+                    )
+                };
+                if st.missing_chats.contains(&chat_id) {
+                    bad("chat not found")
+                } else if st.unknown_users.contains(&id) {
+                    bad("user not found")
+                } else if st.admins.contains(&id) {
                     ok(json!({"status": "creator", "user": user(id), "is_anonymous": false}))
                 } else {
-                    ok(json!({"status": "member", "user": user(id)}))
+                    ok(st
+                        .members
+                        .get(&(chat_id, id))
+                        .cloned()
+                        .unwrap_or_else(|| json!({"status": "left", "user": user(id)})))
                 }
             }
             "sendMessage" => {
@@ -303,6 +330,76 @@ impl FakeTelegram {
     /// `getChatMember` reports this person as the group's owner (an admin).
     pub fn make_admin(&self, user_id: i64) {
         self.state.lock().unwrap().admins.insert(user_id);
+    }
+
+    /// `getChatMember` reports this person as an ordinary member of the group.
+    pub fn add_member(&self, chat_id: i64, user_id: i64) {
+        self.set_member(
+            chat_id,
+            user_id,
+            json!({"status": "member", "user": user(user_id)}),
+        );
+    }
+
+    /// `getChatMember` reports this person as restricted in the group (a supergroup), still a
+    /// member or not.
+    pub fn restrict(&self, chat_id: i64, user_id: i64, is_member: bool) {
+        let mut m = json!({"status": "restricted", "user": user(user_id),
+            "is_member": is_member, "until_date": 0});
+        for right in [
+            "can_send_messages",
+            "can_send_audios",
+            "can_send_documents",
+            "can_send_photos",
+            "can_send_videos",
+            "can_send_video_notes",
+            "can_send_voice_notes",
+            "can_send_polls",
+            "can_send_other_messages",
+            "can_add_web_page_previews",
+            "can_react_to_messages",
+            "can_edit_tag",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+            "can_manage_topics",
+        ] {
+            m[right] = json!(false);
+        }
+        self.set_member(chat_id, user_id, m);
+    }
+
+    /// `getChatMember` reports this person as banned from the group.
+    pub fn ban(&self, chat_id: i64, user_id: i64) {
+        self.set_member(
+            chat_id,
+            user_id,
+            json!({"status": "kicked", "user": user(user_id), "until_date": 0}),
+        );
+    }
+
+    fn set_member(&self, chat_id: i64, user_id: i64, member: Value) {
+        self.state
+            .lock()
+            .unwrap()
+            .members
+            .insert((chat_id, user_id), member);
+    }
+
+    /// `getChatMember` for this chat answers 400 "chat not found" (the bot was removed, or the
+    /// group is gone).
+    pub fn forget_chat(&self, chat_id: i64) {
+        self.state.lock().unwrap().missing_chats.insert(chat_id);
+    }
+
+    /// `getChatMember` for this person answers 400 "user not found".
+    pub fn forget_user(&self, user_id: i64) {
+        self.state.lock().unwrap().unknown_users.insert(user_id);
+    }
+
+    /// Every call so far, in order.
+    pub fn all_calls(&self) -> Vec<Call> {
+        self.state.lock().unwrap().calls.clone()
     }
 
     /// `getMe` answers 401.

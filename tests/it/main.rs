@@ -11,6 +11,8 @@
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
+//! - `telegram_spec`: requests to the fake Telegram checked against the Bot API spec;
+//! - `deep_links`: `/start` links only navigate; challenge joins only for the group's members;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
 //! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
 //!   limits, a full disk (a tmpfs, as root);
@@ -21,6 +23,8 @@ mod backups;
 mod challenges;
 mod checker;
 mod cli;
+#[cfg(feature = "telegram")]
+mod deep_links;
 #[cfg(feature = "discord")]
 mod discord;
 mod engine;
@@ -39,4 +43,5 @@ mod session;
 mod store;
 #[cfg(feature = "telegram")]
 mod telegram;
+mod telegram_spec;
 mod transcripts;
