@@ -24,14 +24,17 @@ USAGE:
     lensbot discord [--data DIR] [--dialogues DIR] [--token-file FILE]
         Run the bot on Discord (token from $DISCORD_TOKEN or --token-file; REST
         address from $DISCORD_API_URL; $DISCORD_GUILD_ID registers commands to one server).
-    lensbot serve [--config FILE] [--data DIR] [--check]
+    lensbot serve [--config FILE] [--data DIR] [--check] [--accept-damaged]
         Run every configured platform and the reminders in one process (settings from
-        the environment and lensbot.toml); --check validates and exits. Serves
+        the environment and lensbot.toml); --check validates and exits. A store that
+        fails its integrity check is not served unless --accept-damaged. Serves
         GET /healthz on 127.0.0.1:9631 (setting `health`, $LENSBOT_HEALTH; `off`).
         Exits 75 when the store fails (a full disk), so a supervisor restarts it.
     lensbot health [--addr ADDR] [--config FILE]
         Ask a running `serve` for its health; prints the JSON, exits 0 when healthy
         or degraded, 1 when failing or unreachable (for container health checks).
+    lensbot doctor [--data DIR]
+        Check the store (manifest, checksums, every record, keys) and list the backups.
     lensbot backup FILE [--data DIR]
         Write the whole store to FILE as JSON lines (not while a bot holds the store).
     lensbot restore FILE [--data DIR] [--replace]
@@ -87,6 +90,13 @@ pub enum Command {
         data: Option<PathBuf>,
         /// Validate and exit.
         check: bool,
+        /// Serve a store that failed its integrity check.
+        accept_damaged: bool,
+    },
+    /// `doctor`.
+    Doctor {
+        /// Data directory.
+        data: Option<PathBuf>,
     },
     /// `health`.
     Health {
@@ -191,7 +201,8 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "chat" => &["--user", "--data", "--dialogues"],
         "check" => &["--sources", "--write-ids"],
         "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
-        "serve" => &["--config", "--data", "--check"],
+        "serve" => &["--config", "--data", "--check", "--accept-damaged"],
+        "doctor" => &["--data"],
         "health" => &["--addr", "--config"],
         "backup" => &["--data"],
         "restore" => &["--data", "--replace"],
@@ -244,6 +255,13 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 config: path("--config"),
                 data: path("--data"),
                 check: flags.iter().any(|(k, _)| k == "--check"),
+                accept_damaged: flags.iter().any(|(k, _)| k == "--accept-damaged"),
+            }
+        }
+        "doctor" => {
+            no_positional("doctor")?;
+            Command::Doctor {
+                data: path("--data"),
             }
         }
         "health" => {
@@ -348,8 +366,9 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             dialogues,
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
-            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
             let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+            session.finish_forgetting()?;
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
             terminal::run(
@@ -380,7 +399,9 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             config,
             data,
             check,
-        } => serve(config, data, check),
+            accept_damaged,
+        } => serve(config, data, check, accept_damaged),
+        Command::Doctor { data } => crate::doctor::doctor(&store::data_dir(data.as_deref())),
         Command::Health { addr, config } => health(addr, config),
         Command::Backup { file, data } => {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
@@ -586,8 +607,9 @@ fn telegram(
     let token = secret(token_file.as_deref(), "TELEGRAM_BOT_TOKEN")?
         .ok_or(telegram::TelegramError::NoToken)?;
     let catalog = load_catalog(dialogues.as_deref())?;
-    let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+    let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    session.finish_forgetting()?;
     let config = telegram::Config {
         token,
         api_url: std::env::var("TELEGRAM_API_URL")
@@ -630,6 +652,7 @@ fn serve(
     config: Option<PathBuf>,
     data: Option<PathBuf>,
     check: bool,
+    accept_damaged: bool,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     use crate::config;
     let settings = config::load(config.as_deref(), data.as_deref())?;
@@ -670,9 +693,24 @@ fn serve(
         return Ok(0);
     }
     crate::logging::init(&settings.log_level);
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(&settings.data_dir)?);
+    let (sled, damage) = crate::doctor::open_served(&settings.data_dir, accept_damaged)?;
+    let unreadable = sled.integrity().unreadable.len();
+    let store: Arc<dyn Store> = Arc::new(sled);
     let session = Arc::new(Session::new(Arc::new(catalog), store.clone()));
     let health = session.health().clone();
+    if let Some(reason) = &damage {
+        health.set_store(crate::health::StoreHealth::Degraded(format!(
+            "serving a damaged store (--accept-damaged): {reason}"
+        )));
+    } else if unreadable > 0 {
+        health.set_store(crate::health::StoreHealth::Degraded(format!(
+            "{unreadable} records cannot be read (lensbot doctor lists them)"
+        )));
+    }
+    let finished = session.finish_forgetting()?;
+    if finished > 0 {
+        tracing::info!(finished, "finished forgets a crash interrupted");
+    }
     let watch = health.clone();
     let rt = tokio::runtime::Runtime::new()?;
     let listener = match settings.health {
@@ -773,7 +811,7 @@ fn serve(
         if settings.backup_keep > 0 {
             // None while the store passed its integrity check at start, else the reason it
             // failed (the backups are then marked damaged).
-            let integrity: Option<String> = None;
+            let integrity: Option<String> = damage.clone();
             let (store, dir, keep, mut rx) = (
                 store.clone(),
                 settings.data_dir.join("backups"),
@@ -886,8 +924,9 @@ fn discord(
         None => None,
     };
     let catalog = load_catalog(dialogues.as_deref())?;
-    let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+    let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    session.finish_forgetting()?;
     let facilitator_role =
         match std::env::var("DISCORD_FACILITATOR_ROLE")
             .ok()

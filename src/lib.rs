@@ -20,7 +20,10 @@
 //! - [`engine`]: `step(catalog, state, input, now) -> Turn`, pure: no IO, no clock, no
 //!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account.
 //! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
-//!   versioned values with migrations; one atomic [`store::Write`] per turn.
+//!   versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
+//!   defends what it holds: a checksum on every value, an integrity manifest checked at open,
+//!   people's records sealed with a key of their own ([`store::vault`]) so forgetting them is
+//!   destroying the key.
 //! - [`challenge`]: peer-group reflection challenges (plans, facilitator commands, digests,
 //!   check-ins and streaks), pure like the engine; the session keeps one record per group.
 //! - [`inbox`]: platform events kept durable from arrival until their turn is saved
@@ -43,6 +46,8 @@
 //! - [`transcript`]: transcript tests (`lensbot test`).
 //! - [`backup`]: the whole store as versioned JSON lines, and back; daily backups, read back as
 //!   they are written, rotated by day ([`backup::rotation`]).
+//! - [`doctor`]: whether a store may be served (its integrity check at open) and
+//!   `lensbot doctor`, every check printed.
 //! - [`config`]: `lensbot serve`'s settings, from the environment and `lensbot.toml`.
 //! - [`cli`]: the command line.
 
@@ -53,6 +58,7 @@ pub mod config;
 pub mod content;
 #[cfg(feature = "discord")]
 pub mod discord;
+pub mod doctor;
 pub mod engine;
 pub mod health;
 pub mod inbox;

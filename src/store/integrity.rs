@@ -63,7 +63,7 @@ pub fn read(data: &Path) -> Result<Option<Manifest>, StoreError> {
     match std::fs::read(&p) {
         Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
             StoreError::Io(format!(
-                "the manifest {} is damaged ({}); if the store itself is sound, `lensbot doctor --rewrite-manifest` makes a new one",
+                "the manifest {} is damaged ({}); `lensbot doctor` checks the store, and `lensbot serve --accept-damaged` writes a new manifest",
                 p.display(),
                 super::codec::json_error(&e)
             ))

@@ -209,12 +209,25 @@ impl SledStore {
         })?;
         let store_key = StoreKey::load(dir)?;
         let vault = Vault::open(dir, store_key, dir.join("backups"))?;
-        let manifest = integrity::read(dir)?;
+        // A damaged manifest is a problem to report, not a store that cannot open.
+        let (manifest, manifest_damage) = match integrity::read(dir) {
+            Ok(m) => (m, None),
+            Err(e) => (None, Some(e.to_string())),
+        };
         let had_sled = dir.join("sled").join("conf").exists();
         let db = open_db(dir)?;
         let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             SledStore::check(db, dir, vault, manifest, had_sled)
         }));
+        let opened = opened.map(|r| {
+            r.map(|mut s| {
+                if let Some(d) = manifest_damage {
+                    s.report.problems.push(d);
+                    s.frozen.store(true, Ordering::SeqCst);
+                }
+                s
+            })
+        });
         match opened {
             Ok(r) => r,
             Err(p) => Err(StoreError::Damaged(format!(

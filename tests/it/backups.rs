@@ -51,7 +51,7 @@ fn sidecar(dir: &Path, name: &str) -> rotation::Sidecar {
 fn restored_people(path: &Path) -> usize {
     let fresh = MemoryStore::new();
     let f = std::fs::File::open(path).unwrap();
-    backup::restore(&fresh, std::io::BufReader::new(f), false).unwrap();
+    backup::restore(&fresh, std::io::BufReader::new(f), None, false).unwrap();
     fresh.users().unwrap().len()
 }
 
@@ -282,7 +282,7 @@ fn a_backup_with_unreadable_records_writes_everyone_else_and_names_them() {
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(!text.contains("SECRET"), "{text}");
     let fresh = MemoryStore::new();
-    backup::restore(&fresh, out.as_slice(), false).unwrap();
+    backup::restore(&fresh, out.as_slice(), None, false).unwrap();
     assert_eq!(fresh.users().unwrap(), vec!["telegram:0", "telegram:1"]);
     // The daily backup too, with the count in its sidecar.
     let dir = tempfile::tempdir().unwrap();
