@@ -5,7 +5,7 @@
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
-use crate::store::{self, SledStore, Store};
+use crate::store::{self, SledStore, Store, StoreError};
 use crate::{terminal, transcript};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -441,12 +441,25 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let keys = crate::backup::read_keys(&file)?;
+            let dir = store::data_dir(data.as_deref());
             let counts = crate::backup::restore(
                 &store,
                 std::io::BufReader::new(f),
                 keys.as_deref(),
                 replace,
-            )?;
+            )
+            .map_err(|e| match e {
+                crate::backup::BackupError::Store(StoreError::Io(why))
+                    if why.contains("store key") =>
+                {
+                    format!(
+                        "{why}\nRestoring needs the store key of the store that wrote the backup: copy that store's store.key to {}, or set {} to its file, then run this again.",
+                        dir.join("store.key").display(),
+                        crate::store::vault::KEY_FILE_ENV
+                    )
+                }
+                e => e.to_string(),
+            })?;
             println!(
                 "Restored {} people, {} reminders and {} metadata entries from {}.",
                 counts.users,

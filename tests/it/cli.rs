@@ -182,6 +182,8 @@ fn backup_writes_everyone_readable_and_exits_non_zero_naming_the_rest() {
     let d = data.path().to_str().unwrap();
     run(&["chat", "--user", "ok", "--data", d], "/note keep me\n");
     {
+        // A record as damage leaves it: no valid checksum (and a store that no longer matches
+        // its manifest, which `backup` reports but does not refuse).
         let db = sled::Config::new()
             .path(data.path().join("sled"))
             .open()
@@ -203,10 +205,15 @@ fn backup_writes_everyone_readable_and_exits_non_zero_naming_the_rest() {
     assert!(err.contains("lensbot doctor"), "{err}");
     assert!(!err.contains("SECRET-WORDS") && !out.contains("SECRET-WORDS"));
     let written = std::fs::read_to_string(&file).unwrap();
-    assert!(written.contains("keep me"));
+    assert!(!written.contains("keep me"), "sealed");
     assert!(!written.contains("terminal:bad"));
-    // What was written restores.
+    // What was written restores (with the store key of the store that wrote it).
     let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        data.path().join("store.key"),
+        fresh.path().join("store.key"),
+    )
+    .unwrap();
     let (code, out, err) = run(
         &[
             "restore",

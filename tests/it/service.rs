@@ -273,10 +273,11 @@ async fn serve_runs_both_platforms_in_one_process_and_logs_no_token_or_user_text
     files.sort();
     assert_eq!(
         files.len(),
-        2,
-        "a daily backup and its sidecar on start: {files:?}"
+        3,
+        "a daily backup, its sidecar and its key file on start: {files:?}"
     );
     assert!(files[1].ends_with(".jsonl"), "{files:?}");
+    assert!(files[2].ends_with(".keys"), "{files:?}");
     // Both people are in the one store.
     for user in ["telegram:42424", "discord:4343"] {
         let export = lensbot()
@@ -376,11 +377,26 @@ fn backup_and_restore_round_trip_and_refuse_when_they_should() {
             .lines()
             .next()
             .unwrap()
-            .contains("\"lensbot_backup\":1")
+            .contains("\"lensbot_backup\":2")
     );
-    // Into a fresh store: everything back, reminders re-indexed.
+    // Sealed: the words are not in the backup in plain text.
+    assert!(!first.contains("keep me safe"), "{first}");
+    // Into a fresh store without the store key: refused, saying what to do.
     let fresh = tempfile::tempdir().unwrap();
     let f = fresh.path().to_str().unwrap();
+    let out = run(&["restore", file.to_str().unwrap(), "--data", f], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("store.key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // With it: everything back, reminders re-indexed.
+    std::fs::copy(
+        data.path().join("store.key"),
+        fresh.path().join("store.key"),
+    )
+    .unwrap();
     let out = run(&["restore", file.to_str().unwrap(), "--data", f], "");
     assert_eq!(
         out.status.code(),
