@@ -3,11 +3,12 @@
 //! sled recovers its log as a prefix of the writes made; damage to its files can make it come
 //! up with less than it had (or empty) without an error. So the store counts what it holds
 //! (people, metadata, due entries) and numbers every write (the write sequence, kept in sled,
-//! written *before* the write it numbers). After each flush it records the sequence and the
+//! raised *before* the write it numbers, and a done mark raised *after* it). After each flush it records the sequence and the
 //! counts of that moment in `DATA/manifest.json`, outside the sled directory, so a failure of
 //! sled's files cannot take the manifest too. At open:
 //!
-//! - sled's sequence below the manifest's: flushed writes are missing (a cut or damaged log);
+//! - sled's done mark below the manifest's sequence: flushed writes are missing (a cut or
+//!   damaged log), even a last write that only replaced a value;
 //! - the same sequence: the counts must match exactly;
 //! - a higher sequence (writes after the last manifest survived a crash): the counts may
 //!   differ by at most the number of writes since;
@@ -90,8 +91,11 @@ pub fn write(data: &Path, m: &Manifest) -> Result<(), StoreError> {
 pub struct Report {
     /// What the store holds now.
     pub counts: Counts,
-    /// sled's write sequence now.
+    /// sled's write sequence now (raised before each write).
     pub seq: u64,
+    /// The writes sled holds as made (raised after each write): below the manifest's
+    /// sequence, a write that had been flushed is gone.
+    pub done: u64,
     /// The manifest as found (before this open rewrote it).
     pub manifest: Option<Manifest>,
     /// Damage that means data is missing: the store must not be served as it is.
@@ -114,7 +118,7 @@ impl Report {
             }
             return;
         };
-        if self.seq < m.seq {
+        if self.done < m.seq {
             self.problems.push(format!(
                 "the store has lost writes it had saved: it holds {} people, {} metadata entries and {} due entries, where its manifest recorded {}, {} and {} (write {} of {})",
                 self.counts.users,
@@ -123,7 +127,7 @@ impl Report {
                 m.counts.users,
                 m.counts.meta,
                 m.counts.due,
-                self.seq,
+                self.done,
                 m.seq
             ));
         } else if self.counts.distance(&m.counts) > self.seq - m.seq {
@@ -170,6 +174,7 @@ mod tests {
                 due: 0,
             },
             seq,
+            done: seq,
             manifest: m.map(|(seq, users)| Manifest {
                 format: 1,
                 seq,

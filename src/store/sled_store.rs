@@ -4,16 +4,16 @@
 //! big-endian time so "what is due" is a range scan) and `pipe`, which holds the event path's
 //! records under a one-byte prefix: `o` the outbox (messages owed, by id), `e` the ledger of
 //! applied event ids, `i` the inbox (events waiting for their turn), `h` each source's inbox
-//! high-water mark, `j` the journal; and two single keys, `s` the write sequence and `f` the
-//! store's format.
+//! high-water mark, `j` the journal; and three single keys, `s` the write sequence (raised
+//! before each write), `d` the writes made (raised after each) and `f` the store's format.
 //!
 //! **What each value carries.** Every value is wrapped with a checksum ([`super::envelope`]), so
 //! a damaged record is found and isolated rather than parsed. A person's record, their queued
 //! events and the replies owed to them are sealed with their own key ([`super::vault`]), so
 //! forgetting them (destroying the key) leaves nothing readable in sled's log or in backups.
 //!
-//! **Knowing it came up whole.** Every write is numbered (the sequence is written before the
-//! write it numbers) and counted; after each flush the number and counts go to a manifest
+//! **Knowing it came up whole.** Every write is numbered (the sequence is raised before the
+//! write it numbers, the done mark after it) and counted; after each flush the number and counts go to a manifest
 //! outside the sled directory, checked at open ([`super::integrity`]). A store that fails the
 //! check keeps its manifest untouched until the operator accepts the damage, so a restart
 //! cannot launder it. sled can panic on damaged files: opening catches that and reports it as
@@ -75,6 +75,7 @@ const HIGH_WATER: u8 = b'h';
 const JOURNAL: u8 = b'j';
 /// The `pipe` tree's single keys.
 const SEQ: &[u8] = b"s";
+const DONE: &[u8] = b"d";
 const FORMAT: &[u8] = b"f";
 /// The store's format: 2 has checksums and sealed records.
 const STORE_FORMAT: u64 = 2;
@@ -284,8 +285,16 @@ impl SledStore {
             }
             None => 0,
         };
+        // A store from before the done mark has none: its writes count as made.
+        let done = match store.pipe.get(DONE).map_err(io)? {
+            Some(v) => {
+                u64_value(&v).ok_or_else(|| corrupt(PIPE, DONE, "the write sequence is damaged"))?
+            }
+            None => seq,
+        };
         store.seq.store(seq, Ordering::SeqCst);
         store.report.seq = seq;
+        store.report.done = done;
         let keyless = store.scan()?;
         store.report.compare();
         if manifest.is_some() && !had_sled {
@@ -380,13 +389,25 @@ impl SledStore {
     }
 
     /// Numbers `n` writes: the sequence is raised in sled *before* the writes happen, so a
-    /// write that survives a crash is always covered by the sequence that survives.
-    fn number(&self, n: usize) -> Result<(), StoreError> {
+    /// write that survives a crash is always covered by the sequence that survives. Returns
+    /// the last number, for [`SledStore::done`] once the writes are made.
+    fn number(&self, n: usize) -> Result<u64, StoreError> {
         let last = self.seq.fetch_add(n as u64, Ordering::SeqCst) + n as u64;
+        self.raise(SEQ, last)?;
+        Ok(last)
+    }
+
+    /// Records writes numbered up to `last` as made: the mark comes *after* them, so a lost
+    /// write (even one that replaced a value and changed no count) takes its mark with it.
+    fn done(&self, last: u64) -> Result<(), StoreError> {
+        self.raise(DONE, last)
+    }
+
+    fn raise(&self, key: &[u8], to: u64) -> Result<(), StoreError> {
         self.pipe
-            .fetch_and_update(SEQ, |old| {
+            .fetch_and_update(key, |old| {
                 let old = old.and_then(u64_value).unwrap_or(0);
-                Some(envelope::wrap(&old.max(last).to_be_bytes()))
+                Some(envelope::wrap(&old.max(to).to_be_bytes()))
             })
             .map_err(io)?;
         Ok(())
@@ -395,9 +416,10 @@ impl SledStore {
     /// Applies operations all together or not at all (see the module's documentation).
     fn journaled(&self, ops: &[Op]) -> Result<(), StoreError> {
         let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        self.number(ops.len())?;
+        let last = self.number(ops.len())?;
         if ops.len() == 1 {
-            return self.run(ops);
+            self.run(ops)?;
+            return self.done(last);
         }
         let id = self.db.generate_id().map_err(io)?;
         let record = pkey(JOURNAL, &id.to_be_bytes());
@@ -406,7 +428,7 @@ impl SledStore {
             .map_err(io)?;
         self.run(ops)?;
         self.pipe.remove(&record).map_err(io)?;
-        Ok(())
+        self.done(last)
     }
 
     /// Runs operations, keeping the counts.
@@ -903,7 +925,7 @@ impl Store for SledStore {
             sealed.push((self.seal_body(&e.queue, PIPE, &k, &v)?, k));
         }
         let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
-        self.number(1)?;
+        let last = self.number(1)?;
         // The entries first, the mark last: the log is recovered as a prefix, so a mark that
         // survives a crash comes with every entry it covers (no journal record needed).
         for (v, k) in sealed {
@@ -915,7 +937,7 @@ impl Store for SledStore {
                 envelope::wrap(&high_water.to_be_bytes()),
             )
             .map_err(io)?;
-        Ok(())
+        self.done(last)
     }
 
     fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {

@@ -35,6 +35,8 @@ mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
 mod helpers;
+#[cfg(all(feature = "telegram", feature = "discord"))]
+mod integrity;
 mod isolation;
 mod reminders;
 #[cfg(all(feature = "telegram", feature = "discord"))]
