@@ -34,8 +34,9 @@ fn build(dir: &Path) {
     store.flush().unwrap();
 }
 
-/// How an open of a damaged store turned out.
+/// How an open of a damaged store turned out (the reasons are read in the failure message).
 #[derive(Debug)]
+#[allow(dead_code)]
 enum Outcome {
     /// Refused: an error at open (sled could not read its files, or the keys did not open).
     Refused(String),
