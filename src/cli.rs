@@ -460,6 +460,8 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 }
                 e => e.to_string(),
             })?;
+            // The restored store is the new baseline its integrity is checked against.
+            store.accept_damage()?;
             println!(
                 "Restored {} people, {} reminders and {} metadata entries from {}.",
                 counts.users,
