@@ -167,6 +167,77 @@ pub fn write_keys(store: &dyn Store, counts: &Counts, backup: &Path) -> Result<(
     Ok(())
 }
 
+/// Seals the backups in `dir` that an older lensbot wrote in plain text (format 1): each
+/// person's record is sealed under their key, a key file is written beside the backup, and
+/// the backup is replaced atomically. So forgetting someone reaches the backups made before
+/// encryption too. Returns how many backups were sealed; nothing for a store that does not
+/// encrypt.
+pub fn seal_plain_backups(store: &dyn Store, dir: &Path) -> Result<usize, BackupError> {
+    let Some(vault) = store.vault() else {
+        return Ok(0);
+    };
+    let io = |e: std::io::Error| BackupError::Io(format!("backup folder {}: {e}", dir.display()));
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(io(e)),
+    };
+    let mut sealed = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "jsonl") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let mut lines = text.lines();
+        let Some(Ok(mut header)) = lines.next().map(serde_json::from_str::<Value>) else {
+            continue;
+        };
+        if header["lensbot_backup"].as_u64() != Some(1) {
+            continue;
+        }
+        header["lensbot_backup"] = json!(FORMAT);
+        let mut out = format!("{header}\n");
+        let mut people = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let mut v: Value = serde_json::from_str(line).map_err(|_| BackupError::Bad {
+                line: i + 2,
+                reason: format!("{} is damaged; it was left as it is", path.display()),
+            })?;
+            if let Some(user) = v["user"].as_str().map(str::to_string)
+                && v["value"].is_object()
+            {
+                let plain =
+                    serde_json::to_vec(&v["value"]).map_err(|e| BackupError::Io(e.to_string()))?;
+                let b64 = base64::engine::general_purpose::STANDARD.encode(vault.seal(
+                    &user,
+                    &backup_aad(&user),
+                    &plain,
+                )?);
+                people.push(user.clone());
+                v = json!({"user": user, "sealed": b64});
+            }
+            out.push_str(&format!("{v}\n"));
+        }
+        let tmp = dir.join(format!(
+            ".{}.tmp",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("backup")
+        ));
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(out.as_bytes()).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        vault.sync()?;
+        vault.write_material(&people, &keys_path(&path))?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        sealed += 1;
+    }
+    Ok(sealed)
+}
+
 /// Reads the key file beside a backup, if there is one.
 pub fn read_keys(backup: &Path) -> Result<Option<Vec<u8>>, BackupError> {
     let p = keys_path(backup);

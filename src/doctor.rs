@@ -22,6 +22,12 @@ pub fn open_served(dir: &Path, accept: bool) -> Result<(SledStore, Option<String
         }
         Err(e) => return Err(e.to_string()),
     };
+    // Backups an older lensbot wrote in plain text are sealed, so forgetting reaches them.
+    match crate::backup::seal_plain_backups(&store, &dir.join("backups")) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "sealed backups written before encryption"),
+        Err(e) => tracing::warn!(error = %e, "could not seal the older backups"),
+    }
     let report = store.integrity();
     if !report.is_damaged() {
         return Ok((store, None));

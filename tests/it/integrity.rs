@@ -488,3 +488,84 @@ fn lensbot_forget_leaves_nothing_readable() {
     );
     assert_eq!(readable_traces(data.path()), Vec::<String>::new());
 }
+
+/// Proves: a backup an older lensbot wrote in plain text, left in the backup folder, is sealed
+/// at the next start (so the words are no longer in it in plain text and a forget reaches
+/// it), and still restores until the person is forgotten.
+#[test]
+fn plain_backups_from_before_encryption_are_sealed_and_then_forgotten() {
+    use lensbot::store::MemoryStore;
+    let data = tempfile::tempdir().unwrap();
+    let backups = data.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let old = MemoryStore::new();
+    let mut s = lensbot::engine::UserState::new("terminal:fg");
+    s.notes.push(lensbot::engine::state::Note {
+        text: format!("{SENTINEL} from last year"),
+        lens: None,
+        at: "2026-01-05T09:00:00Z".parse().unwrap(),
+    });
+    old.put_user(&s).unwrap();
+    old.put_user(&lensbot::engine::UserState::new("terminal:neighbour"))
+        .unwrap();
+    let file = backups.join("lensbot-20260105.jsonl");
+    lensbot::backup::write(
+        &old,
+        std::fs::File::create(&file).unwrap(),
+        jiff::Timestamp::now(),
+    )
+    .unwrap();
+    assert_eq!(files_containing(data.path(), SENTINEL.as_bytes()).len(), 1);
+    // Any start seals it.
+    chat(data.path().to_str().unwrap(), "someone", "/help\n");
+    assert_eq!(
+        files_containing(data.path(), SENTINEL.as_bytes()),
+        Vec::<String>::new()
+    );
+    assert!(lensbot::backup::keys_path(&file).exists());
+    // It restores (the person is there) until they are forgotten.
+    let restore_has_them = || {
+        let fresh = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            data.path().join("store.key"),
+            fresh.path().join("store.key"),
+        )
+        .unwrap();
+        let out = lensbot()
+            .args([
+                "restore",
+                file.to_str().unwrap(),
+                "--data",
+                fresh.path().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let store = SledStore::open(fresh.path()).unwrap();
+        assert!(store.get_user("terminal:neighbour").unwrap().is_some());
+        store.get_user("terminal:fg").unwrap().is_some()
+    };
+    assert!(restore_has_them());
+    let out = lensbot()
+        .args([
+            "forget",
+            "--user",
+            "fg",
+            "--data",
+            data.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!restore_has_them());
+}

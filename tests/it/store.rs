@@ -275,8 +275,30 @@ fn an_older_stored_format_is_migrated_not_wiped() {
         db.flush().unwrap();
     }
     let s = SledStore::open(dir.path()).unwrap();
+    assert!(s.integrity().upgraded && !s.integrity().is_damaged());
     let u = s.get_user("t:old").unwrap().unwrap();
     assert_eq!(u.v, STATE_VERSION);
+    // Rebuilt into a new sled directory and sealed: no plain copy waits in the old log.
+    drop(s);
+    let mut plain = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else if std::fs::read(e.path())
+                .unwrap()
+                .windows(9)
+                .any(|w| w == b"paramedic")
+            {
+                plain.push(e.path());
+            }
+        }
+    }
+    assert_eq!(plain, Vec::<std::path::PathBuf>::new());
+    let s = SledStore::open(dir.path()).unwrap();
+    assert!(!s.integrity().upgraded, "once");
+    let u = s.get_user("t:old").unwrap().unwrap();
     assert_eq!(u.profession.as_deref(), Some("paramedic"));
     assert_eq!(
         u.at,
