@@ -627,6 +627,7 @@ impl Adapter {
             if !wait.is_zero() {
                 tokio::time::sleep(wait).await;
             }
+            l.pace().await;
         }
         let mut body = serde_json::json!({
             "chat_id": chat,

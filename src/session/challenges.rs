@@ -12,6 +12,7 @@ use crate::challenge::group::{Actor, Group};
 use crate::challenge::{self, Challenge, Request, calendar, member};
 use crate::engine::{Button, Message, UserState};
 use crate::store::{DueEntry, StoreError, Write};
+use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 
 /// Later than this, a member's prompt is skipped (not counted as missed).
@@ -20,12 +21,63 @@ const MAX_LATE: SignedDuration = SignedDuration::from_hours(24);
 /// Later than this, a prompt says it is late.
 const SAY_LATE: SignedDuration = SignedDuration::from_mins(5);
 
+/// How a sealed member name starts in a stored record.
+const SEALED_NAME: &str = "sealed:";
+
+/// What a sealed member name is bound to: its group and member.
+fn name_aad(group: &str, user: &str) -> Vec<u8> {
+    format!("challenge-name\0{group}\0{user}").into_bytes()
+}
+
 impl Session {
     /// A group's challenge record, if it has had one.
     pub fn challenge(&self, group: &str) -> Result<Option<Challenge>, StoreError> {
         match self.store.get_meta(&challenge::meta_key(group))? {
-            Some(bytes) => challenge::decode(group, &bytes).map(Some),
+            Some(bytes) => {
+                let mut c = challenge::decode(group, &bytes)?;
+                self.unseal_names(&mut c);
+                Ok(Some(c))
+            }
             None => Ok(None),
+        }
+    }
+
+    /// A record as stored: members' names (personal data) sealed under each member's own key,
+    /// so forgetting a member leaves their name unreadable in every old copy of the record
+    /// (sled's log, backups). A store that does not encrypt keeps them as they are.
+    fn encode_challenge(&self, c: &Challenge) -> Result<Vec<u8>, StoreError> {
+        let Some(vault) = self.store.vault() else {
+            return Ok(challenge::encode(c));
+        };
+        let mut sealed = c.clone();
+        for m in &mut sealed.members {
+            if let Some(name) = &m.name {
+                let bytes = vault.seal(&m.user, &name_aad(&c.group, &m.user), name.as_bytes())?;
+                m.name = Some(format!(
+                    "{SEALED_NAME}{}",
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                ));
+            }
+        }
+        Ok(challenge::encode(&sealed))
+    }
+
+    /// Opens the names [`Session::encode_challenge`] sealed; a name whose member was forgotten
+    /// (or that is damaged) is dropped.
+    fn unseal_names(&self, c: &mut Challenge) {
+        let Some(vault) = self.store.vault() else {
+            return;
+        };
+        let group = c.group.clone();
+        for m in &mut c.members {
+            let Some(sealed) = m.name.as_deref().and_then(|n| n.strip_prefix(SEALED_NAME)) else {
+                continue;
+            };
+            m.name = base64::engine::general_purpose::STANDARD
+                .decode(sealed)
+                .ok()
+                .and_then(|b| vault.unseal(&name_aad(&group, &m.user), &b).ok())
+                .and_then(|b| String::from_utf8(b).ok());
         }
     }
 
@@ -45,18 +97,24 @@ impl Session {
     }
 
     /// Adds a record's new value and its due-index moves to a write.
-    fn challenge_write(&self, before: Option<&Challenge>, after: &Challenge, w: &mut Write) {
+    fn challenge_write(
+        &self,
+        before: Option<&Challenge>,
+        after: &Challenge,
+        w: &mut Write,
+    ) -> Result<(), StoreError> {
         let old = before.map(challenge::due_entries).unwrap_or_default();
         let new = challenge::due_entries(after);
         w.due_delete.extend(old.difference(&new).cloned());
         w.due_put.extend(new.difference(&old).cloned());
         w.meta.push((
             challenge::meta_key(&after.group),
-            Some(challenge::encode(after)),
+            Some(self.encode_challenge(after)?),
         ));
         if new.difference(&old).count() > 0 {
             self.wake.notify_one();
         }
+        Ok(())
     }
 
     /// Saves a record and moves its due-index entries (durable after the next flush).
@@ -76,7 +134,7 @@ impl Session {
         }
         self.store.put_meta(
             &challenge::meta_key(&after.group),
-            &challenge::encode(after),
+            &self.encode_challenge(after)?,
         )?;
         if added {
             self.wake.notify_one();
@@ -149,7 +207,7 @@ impl Session {
             if let Some(a) = &after
                 && before.as_ref() != Some(a)
             {
-                self.challenge_write(before.as_ref(), a, &mut w);
+                self.challenge_write(before.as_ref(), a, &mut w)?;
             }
             let mut settle = ev.clone();
             settle.to = None;

@@ -1050,3 +1050,43 @@ async fn a_replayed_group_command_applies_once() {
         "and changes nothing"
     );
 }
+
+/// Proves: over the encrypting store a member's first name is sealed under their own key in
+/// the group's record (not in it in plain text), reads back as their name, and once they are
+/// forgotten an old copy of the record (as sled's log or a backup keeps it) no longer yields
+/// it.
+#[tokio::test]
+async fn a_members_name_is_sealed_and_forgetting_them_erases_it_from_old_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    let r = Run::new(store.clone(), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start 18 tomorrow 09:30", r.now)
+        .await
+        .unwrap();
+    let ms = r
+        .input_named(A, "Zanzibar Patel", Input::Button(token(&announce, "Join")))
+        .await;
+    r.input_named(
+        A,
+        "Zanzibar Patel",
+        Input::Button(token(&ms, "Show my first name")),
+    )
+    .await;
+    let key = challenge::meta_key(GROUP);
+    let stored = store.get_meta(&key).unwrap().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&stored).contains("Zanzibar"),
+        "sealed in the record"
+    );
+    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    assert_eq!(c.member(A).unwrap().name.as_deref(), Some("Zanzibar"));
+    r.say(A, "/forgetme").await;
+    let out = r.say(A, "yes").await;
+    assert!(out.contains("deleted"), "{out}");
+    // An old copy of the record comes back (a backup restored): the name opens no more.
+    store.put_meta(&key, &stored).unwrap();
+    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    assert_eq!(c.member(A).unwrap().name, None);
+}
