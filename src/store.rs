@@ -3,8 +3,16 @@
 //!
 //! The trait is deliberately small (users by key, a little metadata, flush) so a PostgreSQL
 //! implementation is a day's work. Values are versioned JSON (`{"v":1,…}`, see [`codec`]): a
-//! format change is a migration in one place, never a wipe. "Saved" means [`Store::flush`] has
-//! returned: for sled that survives a killed process, not a power cut (see the README).
+//! format change is a migration in one place, never a wipe; a version field must be a small
+//! whole number. "Saved" means [`Store::flush`] has returned: for sled that survives a killed
+//! process, not a power cut (see the README).
+//!
+//! The sled store defends what it holds (issue 13), with one module per defence: [`envelope`]
+//! (a checksum on every value, so one damaged record is isolated, not parsed), [`integrity`]
+//! (a manifest of counts and write numbers outside sled, checked at open, so a store that came
+//! up smaller is not served) and [`vault`] (each person's data sealed under a key of their
+//! own, so forgetting them is destroying the key, everywhere a copy lies). A record that
+//! cannot be read is an error naming its key ([`StoreError::unreadable_key`]): sweeps skip it.
 
 pub mod codec;
 pub mod envelope;
