@@ -1,15 +1,21 @@
 //! Benchmarks (not tests): the engine's `step`, durable turns through the session over sled,
-//! content loading, and memory with many stored people. Run with `scripts/bench`, which also
-//! records the machine and writes BENCHMARKS.md; `cargo bench --bench lensbot -- --quick` is
-//! the smoke run. Each figure is the median of several runs, taken in one process so the
-//! ratios are comparable on a shared, noisy machine. For profiling, `-- --engine-only` runs
-//! just the engine (e.g. under `perf record`), and `PER_LINE=1` prints each scripted input's
-//! median time. The memory figure comes from a fresh child process (`--memory-child`).
+//! what sealing and checking a person's record and writing the integrity manifest cost (issue
+//! 13; `-- --seal-only` prints just that), content loading, and memory with many stored
+//! people. Run with `scripts/bench`, which also records the machine and writes BENCHMARKS.md;
+//! `cargo bench --bench lensbot -- --quick` is the smoke run. Each figure is the median of
+//! several runs, taken in one process so the ratios are comparable on a shared, noisy machine.
+//! For profiling, `-- --engine-only` runs just the engine (e.g. under `perf record`), and
+//! `PER_LINE=1` prints each scripted input's median time. The memory figure comes from a fresh child process (`--memory-child`).
 
+#[path = "common/durable.rs"]
+mod durable;
+
+use durable::{DurableResult, bench_durable, now, percentile};
 use lensbot::content;
 use lensbot::engine::{self, Input, UserState};
 use lensbot::session::Session;
-use lensbot::store::{SledStore, Store};
+use lensbot::store::vault::{StoreKey, Vault};
+use lensbot::store::{SledStore, Store, codec, envelope, integrity};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,21 +25,9 @@ fn catalog() -> content::Catalog {
     content::load(&dir).expect("the content loads").0
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
-}
-
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
-}
-
-fn now() -> jiff::Timestamp {
-    "2026-01-05T09:00:00Z".parse().unwrap()
 }
 
 /// A realistic mix: a lens walk with answers, skips and backs, searches, /prep, lookups and
@@ -105,57 +99,185 @@ fn bench_engine(cat: &content::Catalog, rounds: usize) -> EngineResult {
     }
 }
 
-struct DurableResult {
-    users: usize,
-    per_sec: f64,
-    p50: Duration,
-    p99: Duration,
+/// [`bench_seal`] for a realistic person and for the durable benchmark's.
+fn seal_both(cat: &content::Catalog, runs: usize, iters: usize) -> [SealResult; 2] {
+    [
+        bench_seal(&realistic_state(cat), runs, iters),
+        bench_seal(&durable_bench_state(cat), runs, iters),
+    ]
 }
 
-fn bench_durable(cat: Arc<content::Catalog>, users: usize, turns_each: usize) -> DurableResult {
+/// Per-turn costs of the store's protections, in µs, each the median of several batches.
+struct SealResult {
+    /// Bytes of the encoded record.
+    record_bytes: usize,
+    /// JSON encode and decode of the record (there before sealing, for scale).
+    codec_us: f64,
+    /// Sealing the encoded record under its person's key, then the checksum envelope.
+    seal_us: f64,
+    /// Checking the envelope, then opening the sealed record.
+    open_us: f64,
+    /// The checksum envelope alone, wrapped and checked.
+    crc_us: f64,
+}
+
+/// A person a while in: a lens walked, about 20 reflections of 300 characters, a few notes.
+fn realistic_state(cat: &content::Catalog) -> UserState {
+    let mut st = UserState::new("telegram:123456789");
+    for input in [
+        "/start",
+        "/lens 1",
+        "1",
+        "1",
+        "My answer about my own background.",
+        "next",
+        "/note ask about the interpreter",
+        "/note the bus fare",
+    ] {
+        st = engine::step(cat, &st, Input::Text(input.into()), now()).state;
+    }
+    let template = st
+        .reflections
+        .first()
+        .cloned()
+        .expect("the lens walk records a reflection");
+    let sentence = "A patient could not afford the bus to the clinic, so I moved her appointment to the outreach session near her home and asked the team about a travel voucher. ";
+    while st.reflections.len() < 20 {
+        let mut r = template.clone();
+        let n = st.reflections.len();
+        r.text = format!("{n} {sentence}{sentence}")
+            .chars()
+            .take(300)
+            .collect();
+        st.reflections.push(r);
+    }
+    st
+}
+
+/// The person of the durable-turn benchmark at 100 people at once: 20 `/note` turns.
+fn durable_bench_state(cat: &content::Catalog) -> UserState {
+    let mut st = UserState::new("bench:0");
+    for i in 0..20 {
+        st = engine::step(cat, &st, Input::Text(format!("/note answer {i}")), now()).state;
+    }
+    st
+}
+
+/// Writing the integrity manifest (once after each flush, shared by the turns of a group
+/// commit), in µs.
+fn bench_manifest(runs: usize, iters: usize) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
-    let session = Arc::new(Session::new(cat, store));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (lat, total) = rt.block_on(async move {
-        let started = Instant::now();
-        let mut tasks = tokio::task::JoinSet::new();
-        for u in 0..users {
-            let s = session.clone();
-            tasks.spawn(async move {
-                let mut lat = Vec::with_capacity(turns_each);
-                for i in 0..turns_each {
-                    let t = Instant::now();
-                    s.handle(
-                        &format!("bench:{u}"),
-                        Input::Text(format!("/note answer {i}")),
-                        None,
-                        now(),
-                    )
-                    .await
-                    .unwrap();
-                    lat.push(t.elapsed());
+    let mut seq = 0;
+    per_call(runs, iters, || {
+        seq += 1;
+        let m = integrity::Manifest {
+            format: 1,
+            seq,
+            counts: integrity::Counts {
+                users: 100,
+                meta: 3,
+                due: 40,
+            },
+        };
+        integrity::write(dir.path(), &m).unwrap();
+    })
+}
+
+/// Times `f` over `iters` calls, `runs` times; the median µs a call.
+fn per_call(runs: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+    median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                for _ in 0..iters {
+                    f();
                 }
-                lat
-            });
-        }
-        let mut all = Vec::new();
-        while let Some(r) = tasks.join_next().await {
-            all.extend(r.unwrap());
-        }
-        (all, started.elapsed())
+                t.elapsed().as_secs_f64() * 1e6 / iters as f64
+            })
+            .collect(),
+    )
+}
+
+/// What the sled store adds to each write and read of a person's record: sealing with
+/// XChaCha20-Poly1305 under the person's key (`Vault::seal`/`unseal`, as the store calls them,
+/// with the record's key as associated data) and the CRC-32 envelope.
+fn bench_seal(st: &UserState, runs: usize, iters: usize) -> SealResult {
+    let plain = codec::encode(st);
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Vault::open(
+        dir.path(),
+        StoreKey::from_bytes([7; 32]),
+        dir.path().join("backups"),
+    )
+    .unwrap();
+    // As the store binds a record: its tree (0, people) and its key.
+    let aad = [&[0u8][..], st.user.as_bytes()].concat();
+    // The person's key is made on the first seal; every later turn finds it.
+    let stored = envelope::wrap(&vault.seal(&st.user, &aad, &plain).unwrap());
+    let codec_us = per_call(runs, iters, || {
+        let b = codec::encode(std::hint::black_box(st));
+        std::hint::black_box(codec::decode(&st.user, &b).unwrap());
     });
-    let mut lat = lat;
-    lat.sort();
-    DurableResult {
-        users,
-        per_sec: lat.len() as f64 / total.as_secs_f64(),
-        p50: percentile(&lat, 0.5),
-        p99: percentile(&lat, 0.99),
+    let seal_us = per_call(runs, iters, || {
+        let sealed = vault
+            .seal(&st.user, &aad, std::hint::black_box(&plain))
+            .unwrap();
+        std::hint::black_box(envelope::wrap(&sealed));
+    });
+    let open_us = per_call(runs, iters, || {
+        let body = envelope::unwrap(std::hint::black_box(&stored)).unwrap();
+        std::hint::black_box(vault.unseal(&aad, body).unwrap());
+    });
+    let crc_us = per_call(runs, iters, || {
+        let w = envelope::wrap(std::hint::black_box(&plain));
+        std::hint::black_box(envelope::unwrap(&w).unwrap().len());
+    });
+    SealResult {
+        record_bytes: plain.len(),
+        codec_us,
+        seal_us,
+        open_us,
+        crc_us,
+    }
+}
+
+/// The table of per-turn sealing costs for two records (a realistic one, the durable
+/// benchmark's), and with the durable run of the most people at once each turn's share: a
+/// turn opens the person's record once and seals it once.
+fn print_seal(r: &[SealResult; 2], manifest_us: f64, many: Option<&DurableResult>) {
+    println!("## Sealing and checking a person's record, and the manifest (issue 13)");
+    println!();
+    println!(
+        "| µs | a person a while in ({} bytes: a lens walked, 20 reflections of 300 characters) | the durable benchmark's person ({} bytes: 20 notes) |",
+        r[0].record_bytes, r[1].record_bytes
+    );
+    println!("|---|---|---|");
+    let row = |what: &str, f: &dyn Fn(&SealResult) -> f64| {
+        println!("| {what} | {:.1} | {:.1} |", f(&r[0]), f(&r[1]));
+    };
+    row(
+        "seal (XChaCha20-Poly1305, the person's key) and checksum, once per turn that saves",
+        &|r| r.seal_us,
+    );
+    row("check the checksum and open, once per turn", &|r| r.open_us);
+    row("of which the CRC-32 envelope, wrapped and checked", &|r| {
+        r.crc_us
+    });
+    row("**per turn: open and seal**", &|r| r.seal_us + r.open_us);
+    row(
+        "for scale: JSON encode and decode of the record (there before)",
+        &|r| r.codec_us,
+    );
+    println!(
+        "| the manifest written after each flush (a file written and renamed; shared by a group commit) | {manifest_us:.1} | |"
+    );
+    if let Some(many) = many {
+        let turn = r[1].seal_us + r[1].open_us;
+        println!(
+            "| share of the processor time per confirmed answer, {} people at once (2 threads: 2 s ÷ answers/s) | | {:.1} % |",
+            many.users,
+            turn / (2e6 / many.per_sec) * 100.0
+        );
     }
 }
 
@@ -262,6 +384,15 @@ fn main() {
         }
         return;
     }
+    let (seal_runs, seal_iters) = if quick { (1, 200) } else { (5, 20_000) };
+    if args.iter().any(|a| a == "--seal-only") {
+        print_seal(
+            &seal_both(&cat, seal_runs, seal_iters),
+            bench_manifest(seal_runs, seal_iters / 10),
+            None,
+        );
+        return;
+    }
     let engine_runs: Vec<EngineResult> = (0..runs).map(|_| bench_engine(&cat, rounds)).collect();
     let steps = median(engine_runs.iter().map(|r| r.steps_per_sec).collect());
     let e_p50 = median(
@@ -290,6 +421,9 @@ fn main() {
             p99: Duration::from_secs_f64(median(rs.iter().map(|r| r.p99.as_secs_f64()).collect())),
         });
     }
+
+    let seal = seal_both(&cat, seal_runs, seal_iters);
+    let manifest_us = bench_manifest(seal_runs, seal_iters / 10);
 
     let (stored, active) = if quick {
         (1_000, 100)
@@ -320,6 +454,8 @@ fn main() {
             d.p99.as_secs_f64() * 1000.0
         );
     }
+    println!();
+    print_seal(&seal, manifest_us, durable.last());
     println!();
     println!("## Content and memory");
     println!();
