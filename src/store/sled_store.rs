@@ -62,8 +62,8 @@ pub struct SledStore {
     /// Every write holds it for reading; a flush takes it for writing for an instant, to read
     /// the sequence and the counts of one moment.
     gate: RwLock<()>,
-    /// The sequence of the manifest last written.
-    manifest_seq: Mutex<u64>,
+    /// The sequence of the manifest this process last wrote.
+    manifest_seq: Mutex<Option<u64>>,
     /// The manifest is not rewritten (the store failed its check and the damage is not
     /// accepted).
     frozen: AtomicBool,
@@ -289,7 +289,7 @@ impl SledStore {
             seq: AtomicU64::new(0),
             counts: Default::default(),
             gate: RwLock::new(()),
-            manifest_seq: Mutex::new(manifest.map(|m| m.seq).unwrap_or(0)),
+            manifest_seq: Mutex::new(None),
             frozen: AtomicBool::new(false),
             report: Report {
                 manifest,
@@ -406,7 +406,8 @@ impl SledStore {
             return Ok(());
         }
         let mut last = self.manifest_seq.lock().unwrap_or_else(|p| p.into_inner());
-        if seq < *last {
+        // Nothing numbered since the last one this process wrote: nothing to say.
+        if last.is_some_and(|l| seq <= l) {
             return Ok(());
         }
         integrity::write(
@@ -417,7 +418,7 @@ impl SledStore {
                 counts,
             },
         )?;
-        *last = seq;
+        *last = Some(seq);
         Ok(())
     }
 
