@@ -269,7 +269,7 @@ fn print_seal(r: &[SealResult; 2], manifest_us: f64, many: Option<&DurableResult
         &|r| r.codec_us,
     );
     println!(
-        "| the manifest written after each flush (a file written and renamed; shared by a group commit) | {manifest_us:.1} | |"
+        "| the manifest written after each flush (written in place; shared by a group commit) | {manifest_us:.1} | |"
     );
     if let Some(many) = many {
         let turn = r[1].seal_us + r[1].open_us;
