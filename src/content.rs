@@ -284,6 +284,8 @@ pub struct Contact {
     pub id: String,
     /// Who.
     pub name: String,
+    /// Words people may type after `/signpost` to reach this card alone (lowercase).
+    pub keywords: Vec<String>,
     /// Why connect.
     pub why: String,
     /// How to find them.

@@ -697,9 +697,17 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             ctx.text(&c.why, limits::SUMMARY, "why", &[]);
             ctx.text(&c.how, limits::SUMMARY, "how", &[]);
             ctx.source(&c.source);
+            for k in &c.keywords {
+                ctx.text(k, limits::LABEL, "keyword", &[]);
+            }
             contacts.push(Contact {
                 id: c.id.value,
                 name: c.name.value,
+                keywords: c
+                    .keywords
+                    .into_iter()
+                    .map(|k| k.value.to_lowercase())
+                    .collect(),
                 why: c.why.value.trim().to_string(),
                 how: c.how.value.trim().to_string(),
                 source: c.source.value,

@@ -282,6 +282,9 @@ pub struct Contact {
     pub id: S<String>,
     /// Who.
     pub name: S<String>,
+    /// Words people may type after `/signpost` to reach this card alone (optional).
+    #[serde(default)]
+    pub keywords: Vec<S<String>>,
     /// Why connect.
     pub why: S<String>,
     /// How to find them.

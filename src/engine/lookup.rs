@@ -354,6 +354,9 @@ pub fn signpost(ctx: &mut Ctx<'_>, arg: &str) {
         if score_fields(&q, &[(&me, 1)]) > 0 {
             return contacts(ctx);
         }
+        if let Some(id) = find_contact(ctx.cat, arg) {
+            return contact(ctx, &id);
+        }
         let msg = ctx.tf(
             "signpost_unknown",
             &[("input", &super::text::shorten(arg, 40))],
@@ -441,6 +444,54 @@ pub fn need(ctx: &mut Ctx<'_>, id: &str) {
         }
     }
     m = m.para(ctx.t("signpost_emergency")).source(n.source.clone());
+    ctx.say(m);
+}
+
+/// The professional card whose keywords a phrase names (`/signpost weight`), if any. Only
+/// cards with keywords can be reached this way. A keyword of several words counts only when the
+/// phrase holds it whole ("bigger bodies"); a one-word keyword matches any word typed, with the
+/// usual tolerance for typos.
+fn find_contact(cat: &Catalog, text: &str) -> Option<String> {
+    let q = query_words(text);
+    if q.is_empty() {
+        return None;
+    }
+    let lower = text.to_lowercase();
+    let mut best: Option<(u32, &str)> = None;
+    for c in &cat.contacts {
+        let kw: Vec<String> = c
+            .keywords
+            .iter()
+            .filter(|k| words(k).len() == 1)
+            .flat_map(|k| words(k))
+            .collect();
+        let phrase = c
+            .keywords
+            .iter()
+            .filter(|k| words(k).len() > 1 && lower.contains(k.as_str()))
+            .count() as u32;
+        let s: u32 = phrase * 3
+            + q.iter()
+                .map(|w| score_fields(std::slice::from_ref(w), &[(&kw, 3)]))
+                .sum::<u32>();
+        if s > 0 && best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, &c.id));
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+/// One professional card, with a button to everyone else the AHP could connect with.
+pub fn contact(ctx: &mut Ctx<'_>, id: &str) {
+    let Some(c) = ctx.cat.contacts.iter().find(|c| c.id == id).cloned() else {
+        return contacts(ctx);
+    };
+    let m = Message::public()
+        .title(c.name)
+        .para(c.why)
+        .para(c.how)
+        .source(c.source)
+        .buttons(vec![ctx.button("button.for_me", "contacts")]);
     ctx.say(m);
 }
 

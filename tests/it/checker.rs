@@ -129,6 +129,18 @@ fn labels_over_the_limit() {
 }
 
 #[test]
+fn professional_signpost_keywords_over_the_limit() {
+    let d = copy_dialogues();
+    let line = edit(
+        d.path(),
+        "signposts.yaml",
+        "    keywords: [weight, obesity,",
+        "    keywords: [a keyword far too long to be a word anyone types, weight, obesity,",
+    );
+    expect(d.path(), "signposts.yaml", line, "the limit is 40");
+}
+
+#[test]
 fn unknown_profession_target() {
     let d = copy_dialogues();
     let line = edit(
