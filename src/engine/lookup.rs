@@ -619,3 +619,43 @@ pub fn fnv(s: &str) -> u64 {
     }
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Service;
+
+    fn service(name: &str, note: Option<&str>) -> Service {
+        Service {
+            name: name.into(),
+            what: String::new(),
+            url: None,
+            url_note: note.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_note_reads_on_after_a_colon_but_names_keep_their_capitals() {
+        assert_eq!(after_colon("Not printed here."), "not printed here.");
+        assert_eq!(after_colon("GOV.UK lists it."), "GOV.UK lists it.");
+        assert_eq!(after_colon("A"), "A");
+        assert_eq!(after_colon(""), "");
+    }
+
+    #[test]
+    fn only_notes_that_several_services_share_are_gathered() {
+        let s = [
+            service("A", Some("home page")),
+            service("B", Some("search by name")),
+            service("C", None),
+            service("D", Some("home page")),
+        ];
+        assert_eq!(
+            shared_notes(&s),
+            vec![(
+                "home page".to_string(),
+                vec!["A".to_string(), "D".to_string()]
+            )]
+        );
+    }
+}
