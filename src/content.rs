@@ -265,6 +265,8 @@ pub struct Need {
     pub keywords: Vec<String>,
     /// Optional pattern matched against what people type.
     pub pattern: Option<regex_lite::Regex>,
+    /// Guidance for the practitioner, shown before the questions (when and how to ask).
+    pub guidance: Vec<String>,
     /// Questions to ask.
     pub ask: Vec<String>,
     /// Kinds of local help.

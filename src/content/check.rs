@@ -641,7 +641,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
             if n.ask.is_empty() || (n.local.is_empty() && n.national.is_empty()) {
                 ctx.err(&n.id, "a need needs questions to `ask` and somewhere to go (`local` or `national`): otherwise it is a dead end");
             }
-            for a in n.ask.iter().chain(&n.local) {
+            for a in n.guidance.iter().chain(&n.ask).chain(&n.local) {
                 ctx.text(a, limits::LINE, "text", &[]);
             }
             let pattern = n.pattern.as_ref().and_then(|p| {
@@ -676,6 +676,11 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
                     .map(|k| k.value.to_lowercase())
                     .collect(),
                 pattern,
+                guidance: n
+                    .guidance
+                    .into_iter()
+                    .map(|a| a.value.trim().to_string())
+                    .collect(),
                 ask: n
                     .ask
                     .into_iter()

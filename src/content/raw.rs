@@ -244,6 +244,9 @@ pub struct Need {
     /// Optional regular expression matched against what people type.
     #[serde(default)]
     pub pattern: Option<S<String>>,
+    /// Guidance for the practitioner about asking (when, where), shown before the questions.
+    #[serde(default)]
+    pub guidance: Vec<S<String>>,
     /// Questions a practitioner can ask.
     pub ask: Vec<S<String>>,
     /// Kinds of local help.

@@ -277,10 +277,13 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
                 .collect(),
         )
     } else if arg.is_empty() {
-        let m = Message::public().para(ctx.t("examples_ask")).list(
-            false,
-            ctx.cat.professions.iter().map(|p| p.name.clone()).collect(),
-        );
+        let m = Message::public()
+            .para(ctx.t("examples_spirit"))
+            .para(ctx.t("examples_ask"))
+            .list(
+                false,
+                ctx.cat.professions.iter().map(|p| p.name.clone()).collect(),
+            );
         return ctx.say(m);
     } else {
         let q = query_words(arg);
@@ -322,6 +325,7 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
         .collect();
     let m = Message::public()
         .title(heading)
+        .para(ctx.t("examples_spirit"))
         .para(ctx.tf("examples_count", &[("count", &found.len().to_string())]))
         .list(true, items)
         .buttons(buttons);
@@ -426,6 +430,9 @@ pub fn need(ctx: &mut Ctx<'_>, id: &str) {
     if n.urgent {
         m = m.para(ctx.t("urgent_banner"));
     }
+    for g in &n.guidance {
+        m = m.para(g.clone());
+    }
     m = m
         .para(ctx.t("signpost_ask_heading"))
         .list(false, n.ask.clone())
@@ -433,14 +440,23 @@ pub fn need(ctx: &mut Ctx<'_>, id: &str) {
         .list(false, n.local.clone());
     if !n.national.is_empty() {
         m = m.para(ctx.t("signpost_national_heading"));
+        let shared = shared_notes(&n.national);
         for s in &n.national {
             m = m.para(format!("{}: {}", s.name, s.what));
             if let Some(u) = &s.url {
                 m = m.link(u.clone(), u.clone());
             }
-            if let Some(note) = &s.url_note {
-                m = m.source(note.clone());
+            if let Some(note) = &s.url_note
+                && !shared.iter().any(|(n, _)| n == note)
+            {
+                m = m.para(ctx.tf("link_note", &[("note", &after_colon(note))]));
             }
+        }
+        for (note, names) in &shared {
+            m = m.para(ctx.tf(
+                "link_note_shared",
+                &[("names", &names.join(", ")), ("note", &after_colon(note))],
+            ));
         }
     }
     m = m.para(ctx.t("signpost_emergency")).source(n.source.clone());
@@ -493,6 +509,37 @@ pub fn contact(ctx: &mut Ctx<'_>, id: &str) {
         .source(c.source)
         .buttons(vec![ctx.button("button.for_me", "contacts")]);
     ctx.say(m);
+}
+
+/// The notes about links that several services on one card share, each with the services'
+/// names, in the order first met: said once under the list instead of under every service.
+fn shared_notes(services: &[crate::content::Service]) -> Vec<(String, Vec<String>)> {
+    let mut notes: Vec<(String, Vec<String>)> = Vec::new();
+    for s in services {
+        if let Some(note) = &s.url_note {
+            match notes.iter_mut().find(|(n, _)| n == note) {
+                Some((_, names)) => names.push(s.name.clone()),
+                None => notes.push((note.clone(), vec![s.name.clone()])),
+            }
+        }
+    }
+    notes.retain(|(_, names)| names.len() > 1);
+    notes
+}
+
+/// A note as it reads after a colon: a leading capital is lowered ("Not printed" becomes
+/// "not printed"), unless the first word is all capitals or a name like "GOV.UK".
+fn after_colon(note: &str) -> String {
+    let mut chars = note.chars();
+    match (chars.next(), chars.next()) {
+        (Some(a), Some(b)) if a.is_uppercase() && b.is_lowercase() => {
+            let mut s: String = a.to_lowercase().collect();
+            s.push(b);
+            s.extend(chars);
+            s
+        }
+        _ => note.to_string(),
+    }
 }
 
 /// Who the AHP can connect with.
@@ -622,4 +669,44 @@ pub fn fnv(s: &str) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::Service;
+
+    fn service(name: &str, note: Option<&str>) -> Service {
+        Service {
+            name: name.into(),
+            what: String::new(),
+            url: None,
+            url_note: note.map(String::from),
+        }
+    }
+
+    #[test]
+    fn a_note_reads_on_after_a_colon_but_names_keep_their_capitals() {
+        assert_eq!(after_colon("Not printed here."), "not printed here.");
+        assert_eq!(after_colon("GOV.UK lists it."), "GOV.UK lists it.");
+        assert_eq!(after_colon("A"), "A");
+        assert_eq!(after_colon(""), "");
+    }
+
+    #[test]
+    fn only_notes_that_several_services_share_are_gathered() {
+        let s = [
+            service("A", Some("home page")),
+            service("B", Some("search by name")),
+            service("C", None),
+            service("D", Some("home page")),
+        ];
+        assert_eq!(
+            shared_notes(&s),
+            vec![(
+                "home page".to_string(),
+                vec!["A".to_string(), "D".to_string()]
+            )]
+        );
+    }
 }

@@ -628,6 +628,15 @@ fn dedup(mut v: Vec<String>) -> Vec<String> {
     v
 }
 
+/// Whether this lens's examples are the first the person meets on a walk (no other lens has
+/// its advocacy part done, the step before the examples): the framework's word on what its
+/// examples are for is said there, once, not in every lens.
+fn first_examples(ctx: &Ctx<'_>, lens: &Lens) -> bool {
+    !ctx.cat.lenses.iter().any(|l| {
+        l.id != lens.id && ctx.st.cell(&l.id, ModeKind::Advocacy.as_str()) == CellStatus::Done
+    })
+}
+
 /// The example stop: one tailored to the person's profession when the lens has one.
 fn example_message(ctx: &Ctx<'_>, lens: &Lens) -> Message {
     let prof = ctx.st.profession.clone();
@@ -659,6 +668,9 @@ fn example_message(ctx: &Ctx<'_>, lens: &Lens) -> Message {
     }
     let e = pool[ctx.st.example_turn as usize % pool.len()];
     let mut m = Message::private().title(title);
+    if ctx.st.example_turn == 0 && first_examples(ctx, lens) {
+        m = m.para(ctx.t("examples_spirit"));
+    }
     if prof.is_some() && !tailored {
         m = m.para(ctx.tf(
             "example_not_tailored",
