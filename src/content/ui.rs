@@ -348,4 +348,12 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("record_too_new", &[]),
     ("record_damaged", &[]),
     ("record_unreadable_other", &[]),
+    // `/role`: All Our Health's actions by role.
+    ("cmd.role", &[]),
+    ("role_title", &[]),
+    ("role_ask", &[]),
+    ("role_unknown", &["input"]),
+    ("role_card_title", &["role"]),
+    ("role_can", &[]),
+    ("role_more", &[]),
 ];
