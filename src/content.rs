@@ -367,6 +367,23 @@ pub struct PlanDay {
     pub prompts: Vec<(ModeKind, String)>,
 }
 
+/// A role and the actions suggested for it (`roles.yaml`, for `/role`).
+#[derive(Clone, Debug)]
+pub struct Role {
+    /// Stable id.
+    pub id: String,
+    /// Display name (a button label).
+    pub name: String,
+    /// Other words for it (lower case).
+    pub aliases: Vec<String>,
+    /// What the role is for.
+    pub intro: String,
+    /// What someone in the role can do.
+    pub actions: Vec<String>,
+    /// Document and section.
+    pub source: String,
+}
+
 impl Plan {
     /// "day" or "week", for messages.
     pub fn unit(&self) -> &'static str {
@@ -467,6 +484,8 @@ pub struct Catalog {
     pub meetings: Vec<Meeting>,
     /// Peer-group challenge plans.
     pub plans: Vec<Plan>,
+    /// Actions by role, for `/role`.
+    pub roles: Vec<Role>,
     /// Every distinct word of the resource directory's searchable fields.
     pub resource_words: search::Vocab,
     /// What applies until a person chooses otherwise (the operator may change these).

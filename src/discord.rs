@@ -152,6 +152,14 @@ fn command_definitions(session: &Session) -> Vec<CreateCommand> {
                 )),
                 "examples" => cmd.add_option(text("words", "A profession or words")),
                 "define" => cmd.add_option(text("term", "The term")),
+                "role" => cmd.add_option(choices(
+                    "role",
+                    "Your role",
+                    cat.roles
+                        .iter()
+                        .map(|r| (r.name.clone(), r.id.clone()))
+                        .collect(),
+                )),
                 "timezone" => {
                     cmd.add_option(text("place", "A place or time-zone name, e.g. London"))
                 }

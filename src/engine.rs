@@ -5,10 +5,10 @@
 //! conversations replay in transcript tests and keeps the hot path in microseconds. Around it:
 //! [`output`] (platform-neutral messages and buttons), [`state`] (what is remembered), [`text`]
 //! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
-//! signposts, facts, definitions), [`account`] (start, help, profession, progress, notes, my
-//! data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones, reminders and what
-//! happens when one is due), [`when`] (phrases like "every Tuesday at 09:25", DST-correct) and
-//! [`zones`] (time-zone names).
+//! signposts, facts, definitions, actions by role), [`account`] (start, help, profession,
+//! progress, notes, my data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones,
+//! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
+//! 09:25", DST-correct) and [`zones`] (time-zone names).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
@@ -86,7 +86,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 18] = [
+pub const COMMANDS: [(&str, &str); 19] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -99,6 +99,7 @@ pub const COMMANDS: [(&str, &str); 18] = [
     ("examples", "Practical examples by profession or words"),
     ("fact", "A did-you-know fact with its source"),
     ("define", "Key terms explained"),
+    ("role", "What to do in your role (All Our Health)"),
     ("profession", "Set your profession"),
     ("timezone", "Set your time zone"),
     ("remind", "Reminders"),
@@ -179,13 +180,14 @@ impl Ctx<'_> {
 /// welcome and a line saying so. Challenge joins (`/start ch_j_…`) are not commands: the
 /// session takes them before the engine, and only once the platform has confirmed that the
 /// person belongs to the group (`session::Event::member_of`, set by the adapters).
-pub const DEEP_LINKS: [&str; 10] = [
+pub const DEEP_LINKS: [&str; 11] = [
     "lens",
     "signpost",
     "prep",
     "resources",
     "examples",
     "define",
+    "role",
     "fact",
     "help",
     "continue",
@@ -203,7 +205,7 @@ pub fn deep_link(payload: &str) -> Option<(&'static str, &str)> {
 }
 
 /// Commands that are public by nature: they say nothing about the person asking.
-pub const PUBLIC_LOOKUPS: [&str; 5] = ["fact", "define", "resources", "examples", "help"];
+pub const PUBLIC_LOOKUPS: [&str; 6] = ["fact", "define", "role", "resources", "examples", "help"];
 
 /// Whether a command asked in a shared channel (a Telegram group, a Discord server) is answered
 /// there: a public lookup with words to look up, or `/help` and `/fact`. Anything personal, and
@@ -250,7 +252,8 @@ pub fn expects_text(st: &UserState) -> bool {
         | At::Profession
         | At::SignpostMenu
         | At::ChallengeNote { .. }
-        | At::DefineMenu => true,
+        | At::DefineMenu
+        | At::RoleMenu => true,
         _ => false,
     }
 }
@@ -405,6 +408,7 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::ConfirmForget => account::forget(ctx),
         At::SignpostMenu => lookup::signpost(ctx, ""),
         At::DefineMenu => lookup::define(ctx, ""),
+        At::RoleMenu => lookup::role(ctx, ""),
         At::ResourceQuery => lookup::resources(ctx, ""),
         At::ResourceResults { query, page } => lookup::resource_page(ctx, &query, page),
         At::PrepMenu => prep::menu(ctx),
@@ -445,6 +449,7 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "need" => lookup::need(ctx, arg),
         "contacts" => lookup::contacts(ctx),
         "def" => lookup::definition(ctx, arg),
+        "role" => lookup::role_card(ctx, arg),
         "fact" => lookup::fact(ctx),
         "more" => lookup::more(ctx),
         "reslens" => lookup::resources(ctx, &format!("lens {arg}")),
@@ -487,6 +492,7 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         At::Profession => account::set_profession_typed(ctx, t),
         At::SignpostMenu => lookup::signpost(ctx, t),
         At::DefineMenu => lookup::define(ctx, t),
+        At::RoleMenu => lookup::role(ctx, t),
         At::ResourceQuery | At::ResourceResults { .. } => lookup::resources(ctx, t),
         At::LensMenu => walk::open(ctx, t),
         At::PrepMenu => prep::prep(ctx, t),
@@ -594,6 +600,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "signpost" => lookup::signpost(ctx, args),
         "fact" => lookup::fact(ctx),
         "define" => lookup::define(ctx, args),
+        "role" => lookup::role(ctx, args),
         "profession" => {
             if args.is_empty() {
                 account::profession_menu(ctx)

@@ -15,7 +15,7 @@ use super::raw::{self, S};
 use super::ui;
 use super::{
     Action, Catalog, Contact, Definition, Example, Fact, Item, Lens, Meeting, Mode, ModeKind, Need,
-    Plan, PlanDay, PrepPrompt, Profession, Resource, Service,
+    Plan, PlanDay, PrepPrompt, Profession, Resource, Role, Service,
 };
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
@@ -342,6 +342,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         "professions.yaml",
         "prep.yaml",
         "challenges.yaml",
+        "roles.yaml",
         "ui.yaml",
     ]
     .into_iter()
@@ -873,6 +874,50 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         }
     }
 
+    // Actions by role.
+    let mut roles = Vec::new();
+    if let Some(t) = read(&mut ctx, dir, "roles.yaml")
+        && let Some(f) = parse::<raw::RolesFile>(&mut ctx, &t)
+    {
+        let mut ids = HashMap::new();
+        let mut words: HashMap<String, String> = HashMap::new();
+        for r in f.roles {
+            ctx.id(&r.id, &mut ids, "role");
+            ctx.text(&r.name, limits::LABEL, "name", &[]);
+            ctx.text(&r.intro, limits::SUMMARY, "intro", &[]);
+            ctx.source(&r.source);
+            for a in &r.aliases {
+                let w = a.value.to_lowercase();
+                if let Some(other) = words.get(&w).filter(|o| **o != r.id.value) {
+                    ctx.err(a, format!("alias `{w}` already names role `{other}`"));
+                }
+                words.insert(w, r.id.value.clone());
+            }
+            if r.actions.is_empty() {
+                ctx.err(&r.id, "a role with no actions has nothing to suggest");
+            }
+            for a in &r.actions {
+                ctx.text(a, limits::LINE, "action", &[]);
+            }
+            roles.push(Role {
+                id: r.id.value,
+                name: r.name.value,
+                aliases: r
+                    .aliases
+                    .into_iter()
+                    .map(|a| a.value.to_lowercase())
+                    .collect(),
+                intro: r.intro.value.trim().to_string(),
+                actions: r
+                    .actions
+                    .into_iter()
+                    .map(|a| a.value.trim().to_string())
+                    .collect(),
+                source: r.source.value,
+            });
+        }
+    }
+
     // UI strings.
     let mut strings = BTreeMap::new();
     if let Some(t) = read(&mut ctx, dir, "ui.yaml")
@@ -959,6 +1004,7 @@ pub fn check_dir(dir: &Path, options: &Options) -> (Option<Catalog>, Vec<Problem
         professions,
         meetings,
         plans,
+        roles,
         resource_words,
         defaults: super::Defaults::default(),
         ui: strings,

@@ -408,3 +408,30 @@ pub struct PlanDay {
     /// Prompt ids within the lens.
     pub prompts: Vec<S<String>>,
 }
+
+/// `roles.yaml`: All Our Health's suggested actions by role (`/role`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RolesFile {
+    /// The roles, in menu order.
+    pub roles: Vec<Role>,
+}
+
+/// One role and what it can do.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    /// Stable id.
+    pub id: S<String>,
+    /// Display name (a button label).
+    pub name: S<String>,
+    /// Words people may type after `/role`.
+    #[serde(default)]
+    pub aliases: Vec<S<String>>,
+    /// What the role is for, in plain words.
+    pub intro: S<String>,
+    /// What someone in the role can do.
+    pub actions: Vec<S<String>>,
+    /// Document and section.
+    pub source: S<String>,
+}

@@ -167,6 +167,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("contacts_title", &[]),
     ("content_changed", &[]),
     ("define_ask", &[]),
+    ("define_more", &["terms"]),
     ("define_title", &[]),
     ("define_unknown", &["input"]),
     ("defunct", &["note"]),
@@ -351,4 +352,12 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("record_too_new", &[]),
     ("record_damaged", &[]),
     ("record_unreadable_other", &[]),
+    // `/role`: All Our Health's actions by role.
+    ("cmd.role", &[]),
+    ("role_title", &[]),
+    ("role_ask", &[]),
+    ("role_unknown", &["input"]),
+    ("role_card_title", &["role"]),
+    ("role_can", &[]),
+    ("role_more", &[]),
 ];

@@ -1,4 +1,5 @@
-//! Looking things up: the resource directory, examples, signposts, facts and definitions.
+//! Looking things up: the resource directory, examples, signposts, facts, definitions and
+//! actions by role.
 //!
 //! These answer with content only (nothing personal), so their messages are public: an
 //! adapter may post them in a shared channel. Matching is typo-tolerant and never builds a
@@ -557,6 +558,10 @@ pub fn contacts(ctx: &mut Ctx<'_>) {
     ctx.say(m);
 }
 
+/// Terms offered as buttons on the `/define` menu (Discord shows at most 25 on a message, one
+/// kept for the answer box).
+const DEFINE_BUTTONS: usize = 24;
+
 /// `/define [term]`.
 pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
     let arg = arg.trim();
@@ -575,17 +580,27 @@ pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
         .cat
         .definitions
         .iter()
-        .take(24)
+        .take(DEFINE_BUTTONS)
         .map(|d| Button {
             label: super::text::shorten(&d.term, 40),
             token: format!("def:{}", d.id),
         })
         .collect();
-    let m = Message::public()
+    let mut m = Message::public()
         .title(ctx.t("define_title"))
-        .para(ctx.t("define_ask"))
-        .buttons(buttons);
-    ctx.say(m);
+        .para(ctx.t("define_ask"));
+    // Beyond what a message's buttons can hold, the other terms are named, to be typed.
+    let rest: Vec<&str> = ctx
+        .cat
+        .definitions
+        .iter()
+        .skip(DEFINE_BUTTONS)
+        .map(|d| d.term.as_str())
+        .collect();
+    if !rest.is_empty() {
+        m = m.para(ctx.tf("define_more", &[("terms", &rest.join("; "))]));
+    }
+    ctx.say(m.buttons(buttons));
 }
 
 fn find_definition(cat: &Catalog, text: &str) -> Option<String> {
@@ -631,6 +646,80 @@ pub fn definition(ctx: &mut Ctx<'_>, id: &str) {
         _ => d.source.clone(),
     };
     ctx.say(m.source(source));
+}
+
+/// `/role [role]`: All Our Health's suggested actions for a role, or the roles as buttons.
+pub fn role(ctx: &mut Ctx<'_>, arg: &str) {
+    let arg = arg.trim();
+    if !arg.is_empty() {
+        if let Some(id) = find_role(ctx.cat, arg) {
+            return role_card(ctx, &id);
+        }
+        let msg = ctx.tf("role_unknown", &[("input", &super::text::shorten(arg, 40))]);
+        ctx.say(Message::public().para(msg));
+    }
+    ctx.st.at = At::RoleMenu;
+    let buttons = ctx
+        .cat
+        .roles
+        .iter()
+        .map(|r| Button {
+            label: super::text::shorten(&r.name, 40),
+            token: format!("role:{}", r.id),
+        })
+        .collect();
+    let m = Message::public()
+        .title(ctx.t("role_title"))
+        .para(ctx.t("role_ask"))
+        .buttons(buttons);
+    ctx.say(m);
+}
+
+/// The role a person typed: its id, name or an alias, else the best word match.
+fn find_role(cat: &Catalog, text: &str) -> Option<String> {
+    let lower = text.to_lowercase();
+    let lower = lower
+        .trim_start_matches("a ")
+        .trim_start_matches("an ")
+        .trim_start_matches("the ")
+        .trim();
+    if let Some(r) = cat.roles.iter().find(|r| {
+        r.id == lower || r.name.to_lowercase() == lower || r.aliases.iter().any(|a| a == lower)
+    }) {
+        return Some(r.id.clone());
+    }
+    let q = query_words(lower);
+    if q.is_empty() {
+        return None;
+    }
+    let mut best: Option<(u32, &str)> = None;
+    for r in &cat.roles {
+        let name = words(&r.name);
+        let aliases: Vec<String> = r.aliases.iter().flat_map(|a| words(a)).collect();
+        let s = score_fields(&q, &[(&name, 3), (&aliases, 2)]);
+        if s > 0 && best.is_none_or(|(b, _)| s > b) {
+            best = Some((s, &r.id));
+        }
+    }
+    best.map(|(_, id)| id.to_string())
+}
+
+/// One role's suggested actions, by id (the role menu when the id is unknown).
+pub fn role_card(ctx: &mut Ctx<'_>, id: &str) {
+    let Some(r) = ctx.cat.roles.iter().find(|r| r.id == id).cloned() else {
+        return role(ctx, "");
+    };
+    if ctx.st.at == At::RoleMenu {
+        ctx.st.at = At::Idle;
+    }
+    let m = Message::public()
+        .title(ctx.tf("role_card_title", &[("role", &r.name)]))
+        .para(r.intro)
+        .para(ctx.t("role_can"))
+        .list(false, r.actions)
+        .para(ctx.t("role_more"))
+        .source(r.source);
+    ctx.say(m);
 }
 
 /// `/fact`: the next "did you know", in an order that differs from person to person.

@@ -220,6 +220,8 @@ pub enum At {
         /// The prompt as asked.
         question: String,
     },
+    /// Choosing a role for `/role`.
+    RoleMenu,
     /// Looking at search results.
     ResourceResults {
         /// The query.

@@ -1,7 +1,7 @@
 //! Group challenges through the session with a manual clock: a six-day challenge with three
 //! members in three time zones (one misses a day and keeps the streak through the grace day,
 //! one leaves on day 3), pause and resume, skip, a restart mid-challenge on sled, the privacy
-//! of everything posted in the group, and all three plans end to end.
+//! of everything posted in the group, and every plan end to end.
 
 use crate::helpers::catalog;
 use jiff::{SignedDuration, Timestamp};
@@ -471,6 +471,7 @@ async fn every_plan_runs_to_its_summary() {
         ("six-days", 6, false),
         ("six-weeks", 6, true),
         ("eighteen-days", 18, false),
+        ("six-priorities", 6, true),
     ] {
         let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
         let announce = r
@@ -545,6 +546,11 @@ async fn start_is_checked_and_explained() {
     assert!(ok.contains("07:30"), "{ok}");
     assert!(ok.contains("Asia/Kolkata"), "{ok}");
     assert!(r.group("plans").await.contains("18 days"));
+    assert!(
+        r.group("plans")
+            .await
+            .contains("Six priorities in six weeks (six-priorities)")
+    );
     assert!(r.group("join").await.contains("privately"));
     // Facilitator words typed privately are explained, not acted on.
     assert!(

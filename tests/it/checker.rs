@@ -469,3 +469,31 @@ fn challenge_plans_name_real_prompts_and_a_supported_rhythm() {
     );
     expect(d.path(), "challenges.yaml", line, "six-days");
 }
+
+#[test]
+fn roles_need_actions_distinct_words_and_short_labels() {
+    let d = copy_dialogues();
+    let line = edit(
+        d.path(),
+        "roles.yaml",
+        "name: Commissioner",
+        "name: Commissioner of services for the whole integrated care system",
+    );
+    expect(d.path(), "roles.yaml", line, "name");
+    let line = edit(
+        d.path(),
+        "roles.yaml",
+        "aliases: [commissioners,",
+        "aliases: [manager, commissioners,",
+    );
+    expect(
+        d.path(),
+        "roles.yaml",
+        line,
+        "alias `manager` already names role `team-leader`",
+    );
+    let line = edit(d.path(), "roles.yaml", "id: vcse", "id: frontline");
+    expect(d.path(), "roles.yaml", line, "frontline");
+    std::fs::remove_file(d.path().join("roles.yaml")).unwrap();
+    expect(d.path(), "roles.yaml", 0, "this file is missing");
+}

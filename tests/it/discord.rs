@@ -84,9 +84,17 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
         format!("/applications/42/guilds/{GUILD}/commands")
     );
     let cmds = put.body.as_array().unwrap();
-    assert_eq!(cmds.len(), 18);
+    assert_eq!(cmds.len(), lensbot::engine::COMMANDS.len());
     let lens = cmds.iter().find(|c| c["name"] == "lens").unwrap();
     assert_eq!(lens["options"][0]["choices"].as_array().unwrap().len(), 6);
+    // /role offers the roles as choices, so a manager can pick theirs.
+    let role = cmds.iter().find(|c| c["name"] == "role").unwrap();
+    let choices = role["options"][0]["choices"].as_array().unwrap();
+    assert!(
+        choices
+            .iter()
+            .any(|c| c["name"] == "Team leader or manager" && c["value"] == "team-leader")
+    );
     assert!(
         cmds.iter()
             .all(|c| !c["description"].as_str().unwrap().is_empty())

@@ -113,7 +113,10 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
     assert_eq!(welcome["parse_mode"], "HTML");
     // The commands were registered at start-up, with descriptions.
     let cmds = &f.calls("setMyCommands")[0].body["commands"];
-    assert_eq!(cmds.as_array().unwrap().len(), 18);
+    assert_eq!(
+        cmds.as_array().unwrap().len(),
+        lensbot::engine::COMMANDS.len()
+    );
     assert!(
         cmds.as_array()
             .unwrap()
