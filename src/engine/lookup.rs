@@ -606,22 +606,34 @@ pub fn define(ctx: &mut Ctx<'_>, arg: &str) {
 fn find_definition(cat: &Catalog, text: &str) -> Option<String> {
     let lower = text.to_lowercase();
     let lower = lower.trim_start_matches("the ").trim();
-    if let Some(d) = cat.definitions.iter().find(|d| {
-        d.id == lower || d.term.to_lowercase() == lower || d.aliases.iter().any(|a| a == lower)
+    let items: Vec<(&str, &str, &[String])> = cat
+        .definitions
+        .iter()
+        .map(|d| (d.id.as_str(), d.term.as_str(), d.aliases.as_slice()))
+        .collect();
+    find_named(&items, lower)
+}
+
+/// The id of the item (id, name, aliases) a lower-cased phrase names: an exact id, name or
+/// alias first, else the best typo-tolerant match on the name's words (weighted 3) and the
+/// aliases' (2). Definitions and roles are looked up alike.
+fn find_named(items: &[(&str, &str, &[String])], lower: &str) -> Option<String> {
+    if let Some((id, _, _)) = items.iter().find(|(id, name, aliases)| {
+        *id == lower || name.to_lowercase() == lower || aliases.iter().any(|a| a == lower)
     }) {
-        return Some(d.id.clone());
+        return Some(id.to_string());
     }
     let q = query_words(lower);
     if q.is_empty() {
         return None;
     }
     let mut best: Option<(u32, &str)> = None;
-    for d in &cat.definitions {
-        let term = words(&d.term);
-        let aliases: Vec<String> = d.aliases.iter().flat_map(|a| words(a)).collect();
-        let s = score_fields(&q, &[(&term, 3), (&aliases, 2)]);
+    for (id, name, aliases) in items {
+        let name = words(name);
+        let aliases: Vec<String> = aliases.iter().flat_map(|a| words(a)).collect();
+        let s = score_fields(&q, &[(&name, 3), (&aliases, 2)]);
         if s > 0 && best.is_none_or(|(b, _)| s > b) {
-            best = Some((s, &d.id));
+            best = Some((s, id));
         }
     }
     best.map(|(_, id)| id.to_string())
@@ -683,25 +695,12 @@ fn find_role(cat: &Catalog, text: &str) -> Option<String> {
         .trim_start_matches("an ")
         .trim_start_matches("the ")
         .trim();
-    if let Some(r) = cat.roles.iter().find(|r| {
-        r.id == lower || r.name.to_lowercase() == lower || r.aliases.iter().any(|a| a == lower)
-    }) {
-        return Some(r.id.clone());
-    }
-    let q = query_words(lower);
-    if q.is_empty() {
-        return None;
-    }
-    let mut best: Option<(u32, &str)> = None;
-    for r in &cat.roles {
-        let name = words(&r.name);
-        let aliases: Vec<String> = r.aliases.iter().flat_map(|a| words(a)).collect();
-        let s = score_fields(&q, &[(&name, 3), (&aliases, 2)]);
-        if s > 0 && best.is_none_or(|(b, _)| s > b) {
-            best = Some((s, &r.id));
-        }
-    }
-    best.map(|(_, id)| id.to_string())
+    let items: Vec<(&str, &str, &[String])> = cat
+        .roles
+        .iter()
+        .map(|r| (r.id.as_str(), r.name.as_str(), r.aliases.as_slice()))
+        .collect();
+    find_named(&items, lower)
 }
 
 /// One role's suggested actions, by id (the role menu when the id is unknown).

@@ -390,6 +390,29 @@ fn person_with_backups(data: &Path) {
     );
 }
 
+/// A backup restored with `lensbot restore` into a fresh directory holding the store key of
+/// `data` (as an operator restoring on a new machine would).
+fn restored(data: &Path, backup: &Path) -> tempfile::TempDir {
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::copy(data.join("store.key"), fresh.path().join("store.key")).unwrap();
+    let out = lensbot()
+        .args([
+            "restore",
+            backup.to_str().unwrap(),
+            "--data",
+            fresh.path().to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    fresh
+}
+
 /// What can still be read about the person after they were forgotten: the live store, and
 /// every backup restored (with the store key) into a fresh directory.
 fn readable_traces(data: &Path) -> Vec<String> {
@@ -417,23 +440,7 @@ fn readable_traces(data: &Path) -> Vec<String> {
         if p.extension().is_none_or(|x| x != "jsonl") {
             continue;
         }
-        let fresh = tempfile::tempdir().unwrap();
-        std::fs::copy(data.join("store.key"), fresh.path().join("store.key")).unwrap();
-        let out = lensbot()
-            .args([
-                "restore",
-                p.to_str().unwrap(),
-                "--data",
-                fresh.path().to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let fresh = restored(data, &p);
         let store = SledStore::open(fresh.path()).unwrap();
         if store.get_user("terminal:fg").unwrap().is_some() {
             traces.push(format!("restoring {} brings them back", p.display()));
@@ -525,27 +532,7 @@ fn plain_backups_from_before_encryption_are_sealed_and_then_forgotten() {
     assert!(lensbot::backup::keys_path(&file).exists());
     // It restores (the person is there) until they are forgotten.
     let restore_has_them = || {
-        let fresh = tempfile::tempdir().unwrap();
-        std::fs::copy(
-            data.path().join("store.key"),
-            fresh.path().join("store.key"),
-        )
-        .unwrap();
-        let out = lensbot()
-            .args([
-                "restore",
-                file.to_str().unwrap(),
-                "--data",
-                fresh.path().to_str().unwrap(),
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let fresh = restored(data.path(), &file);
         let store = SledStore::open(fresh.path()).unwrap();
         assert!(store.get_user("terminal:neighbour").unwrap().is_some());
         store.get_user("terminal:fg").unwrap().is_some()
