@@ -49,6 +49,17 @@ fn backup_aad(user: &str) -> Vec<u8> {
     format!("backup\0{user}").into_bytes()
 }
 
+/// A person's backup line with their record (`plain`, JSON) sealed under their key.
+fn sealed_line(
+    vault: &crate::store::vault::Vault,
+    user: &str,
+    plain: &[u8],
+) -> Result<Value, StoreError> {
+    let sealed = vault.seal(user, &backup_aad(user), plain)?;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
+    Ok(json!({"user": user, "sealed": b64}))
+}
+
 /// What can go wrong with a backup or a restore.
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -66,6 +77,10 @@ pub enum BackupError {
         /// What is wrong.
         reason: String,
     },
+    /// The backup's key file does not open with this store's key (or is damaged): the
+    /// restore needs the store key of the store that wrote it.
+    #[error("{0}")]
+    WrongStoreKey(String),
     /// The target store already holds people.
     #[error(
         "the store already holds {0} people: restore into an empty data directory, or pass --replace to delete them first"
@@ -133,10 +148,8 @@ pub fn write(
         };
         let line = match store.vault() {
             Some(vault) => {
-                let sealed = vault.seal(&key, &backup_aad(&key), &codec::encode(&state))?;
                 counts.sealed.push(key.clone());
-                let b64 = base64::engine::general_purpose::STANDARD.encode(sealed);
-                json!({"user": key, "sealed": b64})
+                sealed_line(vault, &key, &codec::encode(&state))?
             }
             None => {
                 let value: Value = serde_json::from_slice(&codec::encode(&state))
@@ -209,13 +222,8 @@ pub fn seal_plain_backups(store: &dyn Store, dir: &Path) -> Result<usize, Backup
             {
                 let plain =
                     serde_json::to_vec(&v["value"]).map_err(|e| BackupError::Io(e.to_string()))?;
-                let b64 = base64::engine::general_purpose::STANDARD.encode(vault.seal(
-                    &user,
-                    &backup_aad(&user),
-                    &plain,
-                )?);
-                people.push(user.clone());
-                v = json!({"user": user, "sealed": b64});
+                v = sealed_line(vault, &user, &plain)?;
+                people.push(user);
             }
             out.push_str(&format!("{v}\n"));
         }
@@ -266,7 +274,11 @@ pub fn restore(
     let mut saw_header = false;
     let mut forgotten = 0;
     let material: Option<Material> = match (keys, store.vault()) {
-        (Some(bytes), Some(vault)) => Some(vault.read_material(bytes, "the backup's key file")?),
+        (Some(bytes), Some(vault)) => Some(
+            vault
+                .read_material(bytes, "the backup's key file")
+                .map_err(|e| BackupError::WrongStoreKey(e.to_string()))?,
+        ),
         _ => None,
     };
     for (i, line) in input.lines().enumerate() {

@@ -5,7 +5,7 @@
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
-use crate::store::{self, SledStore, Store, StoreError};
+use crate::store::{self, SledStore, Store};
 use crate::{terminal, transcript};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,8 @@ USAGE:
     lensbot doctor [--data DIR]
         Check the store (manifest, checksums, every record, keys) and list the backups.
     lensbot backup FILE [--data DIR]
-        Write the whole store to FILE as JSON lines (not while a bot holds the store).
+        Write the whole store to FILE as JSON lines, people's records encrypted, with
+        their keys in FILE's .keys beside it (not while a bot holds the store).
     lensbot restore FILE [--data DIR] [--replace]
         Read a backup into an empty store (--replace empties it first).
     lensbot check [DIR] [--sources DIR] [--write-ids]
@@ -368,7 +369,6 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             let catalog = load_catalog(dialogues.as_deref())?;
             let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
             let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
-            session.finish_forgetting()?;
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
             terminal::run(
@@ -449,15 +449,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 replace,
             )
             .map_err(|e| match e {
-                crate::backup::BackupError::Store(StoreError::Io(why))
-                    if why.contains("store key") =>
-                {
-                    format!(
-                        "{why}\nRestoring needs the store key of the store that wrote the backup: copy that store's store.key to {}, or set {} to its file, then run this again.",
-                        dir.join("store.key").display(),
-                        crate::store::vault::KEY_FILE_ENV
-                    )
-                }
+                crate::backup::BackupError::WrongStoreKey(why) => format!(
+                    "{why}\nRestoring needs the store key of the store that wrote the backup: copy that store's store.key to {}, or set {} to its file, then run this again.",
+                    dir.join("store.key").display(),
+                    crate::store::vault::KEY_FILE_ENV
+                ),
                 e => e.to_string(),
             })?;
             // The restored store is the new baseline its integrity is checked against.
@@ -624,7 +620,6 @@ fn telegram(
     let catalog = load_catalog(dialogues.as_deref())?;
     let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
-    session.finish_forgetting()?;
     let config = telegram::Config {
         token,
         api_url: std::env::var("TELEGRAM_API_URL")
@@ -721,10 +716,6 @@ fn serve(
         health.set_store(crate::health::StoreHealth::Degraded(format!(
             "{unreadable} records cannot be read (lensbot doctor lists them)"
         )));
-    }
-    let finished = session.finish_forgetting()?;
-    if finished > 0 {
-        tracing::info!(finished, "finished forgets a crash interrupted");
     }
     let watch = health.clone();
     let rt = tokio::runtime::Runtime::new()?;
@@ -941,7 +932,6 @@ fn discord(
     let catalog = load_catalog(dialogues.as_deref())?;
     let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
-    session.finish_forgetting()?;
     let facilitator_role =
         match std::env::var("DISCORD_FACILITATOR_ROLE")
             .ok()

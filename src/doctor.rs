@@ -4,7 +4,7 @@
 //! check (the manifest, every value's checksum, every record decrypted and decoded, the key
 //! file, the backups) and prints a report.
 
-use crate::store::{SledStore, StoreError};
+use crate::store::{SledStore, StoreError, integrity};
 use std::path::Path;
 
 /// Opens the store for a process that will serve people. A store that failed its check at
@@ -15,13 +15,16 @@ pub fn open_served(dir: &Path, accept: bool) -> Result<(SledStore, Option<String
     let store = match SledStore::open(dir) {
         Ok(s) => s,
         Err(StoreError::Damaged(why)) => {
-            return Err(format!(
-                "{why}\nTo restore it: stop lensbot, move {0}/sled aside, then `lensbot restore {0}/backups/<newest good backup>.jsonl --data {0}` (`lensbot doctor --data {0}` lists the backups).",
-                dir.display()
-            ));
+            return Err(format!("{why}\n{}", integrity::how_to_restore(dir)));
         }
         Err(e) => return Err(e.to_string()),
     };
+    // A forget a crash interrupted (the record gone, the key not) is finished first.
+    match crate::session::finish_forgetting(&store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "finished forgets a crash interrupted"),
+        Err(e) => return Err(e.to_string()),
+    }
     // Backups an older lensbot wrote in plain text are sealed, so forgetting reaches them.
     match crate::backup::seal_plain_backups(&store, &dir.join("backups")) {
         Ok(0) => {}
@@ -125,7 +128,7 @@ pub fn doctor(dir: &Path) -> Result<i32, Box<dyn std::error::Error>> {
             println!("\n{}", r.advice(dir));
         } else {
             println!(
-                "\nA record that cannot be read can be restored from an older backup (restore it into a spare data directory with `lensbot restore FILE --data DIR` and `lensbot export --user ID --data DIR`), or upgrade lensbot if it was written by a newer one."
+                "\nA record that cannot be read can be restored from an older backup (restore it into a spare data directory with `lensbot restore FILE --data DIR`, after copying this store's store.key there, then `lensbot export --user ID --data DIR`), or upgrade lensbot if it was written by a newer one."
             );
         }
         Ok(1)

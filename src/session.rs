@@ -24,7 +24,7 @@ use jiff::Timestamp;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-pub use forget::{Forgotten, TOMBSTONE, tombstone_key};
+pub use forget::{Forgotten, TOMBSTONE, finish_forgetting, tombstone_key};
 pub use outgoing::Lane;
 pub use unreadable::unreadable_records;
 

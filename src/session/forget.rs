@@ -13,7 +13,7 @@
 
 use super::{Event, Session};
 use crate::engine::{Input, Message};
-use crate::store::{DueEntry, StoreError, Write};
+use crate::store::{DueEntry, Store, StoreError, Write};
 use jiff::Timestamp;
 
 /// The metadata prefix of tombstones.
@@ -113,26 +113,27 @@ impl Session {
     pub(super) fn tombstoned(&self, user: &str) -> Result<bool, StoreError> {
         Ok(self.store.get_meta(&tombstone_key(user))?.is_some())
     }
+}
 
-    /// Finishes forgets a crash interrupted: a tombstone whose person has a key but no record
-    /// means the record went and the key did not. Returns how many keys were destroyed.
-    pub fn finish_forgetting(&self) -> Result<usize, StoreError> {
-        let Some(vault) = self.store.vault() else {
-            return Ok(0);
-        };
-        let mut n = 0;
-        for k in self.store.meta_keys()? {
-            if let Some(user) = k.strip_prefix(TOMBSTONE)
-                && vault.has_key(user)
-                && self.store.get_meta(&k)?.as_deref() != Some(FINISHED.as_bytes())
-                && matches!(self.store.get_user(user), Ok(None))
-            {
-                vault.forget(user)?;
-                n += 1;
-            }
+/// Finishes forgets a crash interrupted: a tombstone whose person has a key but no record, and
+/// is not marked finished, means the record went and the key did not. Returns how many keys
+/// were destroyed. Run at open by every process that serves ([`crate::doctor::open_served`]).
+pub fn finish_forgetting(store: &dyn Store) -> Result<usize, StoreError> {
+    let Some(vault) = store.vault() else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    for k in store.meta_keys()? {
+        if let Some(user) = k.strip_prefix(TOMBSTONE)
+            && vault.has_key(user)
+            && store.get_meta(&k)?.as_deref() != Some(FINISHED.as_bytes())
+            && matches!(store.get_user(user), Ok(None))
+        {
+            vault.forget(user)?;
+            n += 1;
         }
-        Ok(n)
     }
+    Ok(n)
 }
 
 /// Whether an input is the person writing afresh (text or a command), which may start a new

@@ -109,6 +109,14 @@ pub fn write(data: &Path, m: &Manifest) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How to restore a damaged store from its backups (the store key stays where it is).
+pub fn how_to_restore(data: &Path) -> String {
+    format!(
+        "To restore it: stop lensbot, move {0}/sled aside (leave store.key and keys where they are), then `lensbot restore {0}/backups/<newest good backup>.jsonl --data {0}` (`lensbot doctor --data {0}` lists the backups and what each holds).",
+        data.display()
+    )
+}
+
 /// What the check at open found.
 #[derive(Debug, Default, Clone)]
 pub struct Report {
@@ -177,10 +185,8 @@ impl Report {
         for p in &self.problems {
             s.push_str(&format!("  - {p}\n"));
         }
-        s.push_str(&format!(
-            "To restore it: stop lensbot, move {0}/sled aside, then `lensbot restore {0}/backups/<newest good backup>.jsonl --data {0}` (`lensbot doctor --data {0}` lists the backups and what each holds).\nTo serve it as it is anyway, start with --accept-damaged (the manifest is then rewritten to what the store holds now).",
-            data.display()
-        ));
+        s.push_str(&how_to_restore(data));
+        s.push_str("\nTo serve it as it is anyway, start with --accept-damaged (the manifest is then rewritten to what the store holds now).");
         s
     }
 }
