@@ -313,9 +313,9 @@ fn bench_memory(cat: Arc<content::Catalog>, stored: usize, active: usize) -> (u6
         for i in 0..stored {
             let mut s = st.clone();
             s.user = format!("bench:{i}");
-            store.put_user(&s).unwrap();
+            lensbot::store::wait(store.put_user(&s)).unwrap();
         }
-        store.flush().unwrap();
+        lensbot::store::wait(store.flush()).unwrap();
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .arg("--memory-child")

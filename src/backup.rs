@@ -123,20 +123,20 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 /// Writes the whole store: every person whose record can be read (the others are left out,
 /// named in [`Counts::unreadable`] and in a warning that gives the key only) and all metadata.
 /// Any other store error, or a failed write, fails the backup.
-pub fn write(
+pub async fn write(
     store: &dyn Store,
     mut out: impl Write,
     now: jiff::Timestamp,
 ) -> Result<Counts, BackupError> {
     let io = |e: std::io::Error| BackupError::Io(format!("cannot write the backup: {e}"));
-    let users = store.users()?;
+    let users = store.users().await?;
     let format = if store.vault().is_some() { FORMAT } else { 1 };
     let header = json!({"lensbot_backup": format, "state_version": crate::engine::state::STATE_VERSION,
         "created": now.to_string(), "users": users.len()});
     writeln!(out, "{header}").map_err(io)?;
     let mut counts = Counts::default();
     for key in users {
-        let state = match store.get_user(&key) {
+        let state = match store.get_user(&key).await {
             Ok(Some(state)) => state,
             Ok(None) => continue,
             Err(e @ (StoreError::Corrupt { .. } | StoreError::TooNew { .. })) => {
@@ -160,8 +160,8 @@ pub fn write(
         writeln!(out, "{line}").map_err(io)?;
         counts.users += 1;
     }
-    for key in store.meta_keys()? {
-        if let Some(v) = store.get_meta(&key)? {
+    for key in store.meta_keys().await? {
+        if let Some(v) = store.get_meta(&key).await? {
             writeln!(out, "{}", json!({"meta": key, "hex": hex(&v)})).map_err(io)?;
             counts.meta += 1;
         }
@@ -258,13 +258,13 @@ pub fn read_keys(backup: &Path) -> Result<Option<Vec<u8>>, BackupError> {
 
 /// Reads a backup into a store: refuses a store that holds people unless `replace`, which
 /// deletes them (and their reminders) first. The store is flushed at the end.
-pub fn restore(
+pub async fn restore(
     store: &dyn Store,
     input: impl BufRead,
     keys: Option<&[u8]>,
     replace: bool,
 ) -> Result<Counts, BackupError> {
-    let existing = store.users()?;
+    let existing = store.users().await?;
     if !existing.is_empty() && !replace {
         return Err(BackupError::NotEmpty(existing.len()));
     }
@@ -348,11 +348,11 @@ pub fn restore(
         });
     }
     if replace {
-        for e in store.due_until(jiff::Timestamp::MAX)? {
-            store.delete_due(&e)?;
+        for e in store.due_until(jiff::Timestamp::MAX).await? {
+            store.delete_due(&e).await?;
         }
         for key in existing {
-            store.delete_user(&key)?;
+            store.delete_user(&key).await?;
         }
     }
     let mut counts = Counts {
@@ -362,15 +362,17 @@ pub fn restore(
     for state in users {
         for r in &state.reminders {
             if let Some(at) = r.next {
-                store.put_due(&DueEntry {
-                    at,
-                    user: state.user.clone(),
-                    reminder: r.id.clone(),
-                })?;
+                store
+                    .put_due(&DueEntry {
+                        at,
+                        user: state.user.clone(),
+                        reminder: r.id.clone(),
+                    })
+                    .await?;
                 counts.reminders += 1;
             }
         }
-        store.put_user(&state)?;
+        store.put_user(&state).await?;
         counts.users += 1;
     }
     for (k, v) in meta {
@@ -378,14 +380,14 @@ pub fn restore(
         if let Some(group) = k.strip_prefix(crate::challenge::META_PREFIX) {
             let c = crate::challenge::decode(group, &v)?;
             for e in crate::challenge::due_entries(&c) {
-                store.put_due(&e)?;
+                store.put_due(&e).await?;
                 counts.reminders += 1;
             }
         }
-        store.put_meta(&k, &v)?;
+        store.put_meta(&k, &v).await?;
         counts.meta += 1;
     }
-    store.flush()?;
+    store.flush().await?;
     Ok(counts)
 }
 
@@ -411,7 +413,7 @@ pub struct Daily {
 /// integrity check, else the reason it failed: such a backup is named
 /// `lensbot-YYYYMMDD-damaged.jsonl`, says so in its sidecar, and never counts towards the days
 /// kept. Nothing is deleted unless a backup was written and verified.
-pub fn daily(
+pub async fn daily(
     store: &dyn Store,
     dir: &Path,
     keep: usize,
@@ -436,9 +438,9 @@ pub fn daily(
     }
     let name = rotation::file_name(today, integrity.is_some());
     let tmp = dir.join(format!(".{name}.tmp"));
-    let counts = (|| {
+    let counts = async {
         let file = std::fs::File::create(&tmp).map_err(io)?;
-        let counts = write(store, std::io::BufWriter::new(&file), now)?;
+        let counts = write(store, std::io::BufWriter::new(&file), now).await?;
         file.sync_all().map_err(io)?;
         let back = rotation::read_back(std::io::BufReader::new(
             std::fs::File::open(&tmp).map_err(io)?,
@@ -456,7 +458,8 @@ pub fn daily(
             )));
         }
         Ok(counts)
-    })()
+    }
+    .await
     .inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })?;

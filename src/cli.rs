@@ -377,7 +377,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 stdin.lock(),
                 interactive,
             )?;
-            session.store().flush()?;
+            store::wait(session.store().flush())?;
             Ok(0)
         }
         Command::Check {
@@ -407,8 +407,11 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let f = std::fs::File::create(&file)
                 .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
-            let counts =
-                crate::backup::write(&store, std::io::BufWriter::new(f), jiff::Timestamp::now())?;
+            let counts = store::wait(crate::backup::write(
+                &store,
+                std::io::BufWriter::new(f),
+                jiff::Timestamp::now(),
+            ))?;
             crate::backup::write_keys(&store, &counts, &file)?;
             println!(
                 "Wrote {} people and {} metadata entries to {}.",
@@ -442,12 +445,12 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let keys = crate::backup::read_keys(&file)?;
             let dir = store::data_dir(data.as_deref());
-            let counts = crate::backup::restore(
+            let counts = store::wait(crate::backup::restore(
                 &store,
                 std::io::BufReader::new(f),
                 keys.as_deref(),
                 replace,
-            )
+            ))
             .map_err(|e| match e {
                 crate::backup::BackupError::WrongStoreKey(why) => format!(
                     "{why}\nRestoring needs the store key of the store that wrote the backup: copy that store's store.key to {}, or set {} to its file, then run this again.",
@@ -497,7 +500,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
         Command::Export { user, data } => {
             let store = SledStore::open(&store::data_dir(data.as_deref()))?;
             let key = terminal::user_key(&user);
-            match store.get_user(&key)? {
+            match store::wait(store.get_user(&key))? {
                 Some(s) => {
                     println!("{}", serde_json::to_string_pretty(&s)?);
                     Ok(0)
@@ -829,7 +832,7 @@ fn serve(
                 // hour after each midnight.
                 loop {
                     let now = jiff::Timestamp::now();
-                    match crate::backup::daily(store.as_ref(), &dir, keep, now, integrity.as_deref()) {
+                    match crate::backup::daily(store.as_ref(), &dir, keep, now, integrity.as_deref()).await {
                         Ok(d) => {
                             if let Some(p) = d.written {
                                 tracing::info!(path = %p.display(), people = d.counts.users, unreadable = d.counts.unreadable.len(), deleted = d.deleted.len(), "daily backup written and verified");
@@ -866,7 +869,7 @@ fn serve(
         if health.is_failing() {
             return crate::health::EXIT_STORE_FAILED;
         }
-        if let Err(e) = session.flush() {
+        if let Err(e) = session.flush().await {
             eprintln!("lensbot: {e}");
             code = 1;
         }

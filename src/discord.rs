@@ -297,7 +297,9 @@ pub const SOURCE: &str = "discord";
 /// Keeps a person's words from the moment they arrive (a DM, or text typed into an answer box)
 /// in the store's inbox, so a stop or a crash before their turn does not lose them: the next
 /// start finishes those turns ([`replay_inbox`]). Written without a flush (the gateway's task
-/// must not wait for the disk); the turn's own flush, or the next one, makes it durable.
+/// must not wait for the disk); the turn's own flush, or the next one, makes it durable. The
+/// collector is synchronous (that is what keeps gateway order), so the store's write is
+/// waited for here ([`crate::store::wait`]): for sled it is an in-memory write.
 fn keep(session: &Session, id: u64, user: &str, payload: serde_json::Value) {
     let entry = crate::inbox::InboxEntry {
         source: SOURCE.into(),
@@ -306,7 +308,7 @@ fn keep(session: &Session, id: u64, user: &str, payload: serde_json::Value) {
         queue: user.to_string(),
         payload,
     };
-    if let Err(e) = session.receive(SOURCE, id, &[entry]) {
+    if let Err(e) = crate::store::wait(session.receive(SOURCE, id, &[entry])) {
         crate::health::log_store_error("keeping a Discord event in the inbox", &e);
     }
 }
@@ -314,7 +316,7 @@ fn keep(session: &Session, id: u64, user: &str, payload: serde_json::Value) {
 /// Finishes the turns a stop or a crash left in the inbox: each person's words, in order,
 /// answered by DM (the interaction's token may have expired).
 async fn replay_inbox(session: &Session) -> Result<usize, crate::store::StoreError> {
-    let (_, backlog) = session.inbox_backlog(SOURCE)?;
+    let (_, backlog) = session.inbox_backlog(SOURCE).await?;
     let n = backlog.len();
     for e in backlog {
         let p = &e.payload;
@@ -598,11 +600,14 @@ impl Handler {
 
     /// Whether the person who ran a command may facilitate: Manage Server, Manage Channels
     /// (or Administrator), or the configured role.
-    fn may_facilitate(&self, cmd: &CommandInteraction) -> bool {
+    async fn may_facilitate(&self, cmd: &CommandInteraction) -> bool {
         let Some(member) = cmd.member.as_ref() else {
             return false;
         };
-        let server_role = cmd.guild_id.and_then(|g| self.server_role(g.get()));
+        let server_role = match cmd.guild_id {
+            Some(g) => self.server_role(g.get()).await,
+            None => None,
+        };
         let by_role = [self.facilitator_role, server_role]
             .into_iter()
             .flatten()
@@ -611,9 +616,10 @@ impl Handler {
     }
 
     /// The facilitator role a server chose with `/challenge role`, if any.
-    fn server_role(&self, guild: u64) -> Option<u64> {
+    async fn server_role(&self, guild: u64) -> Option<u64> {
         self.session
             .setting(&format!("{ROLE_KEY}{guild}"))
+            .await
             .ok()
             .flatten()?
             .parse()
@@ -695,7 +701,7 @@ impl Handler {
             return self.set_server_role(ctx, cmd, args).await;
         }
         let facilitating = FACILITATOR_WORDS.contains(&sub.as_str());
-        let admin = self.may_facilitate(cmd);
+        let admin = self.may_facilitate(cmd).await;
         let private = facilitating && !admin;
         let deferred = if private {
             cmd.defer_ephemeral(&ctx.http).await
@@ -974,6 +980,6 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = sending.await;
-    session.flush()?;
+    session.flush().await?;
     result
 }

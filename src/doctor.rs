@@ -20,7 +20,7 @@ pub fn open_served(dir: &Path, accept: bool) -> Result<(SledStore, Option<String
         Err(e) => return Err(e.to_string()),
     };
     // A forget a crash interrupted (the record gone, the key not) is finished first.
-    match crate::session::finish_forgetting(&store) {
+    match crate::store::wait(crate::session::finish_forgetting(&store)) {
         Ok(0) => {}
         Ok(n) => tracing::info!(n, "finished forgets a crash interrupted"),
         Err(e) => return Err(e.to_string()),
@@ -99,7 +99,7 @@ pub fn doctor(dir: &Path) -> Result<i32, Box<dyn std::error::Error>> {
         .iter()
         .map(|(k, why)| format!("{k}: {why}"))
         .collect();
-    for e in crate::session::unreadable_records(&store)? {
+    for e in crate::store::wait(crate::session::unreadable_records(&store))? {
         if let Some(k) = e.unreadable_key() {
             let line = format!("{k}: {e}");
             if !unreadable.iter().any(|u| u.starts_with(&format!("{k}: "))) {

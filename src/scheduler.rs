@@ -18,11 +18,11 @@ pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 /// were all looked at by the sweep just run; those still in the index (a record that cannot be
 /// read, a platform this process does not serve, a sweep that failed) are looked at again
 /// within [`MAX_SLEEP`], and must not hold back the entries due after them.
-fn next_after(session: &Session, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
+async fn next_after(session: &Session, now: jiff::Timestamp) -> Option<jiff::Timestamp> {
     let horizon = now
         .checked_add(jiff::SignedDuration::try_from(MAX_SLEEP).ok()?)
         .ok()?;
-    let due = session.store().due_until(horizon).ok()?;
+    let due = session.store().due_until(horizon).await.ok()?;
     due.into_iter().map(|e| e.at).find(|at| *at > now)
 }
 
@@ -45,13 +45,13 @@ pub async fn run(
             // Platforms replay only recent events; the ledger keeps a week.
             let week = jiff::SignedDuration::from_hours(24 * 7);
             if let Ok(cut) = now.checked_sub(week)
-                && let Err(e) = session.store().prune_events(cut)
+                && let Err(e) = session.store().prune_events(cut).await
             {
                 session.health().store_error("pruning the event ledger", &e);
                 tracing::warn!("pruning the event ledger failed: {e}");
             }
         }
-        let sleep = match next_after(&session, now) {
+        let sleep = match next_after(&session, now).await {
             Some(t) => Duration::try_from(t.duration_since(session.now()))
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(200), MAX_SLEEP),

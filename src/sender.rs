@@ -64,7 +64,7 @@ pub async fn run(
     sink: Arc<dyn Deliver>,
     shutdown: impl Future<Output = ()>,
 ) {
-    if let Err(e) = session.reload_outbox() {
+    if let Err(e) = session.reload_outbox().await {
         crate::health::log_store_error("reading the outbox", &e);
     }
     let mut changed = session.watch_outbox();
@@ -150,7 +150,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
             Ok(()) => {
                 e.sent += 1;
                 if e.sent < e.messages.len()
-                    && let Err(err) = session.outbox_progress(e)
+                    && let Err(err) = session.outbox_progress(e).await
                 {
                     crate::health::log_store_error("recording a message as sent", &err);
                 }
@@ -169,7 +169,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
                     attempts = e.attempts,
                     "a message could not be delivered ({why}); it stays in the outbox and is tried again"
                 );
-                if let Err(err) = session.outbox_progress(e) {
+                if let Err(err) = session.outbox_progress(e).await {
                     crate::health::log_store_error("recording a failed delivery", &err);
                 }
                 return Outcome::Later;
@@ -181,7 +181,7 @@ async fn attempt(session: &Session, sink: &dyn Deliver, e: &mut OutboxEntry) -> 
 }
 
 async fn finish(session: &Session, e: &OutboxEntry) {
-    if let Err(err) = session.outbox_done(e) {
+    if let Err(err) = session.outbox_done(e).await {
         crate::health::log_store_error("marking a message delivered", &err);
     }
 }

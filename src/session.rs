@@ -107,6 +107,8 @@ pub struct Session {
     flushed: tokio::sync::Notify,
     /// The outbox's lanes in memory (one per recipient), mirrored from the store.
     outgoing: Mutex<outgoing::Lanes>,
+    /// Held while the outbox is read back into the lanes ([`Session::reload_outbox`]).
+    reloading: tokio::sync::Mutex<()>,
     /// Counts additions to the outbox, so each sender wakes for new entries.
     outgoing_changed: tokio::sync::watch::Sender<u64>,
     /// The process's health: a store I/O error met here marks the store failing.
@@ -184,6 +186,7 @@ impl Session {
             commits: Mutex::new(Commits::default()),
             flushed: tokio::sync::Notify::new(),
             outgoing: Mutex::new(outgoing::Lanes::default()),
+            reloading: tokio::sync::Mutex::new(()),
             outgoing_changed: tokio::sync::watch::Sender::new(0),
             health: Arc::new(crate::health::Health::new()),
             unreadable: Mutex::new(HashSet::new()),
@@ -240,7 +243,7 @@ impl Session {
             // caller may flush once this one is done.
             let _running = FlushRunning(self);
             let store = self.store.clone();
-            let flush = tokio::task::spawn_blocking(move || store.flush());
+            let flush = tokio::spawn(async move { store.flush().await });
             // A flush that never returns (a stuck disk) counts as a failed one.
             let result = match tokio::time::timeout(FLUSH_LIMIT, flush).await {
                 Ok(Ok(r)) => r,
@@ -296,48 +299,49 @@ impl Session {
     /// raised to `high`. Durable after the next [`Session::commit`], which the caller awaits
     /// before acknowledging them; their turns may start meanwhile (a turn's own flush covers
     /// what was appended before it).
-    pub fn receive(
+    pub async fn receive(
         &self,
         source: &str,
         high: u64,
         entries: &[crate::inbox::InboxEntry],
     ) -> Result<(), StoreError> {
-        let r = self.store.inbox_append(source, high, entries);
+        let r = self.store.inbox_append(source, high, entries).await;
         self.noticed("keeping new events in the inbox", r)
     }
 
     /// Whether an event id is in the ledger of applied events.
-    pub fn applied_id(&self, event: &str) -> Result<bool, StoreError> {
-        self.store.event_seen(event)
+    pub async fn applied_id(&self, event: &str) -> Result<bool, StoreError> {
+        self.store.event_seen(event).await
     }
 
     /// What a source's inbox holds from before (events acknowledged but not handled when the
     /// process last stopped), and the highest sequence number ever kept.
-    pub fn inbox_backlog(
+    pub async fn inbox_backlog(
         &self,
         source: &str,
     ) -> Result<(u64, Vec<crate::inbox::InboxEntry>), StoreError> {
         Ok((
-            self.store.inbox_high_water(source)?,
-            self.store.inbox(source)?,
+            self.store.inbox_high_water(source).await?,
+            self.store.inbox(source).await?,
         ))
     }
 
     /// Makes every write so far durable (at shutdown). A store already failing is not
     /// flushed again (sled would only repeat its error, or wait on a stuck disk).
-    pub fn flush(&self) -> Result<(), StoreError> {
+    pub async fn flush(&self) -> Result<(), StoreError> {
         if let crate::health::StoreHealth::Failing(why) = self.health.store() {
             return Err(StoreError::Io(why));
         }
-        let r = self.store.flush();
+        let r = self.store.flush().await;
         self.noticed("flushing the store", r)
     }
 
     /// A setting kept for a community (a server's facilitator role, say), by key.
-    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
             .store
-            .get_meta(key)?
+            .get_meta(key)
+            .await?
             .map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
@@ -441,7 +445,7 @@ impl Session {
 
     /// The write every turn ends with: the event marked applied, its inbox entry cleared, and
     /// its messages owed to `ev.to`. Returns the outbox entry it made, if any.
-    fn settle(
+    async fn settle(
         &self,
         ev: &Event,
         messages: &[Message],
@@ -455,7 +459,9 @@ impl Session {
             w.inbox_done.push(k.clone());
         }
         let Some(to) = &ev.to else { return Ok(None) };
-        let entry = self.owe(to, Some(&ev.user), messages, ev.id.clone(), now)?;
+        let entry = self
+            .owe(to, Some(&ev.user), messages, ev.id.clone(), now)
+            .await?;
         if let Some(e) = &entry {
             w.outbox.push(e.clone());
         }
@@ -464,7 +470,7 @@ impl Session {
 
     /// An outbox entry for `messages` (merged as the platforms show them), or `None` when
     /// there is nothing to say.
-    fn owe(
+    async fn owe(
         &self,
         to: &str,
         person: Option<&str>,
@@ -476,7 +482,7 @@ impl Session {
             return Ok(None);
         }
         Ok(Some(OutboxEntry {
-            id: self.store.next_outbox_id()?,
+            id: self.store.next_outbox_id().await?,
             to: to.to_string(),
             person: person.map(str::to_string),
             messages: crate::render::merge(messages),
@@ -494,7 +500,7 @@ impl Session {
         if w.is_empty() {
             return Ok(());
         }
-        let applied = self.store.apply(&w);
+        let applied = self.store.apply(&w).await;
         self.noticed("writing a turn", applied)?;
         self.commit().await?;
         if !w.outbox.is_empty() {
@@ -510,19 +516,19 @@ impl Session {
         let _in_flight = self.gate.read().await;
         let now = self.now();
         let mut w = Write::default();
-        if self.applied(ev, None)? {
+        if self.applied(ev, None).await? {
             w.inbox_done.extend(ev.inbox.clone());
         } else {
-            self.settle(ev, &messages, &mut w, now)?;
+            self.settle(ev, &messages, &mut w, now).await?;
         }
         self.write(w).await
     }
 
     /// Whether an event was applied before (the store's ledger; records written before the
     /// ledger existed also keep a short list of their own).
-    fn applied(&self, ev: &Event, state: Option<&UserState>) -> Result<bool, StoreError> {
+    async fn applied(&self, ev: &Event, state: Option<&UserState>) -> Result<bool, StoreError> {
         let Some(id) = &ev.id else { return Ok(false) };
-        Ok(self.store.event_seen(id)? || state.is_some_and(|s| s.seen_event(id)))
+        Ok(self.store.event_seen(id).await? || state.is_some_and(|s| s.seen_event(id)))
     }
 
     /// A repeated event: nothing applied; its inbox entry (and a due entry) cleared.
@@ -548,8 +554,8 @@ impl Session {
     /// The turn itself; callers must hold the person's lock (see [`Session::handle_event`]).
     async fn turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
         let user = ev.user.as_str();
-        let stored = self.store.get_user(user)?;
-        let tombstoned = stored.is_none() && self.tombstoned(user)?;
+        let stored = self.store.get_user(user).await?;
+        let tombstoned = stored.is_none() && self.tombstoned(user).await?;
         let state = stored.unwrap_or_else(|| engine::UserState::new(user));
         let input = ev.input.clone();
         if tombstoned && !forget::starts_afresh(&input) {
@@ -557,7 +563,7 @@ impl Session {
             // without bringing a record back.
             let gone = vec![Message::private().para(self.catalog.t("forgotten_already"))];
             let mut w = Write::default();
-            self.settle(ev, &gone, &mut w, now)?;
+            self.settle(ev, &gone, &mut w, now).await?;
             self.write(w).await?;
             return Ok(Reply {
                 at: "forgotten".into(),
@@ -573,7 +579,7 @@ impl Session {
             }),
             _ => None,
         };
-        if self.applied(ev, Some(&state))? {
+        if self.applied(ev, Some(&state)).await? {
             return self.duplicate(ev, &state, due_input).await;
         }
         if let Some(step) = ev.opened_at
@@ -581,7 +587,7 @@ impl Session {
         {
             let stale = vec![Message::private().para(self.catalog.t("modal_stale"))];
             let mut w = Write::default();
-            self.settle(ev, &stale, &mut w, now)?;
+            self.settle(ev, &stale, &mut w, now).await?;
             self.write(w).await?;
             return Ok(Reply {
                 at: crate::logging::describe_at(&state.at),
@@ -609,7 +615,8 @@ impl Session {
             }
         }
         if mydata {
-            turn.messages.extend(self.memberships_message(user, now)?);
+            turn.messages
+                .extend(self.memberships_message(user, now).await?);
         }
         if let Some(label) = &ev.answer_button {
             with_answer_button(&mut turn.messages, &turn.state, label);
@@ -631,7 +638,7 @@ impl Session {
                 w.meta.push((forget::tombstone_key(user), None));
             }
         }
-        self.settle(ev, &turn.messages, &mut w, now)?;
+        self.settle(ev, &turn.messages, &mut w, now).await?;
         self.write(w).await?;
         if added {
             self.wake.notify_one();
@@ -652,7 +659,7 @@ impl Session {
         accepts: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<DueRun, StoreError> {
         let mut run = DueRun::default();
-        let due = self.store.due_until(now);
+        let due = self.store.due_until(now).await;
         for e in self.noticed("reading the due reminders", due)? {
             if !accepts(&e.user) {
                 continue;
@@ -703,15 +710,15 @@ impl Session {
             let _guard = lock.lock().await;
             // A record that cannot be read is left as it is (the warning names it).
             match self
-                .or_skip(self.store.get_user(user), "marking unreachable")?
+                .or_skip(self.store.get_user(user).await, "marking unreachable")?
                 .flatten()
             {
                 Some(mut s) if !s.unreachable => {
                     s.unreachable = true;
                     s.notices
                         .push(self.catalog.t("unreachable_notice").to_string());
-                    self.store.put_user(&s)?;
-                    self.store.flush()
+                    self.store.put_user(&s).await?;
+                    self.store.flush().await
                 }
                 _ => Ok(()),
             }

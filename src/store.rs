@@ -18,6 +18,8 @@ pub mod codec;
 pub mod envelope;
 pub mod integrity;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sled_store;
 pub mod vault;
 
@@ -46,6 +48,10 @@ pub enum StoreError {
     /// data missing).
     #[error("{0}")]
     Damaged(String),
+    /// Another process got there first (PostgreSQL): the event was applied already, so this
+    /// write changed nothing.
+    #[error("{0}")]
+    Conflict(String),
     /// A stored value could not be read.
     #[error("a stored record for {key} could not be read: {reason}")]
     Corrupt {
@@ -76,73 +82,87 @@ impl StoreError {
     pub fn unreadable_key(&self) -> Option<&str> {
         match self {
             StoreError::Corrupt { key, .. } | StoreError::TooNew { key, .. } => Some(key),
-            StoreError::Io(_) | StoreError::Locked(_) | StoreError::Damaged(_) => None,
+            StoreError::Io(_)
+            | StoreError::Locked(_)
+            | StoreError::Damaged(_)
+            | StoreError::Conflict(_) => None,
         }
     }
 }
 
 /// The storage every shell shares. Implementations must be safe to call from many threads.
+#[async_trait::async_trait]
 pub trait Store: Send + Sync {
     /// A person's state, if they have one.
-    fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError>;
+    async fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError>;
     /// Writes a person's state (durable only after [`Store::flush`]).
-    fn put_user(&self, state: &UserState) -> Result<(), StoreError>;
+    async fn put_user(&self, state: &UserState) -> Result<(), StoreError>;
     /// Deletes a person's state; true when there was one.
-    fn delete_user(&self, key: &str) -> Result<bool, StoreError>;
+    async fn delete_user(&self, key: &str) -> Result<bool, StoreError>;
     /// Every person's key.
-    fn users(&self) -> Result<Vec<String>, StoreError>;
+    async fn users(&self) -> Result<Vec<String>, StoreError>;
     /// A metadata value.
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Sets a metadata value.
-    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
+    async fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError>;
     /// Every metadata key.
-    fn meta_keys(&self) -> Result<Vec<String>, StoreError>;
+    async fn meta_keys(&self) -> Result<Vec<String>, StoreError>;
     /// Adds an entry to the due index.
-    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
+    async fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
     /// Removes an entry from the due index (no error when absent).
-    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
+    async fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError>;
     /// Every entry due at or before `until`, earliest first.
-    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError>;
+    async fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError>;
     /// The earliest due time in the index.
-    fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Makes every write so far durable.
-    fn flush(&self) -> Result<(), StoreError>;
+    async fn flush(&self) -> Result<(), StoreError>;
 
     /// Applies a turn's writes all together or not at all (durable after [`Store::flush`]):
     /// the new state, the due index, the outgoing messages, the event marked applied and its
     /// inbox entry gone. A crash leaves either the whole turn or none of it.
-    fn apply(&self, write: &Write) -> Result<(), StoreError>;
+    async fn apply(&self, write: &Write) -> Result<(), StoreError>;
     /// Whether an event id is in the ledger of applied events.
-    fn event_seen(&self, event: &str) -> Result<bool, StoreError>;
+    async fn event_seen(&self, event: &str) -> Result<bool, StoreError>;
     /// Forgets ledger entries recorded before `before` (the platforms replay only recent
     /// events); returns how many went.
-    fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError>;
+    async fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError>;
     /// A fresh outbox id, larger than any given before (even across restarts).
-    fn next_outbox_id(&self) -> Result<u64, StoreError>;
+    async fn next_outbox_id(&self) -> Result<u64, StoreError>;
     /// Every outbox entry not yet delivered, in id order.
-    fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError>;
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError>;
     /// Rewrites an entry's progress (messages sent, attempts).
-    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
+    async fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError>;
     /// Removes a delivered (or undeliverable) entry.
-    fn outbox_remove(&self, id: u64) -> Result<(), StoreError>;
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError>;
     /// Appends events to the inbox and raises the source's high-water mark to `high_water`,
     /// atomically.
-    fn inbox_append(
+    async fn inbox_append(
         &self,
         source: &str,
         high_water: u64,
         entries: &[InboxEntry],
     ) -> Result<(), StoreError>;
     /// The highest sequence number ever appended for a source (0 when none).
-    fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError>;
+    async fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError>;
     /// Every event in the inbox for a source, in arrival order.
-    fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError>;
+    async fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError>;
 
     /// The person keys, for a store that encrypts at rest (sled); `None` for one that keeps
     /// nothing on disk. Forgetting a person destroys their key here after their records are
     /// gone ([`vault::Vault::forget`]); backups carry this key material beside them.
     fn vault(&self) -> Option<&vault::Vault> {
         None
+    }
+
+    /// Destroys a person's keys (after their records are gone and that is durable): in the
+    /// vault, beside every backup it knows, and wherever the store keeps key records. Returns
+    /// how many backup key files changed.
+    async fn forget_keys(&self, user: &str) -> Result<usize, StoreError> {
+        match self.vault() {
+            Some(v) => v.forget(user),
+            None => Ok(0),
+        }
     }
 }
 
@@ -209,6 +229,47 @@ impl DueEntry {
 /// so byte order is time order.
 pub fn time_key(at: Timestamp) -> [u8; 8] {
     ((at.as_second() as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// Runs blocking store work (an fsync, say) from an async method without stalling the other
+/// tasks of a multi-threaded runtime: the worker hands its tasks on while it waits
+/// (`block_in_place`). On a single-threaded runtime (tests) or outside one it simply runs.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// Waits for a store future from synchronous code (the command line's one-shot commands, the
+/// checks at open): on a fresh single-threaded runtime outside one, on a scoped thread of its
+/// own inside a single-threaded one, and with `block_in_place` inside a multi-threaded one.
+/// Never used on a turn's path, which is async throughout.
+pub fn wait<F>(f: F) -> F::Output
+where
+    F: std::future::Future + Send,
+    F::Output: Send,
+{
+    let fresh = |f: F| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a single-threaded runtime can always be built")
+            .block_on(f)
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(|| h.block_on(f))
+        }
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| fresh(f))
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        }),
+        Err(_) => fresh(f),
+    }
 }
 
 /// The data directory: `--data DIR`, else `LENSBOT_DATA`, else `./lensbot-data`.

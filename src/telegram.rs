@@ -168,7 +168,7 @@ pub async fn run(
         Box::pin(async move { a.handle(e).await })
     }));
     // What was acknowledged but not handled before the last stop comes first.
-    let (_, backlog) = session.inbox_backlog(SOURCE)?;
+    let (_, backlog) = session.inbox_backlog(SOURCE).await?;
     for e in backlog {
         queues.push(&e.queue.clone(), e);
     }
@@ -201,18 +201,19 @@ pub async fn run(
                 let mut fresh = Vec::new();
                 for p in updates {
                     match p {
-                        api::Polled::Update(id, v) => match session.applied_id(&format!("tg:{id}"))
-                        {
-                            // A copy of one already handled (the ledger knows it exactly); a
-                            // copy of one still waiting goes to the same queue behind it, and
-                            // its turn finds it applied.
-                            Ok(true) => {}
-                            Ok(false) => fresh.push(inbox_entry(id, v)),
-                            Err(e) => {
-                                tracing::error!("the ledger could not be read: {e}");
-                                fresh.push(inbox_entry(id, v));
+                        api::Polled::Update(id, v) => {
+                            match session.applied_id(&format!("tg:{id}")).await {
+                                // A copy of one already handled (the ledger knows it exactly); a
+                                // copy of one still waiting goes to the same queue behind it, and
+                                // its turn finds it applied.
+                                Ok(true) => {}
+                                Ok(false) => fresh.push(inbox_entry(id, v)),
+                                Err(e) => {
+                                    tracing::error!("the ledger could not be read: {e}");
+                                    fresh.push(inbox_entry(id, v));
+                                }
                             }
-                        },
+                        }
                         api::Polled::Unreadable(id) => {
                             tracing::warn!(
                                 update_id = id,
@@ -223,7 +224,7 @@ pub async fn run(
                 }
                 // Not confirmed (the offset stays) when the inbox cannot keep them: Telegram
                 // serves them again, after a restart if the store has failed.
-                if let Err(e) = session.receive(SOURCE, top, &fresh) {
+                if let Err(e) = session.receive(SOURCE, top, &fresh).await {
                     // An I/O error was the health state's error line already.
                     if crate::health::is_fatal(&e) {
                         tracing::warn!("the inbox could not be written: {e}; not confirmed");
@@ -284,7 +285,7 @@ pub async fn run(
     let _ = stop.send(true);
     let _ = scheduler.await;
     let _ = sending.await;
-    session.flush()?;
+    session.flush().await?;
     Ok(())
 }
 
@@ -471,7 +472,7 @@ impl Adapter {
     /// be asked (a 5xx, a 429, the network).
     async fn confirm_group(&self, ev: &mut Event, person: u64) -> Option<Message> {
         let group = challenge::request(&ev.input)?.group()?.to_string();
-        let already = match self.session.challenge(&group) {
+        let already = match self.session.challenge(&group).await {
             Ok(c) => c.is_some_and(|c| c.member(&ev.user).is_some()),
             Err(_) => false,
         };

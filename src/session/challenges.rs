@@ -31,8 +31,8 @@ fn name_aad(group: &str, user: &str) -> Vec<u8> {
 
 impl Session {
     /// A group's challenge record, if it has had one.
-    pub fn challenge(&self, group: &str) -> Result<Option<Challenge>, StoreError> {
-        match self.store.get_meta(&challenge::meta_key(group))? {
+    pub async fn challenge(&self, group: &str) -> Result<Option<Challenge>, StoreError> {
+        match self.store.get_meta(&challenge::meta_key(group)).await? {
             Some(bytes) => {
                 let mut c = challenge::decode(group, &bytes)?;
                 self.unseal_names(&mut c);
@@ -84,11 +84,13 @@ impl Session {
     /// Every group's record that can be read: one that cannot (damaged, or written by a newer
     /// lensbot) is skipped with a warning naming its key, so it harms no other group's
     /// members. A store failure is an error.
-    pub fn challenges(&self) -> Result<Vec<Challenge>, StoreError> {
+    pub async fn challenges(&self) -> Result<Vec<Challenge>, StoreError> {
         let mut out = Vec::new();
-        for key in self.store.meta_keys()? {
+        for key in self.store.meta_keys().await? {
             if let Some(group) = key.strip_prefix(challenge::META_PREFIX)
-                && let Some(c) = self.or_skip(self.challenge(group), "challenges")?.flatten()
+                && let Some(c) = self
+                    .or_skip(self.challenge(group).await, "challenges")?
+                    .flatten()
             {
                 out.push(c);
             }
@@ -118,7 +120,7 @@ impl Session {
     }
 
     /// Saves a record and moves its due-index entries (durable after the next flush).
-    fn save_challenge(
+    async fn save_challenge(
         &self,
         before: Option<&Challenge>,
         after: &Challenge,
@@ -126,16 +128,18 @@ impl Session {
         let old = before.map(challenge::due_entries).unwrap_or_default();
         let new = challenge::due_entries(after);
         for e in old.difference(&new) {
-            self.store.delete_due(e)?;
+            self.store.delete_due(e).await?;
         }
         let added = new.difference(&old).count() > 0;
         for e in new.difference(&old) {
-            self.store.put_due(e)?;
+            self.store.put_due(e).await?;
         }
-        self.store.put_meta(
-            &challenge::meta_key(&after.group),
-            &self.encode_challenge(after)?,
-        )?;
+        self.store
+            .put_meta(
+                &challenge::meta_key(&after.group),
+                &self.encode_challenge(after)?,
+            )
+            .await?;
         if added {
             self.wake.notify_one();
         }
@@ -151,13 +155,13 @@ impl Session {
         let lock = self.lock_for(group);
         let result = {
             let _guard = lock.lock().await;
-            let before = self.challenge(group)?;
+            let before = self.challenge(group).await?;
             let mut after = before.clone();
             let out = f(after.as_mut());
             if let Some(a) = &after
                 && before.as_ref() != Some(a)
             {
-                self.save_challenge(before.as_ref(), a)?;
+                self.save_challenge(before.as_ref(), a).await?;
             }
             Ok(out)
         };
@@ -194,13 +198,13 @@ impl Session {
         let lock = self.lock_for(&group.key);
         let result = async {
             let _guard = lock.lock().await;
-            if self.applied(ev, None)? {
+            if self.applied(ev, None).await? {
                 let mut w = Write::default();
                 w.inbox_done.extend(ev.inbox.clone());
                 self.write(w).await?;
                 return Ok(Vec::new());
             }
-            let before = self.challenge(&group.key)?;
+            let before = self.challenge(&group.key).await?;
             let (after, messages) =
                 challenge::group::command(&self.catalog, before.clone(), group, actor, args, now);
             let mut w = Write::default();
@@ -211,11 +215,11 @@ impl Session {
             }
             let mut settle = ev.clone();
             settle.to = None;
-            self.settle(&settle, &[], &mut w, now)?;
+            self.settle(&settle, &[], &mut w, now).await?;
             if let Some(to) = &ev.to {
                 // The transport shows a group only what is public.
                 w.outbox
-                    .extend(self.owe(to, None, &messages, ev.id.clone(), now)?);
+                    .extend(self.owe(to, None, &messages, ev.id.clone(), now).await?);
             }
             self.write(w).await?;
             Ok(messages)
@@ -281,19 +285,20 @@ impl Session {
         let name = ev.name.as_deref();
         let state = self
             .store
-            .get_user(user)?
+            .get_user(user)
+            .await?
             .unwrap_or_else(|| UserState::new(user));
-        if self.applied(ev, Some(&state))? {
+        if self.applied(ev, Some(&state)).await? {
             return self.duplicate(ev, &state, None).await;
         }
         let mut st = state.clone();
         let cat = self.catalog.clone();
         let cat = cat.as_ref();
         let mut messages = match req {
-            _ if !self.may_ask(ev, &req)? => {
+            _ if !self.may_ask(ev, &req).await? => {
                 vec![Message::private().para(cat.t("ch.members_only"))]
             }
-            Request::Status => vec![self.status_message(user, now)?],
+            Request::Status => vec![self.status_message(user, now).await?],
             Request::Help => vec![Message::private().para(cat.t("ch.help_private"))],
             Request::Join(group) => {
                 let tz = st.timezone.clone();
@@ -307,7 +312,7 @@ impl Session {
                 })
                 .await?
             }
-            Request::Leave(None) => match self.choose(user, 'l', "ch.choose_leave", &[])? {
+            Request::Leave(None) => match self.choose(user, 'l', "ch.choose_leave", &[]).await? {
                 Ok(group) => {
                     self.with_challenge(&group, |c| match c {
                         Some(c) => member::leave(cat, c, user),
@@ -326,7 +331,10 @@ impl Session {
             }
             Request::Name(None, on) => {
                 let flag = if on { "1" } else { "0" };
-                match self.choose(user, 'n', "ch.choose_name", &[flag.to_string()])? {
+                match self
+                    .choose(user, 'n', "ch.choose_name", &[flag.to_string()])
+                    .await?
+                {
                     Ok(group) => {
                         self.with_challenge(&group, |c| match c {
                             Some(c) => member::set_name(cat, c, user, name, on),
@@ -344,7 +352,8 @@ impl Session {
             Request::Done(group, step) => self.check_in(user, &group, step).await?,
             Request::Reflect(group, step, k) => {
                 let found = self
-                    .challenge(&group)?
+                    .challenge(&group)
+                    .await?
                     .filter(|c| {
                         c.active() && c.member(user).is_some_and(|m| m.sent.contains(&step))
                     })
@@ -390,7 +399,7 @@ impl Session {
             st.updated = Some(now);
             w.users.push(st.clone());
         }
-        self.settle(ev, &messages, &mut w, now)?;
+        self.settle(ev, &messages, &mut w, now).await?;
         self.write(w).await?;
         self.commit().await?;
         Ok(Reply {
@@ -409,7 +418,7 @@ impl Session {
     /// `/start ch_…` deep link, `/challenge join CODE`) is never enough: a link can be shared
     /// anywhere, and a group key from another platform never matches a confirmation. So an
     /// outsider neither joins nor learns the group's title.
-    fn may_ask(&self, ev: &Event, req: &Request) -> Result<bool, StoreError> {
+    async fn may_ask(&self, ev: &Event, req: &Request) -> Result<bool, StoreError> {
         let Some(group) = req.group() else {
             return Ok(true);
         };
@@ -420,7 +429,8 @@ impl Session {
             return Ok(true);
         }
         Ok(self
-            .challenge(group)?
+            .challenge(group)
+            .await?
             .is_some_and(|c| c.member(&ev.user).is_some()))
     }
 
@@ -443,7 +453,7 @@ impl Session {
 
     /// When a request needs a group: the only challenge the person is in (`Ok`), or a
     /// question with one button per challenge, or a note that they are in none (`Err`).
-    fn choose(
+    async fn choose(
         &self,
         user: &str,
         verb: char,
@@ -452,7 +462,8 @@ impl Session {
     ) -> Result<Result<String, Vec<Message>>, StoreError> {
         let cat = &self.catalog;
         let mine: Vec<Challenge> = self
-            .challenges()?
+            .challenges()
+            .await?
             .into_iter()
             .filter(|c| c.active() && c.member(user).is_some())
             .collect();
@@ -492,10 +503,11 @@ impl Session {
     }
 
     /// Everyone's challenges as the person sees them.
-    fn status_message(&self, user: &str, now: Timestamp) -> Result<Message, StoreError> {
+    async fn status_message(&self, user: &str, now: Timestamp) -> Result<Message, StoreError> {
         let cat = &self.catalog;
         let lines: Vec<String> = self
-            .challenges()?
+            .challenges()
+            .await?
             .iter()
             .filter(|c| c.member(user).is_some())
             .map(|c| member::status_line(cat, c, cat.plan(&c.plan), user, now))
@@ -510,17 +522,22 @@ impl Session {
     }
 
     /// For `/mydata`: what challenge records hold about the person.
-    pub(super) fn memberships_message(
+    pub(super) async fn memberships_message(
         &self,
         user: &str,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        let any = self.challenges()?.iter().any(|c| c.member(user).is_some());
+        let any = self
+            .challenges()
+            .await?
+            .iter()
+            .any(|c| c.member(user).is_some());
         if !any {
             return Ok(Vec::new());
         }
         Ok(vec![
-            self.status_message(user, now)?
+            self.status_message(user, now)
+                .await?
                 .para(self.catalog.t("ch.mydata_note")),
         ])
     }
@@ -530,7 +547,7 @@ impl Session {
     /// still goes through everywhere else. Returns how many challenges they left.
     pub(super) async fn leave_every_challenge(&self, user: &str) -> Result<usize, StoreError> {
         let mut count = 0;
-        for c in self.challenges()? {
+        for c in self.challenges().await? {
             if c.member(user).is_some() {
                 let left = self.with_challenge(&c.group, |c| {
                     if let Some(c) = c {
@@ -571,10 +588,11 @@ impl Session {
         } else if let Some(user) = e.reminder.strip_prefix("p:") {
             // A member whose own record cannot be read is not prompted (as if unreachable);
             // the challenge moves on for everyone else.
-            let (person, readable) = match self.or_skip(self.store.get_user(user), "prompts")? {
-                Some(person) => (person, true),
-                None => (None, false),
-            };
+            let (person, readable) =
+                match self.or_skip(self.store.get_user(user).await, "prompts")? {
+                    Some(person) => (person, true),
+                    None => (None, false),
+                };
             let messages = self
                 .with_challenge(&e.user, |c| {
                     let c = c?;
@@ -623,7 +641,7 @@ impl Session {
         w.due_delete.push(e.clone());
         let person = (!challenge::is_group_key(&to)).then_some(to.as_str());
         let event = format!("due:{}:{}:{}", e.user, e.reminder, e.at.as_second());
-        if let Some(mut entry) = self.owe(&to, person, &messages, Some(event), now)? {
+        if let Some(mut entry) = self.owe(&to, person, &messages, Some(event), now).await? {
             entry.group = Some(e.user.clone());
             w.outbox.push(entry);
             run.queued += 1;

@@ -57,13 +57,14 @@ impl Session {
         let mut w = Write::default();
         let due: Vec<DueEntry> = self
             .store
-            .due_until(Timestamp::MAX)?
+            .due_until(Timestamp::MAX)
+            .await?
             .into_iter()
             .filter(|e| e.user == user)
             .collect();
         done.due = due.len();
         w.due_delete.extend(due);
-        done.record = match self.store.get_user(user) {
+        done.record = match self.store.get_user(user).await {
             Ok(s) => s.is_some(),
             // A record that cannot be read is deleted all the same.
             Err(e) if e.unreadable_key().is_some() => true,
@@ -73,14 +74,14 @@ impl Session {
         w.meta
             .push((tombstone_key(user), Some(b"pending".to_vec())));
         if let Some((ev, messages)) = ev {
-            self.settle(ev, messages, &mut w, now)?;
+            self.settle(ev, messages, &mut w, now).await?;
             for e in &mut w.outbox {
                 e.person = None;
             }
         }
         self.write(w).await?;
-        if let Some(vault) = self.store.vault() {
-            done.backups = vault.forget(user)?;
+        if self.store.vault().is_some() {
+            done.backups = self.store.forget_keys(user).await?;
             // Marked finished, so a start after a crash does not destroy it again (by then a
             // returning person may have a new key for a message still queued).
             let mut w = Write::default();
@@ -110,26 +111,26 @@ impl Session {
     }
 
     /// Whether a person was forgotten and has not come back since.
-    pub(super) fn tombstoned(&self, user: &str) -> Result<bool, StoreError> {
-        Ok(self.store.get_meta(&tombstone_key(user))?.is_some())
+    pub(super) async fn tombstoned(&self, user: &str) -> Result<bool, StoreError> {
+        Ok(self.store.get_meta(&tombstone_key(user)).await?.is_some())
     }
 }
 
 /// Finishes forgets a crash interrupted: a tombstone whose person has a key but no record, and
 /// is not marked finished, means the record went and the key did not. Returns how many keys
 /// were destroyed. Run at open by every process that serves ([`crate::doctor::open_served`]).
-pub fn finish_forgetting(store: &dyn Store) -> Result<usize, StoreError> {
+pub async fn finish_forgetting(store: &dyn Store) -> Result<usize, StoreError> {
     let Some(vault) = store.vault() else {
         return Ok(0);
     };
     let mut n = 0;
-    for k in store.meta_keys()? {
+    for k in store.meta_keys().await? {
         if let Some(user) = k.strip_prefix(TOMBSTONE)
             && vault.has_key(user)
-            && store.get_meta(&k)?.as_deref() != Some(FINISHED.as_bytes())
-            && matches!(store.get_user(user), Ok(None))
+            && store.get_meta(&k).await?.as_deref() != Some(FINISHED.as_bytes())
+            && matches!(store.get_user(user).await, Ok(None))
         {
-            vault.forget(user)?;
+            store.forget_keys(user).await?;
             n += 1;
         }
     }

@@ -47,21 +47,16 @@ impl Session {
 
     /// Loads what the store's outbox holds (after a restart: replies saved but not yet
     /// delivered) into the lanes, once per process.
-    pub fn reload_outbox(&self) -> Result<usize, StoreError> {
-        let mut l = self.lanes();
-        if l.loaded {
+    pub async fn reload_outbox(&self) -> Result<usize, StoreError> {
+        // One reload at a time: a second sender waits here for the first one's reload, so no
+        // sender delivers while the outbox is being read (an entry read and then delivered
+        // would otherwise be queued again).
+        let _one = self.reloading.lock().await;
+        if self.lanes().loaded {
             return Ok(0);
         }
-        l.loaded = true;
-        // Read under the lanes' lock, so no sender delivers meanwhile.
-        let entries = match self.store.outbox() {
-            Ok(e) => e,
-            Err(e) => {
-                l.loaded = false;
-                return Err(e);
-            }
-        };
-        drop(l);
+        let entries = self.store.outbox().await?;
+        self.lanes().loaded = true;
         let n = entries.len();
         self.queue_outgoing(entries);
         Ok(n)
@@ -121,11 +116,11 @@ impl Session {
 
     /// Records progress on an entry (messages sent, attempts), so a restart resumes after
     /// what the platform already took.
-    pub fn outbox_progress(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    pub async fn outbox_progress(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         if let Some(q) = self.lanes().pending.get_mut(&entry.to) {
             q.insert(entry.id, entry.clone());
         }
-        let r = self.store.outbox_update(entry);
+        let r = self.store.outbox_update(entry).await;
         self.noticed("recording a message's progress in the outbox", r)
     }
 
@@ -133,7 +128,7 @@ impl Session {
     /// the next flush: any turn's (group commit), or the sender's own within a fifth of a
     /// second ([`Session::flush_marks`]); a crash before then sends the entry again at the
     /// next start, the one repeat the README admits.
-    pub fn outbox_done(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    pub async fn outbox_done(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         {
             let mut l = self.lanes();
             if let Some(q) = l.pending.get_mut(&entry.to) {
@@ -141,7 +136,7 @@ impl Session {
             }
             l.unflushed.push(entry.id);
         }
-        let r = self.store.outbox_remove(entry.id);
+        let r = self.store.outbox_remove(entry.id).await;
         self.noticed("removing a delivered message from the outbox", r)
     }
 

@@ -89,7 +89,7 @@ impl Session {
             return Err(e);
         }
         let at = "unreadable record".to_string();
-        if self.applied(ev, None)? {
+        if self.applied(ev, None).await? {
             let mut w = Write::default();
             w.inbox_done.extend(ev.inbox.clone());
             self.write(w).await?;
@@ -106,7 +106,7 @@ impl Session {
         };
         let messages = vec![Message::private().para(self.catalog.t(phrase))];
         let mut w = Write::default();
-        self.settle(ev, &messages, &mut w, now)?;
+        self.settle(ev, &messages, &mut w, now).await?;
         self.write(w).await?;
         Ok(Reply {
             messages,
@@ -119,20 +119,20 @@ impl Session {
 /// Every record in `store` that cannot be read (people's and groups' challenge records), each
 /// as the error reading it gave (its key from [`StoreError::unreadable_key`]). A store failure
 /// is an error. For `lensbot doctor` and the like: it reads every record once.
-pub fn unreadable_records(store: &dyn Store) -> Result<Vec<StoreError>, StoreError> {
+pub async fn unreadable_records(store: &dyn Store) -> Result<Vec<StoreError>, StoreError> {
     let mut out = Vec::new();
-    for key in store.users()? {
-        match store.get_user(&key) {
+    for key in store.users().await? {
+        match store.get_user(&key).await {
             Ok(_) => {}
             Err(e) if e.unreadable_key().is_some() => out.push(e),
             Err(e) => return Err(e),
         }
     }
-    for key in store.meta_keys()? {
+    for key in store.meta_keys().await? {
         let Some(group) = key.strip_prefix(crate::challenge::META_PREFIX) else {
             continue;
         };
-        let Some(bytes) = store.get_meta(&key)? else {
+        let Some(bytes) = store.get_meta(&key).await? else {
             continue;
         };
         match crate::challenge::decode(group, &bytes) {

@@ -50,13 +50,14 @@ fn poisoned<T>(_: T) -> StoreError {
     StoreError::Io("the in-memory store's lock was poisoned by a panic".into())
 }
 
+#[async_trait::async_trait]
 impl Store for MemoryStore {
-    fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
+    async fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         let users = self.users.lock().map_err(poisoned)?;
         users.get(key).map(|b| codec::decode(key, b)).transpose()
     }
 
-    fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
+    async fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
         let bytes = codec::encode(state);
         self.users
             .lock()
@@ -65,11 +66,11 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
+    async fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.users.lock().map_err(poisoned)?.remove(key).is_some())
     }
 
-    fn users(&self) -> Result<Vec<String>, StoreError> {
+    async fn users(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .users
             .lock()
@@ -79,11 +80,11 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.meta.lock().map_err(poisoned)?.get(key).cloned())
     }
 
-    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    async fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.meta
             .lock()
             .map_err(poisoned)?
@@ -91,7 +92,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
+    async fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
         Ok(self
             .meta
             .lock()
@@ -101,7 +102,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+    async fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         self.due
             .lock()
             .map_err(poisoned)?
@@ -109,12 +110,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+    async fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         self.due.lock().map_err(poisoned)?.remove(&entry.key());
         Ok(())
     }
 
-    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
+    async fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
         let end = (u64::from_be_bytes(time_key(until)) + 1)
             .to_be_bytes()
             .to_vec();
@@ -127,7 +128,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         Ok(self
             .due
             .lock()
@@ -137,11 +138,11 @@ impl Store for MemoryStore {
             .map(|e| e.at))
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    async fn flush(&self) -> Result<(), StoreError> {
         Ok(())
     }
 
-    fn apply(&self, w: &Write) -> Result<(), StoreError> {
+    async fn apply(&self, w: &Write) -> Result<(), StoreError> {
         // Every lock at once, always in this order, so a reader never sees half a turn.
         let mut users = self.users.lock().map_err(poisoned)?;
         let mut meta = self.meta.lock().map_err(poisoned)?;
@@ -179,22 +180,22 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
+    async fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
         Ok(self.events.lock().map_err(poisoned)?.contains_key(event))
     }
 
-    fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
+    async fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
         let mut events = self.events.lock().map_err(poisoned)?;
         let n = events.len();
         events.retain(|_, at| *at >= before);
         Ok(n - events.len())
     }
 
-    fn next_outbox_id(&self) -> Result<u64, StoreError> {
+    async fn next_outbox_id(&self) -> Result<u64, StoreError> {
         Ok(self.ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1)
     }
 
-    fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         Ok(self
             .outbox
             .lock()
@@ -204,7 +205,7 @@ impl Store for MemoryStore {
             .collect())
     }
 
-    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    async fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         self.outbox
             .lock()
             .map_err(poisoned)?
@@ -212,12 +213,12 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
         self.outbox.lock().map_err(poisoned)?.remove(&id);
         Ok(())
     }
 
-    fn inbox_append(
+    async fn inbox_append(
         &self,
         source: &str,
         high_water: u64,
@@ -232,7 +233,7 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
+    async fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
         Ok(self
             .high_water
             .lock()
@@ -242,7 +243,7 @@ impl Store for MemoryStore {
             .unwrap_or(0))
     }
 
-    fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
         Ok(self
             .inbox
             .lock()

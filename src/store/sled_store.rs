@@ -359,7 +359,8 @@ impl SledStore {
     /// holds now, and later flushes keep it up to date again.
     pub fn accept_damage(&self) -> Result<(), StoreError> {
         self.frozen.store(false, Ordering::SeqCst);
-        self.flush()?;
+        self.vault.sync()?;
+        self.db.flush().map_err(io)?;
         let seq = self.seq.load(Ordering::SeqCst);
         self.write_manifest(seq, self.counts_now())
     }
@@ -713,8 +714,9 @@ fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
+#[async_trait::async_trait]
 impl Store for SledStore {
-    fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
+    async fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
         match self.users.get(key.as_bytes()).map_err(io)? {
             Some(v) => {
                 let body = self.read_value(USERS, key.as_bytes(), &v)?;
@@ -724,12 +726,12 @@ impl Store for SledStore {
         }
     }
 
-    fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
+    async fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
         let v = self.user_value(state)?;
         self.journaled(&[(USERS, state.user.as_bytes().to_vec(), Some(v))])
     }
 
-    fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
+    async fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
         if !self.users.contains_key(key.as_bytes()).map_err(io)? {
             return Ok(false);
         }
@@ -737,7 +739,7 @@ impl Store for SledStore {
         Ok(true)
     }
 
-    fn users(&self) -> Result<Vec<String>, StoreError> {
+    async fn users(&self) -> Result<Vec<String>, StoreError> {
         self.users
             .iter()
             .keys()
@@ -748,7 +750,7 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         match self.meta.get(key.as_bytes()).map_err(io)? {
             Some(v) => Ok(Some(
                 self.read_value(META, key.as_bytes(), &v)?.into_owned(),
@@ -757,11 +759,11 @@ impl Store for SledStore {
         }
     }
 
-    fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+    async fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
         self.journaled(&[(META, key.as_bytes().to_vec(), Some(envelope::wrap(value)))])
     }
 
-    fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
+    async fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
         self.meta
             .iter()
             .keys()
@@ -772,16 +774,16 @@ impl Store for SledStore {
             .collect()
     }
 
-    fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+    async fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         let v = serde_json::to_vec(entry).expect("a due entry always serialises");
         self.journaled(&[(DUE, entry.key(), Some(envelope::wrap(&v)))])
     }
 
-    fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+    async fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
         self.journaled(&[(DUE, entry.key(), None)])
     }
 
-    fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
+    async fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
         let end = (u64::from_be_bytes(time_key(until)) + 1).to_be_bytes();
         let mut out = Vec::new();
         for kv in self.due.range(..end.as_slice()) {
@@ -791,7 +793,7 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
         for kv in self.due.iter() {
             let (k, v) = kv.map_err(io)?;
             if let Some(e) = self.due_entry(&k, &v) {
@@ -801,18 +803,20 @@ impl Store for SledStore {
         Ok(None)
     }
 
-    fn flush(&self) -> Result<(), StoreError> {
+    async fn flush(&self) -> Result<(), StoreError> {
         // The sequence and counts of one moment: no write is half done while the gate is held.
         let (seq, counts) = {
             let _all = self.gate.write().unwrap_or_else(|p| p.into_inner());
             (self.seq.load(Ordering::SeqCst), self.counts_now())
         };
-        self.vault.sync()?;
-        self.db.flush().map_err(io)?;
-        self.write_manifest(seq, counts)
+        super::blocking(|| {
+            self.vault.sync()?;
+            self.db.flush().map_err(io)?;
+            self.write_manifest(seq, counts)
+        })
     }
 
-    fn apply(&self, w: &Write) -> Result<(), StoreError> {
+    async fn apply(&self, w: &Write) -> Result<(), StoreError> {
         let mut ops: Vec<Op> = Vec::new();
         for k in &w.delete_users {
             ops.push((USERS, k.as_bytes().to_vec(), None));
@@ -855,13 +859,13 @@ impl Store for SledStore {
         self.journaled(&ops)
     }
 
-    fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
+    async fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
         self.pipe
             .contains_key(pkey(EVENTS, event.as_bytes()))
             .map_err(io)
     }
 
-    fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
+    async fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
         let cut = time_key(before);
         let mut gone = Vec::new();
         for kv in self.pipe.scan_prefix([EVENTS]) {
@@ -879,16 +883,16 @@ impl Store for SledStore {
         Ok(gone.len())
     }
 
-    fn next_outbox_id(&self) -> Result<u64, StoreError> {
+    async fn next_outbox_id(&self) -> Result<u64, StoreError> {
         // sled's ids only grow, across restarts too (it reserves them in blocks).
         self.db.generate_id().map_err(io)
     }
 
-    fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
         self.scan_entries(&[OUTBOX])
     }
 
-    fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+    async fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
         let k = pkey(OUTBOX, &entry.key());
         let v = self.outbox_value(&k, entry)?;
         let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
@@ -896,7 +900,7 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
         let _writing = self.gate.read().unwrap_or_else(|p| p.into_inner());
         self.pipe
             .remove(pkey(OUTBOX, &id.to_be_bytes()))
@@ -904,7 +908,7 @@ impl Store for SledStore {
         Ok(())
     }
 
-    fn inbox_append(
+    async fn inbox_append(
         &self,
         source: &str,
         high_water: u64,
@@ -932,7 +936,7 @@ impl Store for SledStore {
         self.done(last)
     }
 
-    fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
+    async fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
         Ok(self
             .pipe
             .get(pkey(HIGH_WATER, source.as_bytes()))
@@ -941,7 +945,7 @@ impl Store for SledStore {
             .unwrap_or(0))
     }
 
-    fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
+    async fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
         let prefix = pkey(INBOX, &crate::inbox::key(source, 0)[..source.len() + 1]);
         self.scan_entries(&prefix)
     }
@@ -966,8 +970,8 @@ mod tests {
         assert_eq!(decode_ops(&[USERS, 0, 0, 0, 9, b'x']), None, "a cut record");
     }
 
-    #[test]
-    fn a_write_a_crash_interrupted_is_finished_at_open() {
+    #[tokio::test]
+    async fn a_write_a_crash_interrupted_is_finished_at_open() {
         let dir = tempfile::tempdir().unwrap();
         {
             let s = SledStore::open(dir.path()).unwrap();
@@ -985,8 +989,8 @@ mod tests {
             s.db.flush().unwrap();
         }
         let s = SledStore::open(dir.path()).unwrap();
-        assert_eq!(s.get_meta("k").unwrap(), Some(b"v".to_vec()));
-        assert!(s.event_seen("tg:7").unwrap());
+        assert_eq!(s.get_meta("k").await.unwrap(), Some(b"v".to_vec()));
+        assert!(s.event_seen("tg:7").await.unwrap());
         assert_eq!(
             s.pipe.scan_prefix([JOURNAL]).count(),
             0,

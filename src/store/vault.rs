@@ -16,6 +16,11 @@
 //!   key file can read the records those keys cover: keep a copy of the store key apart from
 //!   the backups (without it no backup can be restored).
 //!
+//! - Over PostgreSQL ([`Vault::in_table`]) the key records live in a table instead of a file:
+//!   a new key waits in [`Vault::take_new`] until the store inserts it in the same transaction
+//!   as the first value sealed with it, and a key another process made is learnt on first use
+//!   ([`Vault::learn`]).
+//!
 //! What this does not protect: a running bot (the operator can read everything it can), keys
 //! and identifiers (`telegram:123`) which stay in the clear, and blocks of a deleted key file
 //! the file system has not reused yet.
@@ -261,14 +266,27 @@ fn rewrite(store: &StoreKey, path: &Path, keys: &Keys) -> Result<(), StoreError>
     Ok(())
 }
 
+/// A key made since the store last saved the new ones (a table-backed vault): its id, its
+/// person, and its record sealed under the store key.
+pub struct NewKey {
+    /// The key's id (the first bytes of every value sealed with it).
+    pub id: u64,
+    /// Whose key it is.
+    pub person: String,
+    /// The record, sealed under the store key ([`Vault::learn`] reads it back).
+    pub record: Vec<u8>,
+}
+
 /// The person keys of a store, with the store key that protects them.
 pub struct Vault {
     store_key: StoreKey,
     path: PathBuf,
     backups: PathBuf,
     keys: RwLock<Keys>,
-    /// The key file, open for appending new keys.
-    file: Mutex<std::fs::File>,
+    /// The key file, open for appending new keys; `None` when the keys live in a table.
+    file: Mutex<Option<std::fs::File>>,
+    /// Keys made and not yet saved (table-backed only).
+    new: Mutex<Vec<NewKey>>,
     /// A key was appended since the last [`Vault::sync`].
     dirty: AtomicBool,
     /// Held while key files beside backups are written or rewritten, so a backup's key file
@@ -299,10 +317,70 @@ impl Vault {
             path,
             backups,
             keys: RwLock::new(keys),
-            file: Mutex::new(file),
+            file: Mutex::new(Some(file)),
+            new: Mutex::new(Vec::new()),
             dirty: AtomicBool::new(false),
             backup_files: Mutex::new(()),
         })
+    }
+
+    /// A vault whose key records live in a table (PostgreSQL): `records` are the rows read at
+    /// start. Nothing is written to disk by the vault; the store saves [`Vault::take_new`]
+    /// with its writes and deletes a forgotten person's rows itself.
+    pub fn in_table(store_key: StoreKey, records: &[Vec<u8>]) -> Result<Vault, StoreError> {
+        let mut bytes = HEADER.to_vec();
+        for r in records {
+            bytes.extend_from_slice(r);
+        }
+        let keys = read_material(&store_key, &bytes, "the key table")?;
+        Ok(Vault {
+            store_key,
+            path: PathBuf::new(),
+            backups: PathBuf::new(),
+            keys: RwLock::new(keys),
+            file: Mutex::new(None),
+            new: Mutex::new(Vec::new()),
+            dirty: AtomicBool::new(false),
+            backup_files: Mutex::new(()),
+        })
+    }
+
+    /// The keys made since the last call (table-backed): the store inserts them in the same
+    /// transaction as the values sealed with them, and gives them back with
+    /// [`Vault::keep_new`] when that transaction fails.
+    pub fn take_new(&self) -> Vec<NewKey> {
+        std::mem::take(&mut *self.new.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Gives back keys [`Vault::take_new`] handed out whose transaction failed.
+    pub fn keep_new(&self, keys: Vec<NewKey>) {
+        let mut new = self.new.lock().unwrap_or_else(|p| p.into_inner());
+        let later = std::mem::take(&mut *new);
+        *new = keys;
+        new.extend(later);
+    }
+
+    /// Learns a key record another process saved (a table-backed vault meeting a value sealed
+    /// with a key it has not seen).
+    pub fn learn(&self, record: &[u8]) -> Result<(), StoreError> {
+        let mut bytes = HEADER.to_vec();
+        bytes.extend_from_slice(record);
+        let found = read_material(&self.store_key, &bytes, "a key record")?;
+        let mut keys = self.write();
+        for (id, k) in found.by_id {
+            if !keys.by_id.contains_key(&id) {
+                keys.insert(id, k.user, k.key);
+            }
+        }
+        Ok(())
+    }
+
+    /// Forgets a person's keys in memory only (a table-backed vault, after the store deleted
+    /// their rows; or another process's news of a forget).
+    pub fn drop_person(&self, user: &str) {
+        let mut keys = self.write();
+        keys.by_user.remove(user);
+        keys.by_id.retain(|_, k| k.user != user);
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
@@ -351,12 +429,23 @@ impl Vault {
         // with it exists; made durable by the next [`Vault::sync`], which the store runs before
         // its own flush.
         let record = seal_record(&self.store_key, id, &key, owner);
-        self.file
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .write_all(&record)
-            .map_err(|e| StoreError::Io(format!("cannot write to {}: {e}", self.path.display())))?;
-        self.dirty.store(true, Ordering::Release);
+        match self.file.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            Some(file) => {
+                file.write_all(&record).map_err(|e| {
+                    StoreError::Io(format!("cannot write to {}: {e}", self.path.display()))
+                })?;
+                self.dirty.store(true, Ordering::Release);
+            }
+            None => self
+                .new
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(NewKey {
+                    id,
+                    person: owner.to_string(),
+                    record,
+                }),
+        }
         keys.insert(id, owner.to_string(), key);
         Ok(id)
     }
@@ -393,7 +482,9 @@ impl Vault {
     pub fn sync(&self) -> Result<(), StoreError> {
         if self.dirty.swap(false, Ordering::AcqRel) {
             let f = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = f.sync_data() {
+            if let Some(f) = f.as_ref()
+                && let Err(e) = f.sync_data()
+            {
                 self.dirty.store(true, Ordering::Release);
                 return Err(StoreError::Io(format!(
                     "cannot make {} durable: {e}",
@@ -445,12 +536,21 @@ impl Vault {
             keys.by_id.retain(|_, k| k.user != user);
             // Hold the append handle so no key is appended to the file being replaced.
             let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            rewrite(&self.store_key, &self.path, &keys)?;
-            *file = std::fs::OpenOptions::new()
-                .append(true)
-                .open(&self.path)
-                .map_err(|e| StoreError::Io(format!("cannot open {}: {e}", self.path.display())))?;
-            self.dirty.store(false, Ordering::Release);
+            if file.is_some() {
+                rewrite(&self.store_key, &self.path, &keys)?;
+                *file = Some(
+                    std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&self.path)
+                        .map_err(|e| {
+                            StoreError::Io(format!("cannot open {}: {e}", self.path.display()))
+                        })?,
+                );
+                self.dirty.store(false, Ordering::Release);
+            }
+        }
+        if self.backups.as_os_str().is_empty() {
+            return Ok(0);
         }
         let mut changed = 0;
         for path in backup_key_files(&self.backups)? {
@@ -466,6 +566,16 @@ impl Vault {
             }
         }
         Ok(changed)
+    }
+}
+
+/// The id of the key a sealed value was sealed with (`None` when it is not a sealed value).
+pub fn key_id_of(sealed: &[u8]) -> Option<u64> {
+    match sealed {
+        [SEALED, rest @ ..] if rest.len() >= 8 => {
+            Some(u64::from_be_bytes(rest[..8].try_into().ok()?))
+        }
+        _ => None,
     }
 }
 

@@ -8,14 +8,15 @@ use lensbot::engine::UserState;
 use lensbot::store::{MemoryStore, Store};
 use std::path::Path;
 
-fn store_with(people: usize) -> MemoryStore {
+async fn store_with(people: usize) -> MemoryStore {
     let store = MemoryStore::new();
     for i in 0..people {
         store
             .put_user(&UserState::new(&format!("telegram:{i}")))
+            .await
             .unwrap();
     }
-    store.put_meta("k", b"v").unwrap();
+    store.put_meta("k", b"v").await.unwrap();
     store
 }
 
@@ -48,11 +49,13 @@ fn sidecar(dir: &Path, name: &str) -> rotation::Sidecar {
 }
 
 /// People restored from a backup file into a fresh store.
-fn restored_people(path: &Path) -> usize {
+async fn restored_people(path: &Path) -> usize {
     let fresh = MemoryStore::new();
     let f = std::fs::File::open(path).unwrap();
-    backup::restore(&fresh, std::io::BufReader::new(f), None, false).unwrap();
-    fresh.users().unwrap().len()
+    backup::restore(&fresh, std::io::BufReader::new(f), None, false)
+        .await
+        .unwrap();
+    fresh.users().await.unwrap().len()
 }
 
 /// Every backup has its sidecar and every sidecar its backup.
@@ -69,13 +72,15 @@ fn assert_paired(dir: &Path) {
 
 /// Proves: a crash loop (seven starts in 35 seconds) writes one backup for the day, not seven;
 /// the next day's tick writes the next one; the sidecar records what was read back.
-#[test]
-fn seven_restarts_in_one_day_write_one_backup() {
+#[tokio::test]
+async fn seven_restarts_in_one_day_write_one_backup() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(3);
+    let store = store_with(3).await;
     for i in 0..7 {
         let now = at("2026-01-05T09:00:00Z") + jiff::SignedDuration::from_secs(5 * i);
-        let d = backup::daily(&store, dir.path(), 7, now, None).unwrap();
+        let d = backup::daily(&store, dir.path(), 7, now, None)
+            .await
+            .unwrap();
         assert_eq!(d.written.is_some(), i == 0, "start {i}");
     }
     assert_eq!(
@@ -95,7 +100,9 @@ fn seven_restarts_in_one_day_write_one_backup() {
         }
     );
     // The first tick of the next day writes one.
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-06T00:10:00Z"), None).unwrap();
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-06T00:10:00Z"), None)
+        .await
+        .unwrap();
     assert_eq!(
         d.written,
         Some(dir.path().join("lensbot-20260106.jsonl")),
@@ -103,22 +110,24 @@ fn seven_restarts_in_one_day_write_one_backup() {
     );
     assert_eq!(d.counts.users, 3);
     assert_eq!(
-        restored_people(&dir.path().join("lensbot-20260106.jsonl")),
+        restored_people(&dir.path().join("lensbot-20260106.jsonl")).await,
         3
     );
 }
 
 /// Proves: fourteen days of daily ticks (several an hour, as `serve` does) keep the newest
 /// seven days and the first backup of the week before, and nothing else, each with its sidecar.
-#[test]
-fn fourteen_days_of_daily_ticks_keep_seven_dailies_and_the_weeks_firsts() {
+#[tokio::test]
+async fn fourteen_days_of_daily_ticks_keep_seven_dailies_and_the_weeks_firsts() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(2);
+    let store = store_with(2).await;
     // Monday 2026-01-05 to Sunday 2026-01-18, hourly ticks from 00:20.
     let start = at("2026-01-05T00:20:00Z");
     for hour in 0..14 * 24 {
         let now = start + jiff::SignedDuration::from_hours(hour);
-        backup::daily(&store, dir.path(), 7, now, None).unwrap();
+        backup::daily(&store, dir.path(), 7, now, None)
+            .await
+            .unwrap();
     }
     assert_eq!(
         backups(dir.path()),
@@ -137,7 +146,9 @@ fn fourteen_days_of_daily_ticks_keep_seven_dailies_and_the_weeks_firsts() {
     // Three more weeks: the weekly firsts stay for five weeks, then go.
     for day in 0..21 {
         let now = at("2026-01-19T00:20:00Z") + jiff::SignedDuration::from_hours(24 * day);
-        backup::daily(&store, dir.path(), 7, now, None).unwrap();
+        backup::daily(&store, dir.path(), 7, now, None)
+            .await
+            .unwrap();
     }
     let kept = backups(dir.path());
     assert_eq!(
@@ -152,7 +163,9 @@ fn fourteen_days_of_daily_ticks_keep_seven_dailies_and_the_weeks_firsts() {
         "{kept:?}"
     );
     assert_eq!(kept.len(), 4 + 7, "{kept:?}");
-    backup::daily(&store, dir.path(), 7, at("2026-02-09T00:20:00Z"), None).unwrap();
+    backup::daily(&store, dir.path(), 7, at("2026-02-09T00:20:00Z"), None)
+        .await
+        .unwrap();
     assert!(
         !backups(dir.path()).contains(&"lensbot-20260105.jsonl".to_string()),
         "a sixth week back is not kept"
@@ -163,24 +176,28 @@ fn fourteen_days_of_daily_ticks_keep_seven_dailies_and_the_weeks_firsts() {
 /// the integrity reason passed) never rotates the last good backup out, which still restores
 /// everyone; its backups are marked damaged in name and sidecar, and at most `keep` days of
 /// them stay.
-#[test]
-fn seven_restarts_of_a_damaged_store_keep_the_last_good_backup() {
+#[tokio::test]
+async fn seven_restarts_of_a_damaged_store_keep_the_last_good_backup() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(5);
+    let store = store_with(5).await;
     for day in 0..3 {
         let now = at("2026-01-01T08:00:00Z") + jiff::SignedDuration::from_hours(24 * day);
-        backup::daily(&store, dir.path(), 7, now, None).unwrap();
+        backup::daily(&store, dir.path(), 7, now, None)
+            .await
+            .unwrap();
     }
     // The damage: two people gone, and the check at start says so.
-    store.delete_user("telegram:0").unwrap();
-    store.delete_user("telegram:1").unwrap();
+    store.delete_user("telegram:0").await.unwrap();
+    store.delete_user("telegram:1").await.unwrap();
     let reason = "the store holds 3 people, its manifest says 5";
     for day in 0..10 {
         for start in 0..7 {
             let now = at("2026-01-04T08:00:00Z")
                 + jiff::SignedDuration::from_hours(24 * day)
                 + jiff::SignedDuration::from_secs(5 * start);
-            let d = backup::daily(&store, dir.path(), 7, now, Some(reason)).unwrap();
+            let d = backup::daily(&store, dir.path(), 7, now, Some(reason))
+                .await
+                .unwrap();
             assert_eq!(d.written.is_some(), start == 0);
         }
     }
@@ -206,11 +223,13 @@ fn seven_restarts_of_a_damaged_store_keep_the_last_good_backup() {
     assert_paired(dir.path());
     // The last good backup still holds everyone.
     assert_eq!(
-        restored_people(&dir.path().join("lensbot-20260103.jsonl")),
+        restored_people(&dir.path().join("lensbot-20260103.jsonl")).await,
         5
     );
     // Once the store is fine again (restored), a good backup is written the same day.
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-13T20:00:00Z"), None).unwrap();
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-13T20:00:00Z"), None)
+        .await
+        .unwrap();
     assert_eq!(
         d.written,
         Some(dir.path().join("lensbot-20260113.jsonl")),
@@ -234,16 +253,22 @@ fn seven_restarts_of_a_damaged_store_keep_the_last_good_backup() {
 /// Proves: a store that shrank without failing its check (so its backups look good) still
 /// keeps the newest backup holding more people than it does, long after the daily window and
 /// the weekly firsts have moved on.
-#[test]
-fn a_silently_shrunk_store_keeps_the_newest_backup_with_more_people() {
+#[tokio::test]
+async fn a_silently_shrunk_store_keeps_the_newest_backup_with_more_people() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(5);
-    backup::daily(&store, dir.path(), 7, at("2026-01-01T08:00:00Z"), None).unwrap();
-    backup::daily(&store, dir.path(), 7, at("2026-01-02T08:00:00Z"), None).unwrap();
-    store.delete_user("telegram:4").unwrap();
+    let store = store_with(5).await;
+    backup::daily(&store, dir.path(), 7, at("2026-01-01T08:00:00Z"), None)
+        .await
+        .unwrap();
+    backup::daily(&store, dir.path(), 7, at("2026-01-02T08:00:00Z"), None)
+        .await
+        .unwrap();
+    store.delete_user("telegram:4").await.unwrap();
     for day in 0..60 {
         let now = at("2026-01-03T08:00:00Z") + jiff::SignedDuration::from_hours(24 * day);
-        backup::daily(&store, dir.path(), 7, now, None).unwrap();
+        backup::daily(&store, dir.path(), 7, now, None)
+            .await
+            .unwrap();
     }
     let kept = backups(dir.path());
     assert!(
@@ -255,7 +280,7 @@ fn a_silently_shrunk_store_keeps_the_newest_backup_with_more_people() {
         "{kept:?}"
     );
     assert_eq!(
-        restored_people(&dir.path().join("lensbot-20260102.jsonl")),
+        restored_people(&dir.path().join("lensbot-20260102.jsonl")).await,
         5
     );
 }
@@ -263,9 +288,9 @@ fn a_silently_shrunk_store_keeps_the_newest_backup_with_more_people() {
 /// Proves: one record that cannot be read (damaged JSON) and one written by a newer lensbot
 /// cost nobody else their backup: everyone else is written and restores, the two keys are
 /// named, their bytes are not in the file, and the daily backup's sidecar counts them.
-#[test]
-fn a_backup_with_unreadable_records_writes_everyone_else_and_names_them() {
-    let store = store_with(2);
+#[tokio::test]
+async fn a_backup_with_unreadable_records_writes_everyone_else_and_names_them() {
+    let store = store_with(2).await;
     store.put_raw_user(
         "telegram:bad",
         b"{\"v\":1,\"user\":\"telegram:bad\",SECRET".to_vec(),
@@ -275,18 +300,27 @@ fn a_backup_with_unreadable_records_writes_everyone_else_and_names_them() {
         b"{\"v\":99,\"user\":\"telegram:new\",\"future\":\"SECRET\"}".to_vec(),
     );
     let mut out = Vec::new();
-    let counts = backup::write(&store, &mut out, at("2026-01-05T09:00:00Z")).unwrap();
+    let counts = backup::write(&store, &mut out, at("2026-01-05T09:00:00Z"))
+        .await
+        .unwrap();
     assert_eq!(counts.users, 2);
     assert_eq!(counts.meta, 1);
     assert_eq!(counts.unreadable, vec!["telegram:bad", "telegram:new"]);
     let text = String::from_utf8(out.clone()).unwrap();
     assert!(!text.contains("SECRET"), "{text}");
     let fresh = MemoryStore::new();
-    backup::restore(&fresh, out.as_slice(), None, false).unwrap();
-    assert_eq!(fresh.users().unwrap(), vec!["telegram:0", "telegram:1"]);
+    backup::restore(&fresh, out.as_slice(), None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh.users().await.unwrap(),
+        vec!["telegram:0", "telegram:1"]
+    );
     // The daily backup too, with the count in its sidecar.
     let dir = tempfile::tempdir().unwrap();
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T09:00:00Z"), None).unwrap();
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T09:00:00Z"), None)
+        .await
+        .unwrap();
     assert_eq!(d.counts.unreadable.len(), 2);
     let s = sidecar(dir.path(), "lensbot-20260105.jsonl");
     assert_eq!((s.people, s.unreadable, s.verified), (2, 2, true));
@@ -295,17 +329,17 @@ fn a_backup_with_unreadable_records_writes_everyone_else_and_names_them() {
 /// Proves: backups named by an older lensbot (one per start) are understood: the first of each
 /// day stays as that day's backup, a day's later starts go, none is deleted for its name, and
 /// a day that has one gets no second backup; the listing reads their people from the header.
-#[test]
-fn older_names_share_their_day_and_are_not_deleted_for_their_name() {
+#[tokio::test]
+async fn older_names_share_their_day_and_are_not_deleted_for_their_name() {
     let dir = tempfile::tempdir().unwrap();
-    let store = store_with(3);
+    let store = store_with(3).await;
     let write_old = |name: &str| {
         let f = std::fs::File::create(dir.path().join(name)).unwrap();
-        backup::write(
+        lensbot::store::wait(backup::write(
             &store,
             std::io::BufWriter::new(f),
             at("2026-01-05T09:00:00Z"),
-        )
+        ))
         .unwrap();
     };
     for name in [
@@ -318,9 +352,13 @@ fn older_names_share_their_day_and_are_not_deleted_for_their_name() {
     }
     std::fs::write(dir.path().join("notes.txt"), "the operator's own file").unwrap();
     // Today (the 5th) already has one, from the older lensbot.
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T18:00:00Z"), None).unwrap();
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T18:00:00Z"), None)
+        .await
+        .unwrap();
     assert_eq!(d.written, None);
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-06T00:30:00Z"), None).unwrap();
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-06T00:30:00Z"), None)
+        .await
+        .unwrap();
     assert!(d.written.is_some());
     assert_eq!(
         files(dir.path()),
@@ -342,16 +380,18 @@ fn older_names_share_their_day_and_are_not_deleted_for_their_name() {
 
 /// Proves: a temporary file left by a crash mid-backup does not count as a backup and is
 /// cleared by the next one.
-#[test]
-fn a_half_written_backup_is_not_a_backup() {
+#[tokio::test]
+async fn a_half_written_backup_is_not_a_backup() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join(".lensbot-20260105.jsonl.tmp"),
         "{\"lensbot_backup\":1",
     )
     .unwrap();
-    let store = store_with(1);
-    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T09:00:00Z"), None).unwrap();
+    let store = store_with(1).await;
+    let d = backup::daily(&store, dir.path(), 7, at("2026-01-05T09:00:00Z"), None)
+        .await
+        .unwrap();
     assert!(d.written.is_some());
     assert_eq!(
         files(dir.path()),

@@ -134,6 +134,7 @@ impl Run {
                 .session
                 .store()
                 .next_due()
+                .await
                 .unwrap()
                 .filter(|t| *t <= until)
                 .unwrap_or(until);
@@ -297,7 +298,7 @@ async fn six_days_three_zones_grace_day_and_a_leaver() {
     assert!(posts[6].0.contains("Challenge complete"));
 
     // Ben kept his streak through the grace day: five check-ins in a row but one.
-    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
     assert!(c.ended.is_some());
     let ben = c.member(B).unwrap();
     let s = member::streak(&c, ben);
@@ -307,11 +308,11 @@ async fn six_days_three_zones_grace_day_and_a_leaver() {
     let asha = c.member(A).unwrap();
     assert_eq!(member::streak(&c, asha).count, 6);
     // His reflections are his, stored privately.
-    let st = r.session.store().get_user(B).unwrap().unwrap();
+    let st = r.session.store().get_user(B).await.unwrap().unwrap();
     assert_eq!(st.reflections.len(), 5);
     assert!(st.reflections[0].text.starts_with("SECRET"));
     // Nothing left in the due index for the group.
-    assert!(r.session.store().next_due().unwrap().is_none());
+    assert!(r.session.store().next_due().await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -421,7 +422,7 @@ async fn pause_resume_and_skip_move_the_days_and_survive_a_restart() {
     let end = r.group("end").await;
     assert!(end.contains("ended the challenge early"), "{end}");
     assert!(end.contains("Lens 4 Communities"), "{end}");
-    assert!(r.session.store().next_due().unwrap().is_none());
+    assert!(r.session.store().next_due().await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -455,7 +456,7 @@ async fn forget_me_removes_a_member_from_every_challenge() {
     r.say(A, "/forgetme").await;
     r.say(A, "yes").await;
     for g in [GROUP, "discord:channel:555"] {
-        let c = r.session.challenge(g).unwrap().unwrap();
+        let c = r.session.challenge(g).await.unwrap().unwrap();
         assert!(c.member(A).is_none(), "still in {g}");
         assert!(
             !lensbot::challenge::due_entries(&c)
@@ -707,6 +708,7 @@ mod on_telegram {
         let c = bot
             .session
             .challenge("telegram:chat:-100777")
+            .await
             .unwrap()
             .unwrap();
         let ben = member::streak(&c, c.member("telegram:1002").unwrap());
@@ -943,7 +945,11 @@ mod on_discord {
                 assert!(!c.body["content"].as_str().unwrap_or("").contains("SECRET"));
             }
         }
-        let c = session.challenge("discord:channel:600").unwrap().unwrap();
+        let c = session
+            .challenge("discord:channel:600")
+            .await
+            .unwrap()
+            .unwrap();
         let ben = member::streak(&c, c.member("discord:1002").unwrap());
         assert_eq!((ben.count, ben.grace_used), (5, true));
         let _ = stop.send(());
@@ -1019,7 +1025,7 @@ async fn joining_mid_week_brings_this_weeks_prompt_at_once() {
         .await;
     assert!(out.contains("Checked in for Week 1 of 6"), "{out}");
     // The next one comes the following Monday, at 08:00.
-    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
     assert_eq!(
         c.member(A).unwrap().next_prompt,
         Some(ts("2026-11-30T08:00:00Z"))
@@ -1043,7 +1049,7 @@ async fn a_replayed_group_command_applies_once() {
         .await
         .unwrap();
     assert!(!first.is_empty());
-    let after_one = r.session.challenge(GROUP).unwrap().unwrap();
+    let after_one = r.session.challenge(GROUP).await.unwrap().unwrap();
     let again = r
         .session
         .group_event(&group(), &admin(), "skip", &ev, r.now)
@@ -1051,7 +1057,7 @@ async fn a_replayed_group_command_applies_once() {
         .unwrap();
     assert!(again.is_empty(), "a repeat says nothing");
     assert_eq!(
-        r.session.challenge(GROUP).unwrap().unwrap(),
+        r.session.challenge(GROUP).await.unwrap().unwrap(),
         after_one,
         "and changes nothing"
     );
@@ -1081,18 +1087,18 @@ async fn a_members_name_is_sealed_and_forgetting_them_erases_it_from_old_copies(
     )
     .await;
     let key = challenge::meta_key(GROUP);
-    let stored = store.get_meta(&key).unwrap().unwrap();
+    let stored = store.get_meta(&key).await.unwrap().unwrap();
     assert!(
         !String::from_utf8_lossy(&stored).contains("Zanzibar"),
         "sealed in the record"
     );
-    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
     assert_eq!(c.member(A).unwrap().name.as_deref(), Some("Zanzibar"));
     r.say(A, "/forgetme").await;
     let out = r.say(A, "yes").await;
     assert!(out.contains("deleted"), "{out}");
     // An old copy of the record comes back (a backup restored): the name opens no more.
-    store.put_meta(&key, &stored).unwrap();
-    let c = r.session.challenge(GROUP).unwrap().unwrap();
+    store.put_meta(&key, &stored).await.unwrap();
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
     assert_eq!(c.member(A).unwrap().name, None);
 }

@@ -176,8 +176,8 @@ fn usage_errors_are_clear() {
 /// then exits non-zero naming the key and what to do. The bad record is planted by opening
 /// sled directly and inserting raw bytes into the `users` tree (this depends on the store's
 /// on-disk layout: once values carry checksums, plant the record through that format instead).
-#[test]
-fn backup_writes_everyone_readable_and_exits_non_zero_naming_the_rest() {
+#[tokio::test]
+async fn backup_writes_everyone_readable_and_exits_non_zero_naming_the_rest() {
     let data = tempfile::tempdir().unwrap();
     let d = data.path().to_str().unwrap();
     run(&["chat", "--user", "ok", "--data", d], "/note keep me\n");

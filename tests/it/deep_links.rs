@@ -219,7 +219,10 @@ mod through_the_session {
             }
         }
         for g in [TG, DC] {
-            assert!(s.challenge(g).unwrap().unwrap().members.is_empty(), "{g}");
+            assert!(
+                s.challenge(g).await.unwrap().unwrap().members.is_empty(),
+                "{g}"
+            );
         }
         // Confirmed for that group, the same words join.
         let said = ask(
@@ -230,7 +233,7 @@ mod through_the_session {
         )
         .await;
         assert!(said.contains("You've joined"), "{said}");
-        assert_eq!(s.challenge(DC).unwrap().unwrap().members.len(), 1);
+        assert_eq!(s.challenge(DC).await.unwrap().unwrap().members.len(), 1);
         // A member's own typed requests for their challenge need nothing more.
         let said = ask(
             &s,
@@ -336,9 +339,10 @@ mod on_telegram {
             self.fake.wait_for_text(CHAT, "New challenge").await
         }
 
-        fn members(&self) -> usize {
+        async fn members(&self) -> usize {
             self.session
                 .challenge(&format!("telegram:chat:{CHAT}"))
+                .await
                 .unwrap()
                 .map(|c| c.members.len())
                 .unwrap_or(0)
@@ -352,8 +356,11 @@ mod on_telegram {
                 .count()
         }
 
-        fn stored(&self, who: i64) -> Option<UserState> {
-            self.store.get_user(&format!("telegram:{who}")).unwrap()
+        async fn stored(&self, who: i64) -> Option<UserState> {
+            self.store
+                .get_user(&format!("telegram:{who}"))
+                .await
+                .unwrap()
         }
     }
 
@@ -376,7 +383,7 @@ mod on_telegram {
         b.say(me, "/start").await;
         b.say(me, "/timezone Europe/London").await;
         b.say(me, "/note first note").await;
-        let before = b.stored(me).unwrap();
+        let before = b.stored(me).await.unwrap();
         let mydata_before = b.say(me, "/mydata").await;
         for payload in [
             "note-PLANTED",
@@ -394,7 +401,7 @@ mod on_telegram {
             assert!(said.contains("Welcome to lensbot"), "{payload}: {said}");
             assert!(!said.contains("Everything I hold"), "{payload}: {said}");
             assert_eq!(
-                super::data(&b.stored(me).unwrap()),
+                super::data(&b.stored(me).await.unwrap()),
                 super::data(&before),
                 "{payload}"
             );
@@ -407,7 +414,7 @@ mod on_telegram {
             );
         }
         assert!(mydata_after.contains("first note") && mydata_before.contains("first note"));
-        assert!(b.stored(me).unwrap().reminders.is_empty());
+        assert!(b.stored(me).await.unwrap().reminders.is_empty());
         telegram_spec::assert_calls_match(&b.fake);
         b.stop().await;
     }
@@ -491,7 +498,7 @@ mod on_telegram {
                 "{who}: {said}"
             );
             assert_eq!(b.asked_about(who), 1, "{who}: Telegram was asked once");
-            assert!(b.stored(who).is_none(), "{who}: nothing stored");
+            assert!(b.stored(who).await.is_none(), "{who}: nothing stored");
         }
         // The "Today's prompt" link and a Join callback written by a client: refused too.
         let said = b.say(5001, "/start ch_t_tm100777").await;
@@ -520,7 +527,7 @@ mod on_telegram {
             said.contains("for members of the group") && !said.contains(TITLE),
             "{said}"
         );
-        assert_eq!(b.members(), 0, "nobody was counted");
+        assert_eq!(b.members().await, 0, "nobody was counted");
         telegram_spec::assert_calls_match(&b.fake);
         b.stop().await;
     }
@@ -537,7 +544,7 @@ mod on_telegram {
         for (n, who) in [6001, 6002].into_iter().enumerate() {
             let said = b.say(who, &format!("/start {payload}")).await;
             assert!(said.contains("You've joined"), "{who}: {said}");
-            assert_eq!(b.members(), n + 1);
+            assert_eq!(b.members().await, n + 1);
         }
         let said = b.say(6001, &format!("/start {payload}")).await;
         assert!(said.contains("already in"), "{said}");
@@ -607,11 +614,11 @@ mod on_telegram {
         let said = b.say(7001, &format!("/start {payload}")).await;
         assert!(said.contains("try again in a minute"), "{said}");
         assert!(!said.contains(TITLE), "{said}");
-        assert_eq!(b.members(), 0);
-        assert!(b.stored(7001).is_none(), "nothing stored");
+        assert_eq!(b.members().await, 0);
+        assert!(b.stored(7001).await.is_none(), "nothing stored");
         let said = b.say(7001, &format!("/start {payload}")).await;
         assert!(said.contains("You've joined"), "{said}");
-        assert_eq!(b.members(), 1);
+        assert_eq!(b.members().await, 1);
         b.stop().await;
     }
 }
@@ -709,11 +716,20 @@ mod on_discord {
             !said["content"].as_str().unwrap().contains("Secret"),
             "{said}"
         );
-        assert!(session.challenge(TG).unwrap().unwrap().members.is_empty());
+        assert!(
+            session
+                .challenge(TG)
+                .await
+                .unwrap()
+                .unwrap()
+                .members
+                .is_empty()
+        );
         let channel = "discord:channel:600";
         assert!(
             session
                 .challenge(channel)
+                .await
                 .unwrap()
                 .unwrap()
                 .members
@@ -728,7 +744,13 @@ mod on_discord {
         );
         f.wait_followup(&t, "You've joined").await;
         assert_eq!(
-            session.challenge(channel).unwrap().unwrap().members.len(),
+            session
+                .challenge(channel)
+                .await
+                .unwrap()
+                .unwrap()
+                .members
+                .len(),
             1
         );
         let _ = stop.send(());

@@ -158,7 +158,7 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
     let t = f.submit(me, Some(GUILD), &modal_id, "Sentinel modal reflection 5521");
     let saved = f.wait_followup(&t, "Saved.").await;
     assert!(ephemeral(&saved));
-    let st = r.store.get_user("discord:111").unwrap().unwrap();
+    let st = r.store.get_user("discord:111").await.unwrap().unwrap();
     assert_eq!(st.reflections[0].text, "Sentinel modal reflection 5521");
     let t = f.command(me, Some(GUILD), "mydata", &[]);
     let data = f.wait_followup(&t, "Everything I hold about you").await;
@@ -224,6 +224,7 @@ async fn a_dm_conversation_with_plain_messages() {
     assert_eq!(
         r.store
             .get_user("discord:333")
+            .await
             .unwrap()
             .unwrap()
             .reflections[0]
@@ -261,7 +262,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
     })
     .await;
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let st = r.store.get_user("discord:444").unwrap().unwrap();
+    let st = r.store.get_user("discord:444").await.unwrap().unwrap();
     assert_eq!(
         st.at,
         lensbot::engine::At::Lens {
@@ -359,6 +360,7 @@ async fn a_repeated_interaction_applies_once() {
     assert_eq!(
         r.store
             .get_user("discord:777")
+            .await
             .unwrap()
             .unwrap()
             .notes
@@ -383,7 +385,13 @@ async fn shutdown_finishes_the_turn_in_flight() {
     let store = r.store.clone();
     r.stop().await.unwrap();
     assert_eq!(
-        store.get_user("discord:888").unwrap().unwrap().notes.len(),
+        store
+            .get_user("discord:888")
+            .await
+            .unwrap()
+            .unwrap()
+            .notes
+            .len(),
         1
     );
     assert!(
@@ -408,8 +416,7 @@ async fn closed_dms_get_a_hint_instead_of_silence() {
     fake.close_dms(999);
     let r = start_with(fake.clone(), store.clone()).await;
     fake.wait("marked unreachable", |_| {
-        store
-            .get_user("discord:999")
+        lensbot::store::wait(store.get_user("discord:999"))
             .unwrap()
             .filter(|s| s.unreachable)
     })
@@ -532,8 +539,7 @@ async fn quick_dm_pairs_are_handled_in_order() {
         people
             .iter()
             .all(|p| {
-                store
-                    .get_user(&format!("discord:{p}"))
+                lensbot::store::wait(store.get_user(&format!("discord:{p}")))
                     .ok()
                     .flatten()
                     .is_some_and(|s| s.notes.len() == 2)
@@ -544,7 +550,9 @@ async fn quick_dm_pairs_are_handled_in_order() {
     let out_of_order = people
         .iter()
         .filter(|p| {
-            let s = store.get_user(&format!("discord:{p}")).unwrap().unwrap();
+            let s = lensbot::store::wait(store.get_user(&format!("discord:{p}")))
+                .unwrap()
+                .unwrap();
             s.notes[0].text != "first"
         })
         .count();
@@ -565,7 +573,10 @@ async fn a_dm_left_in_the_inbox_is_handled_at_the_next_start() {
         payload: serde_json::json!({"kind": "dm", "event": "dc:m:1234567",
             "text": "/note kept across a stop", "name": "Ada"}),
     };
-    store.inbox_append("discord", 1_234_567, &[entry]).unwrap();
+    store
+        .inbox_append("discord", 1_234_567, &[entry])
+        .await
+        .unwrap();
     let r = start_with(FakeDiscord::start().await, store.clone()).await;
     let f = r.fake.clone();
     f.wait("the kept DM answered", |f| {
@@ -574,7 +585,7 @@ async fn a_dm_left_in_the_inbox_is_handled_at_the_next_start() {
             .find(|m| m["content"].as_str().unwrap_or("").contains("Note saved"))
     })
     .await;
-    let notes = store.get_user("discord:4545").unwrap().unwrap().notes;
+    let notes = store.get_user("discord:4545").await.unwrap().unwrap().notes;
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0].text, "kept across a stop");
     // A DM handled now leaves no inbox entry behind.
@@ -585,6 +596,6 @@ async fn a_dm_left_in_the_inbox_is_handled_at_the_next_start() {
             .find(|m| m["content"].as_str().unwrap_or("").contains("you have 2"))
     })
     .await;
-    assert!(store.inbox("discord").unwrap().is_empty());
+    assert!(store.inbox("discord").await.unwrap().is_empty());
     r.stop().await.unwrap();
 }

@@ -126,7 +126,11 @@ async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
     let store = SledStore::open(data.path()).unwrap();
     let mut repeated = 0;
     for p in &who {
-        let s = store.get_user(&format!("telegram:{p}")).unwrap().unwrap();
+        let s = store
+            .get_user(&format!("telegram:{p}"))
+            .await
+            .unwrap()
+            .unwrap();
         let texts: Vec<String> = s.notes.iter().map(|n| n.text.clone()).collect();
         let want: Vec<String> = (0..notes).map(|k| format!("storm {p} {k}")).collect();
         assert_eq!(
@@ -139,7 +143,10 @@ async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
             repeated += got - 1;
         }
     }
-    assert!(store.outbox().unwrap().is_empty(), "the outbox drained");
+    assert!(
+        store.outbox().await.unwrap().is_empty(),
+        "the outbox drained"
+    );
     // A message can repeat only when a kill lands between Telegram taking it and the outbox
     // recording it (at most the messages in flight at each kill).
     eprintln!(
@@ -479,8 +486,7 @@ async fn a_full_disk_stops_serve_cleanly_and_a_restart_loses_nothing() {
     assert_eq!(count(&fake, alice, "(you have 3)"), 0, "applied once");
     let store = SledStore::open(&data).unwrap();
     let notes = |who: i64| -> Vec<String> {
-        store
-            .get_user(&format!("telegram:{who}"))
+        lensbot::store::wait(store.get_user(&format!("telegram:{who}")))
             .unwrap()
             .unwrap()
             .notes

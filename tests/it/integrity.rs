@@ -31,7 +31,7 @@ fn build(dir: &Path) {
             session.handle_event(ev, session.now()).await.unwrap();
         }
     });
-    store.flush().unwrap();
+    lensbot::store::wait(store.flush()).unwrap();
 }
 
 /// How an open of a damaged store turned out (the reasons are read in the failure message).
@@ -56,8 +56,8 @@ fn open_after_damage(dir: &Path) -> Outcome {
             Ok(s) if s.integrity().is_damaged() => Outcome::Flagged(s.integrity().problems.clone()),
             Ok(s) => {
                 let mut notes = 0;
-                for k in s.users().unwrap_or_default() {
-                    if let Ok(Some(u)) = s.get_user(&k) {
+                for k in lensbot::store::wait(s.users()).unwrap_or_default() {
+                    if let Ok(Some(u)) = lensbot::store::wait(s.get_user(&k)) {
                         notes += u.notes.len();
                     }
                 }
@@ -237,8 +237,14 @@ fn serve_refuses_a_damaged_store_and_keeps_the_good_backups() {
     let backups = dir.path().join("backups");
     {
         let store = SledStore::open(dir.path()).unwrap();
-        let daily =
-            lensbot::backup::daily(&store, &backups, 7, jiff::Timestamp::now(), None).unwrap();
+        let daily = lensbot::store::wait(lensbot::backup::daily(
+            &store,
+            &backups,
+            7,
+            jiff::Timestamp::now(),
+            None,
+        ))
+        .unwrap();
         assert_eq!(daily.counts.users, PEOPLE);
     }
     let before: Vec<_> = std::fs::read_dir(&backups)
@@ -312,10 +318,14 @@ fn a_record_flipped_in_place_is_isolated_not_parsed() {
         store.integrity()
     );
     assert!(matches!(
-        store.get_user("terminal:p007"),
+        lensbot::store::wait(store.get_user("terminal:p007")),
         Err(StoreError::Corrupt { .. })
     ));
-    assert!(store.get_user("terminal:p008").unwrap().is_some());
+    assert!(
+        lensbot::store::wait(store.get_user("terminal:p008"))
+            .unwrap()
+            .is_some()
+    );
 }
 
 const SENTINEL: &str = "SENTINEL-ZEBRA-7731";
@@ -367,13 +377,13 @@ fn person_with_backups(data: &Path) {
     chat(d, "neighbour", "/note the neighbour stays\n");
     {
         let store = SledStore::open(data).unwrap();
-        let daily = lensbot::backup::daily(
+        let daily = lensbot::store::wait(lensbot::backup::daily(
             &store,
             &data.join("backups"),
             7,
             jiff::Timestamp::now(),
             None,
-        )
+        ))
         .unwrap();
         assert_eq!(daily.counts.users, 2);
     }
@@ -430,7 +440,7 @@ fn readable_traces(data: &Path) -> Vec<String> {
         if store.vault().has_key("terminal:fg") {
             traces.push("their key is still in the key file".into());
         }
-        let due = store.due_until(jiff::Timestamp::MAX).unwrap();
+        let due = lensbot::store::wait(store.due_until(jiff::Timestamp::MAX)).unwrap();
         if due.iter().any(|e| e.user == "terminal:fg") {
             traces.push("a reminder of theirs is still due".into());
         }
@@ -442,10 +452,16 @@ fn readable_traces(data: &Path) -> Vec<String> {
         }
         let fresh = restored(data, &p);
         let store = SledStore::open(fresh.path()).unwrap();
-        if store.get_user("terminal:fg").unwrap().is_some() {
+        if lensbot::store::wait(store.get_user("terminal:fg"))
+            .unwrap()
+            .is_some()
+        {
             traces.push(format!("restoring {} brings them back", p.display()));
         }
-        if store.get_user("terminal:neighbour").unwrap().is_none() {
+        if lensbot::store::wait(store.get_user("terminal:neighbour"))
+            .unwrap()
+            .is_none()
+        {
             traces.push(format!("{} lost the neighbour", p.display()));
         }
     }
@@ -512,15 +528,15 @@ fn plain_backups_from_before_encryption_are_sealed_and_then_forgotten() {
         lens: None,
         at: "2026-01-05T09:00:00Z".parse().unwrap(),
     });
-    old.put_user(&s).unwrap();
-    old.put_user(&lensbot::engine::UserState::new("terminal:neighbour"))
+    lensbot::store::wait(old.put_user(&s)).unwrap();
+    lensbot::store::wait(old.put_user(&lensbot::engine::UserState::new("terminal:neighbour")))
         .unwrap();
     let file = backups.join("lensbot-20260105.jsonl");
-    lensbot::backup::write(
+    lensbot::store::wait(lensbot::backup::write(
         &old,
         std::fs::File::create(&file).unwrap(),
         jiff::Timestamp::now(),
-    )
+    ))
     .unwrap();
     assert_eq!(files_containing(data.path(), SENTINEL.as_bytes()).len(), 1);
     // Any start seals it.
@@ -534,8 +550,14 @@ fn plain_backups_from_before_encryption_are_sealed_and_then_forgotten() {
     let restore_has_them = || {
         let fresh = restored(data.path(), &file);
         let store = SledStore::open(fresh.path()).unwrap();
-        assert!(store.get_user("terminal:neighbour").unwrap().is_some());
-        store.get_user("terminal:fg").unwrap().is_some()
+        assert!(
+            lensbot::store::wait(store.get_user("terminal:neighbour"))
+                .unwrap()
+                .is_some()
+        );
+        lensbot::store::wait(store.get_user("terminal:fg"))
+            .unwrap()
+            .is_some()
     };
     assert!(restore_has_them());
     let out = lensbot()

@@ -106,7 +106,7 @@ fn stores() -> (Arc<MemoryStore>, Arc<dyn Store>) {
 }
 
 /// Plants the two unreadable people, each with a reminder due at `at` (before anyone else's).
-fn plant_unreadable_people(mem: &MemoryStore, at: Timestamp) {
+async fn plant_unreadable_people(mem: &MemoryStore, at: Timestamp) {
     mem.put_raw_user(NEWER, NEWER_BYTES.to_vec());
     mem.put_raw_user(BROKEN, BROKEN_BYTES.to_vec());
     for user in [NEWER, BROKEN] {
@@ -115,6 +115,7 @@ fn plant_unreadable_people(mem: &MemoryStore, at: Timestamp) {
             user: user.into(),
             reminder: "r1".into(),
         })
+        .await
         .unwrap();
     }
 }
@@ -158,7 +159,7 @@ async fn unreadable_people_do_not_hold_back_another_persons_reminder() {
         )
         .await
         .unwrap();
-    plant_unreadable_people(&mem, ts("2026-01-06T08:00:00Z"));
+    plant_unreadable_people(&mem, ts("2026-01-06T08:00:00Z")).await;
     let sink = Sink::default();
     let day1 = ts("2026-01-06T09:00:00Z");
     let run = sender::run_due(&session, day1, &sink).await.unwrap();
@@ -181,6 +182,7 @@ async fn unreadable_people_do_not_hold_back_another_persons_reminder() {
     assert_eq!(logs.warnings_naming(BROKEN), 1, "{}", logs.text());
     let waiting: Vec<String> = store
         .due_until(day1)
+        .await
         .unwrap()
         .into_iter()
         .map(|e| e.user)
@@ -190,7 +192,9 @@ async fn unreadable_people_do_not_hold_back_another_persons_reminder() {
     assert_eq!(mem.raw_user(BROKEN).unwrap(), BROKEN_BYTES);
 
     // A doctor-style scan finds exactly the two.
-    let bad = lensbot::session::unreadable_records(store.as_ref()).unwrap();
+    let bad = lensbot::session::unreadable_records(store.as_ref())
+        .await
+        .unwrap();
     let mut keys: Vec<&str> = bad.iter().filter_map(|e| e.unreadable_key()).collect();
     keys.sort();
     assert_eq!(keys, [BROKEN, NEWER]);
@@ -244,6 +248,7 @@ async fn good_and_damaged_challenges(
     );
     let damaged = format!(r#"{{"v":1,"group":"{BAD}","title":"SENTINEL-group"#);
     mem.put_meta(&challenge::meta_key(BAD), damaged.as_bytes())
+        .await
         .unwrap();
     let early = ts("2026-11-23T07:00:00Z");
     for reminder in [challenge::POST.to_string(), challenge::prompt_id(member)] {
@@ -252,6 +257,7 @@ async fn good_and_damaged_challenges(
             user: BAD.into(),
             reminder,
         })
+        .await
         .unwrap();
     }
 }
@@ -317,7 +323,10 @@ async fn a_damaged_challenge_record_does_not_hold_back_another_groups_post() {
     session
         .group_answer(&group(BAD), &admin(), "status", &ev)
         .await;
-    assert!(store.event_seen("tg:g1").unwrap(), "not retried forever");
+    assert!(
+        store.event_seen("tg:g1").await.unwrap(),
+        "not retried forever"
+    );
     assert_eq!(logs.warnings_naming(&bad_key), 1, "{}", logs.text());
 }
 
@@ -358,6 +367,7 @@ async fn the_person_whose_record_cannot_be_read_hears_why_once() {
         assert!(!said.contains("try again"), "{said}");
         let owed: Vec<String> = store
             .outbox()
+            .await
             .unwrap()
             .into_iter()
             .filter(|e| e.to == who)
@@ -368,12 +378,13 @@ async fn the_person_whose_record_cannot_be_read_hears_why_once() {
             std::slice::from_ref(&said),
             "owed once, through the outbox"
         );
-        assert!(store.event_seen(id).unwrap(), "recorded as applied");
+        assert!(store.event_seen(id).await.unwrap(), "recorded as applied");
         // The platform delivers the same update again: nothing more is owed.
         let again = send(&session, who, "/note SENTINEL my own words", id).await;
         assert!(again.duplicate && again.messages.is_empty());
         let owed = store
             .outbox()
+            .await
             .unwrap()
             .iter()
             .filter(|e| e.to == who)
@@ -407,6 +418,7 @@ async fn forget_me_goes_through_beside_a_damaged_challenge_record() {
     assert!(
         session
             .challenge(GOOD)
+            .await
             .unwrap()
             .unwrap()
             .member(BEN)
@@ -418,12 +430,15 @@ async fn forget_me_goes_through_beside_a_damaged_challenge_record() {
             .await
             .unwrap();
     }
-    let good = session.challenge(GOOD).unwrap().unwrap();
+    let good = session.challenge(GOOD).await.unwrap().unwrap();
     assert!(
         good.member(BEN).is_none(),
         "still counted in the good challenge"
     );
-    assert!(store.get_user(BEN).unwrap().is_none(), "record still there");
+    assert!(
+        store.get_user(BEN).await.unwrap().is_none(),
+        "record still there"
+    );
     // The damaged record is left exactly as it is.
-    assert!(session.challenge(BAD).is_err());
+    assert!(session.challenge(BAD).await.is_err());
 }

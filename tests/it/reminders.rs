@@ -135,14 +135,14 @@ async fn the_scheduler_task_delivers_an_overdue_reminder_once_after_a_restart() 
     stop.send(true).unwrap();
     task.await.unwrap();
     sending.await.unwrap();
-    let got = sink.got.lock().unwrap();
+    let got = sink.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert!(
         got[0].1.contains("lensbot was offline then, so it's late"),
         "{}",
         got[0].1
     );
-    assert_eq!(store.next_due().unwrap(), None);
+    assert_eq!(store.next_due().await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -166,7 +166,14 @@ async fn an_unreachable_person_is_marked_and_not_retried() {
     let day1: jiff::Timestamp = "2026-01-06T09:00:00Z".parse().unwrap();
     let run = sender::run_due(&session, day1, &sink).await.unwrap();
     assert_eq!(run.unreachable, 1);
-    assert!(store.get_user("test:gone").unwrap().unwrap().unreachable);
+    assert!(
+        store
+            .get_user("test:gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .unreachable
+    );
     // The next day nothing is attempted; the schedule still moves on.
     let day2: jiff::Timestamp = "2026-01-07T09:00:00Z".parse().unwrap();
     let run = sender::run_due(&session, day2, &sink).await.unwrap();
@@ -176,7 +183,14 @@ async fn an_unreachable_person_is_marked_and_not_retried() {
         .handle("test:gone", Input::Text("/help".into()), None, day2)
         .await
         .unwrap();
-    assert!(!store.get_user("test:gone").unwrap().unwrap().unreachable);
+    assert!(
+        !store
+            .get_user("test:gone")
+            .await
+            .unwrap()
+            .unwrap()
+            .unreachable
+    );
 }
 
 #[tokio::test]
@@ -192,7 +206,7 @@ async fn forget_me_removes_reminders_from_the_due_index() {
         )
         .await
         .unwrap();
-    assert!(store.next_due().unwrap().is_some());
+    assert!(store.next_due().await.unwrap().is_some());
     session
         .handle("test:f", Input::Text("/forgetme".into()), None, now())
         .await
@@ -201,7 +215,7 @@ async fn forget_me_removes_reminders_from_the_due_index() {
         .handle("test:f", Input::Text("yes".into()), None, now())
         .await
         .unwrap();
-    assert_eq!(store.next_due().unwrap(), None);
+    assert_eq!(store.next_due().await.unwrap(), None);
 }
 
 /// Starts the real scheduler task with two unreadable records (one written by a newer lensbot,
@@ -224,7 +238,7 @@ async fn the_scheduler_task_delivers_on_time_past_records_it_cannot_read() {
             .await
             .unwrap();
     }
-    let due = store.get_user("test:ok").unwrap().unwrap().reminders[0]
+    let due = store.get_user("test:ok").await.unwrap().unwrap().reminders[0]
         .next
         .unwrap();
     mem.put_raw_user("test:newer", br#"{"v":99,"user":"test:newer"}"#.to_vec());
@@ -236,6 +250,7 @@ async fn the_scheduler_task_delivers_on_time_past_records_it_cannot_read() {
                 user: user.into(),
                 reminder: "r1".into(),
             })
+            .await
             .unwrap();
     }
     let sink = Arc::new(Sink::default());
@@ -269,8 +284,8 @@ async fn the_scheduler_task_delivers_on_time_past_records_it_cannot_read() {
         late < jiff::SignedDuration::from_secs(10),
         "delivered {late:?} after it was due"
     );
-    let got = sink.got.lock().unwrap();
+    let got = sink.got.lock().unwrap().clone();
     assert_eq!(got.len(), 1, "{got:?}");
     assert_eq!(got[0].0, "test:ok");
-    assert_eq!(store.due_until(real_now).unwrap().len(), 2);
+    assert_eq!(store.due_until(real_now).await.unwrap().len(), 2);
 }

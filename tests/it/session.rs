@@ -31,7 +31,7 @@ async fn concurrent_messages_from_one_person_are_never_lost() {
     for t in tasks {
         t.await.unwrap();
     }
-    let u = store.get_user("t:busy").unwrap().unwrap();
+    let u = store.get_user("t:busy").await.unwrap().unwrap();
     assert_eq!(
         u.notes.len(),
         50,
@@ -49,7 +49,7 @@ async fn messages_are_applied_in_the_order_they_arrive() {
             .await
             .unwrap();
     }
-    let u = store.get_user("t:o").unwrap().unwrap();
+    let u = store.get_user("t:o").await.unwrap().unwrap();
     let got: Vec<_> = u.notes.iter().map(|n| n.text.clone()).collect();
     assert_eq!(got, ["0", "1", "2", "3", "4"]);
 }
@@ -79,7 +79,7 @@ async fn a_repeated_event_applies_once() {
         .unwrap();
     assert!(again.duplicate);
     assert!(again.messages.is_empty());
-    assert_eq!(store.get_user("t:d").unwrap().unwrap().notes.len(), 1);
+    assert_eq!(store.get_user("t:d").await.unwrap().unwrap().notes.len(), 1);
 }
 
 #[tokio::test]
@@ -99,7 +99,7 @@ async fn forget_me_deletes_the_record() {
         .await
         .unwrap();
     assert!(text(&r.messages).contains("has been deleted"));
-    assert_eq!(store.get_user("t:f").unwrap(), None);
+    assert_eq!(store.get_user("t:f").await.unwrap(), None);
 }
 
 /// Group commit: many people answering at once share flushes, and every answer confirmed is
@@ -134,7 +134,7 @@ async fn every_confirmed_answer_survives_a_reopen_under_group_commit() {
     }
     let store = lensbot::store::SledStore::open(dir.path()).unwrap();
     for p in 0..40 {
-        let st = store.get_user(&format!("t:p{p}")).unwrap().unwrap();
+        let st = store.get_user(&format!("t:p{p}")).await.unwrap().unwrap();
         assert_eq!(st.notes.len(), 5, "person {p}");
     }
 }
@@ -162,11 +162,15 @@ async fn a_replayed_forget_me_does_not_bring_the_person_back() {
         .await
         .unwrap();
     assert!(text(&done.messages).contains("has been deleted"));
-    assert_eq!(store.get_user("t:gone").unwrap(), None);
+    assert_eq!(store.get_user("t:gone").await.unwrap(), None);
     let replay = session
         .handle("t:gone", Input::Text("yes".into()), Some("e3"), now())
         .await
         .unwrap();
     assert!(replay.duplicate);
-    assert_eq!(store.get_user("t:gone").unwrap(), None, "not re-created");
+    assert_eq!(
+        store.get_user("t:gone").await.unwrap(),
+        None,
+        "not re-created"
+    );
 }

@@ -149,7 +149,7 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
         "one message for one reply"
     );
     // Stored, and exported.
-    let st = r.store.get_user("telegram:1001").unwrap().unwrap();
+    let st = r.store.get_user("telegram:1001").await.unwrap().unwrap();
     assert_eq!(
         st.reflections[0].text,
         "Sentinel reflection about buses <3 & more"
@@ -212,6 +212,7 @@ async fn group_commands_stay_public_and_anything_personal_moves_to_a_private_cha
     assert!(
         r.store
             .get_user("telegram:2002")
+            .await
             .unwrap()
             .unwrap()
             .notes
@@ -249,6 +250,7 @@ async fn a_stale_button_says_where_the_person_is_now() {
     assert_eq!(
         r.store
             .get_user("telegram:3003")
+            .await
             .unwrap()
             .unwrap()
             .cell("lens-2", "awareness"),
@@ -270,6 +272,7 @@ async fn the_same_update_twice_applies_once() {
     assert_eq!(
         r.store
             .get_user("telegram:4004")
+            .await
             .unwrap()
             .unwrap()
             .notes
@@ -339,7 +342,7 @@ async fn hostile_input_never_breaks_a_message() {
     for m in f.sent_to(me) {
         assert_valid_html(m["text"].as_str().unwrap());
     }
-    let st = r.store.get_user("telegram:6006").unwrap().unwrap();
+    let st = r.store.get_user("telegram:6006").await.unwrap().unwrap();
     assert_eq!(st.notes[1].text, "tab herenul[31m bell rtlx");
     r.stop().await.unwrap();
 }
@@ -363,6 +366,7 @@ async fn shutdown_finishes_the_turn_in_flight() {
     assert_eq!(
         store
             .get_user("telegram:7007")
+            .await
             .unwrap()
             .unwrap()
             .notes
@@ -385,6 +389,7 @@ async fn a_blocked_user_is_marked_unreachable() {
     loop {
         if r.store
             .get_user("telegram:8008")
+            .await
             .unwrap()
             .is_some_and(|s| s.unreachable)
         {
@@ -588,7 +593,10 @@ async fn a_500_on_a_reminder_is_retried_and_delivered() {
     let r = start_with(fake, store.clone()).await;
     let m = r.fake.wait_for_text(9010, "Reminder").await;
     assert!(m["text"].as_str().unwrap().contains("Team meeting"));
-    assert!(store.outbox().unwrap().is_empty(), "delivered and marked");
+    assert!(
+        store.outbox().await.unwrap().is_empty(),
+        "delivered and marked"
+    );
     r.stop().await.unwrap();
 }
 
@@ -607,7 +615,13 @@ async fn an_80_update_replay_applies_once() {
     }
     f.send_private(6006, "/progress");
     f.wait_for_text(6006, "Notes: 80.").await;
-    let notes = r.store.get_user("telegram:6006").unwrap().unwrap().notes;
+    let notes = r
+        .store
+        .get_user("telegram:6006")
+        .await
+        .unwrap()
+        .unwrap()
+        .notes;
     assert_eq!(notes.len(), 80);
     r.stop().await.unwrap();
 }

@@ -1,0 +1,640 @@
+//! The PostgreSQL store (`--store postgres://…`, feature `postgres`): the same [`Store`] as the
+//! embedded sled store, over a database several processes can share.
+//!
+//! - **Client**: tokio-postgres with a deadpool pool; every call is async, so no runtime thread
+//!   waits on the network. Plain TCP or a Unix socket (`host=/run/postgresql`); TLS is not
+//!   built in yet (see deploy/ for a managed database).
+//! - **Schema**: plain SQL files in `migrations/`, applied by `lensbot migrate`
+//!   ([`migrate`]); a serving process refuses a database that is behind or ahead.
+//! - **One write, one transaction**: [`Store::apply`] writes a turn's state, due entries,
+//!   outgoing messages, its inbox entry's removal and its event id in one transaction. The event
+//!   id is inserted first: when another process has applied the same event, nothing is written
+//!   and the write fails with [`StoreError::Conflict`]. A committed transaction is durable
+//!   (`synchronous_commit` on, the default), so [`Store::flush`] has nothing left to do;
+//!   concurrent commits share WAL flushes by PostgreSQL's own group commit.
+//! - **Encryption at rest**: as on sled, everything a person wrote or is sent is sealed under
+//!   their own key before it is sent to the database ([`crate::store::vault`]); the key
+//!   records live in `person_keys`, sealed under the store key, which never reaches the
+//!   database. A new key is inserted in the same transaction as the first value sealed with
+//!   it; a key another process made is read on first use. Forgetting a person deletes their
+//!   rows and then their key rows. What PostgreSQL keeps after a `DELETE` (dead row versions
+//!   until `VACUUM`, WAL segments until recycled, base backups and replicas) then holds only
+//!   ciphertext whose key is gone; see deploy/ for `VACUUM` and WAL retention.
+//!
+//! Not here yet (issue 17 continues): processes claiming a person's turns and due items
+//! across processes (`FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`), and telling other
+//! processes that a person was forgotten (their key caches).
+
+pub mod migrate;
+
+use super::vault::{self, StoreKey, Unseal, Vault};
+use super::{DueEntry, Store, StoreError, Write, codec};
+use crate::engine::UserState;
+use crate::inbox::InboxEntry;
+use crate::outbox::OutboxEntry;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use jiff::Timestamp;
+use std::str::FromStr;
+use tokio_postgres::NoTls;
+
+/// Whether a `--store` value names a PostgreSQL database.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// A database error in words (PostgreSQL's own message, without the connection string).
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn pg(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+    move |e| StoreError::Io(format!("PostgreSQL, {what}: {}", describe(&e)))
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    StoreError::Io(format!("PostgreSQL, getting a connection: {e}"))
+}
+
+/// Associated data binding a sealed value to its place (table and key), as on sled.
+fn aad(table: &str, key: &[u8]) -> Vec<u8> {
+    let mut a = Vec::with_capacity(table.len() + 1 + key.len());
+    a.extend_from_slice(table.as_bytes());
+    a.push(0);
+    a.extend_from_slice(key);
+    a
+}
+
+/// A due entry's time as stored: whole seconds (ordered, compared) and the nanoseconds within.
+fn due_time(at: Timestamp) -> (i64, i32) {
+    (at.as_second(), at.subsec_nanosecond())
+}
+
+/// The person keys made since the last write, taken for one transaction: given back to the
+/// vault when dropped before [`Pending::saved`] (the transaction failed), so the next write
+/// saves them.
+struct Pending<'v> {
+    vault: &'v Vault,
+    keys: Vec<vault::NewKey>,
+    saved: bool,
+}
+
+impl<'v> Pending<'v> {
+    fn take(vault: &'v Vault) -> Self {
+        Pending {
+            vault,
+            keys: vault.take_new(),
+            saved: false,
+        }
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if !self.saved {
+            self.vault.keep_new(std::mem::take(&mut self.keys));
+        }
+    }
+}
+
+/// The store over a PostgreSQL database.
+pub struct PgStore {
+    pool: Pool,
+    vault: Vault,
+}
+
+impl PgStore {
+    /// Connects to `url` (a `postgres://` URL or a key=value string), checks the schema
+    /// version, and reads the key table under `store_key`.
+    pub async fn connect(url: &str, store_key: StoreKey) -> Result<PgStore, StoreError> {
+        let pool = pool(url)?;
+        let client = pool.get().await.map_err(pool_error)?;
+        migrate::check(&client).await?;
+        let rows = client
+            .query("SELECT record FROM person_keys ORDER BY id", &[])
+            .await
+            .map_err(pg("reading the key table"))?;
+        let records: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+        let vault = Vault::in_table(store_key, &records)?;
+        drop(client);
+        Ok(PgStore { pool, vault })
+    }
+
+    /// One connection from the pool (for `lensbot migrate` and tests).
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Opens a sealed value, learning its key from the key table when another process made it.
+    async fn open(
+        &self,
+        client: &tokio_postgres::Client,
+        aad: &[u8],
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, Unseal> {
+        match self.vault.unseal(aad, sealed) {
+            Err(Unseal::NoKey) => {
+                let Some(id) = vault::key_id_of(sealed) else {
+                    return Err(Unseal::Damaged);
+                };
+                let row = client
+                    .query_opt(
+                        "SELECT record FROM person_keys WHERE id = $1",
+                        &[&(id as i64)],
+                    )
+                    .await
+                    .map_err(|_| Unseal::NoKey)?;
+                let Some(row) = row else {
+                    return Err(Unseal::NoKey);
+                };
+                let record: Vec<u8> = row.get(0);
+                self.vault.learn(&record).map_err(|_| Unseal::Damaged)?;
+                self.vault.unseal(aad, sealed)
+            }
+            other => other,
+        }
+    }
+
+    /// Inserts the person keys made since the last write, in the caller's transaction.
+    async fn save_new_keys(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        keys: &[vault::NewKey],
+    ) -> Result<(), StoreError> {
+        for k in keys {
+            tx.execute(
+                "INSERT INTO person_keys (id, person, record) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&(k.id as i64), &k.person, &k.record],
+            )
+            .await
+            .map_err(pg("saving a person key"))?;
+        }
+        Ok(())
+    }
+
+    fn user_value(&self, state: &UserState) -> Result<Vec<u8>, StoreError> {
+        self.vault.seal(
+            &state.user,
+            &aad("people", state.user.as_bytes()),
+            &codec::encode(state),
+        )
+    }
+
+    fn outbox_value(&self, e: &OutboxEntry) -> Result<Vec<u8>, StoreError> {
+        let json = serde_json::to_vec(e).expect("an outbox entry always serialises");
+        match &e.person {
+            Some(p) => self.vault.seal(p, &aad("outbox", &e.key()), &json),
+            None => Ok(json),
+        }
+    }
+
+    /// Reads a queued entry (outbox or inbox): `None` (with a warning) when it cannot be read,
+    /// and `Some(None)` when its person was forgotten (the caller deletes it).
+    async fn queued<T: serde::de::DeserializeOwned>(
+        &self,
+        client: &tokio_postgres::Client,
+        table: &str,
+        key: &[u8],
+        value: &[u8],
+    ) -> Option<Option<T>> {
+        let plain = if value.first() == Some(&vault::SEALED) {
+            match self.open(client, &aad(table, key), value).await {
+                Ok(p) => p,
+                Err(Unseal::NoKey) => return Some(None),
+                Err(Unseal::Damaged) => {
+                    tracing::warn!(table, "a queued entry does not decrypt: skipped");
+                    return None;
+                }
+            }
+        } else {
+            value.to_vec()
+        };
+        match serde_json::from_slice(&plain) {
+            Ok(e) => Some(Some(e)),
+            Err(e) => {
+                tracing::warn!(
+                    table,
+                    "a queued entry cannot be read ({}): skipped",
+                    codec::json_error(&e)
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A pool over `url`.
+fn pool(url: &str) -> Result<Pool, StoreError> {
+    let config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| StoreError::Io(format!("the PostgreSQL address is not valid: {e}")))?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(16)
+        .build()
+        .map_err(|e| StoreError::Io(format!("PostgreSQL, making the pool: {e}")))
+}
+
+/// `lensbot migrate --store URL`: brings the database's schema to this binary's version.
+pub async fn migrate_url(url: &str) -> Result<migrate::Migrated, StoreError> {
+    let pool = pool(url)?;
+    let mut client = pool.get().await.map_err(pool_error)?;
+    migrate::migrate(&mut client).await
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn get_user(&self, key: &str) -> Result<Option<UserState>, StoreError> {
+        let client = self.client().await?;
+        let Some(row) = client
+            .query_opt("SELECT value FROM people WHERE person = $1", &[&key])
+            .await
+            .map_err(pg("reading a record"))?
+        else {
+            return Ok(None);
+        };
+        let value: Vec<u8> = row.get(0);
+        let corrupt = |reason: &str| StoreError::Corrupt {
+            key: key.to_string(),
+            reason: reason.to_string(),
+        };
+        let plain = match self
+            .open(&client, &aad("people", key.as_bytes()), &value)
+            .await
+        {
+            Ok(p) => p,
+            Err(Unseal::NoKey) => return Err(corrupt("its key is missing")),
+            Err(Unseal::Damaged) => return Err(corrupt("it does not decrypt (damaged)")),
+        };
+        codec::decode(key, &plain).map(Some)
+    }
+
+    async fn put_user(&self, state: &UserState) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        w.users.push(state.clone());
+        self.apply(&w).await
+    }
+
+    async fn delete_user(&self, key: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute("DELETE FROM people WHERE person = $1", &[&key])
+            .await
+            .map_err(pg("deleting a record"))?;
+        Ok(n > 0)
+    }
+
+    async fn users(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT person FROM people ORDER BY person", &[])
+            .await
+            .map_err(pg("listing people"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn get_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
+            .await
+            .map_err(pg("reading a setting"))?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn put_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        w.meta.push((key.to_string(), Some(value.to_vec())));
+        self.apply(&w).await
+    }
+
+    async fn meta_keys(&self) -> Result<Vec<String>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT key FROM meta ORDER BY key", &[])
+            .await
+            .map_err(pg("listing settings"))?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn put_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        w.due_put.push(entry.clone());
+        self.apply(&w).await
+    }
+
+    async fn delete_due(&self, entry: &DueEntry) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        w.due_delete.push(entry.clone());
+        self.apply(&w).await
+    }
+
+    async fn due_until(&self, until: Timestamp) -> Result<Vec<DueEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT at, nanos, person, reminder FROM due WHERE at <= $1 ORDER BY at, nanos, person, reminder",
+                &[&until.as_second()],
+            )
+            .await
+            .map_err(pg("reading the due index"))?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            match Timestamp::new(r.get(0), r.get(1)) {
+                Ok(at) => out.push(DueEntry {
+                    at,
+                    user: r.get(2),
+                    reminder: r.get(3),
+                }),
+                Err(_) => tracing::warn!("a due entry's time cannot be read: skipped"),
+            }
+        }
+        Ok(out)
+    }
+
+    async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT at, nanos FROM due ORDER BY at, nanos LIMIT 1", &[])
+            .await
+            .map_err(pg("reading the due index"))?;
+        Ok(row.and_then(|r| Timestamp::new(r.get(0), r.get(1)).ok()))
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // Every write committed its own transaction, durably.
+        Ok(())
+    }
+
+    async fn apply(&self, w: &Write) -> Result<(), StoreError> {
+        if w.is_empty() {
+            return Ok(());
+        }
+        // Sealing happens before the transaction (it may make a person's first key, which the
+        // transaction then saves).
+        let mut users = Vec::with_capacity(w.users.len());
+        for u in &w.users {
+            users.push((u.user.clone(), self.user_value(u)?));
+        }
+        let mut outbox = Vec::with_capacity(w.outbox.len());
+        for e in &w.outbox {
+            outbox.push((e.id as i64, self.outbox_value(e)?));
+        }
+        let mut client = self.client().await?;
+        let mut pending = Pending::take(&self.vault);
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        self.save_new_keys(&tx, &pending.keys).await?;
+        {
+            // The event first: a second process applying the same event stops here.
+            for (id, at) in &w.events {
+                let n = tx
+                        .execute(
+                            "INSERT INTO applied_events (id, at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
+                            &[id, &at.as_second()],
+                        )
+                        .await
+                        .map_err(pg("recording an applied event"))?;
+                if n == 0 {
+                    return Err(StoreError::Conflict(format!(
+                        "the event {id} was applied already (by another process)"
+                    )));
+                }
+            }
+            for k in &w.delete_users {
+                tx.execute("DELETE FROM people WHERE person = $1", &[k])
+                    .await
+                    .map_err(pg("deleting a record"))?;
+            }
+            for (person, value) in &users {
+                tx.execute(
+                        "INSERT INTO people (person, value) VALUES ($1, $2) ON CONFLICT (person) DO UPDATE SET value = EXCLUDED.value",
+                        &[person, value],
+                    )
+                    .await
+                    .map_err(pg("writing a record"))?;
+            }
+            for (k, v) in &w.meta {
+                let done = match v {
+                        Some(v) => {
+                            tx.execute(
+                                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                                &[k, v],
+                            )
+                            .await
+                        }
+                        None => tx.execute("DELETE FROM meta WHERE key = $1", &[k]).await,
+                    };
+                done.map_err(pg("writing a setting"))?;
+            }
+            for e in &w.due_delete {
+                let (at, nanos) = due_time(e.at);
+                tx.execute(
+                        "DELETE FROM due WHERE at = $1 AND nanos = $2 AND person = $3 AND reminder = $4",
+                        &[&at, &nanos, &e.user, &e.reminder],
+                    )
+                    .await
+                    .map_err(pg("updating the due index"))?;
+            }
+            for e in &w.due_put {
+                let (at, nanos) = due_time(e.at);
+                tx.execute(
+                        "INSERT INTO due (at, nanos, person, reminder) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                        &[&at, &nanos, &e.user, &e.reminder],
+                    )
+                    .await
+                    .map_err(pg("updating the due index"))?;
+            }
+            for (id, value) in &outbox {
+                tx.execute(
+                        "INSERT INTO outbox (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value",
+                        &[id, value],
+                    )
+                    .await
+                    .map_err(pg("queueing a message"))?;
+            }
+            for k in &w.inbox_done {
+                tx.execute("DELETE FROM inbox WHERE key = $1", &[k])
+                    .await
+                    .map_err(pg("clearing the inbox"))?;
+            }
+        }
+        tx.commit().await.map_err(pg("committing a turn"))?;
+        pending.saved = true;
+        Ok(())
+    }
+
+    async fn event_seen(&self, event: &str) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt("SELECT 1 FROM applied_events WHERE id = $1", &[&event])
+            .await
+            .map_err(pg("reading the ledger"))?;
+        Ok(row.is_some())
+    }
+
+    async fn prune_events(&self, before: Timestamp) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let n = client
+            .execute(
+                "DELETE FROM applied_events WHERE at < $1",
+                &[&before.as_second()],
+            )
+            .await
+            .map_err(pg("pruning the ledger"))?;
+        Ok(n as usize)
+    }
+
+    async fn next_outbox_id(&self) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let id: i64 = client
+            .query_one("SELECT nextval('outbox_ids')", &[])
+            .await
+            .map_err(pg("numbering a message"))?
+            .get(0);
+        Ok(id as u64)
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query("SELECT id, value FROM outbox ORDER BY id", &[])
+            .await
+            .map_err(pg("reading the outbox"))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let id: i64 = r.get(0);
+            let value: Vec<u8> = r.get(1);
+            match self
+                .queued(&client, "outbox", &(id as u64).to_be_bytes(), &value)
+                .await
+            {
+                Some(Some(e)) => out.push(e),
+                Some(None) => {
+                    // Its person was forgotten: it can never be read again.
+                    client
+                        .execute("DELETE FROM outbox WHERE id = $1", &[&id])
+                        .await
+                        .map_err(pg("clearing the outbox"))?;
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+
+    async fn outbox_update(&self, entry: &OutboxEntry) -> Result<(), StoreError> {
+        let mut w = Write::default();
+        w.outbox.push(entry.clone());
+        self.apply(&w).await
+    }
+
+    async fn outbox_remove(&self, id: u64) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM outbox WHERE id = $1", &[&(id as i64)])
+            .await
+            .map_err(pg("clearing the outbox"))?;
+        Ok(())
+    }
+
+    async fn inbox_append(
+        &self,
+        source: &str,
+        high_water: u64,
+        entries: &[InboxEntry],
+    ) -> Result<(), StoreError> {
+        let mut sealed = Vec::with_capacity(entries.len());
+        for e in entries {
+            let k = e.key();
+            let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
+            sealed.push((self.vault.seal(&e.queue, &aad("inbox", &k), &v)?, k));
+        }
+        let high = high_water as i64;
+        let mut client = self.client().await?;
+        let mut pending = Pending::take(&self.vault);
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        self.save_new_keys(&tx, &pending.keys).await?;
+        for (v, k) in &sealed {
+            tx.execute(
+                        "INSERT INTO inbox (key, source, value) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
+                        &[k, &source, v],
+                    )
+                    .await
+                    .map_err(pg("keeping an event"))?;
+        }
+        tx.execute(
+                    "INSERT INTO inbox_high_water (source, high) VALUES ($1, $2) ON CONFLICT (source) DO UPDATE SET high = GREATEST(inbox_high_water.high, EXCLUDED.high)",
+                    &[&source, &high],
+                )
+                .await
+                .map_err(pg("raising the high-water mark"))?;
+        tx.commit().await.map_err(pg("keeping events"))?;
+        pending.saved = true;
+        Ok(())
+    }
+
+    async fn inbox_high_water(&self, source: &str) -> Result<u64, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT high FROM inbox_high_water WHERE source = $1",
+                &[&source],
+            )
+            .await
+            .map_err(pg("reading the high-water mark"))?;
+        Ok(row.map(|r| r.get::<_, i64>(0) as u64).unwrap_or(0))
+    }
+
+    async fn inbox(&self, source: &str) -> Result<Vec<InboxEntry>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT key, value FROM inbox WHERE source = $1 ORDER BY key",
+                &[&source],
+            )
+            .await
+            .map_err(pg("reading the inbox"))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let key: Vec<u8> = r.get(0);
+            let value: Vec<u8> = r.get(1);
+            match self.queued(&client, "inbox", &key, &value).await {
+                Some(Some(e)) => out.push(e),
+                Some(None) => {
+                    client
+                        .execute("DELETE FROM inbox WHERE key = $1", &[&key])
+                        .await
+                        .map_err(pg("clearing the inbox"))?;
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn vault(&self) -> Option<&Vault> {
+        Some(&self.vault)
+    }
+
+    async fn forget_keys(&self, user: &str) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM person_keys WHERE person = $1", &[&user])
+            .await
+            .map_err(pg("destroying a person's keys"))?;
+        self.vault.forget(user)
+    }
+}
