@@ -117,7 +117,9 @@ pub fn merge(messages: &[Message]) -> Vec<Message> {
 
 /// Packs rendered pieces (paragraphs, list items) into messages whose length, as `len`
 /// measures it, is at most `max`, one piece per line, never splitting a piece (the renderers
-/// make every piece fit on its own). Never returns an empty message: an empty reply becomes "…".
+/// make every piece fit on its own). An empty piece stands for a blank line between blocks
+/// (title, paragraphs, a list, hint, source), so a long message is not one wall of text; a
+/// message never starts or ends with one. Never returns an empty message: an empty reply becomes "…".
 ///
 /// `len` measures text as the platform counts it (UTF-16 units of the visible text for
 /// Telegram, characters of the escaped content for Discord). Each piece is measured once and a
@@ -129,19 +131,31 @@ pub fn pack(pieces: Vec<String>, max: usize, len: impl Fn(&str) -> usize) -> Vec
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut current_len = 0;
+    let mut blank = false;
     for p in pieces {
+        if p.is_empty() {
+            // A blank line between blocks; none at the start of a message.
+            blank = !current.is_empty();
+            continue;
+        }
         let p_len = len(&p);
         debug_assert!(
             p_len <= max,
             "a piece longer than a message: {p_len} > {max}"
         );
-        if !current.is_empty() && current_len + newline + p_len > max {
+        let (sep, sep_len) = if blank {
+            ("\n\n", newline * 2)
+        } else {
+            ("\n", newline)
+        };
+        blank = false;
+        if !current.is_empty() && current_len + sep_len + p_len > max {
             parts.push(std::mem::take(&mut current));
             current_len = 0;
         }
         if !current.is_empty() {
-            current.push('\n');
-            current_len += newline;
+            current.push_str(sep);
+            current_len += sep_len;
         }
         current.push_str(&p);
         current_len += p_len;

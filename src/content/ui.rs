@@ -362,7 +362,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("role_more", &[]),
     // The short route through a lens and /journal (issue 14, items 1 and 2).
     ("cmd.journal", &[]),
-    ("title_step", &["title", "k", "total"]),
+    ("walk_step", &["k", "total"]),
     ("mode_done", &["mode", "n"]),
     ("deeper_opened", &["count", "mode"]),
     ("action_not_now", &["n"]),

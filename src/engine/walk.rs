@@ -415,7 +415,8 @@ fn skip_mode(ctx: &mut Ctx<'_>) {
         .find(|s| mode_of(lens, s) != Some(here) || matches!(s.as_str(), "actions" | "meeting"))
         .cloned()
         .unwrap_or_else(|| "end".into());
-    move_on(ctx, lens, &stop, &next);
+    // A part skipped is not a part done: the grid keeps it started.
+    go(ctx, &lens.id, &next);
 }
 
 /// Moves on from the suggested actions: said plainly when nothing was committed in this lens.
@@ -747,19 +748,19 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
     let all = route_stops(lens, &route);
     let pos = all.iter().position(|s| *s == stop).unwrap_or(0) + 1;
     let steps = all.len().saturating_sub(1).max(1);
-    // The title with the position across the lens ("step 3 of 7").
+    // The title, then the position across the lens ("Step 3 of 7") on its own line.
     let titled = |ctx: &Ctx<'_>, title: String| {
+        let m = Message::private().title(title);
         if stop == "end" {
-            title
+            m
         } else {
-            ctx.tf(
-                "title_step",
+            m.para(ctx.tf(
+                "walk_step",
                 &[
-                    ("title", &title),
                     ("k", &pos.min(steps).to_string()),
                     ("total", &steps.to_string()),
                 ],
-            )
+            ))
         }
     };
     let nav = |ctx: &Ctx<'_>| {
@@ -785,12 +786,11 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             b.push(ctx.button("button.goto_action", "goto:action"));
             b.push(ctx.button("button.goto_advocacy", "goto:advocacy"));
             b.push(ctx.button("button.choose_lens", "lensmenu"));
-            Message::private()
-                .title(titled(
-                    ctx,
-                    ctx.tf("lens_title", &[("n", &n), ("name", &lens.name)]),
-                ))
-                .para(if expanded { intro } else { first })
+            titled(
+                ctx,
+                ctx.tf("lens_title", &[("n", &n), ("name", &lens.name)]),
+            )
+            .para(if expanded { intro } else { first })
                 .para(ctx.t("lens_intro_hint"))
                 .buttons(b)
         }
@@ -802,8 +802,7 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                 source_button(ctx),
             ];
             b.extend(nav(ctx));
-            Message::private()
-                .title(titled(
+            titled(
                     ctx,
                     ctx.tf(
                         "mode_title",
@@ -813,7 +812,7 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                             ("mode", &mode_name(ctx, mk)),
                         ],
                     ),
-                ))
+                )
                 .para(ctx.content(&md.summary))
                 .buttons(b)
         }
@@ -832,15 +831,13 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             let total = in_mode.len().max(1).to_string();
             let is_core = p.core || md.core_prompt().is_some_and(|c| c.id == p.id);
             let deep = route.whole || route.deeper.iter().any(|d| d == mk.as_str());
-            let mut m = Message::private();
             let mut b = vec![ctx.button("button.skip", "skip")];
-            if is_core && !route.whole {
+            let m =             if is_core && !route.whole {
                 // The short route's step for this mode: the summary's first sentence, then the
                 // core prompt.
                 let summary = ctx.content(&md.summary);
                 let (first, more) = lead(&summary);
-                m = m
-                    .title(titled(
+                let m = titled(
                         ctx,
                         ctx.tf(
                             "mode_title",
@@ -850,7 +847,7 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                                 ("mode", &mode_name(ctx, mk)),
                             ],
                         ),
-                    ))
+                    )
                     .para(if expanded { summary } else { first });
                 if !deep && md.prompts.len() > 1 {
                     b.push(Button {
@@ -864,8 +861,10 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                 if more && !expanded {
                     b.push(ctx.button("button.read_more", "full"));
                 }
+                m
             } else {
-                m = m.title(titled(
+                b.push(ctx.button("button.skip_part", "skipmode"));
+                titled(
                     ctx,
                     ctx.tf(
                         "prompt_title",
@@ -876,9 +875,8 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                             ("total", &total),
                         ],
                     ),
-                ));
-                b.push(ctx.button("button.skip_part", "skipmode"));
-            }
+                )
+            };
             b.push(source_button(ctx));
             b.extend(nav(ctx));
             m.para(ctx.content(&p.text))
@@ -943,8 +941,7 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             } else {
                 ctx.t("actions_hint")
             };
-            Message::private()
-                .title(titled(ctx, ctx.tf("actions_title", &[("n", &n)])))
+            titled(ctx, ctx.tf("actions_title", &[("n", &n)]))
                 .para(hint)
                 .list(true, items)
                 .buttons(b)
@@ -968,22 +965,33 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             b.push(ctx.button("button.next", "next"));
             b.push(source_button(ctx));
             b.extend(nav(ctx));
-            Message::private()
-                .title(titled(ctx, ctx.tf("meeting_title", &[("n", &n)])))
+            titled(ctx, ctx.tf("meeting_title", &[("n", &n)]))
                 .para(ctx.t("meeting_question"))
                 .list(true, items)
                 .para(ctx.t("meeting_hint"))
                 .buttons(b)
         }
         Stop::Example => {
-            let m = example_message(ctx, lens);
-            retitle(m, |t| titled(ctx, t))
+            let mut m = example_message(ctx, lens);
+            // The step goes under the example stop's own title.
+            if stop != "end" {
+                m.blocks.insert(
+                    1.min(m.blocks.len()),
+                    super::Block::Para(ctx.tf(
+                        "walk_step",
+                        &[
+                            ("k", &pos.min(steps).to_string()),
+                            ("total", &steps.to_string()),
+                        ],
+                    )),
+                );
+            }
+            m
         }
         Stop::Resources => {
             let rs = super::lookup::lens_resources(ctx.cat, lens.number);
             let shown: Vec<_> = rs.iter().take(6).collect();
-            let mut m = Message::private()
-                .title(titled(ctx, ctx.tf("resources_title", &[("n", &n)])))
+            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)]))
                 .para(ctx.tf(
                     "resources_hint",
                     &[("count", &rs.len().to_string()), ("n", &n)],
@@ -1001,14 +1009,6 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
         Stop::End => end_message(ctx, lens, &route),
     };
     ctx.say(m);
-}
-
-/// Replaces a message's first title through `f`.
-fn retitle(mut m: Message, f: impl Fn(String) -> String) -> Message {
-    if let Some(super::Block::Title(t)) = m.blocks.first_mut() {
-        *t = f(std::mem::take(t));
-    }
-    m
 }
 
 /// The end of a lens: what was written and committed, the journal, and depth on demand.
