@@ -415,8 +415,17 @@ fn skip_mode(ctx: &mut Ctx<'_>) {
         .find(|s| mode_of(lens, s) != Some(here) || matches!(s.as_str(), "actions" | "meeting"))
         .cloned()
         .unwrap_or_else(|| "end".into());
-    // A part skipped is not a part done: the grid keeps it started.
-    go(ctx, &lens.id, &next);
+    // A part skipped is not a part done, and the grid keeps it started; but skipping the
+    // deeper questions after a mode's core prompt leaves the short route's part done.
+    let route = route_of(&ctx.st, &lens.id);
+    let past_core = !route.whole
+        && matches!(resolve(lens, &stop), Some(Stop::Prompt(m, i))
+            if lens.mode(m).core_prompt().is_some_and(|c| c.id != lens.mode(m).prompts[i].id));
+    if past_core {
+        move_on(ctx, lens, &stop, &next)
+    } else {
+        go(ctx, &lens.id, &next)
+    }
 }
 
 /// Moves on from the suggested actions: said plainly when nothing was committed in this lens.
@@ -791,8 +800,8 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
                 ctx.tf("lens_title", &[("n", &n), ("name", &lens.name)]),
             )
             .para(if expanded { intro } else { first })
-                .para(ctx.t("lens_intro_hint"))
-                .buttons(b)
+            .para(ctx.t("lens_intro_hint"))
+            .buttons(b)
         }
         Stop::Summary(mk) => {
             let md = lens.mode(mk);
@@ -803,18 +812,18 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             ];
             b.extend(nav(ctx));
             titled(
-                    ctx,
-                    ctx.tf(
-                        "mode_title",
-                        &[
-                            ("n", &n),
-                            ("name", &lens.name),
-                            ("mode", &mode_name(ctx, mk)),
-                        ],
-                    ),
-                )
-                .para(ctx.content(&md.summary))
-                .buttons(b)
+                ctx,
+                ctx.tf(
+                    "mode_title",
+                    &[
+                        ("n", &n),
+                        ("name", &lens.name),
+                        ("mode", &mode_name(ctx, mk)),
+                    ],
+                ),
+            )
+            .para(ctx.content(&md.summary))
+            .buttons(b)
         }
         Stop::Prompt(mk, i) => {
             let md = lens.mode(mk);
@@ -832,23 +841,23 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
             let is_core = p.core || md.core_prompt().is_some_and(|c| c.id == p.id);
             let deep = route.whole || route.deeper.iter().any(|d| d == mk.as_str());
             let mut b = vec![ctx.button("button.skip", "skip")];
-            let m =             if is_core && !route.whole {
+            let m = if is_core && !route.whole {
                 // The short route's step for this mode: the summary's first sentence, then the
                 // core prompt.
                 let summary = ctx.content(&md.summary);
                 let (first, more) = lead(&summary);
                 let m = titled(
-                        ctx,
-                        ctx.tf(
-                            "mode_title",
-                            &[
-                                ("n", &n),
-                                ("name", &lens.name),
-                                ("mode", &mode_name(ctx, mk)),
-                            ],
-                        ),
-                    )
-                    .para(if expanded { summary } else { first });
+                    ctx,
+                    ctx.tf(
+                        "mode_title",
+                        &[
+                            ("n", &n),
+                            ("name", &lens.name),
+                            ("mode", &mode_name(ctx, mk)),
+                        ],
+                    ),
+                )
+                .para(if expanded { summary } else { first });
                 if !deep && md.prompts.len() > 1 {
                     b.push(Button {
                         label: ctx.tf(
@@ -991,11 +1000,10 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
         Stop::Resources => {
             let rs = super::lookup::lens_resources(ctx.cat, lens.number);
             let shown: Vec<_> = rs.iter().take(6).collect();
-            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)]))
-                .para(ctx.tf(
-                    "resources_hint",
-                    &[("count", &rs.len().to_string()), ("n", &n)],
-                ));
+            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)])).para(ctx.tf(
+                "resources_hint",
+                &[("count", &rs.len().to_string()), ("n", &n)],
+            ));
             for r in shown {
                 m = super::lookup::resource_blocks(ctx, m, r);
             }
