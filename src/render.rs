@@ -17,6 +17,55 @@ pub fn plain_all(ms: &[Message]) -> String {
     ms.iter().map(plain).collect::<Vec<_>>().join("\n\n")
 }
 
+/// Word-wraps plain text at `width` characters a line, for the terminal: a line that is too
+/// long breaks at spaces, and its continuation lines are indented to where its text begins
+/// (under a list item's text, not its bullet or number); the numbered buttons line breaks
+/// between buttons. A word longer than the width stays whole on its own line.
+pub fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        if line.chars().count() <= width {
+            out.push(line.to_string());
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        // Under a list item's text: past "- " or "12. ".
+        let marker = if body.starts_with("- ") {
+            2
+        } else {
+            body.find(". ")
+                .filter(|&i| i > 0 && body[..i].chars().all(|c| c.is_ascii_digit()))
+                .map_or(0, |i| i + 2)
+        };
+        let hang = " ".repeat(indent + marker);
+        let mut current = line[..indent].to_string();
+        let mut len = indent;
+        // The buttons line ("[1] Next  [2] Back") breaks between buttons, not inside one.
+        let sep = if body.starts_with("[1] ") { "  " } else { " " };
+        let mut first = true;
+        for word in body.split(sep) {
+            let w = word.chars().count();
+            if !first && len + sep.len() + w > width {
+                out.push(std::mem::take(&mut current));
+                current = hang.clone();
+                len = hang.len();
+                first = true;
+            }
+            if !first {
+                current.push_str(sep);
+                len += sep.len();
+            }
+            current.push_str(word);
+            len += w;
+            first = false;
+        }
+        out.push(current);
+    }
+    out.join("\n")
+}
+
 /// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
 /// spaces, and never splitting a character.
 pub fn split_text(s: &str, max: usize) -> Vec<String> {
@@ -298,6 +347,24 @@ mod tests {
         assert_eq!(split_text("ab cd ef", 6), vec!["ab cd", "ef"]);
         assert_eq!(split_text("abcdef", 4), vec!["abcd", "ef"]);
         assert_eq!(split_text("", 4), vec![""]);
+    }
+
+    #[test]
+    fn wrap_breaks_long_lines_at_spaces_and_hangs_list_items() {
+        let t = "== Title ==\n  1. one two three four five six seven eight nine ten eleven twelve";
+        let w = wrap(t, 24);
+        assert_eq!(
+            w,
+            "== Title ==\n  1. one two three four\n     five six seven\n     eight nine ten\n     eleven twelve"
+        );
+        assert!(w.lines().all(|l| l.chars().count() <= 24));
+        assert_eq!(wrap("short", 80), "short");
+        assert_eq!(
+            wrap("[1] Begin now  [2] The whole lens  [3] More", 24),
+            "[1] Begin now\n[2] The whole lens\n[3] More"
+        );
+        let long = "x".repeat(50);
+        assert_eq!(wrap(&format!("a {long} b"), 20), format!("a\n{long}\nb"));
     }
 
     #[test]
