@@ -548,7 +548,7 @@ fn sources(ctx: &mut Ctx<'_>, lens: &Lens, stop: &str, all: bool) {
             }
         }
         Some(Stop::Actions) => {
-            let shown = shown_actions(lens, all);
+            let shown = shown_actions(&ctx.st, lens, all);
             let items = shown.iter().map(|a| a.source.clone()).collect::<Vec<_>>();
             m = m.list(true, items);
         }
@@ -567,22 +567,28 @@ fn sources(ctx: &mut Ctx<'_>, lens: &Lens, stop: &str, all: bool) {
 }
 
 /// The suggested actions shown at the actions stop: on the short list, the first of each size
-/// (five minutes, an hour, longer term); all of them when `all`.
-fn shown_actions(lens: &Lens, all: bool) -> Vec<&crate::content::Action> {
+/// (five minutes, an hour, longer term) and any the person has committed to in this lens, in
+/// the content's order; all of them when `all`.
+fn shown_actions<'l>(st: &UserState, lens: &'l Lens, all: bool) -> Vec<&'l crate::content::Action> {
     let actions = &lens.mode(ModeKind::Action).actions;
     if all {
         return actions.iter().collect();
     }
-    let mut out: Vec<&crate::content::Action> = Vec::new();
-    for size in crate::content::check::SIZES {
-        if let Some(a) = actions.iter().find(|a| a.size == size) {
-            out.push(a);
-        }
-    }
-    if out.is_empty() {
-        out = actions.iter().take(3).collect();
-    }
-    out
+    let first_of_size = |a: &crate::content::Action| {
+        actions
+            .iter()
+            .find(|b| b.size == a.size)
+            .is_some_and(|b| b.id == a.id)
+    };
+    let committed = |a: &crate::content::Action| {
+        st.actions
+            .iter()
+            .any(|c| c.lens == lens.id && c.action == a.id && c.dropped.is_none())
+    };
+    actions
+        .iter()
+        .filter(|a| first_of_size(a) || committed(a))
+        .collect()
 }
 
 fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
@@ -895,7 +901,7 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
         Stop::Actions => {
             let md = lens.mode(ModeKind::Action);
             let all_actions = expanded || route.whole;
-            let shown = shown_actions(lens, all_actions);
+            let shown = shown_actions(&ctx.st, lens, all_actions);
             let committed = |id: &str| {
                 ctx.st.actions.iter().any(|c| {
                     c.lens == lens.id && c.action == id && c.done.is_none() && c.dropped.is_none()
