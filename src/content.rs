@@ -63,6 +63,9 @@ pub struct Item {
     pub text: String,
     /// Document and section.
     pub source: String,
+    /// Whether this is its mode's core prompt, the one the short route through a lens asks
+    /// (exactly one per lens × mode; always false for meeting lines).
+    pub core: bool,
 }
 
 /// A suggested action, sized by the time it takes.
@@ -115,6 +118,17 @@ pub struct Lens {
     /// Every stop of the walk in order (`intro`, `awareness`, `awareness/aw-…`, …, `end`),
     /// made once at load.
     pub stops: Vec<String>,
+}
+
+impl Mode {
+    /// The core prompt: the one the short route asks (the checker guarantees exactly one; the
+    /// first prompt stands in should a catalog be built without the checker).
+    pub fn core_prompt(&self) -> Option<&Item> {
+        self.prompts
+            .iter()
+            .find(|p| p.core)
+            .or_else(|| self.prompts.first())
+    }
 }
 
 impl Lens {

@@ -6,7 +6,8 @@
 //! [`output`] (platform-neutral messages and buttons), [`state`] (what is remembered), [`text`]
 //! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
 //! signposts, facts, definitions, actions by role), [`account`] (start, help, profession,
-//! progress, notes, my data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones,
+//! progress, notes, my data, forget me), [`journal`] (the person's own words back, paged),
+//! [`prep`] (meeting prompts), [`remind`] (time zones,
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
 //! 09:25", DST-correct) and [`zones`] (time-zone names).
 //!
@@ -16,6 +17,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod journal;
 pub mod lookup;
 pub mod output;
 pub mod prep;
@@ -86,12 +88,13 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 19] = [
+pub const COMMANDS: [(&str, &str); 20] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
     ("continue", "Where was I? Pick up where you left off"),
     ("progress", "Your 6 x 3 grid of lenses and modes"),
+    ("journal", "Your reflections, actions and notes"),
     ("note", "Save a private note"),
     ("prep", "A prompt for your next meeting"),
     ("signpost", "Where to point someone for help"),
@@ -245,6 +248,7 @@ pub fn expects_text(st: &UserState) -> bool {
     match &st.at {
         At::Lens { stop, .. } => stop.contains('/') || stop == "meeting",
         At::OwnAction { .. }
+        | At::EditAction { .. }
         | At::Note
         | At::RemindWhen { .. }
         | At::Timezone
@@ -402,6 +406,7 @@ fn reshow(ctx: &mut Ctx<'_>) {
     match ctx.st.at.clone() {
         At::Idle => account::menu(ctx),
         At::Lens { .. } | At::OwnAction { .. } => walk::show(ctx),
+        At::EditAction { .. } => journal::ask_change(ctx),
         At::LensMenu => walk::lens_menu(ctx),
         At::Note => account::ask_note(ctx),
         At::Profession => account::profession_menu(ctx),
@@ -443,6 +448,14 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "lensmenu" => walk::lens_menu(ctx),
         "continue" => walk::resume(ctx),
         "progress" => account::progress(ctx),
+        "journal" => {
+            if matches!(ctx.st.at, At::EditAction { .. }) {
+                ctx.st.at = At::Idle;
+            }
+            journal::journal(ctx, arg.parse().unwrap_or(1))
+        }
+        "myaction" => journal::action_card(ctx, arg),
+        "mark" => journal::mark(ctx, arg),
         "help" => account::help(ctx),
         "profmenu" => account::profession_menu(ctx),
         "prof" => account::set_profession(ctx, arg),
@@ -488,6 +501,7 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
     // Free text where the bot is waiting for some.
     match ctx.st.at.clone() {
         At::Lens { .. } | At::OwnAction { .. } => walk::text(ctx, t),
+        At::EditAction { .. } => journal::change(ctx, t),
         At::Note => account::save_note(ctx, t),
         At::Profession => account::set_profession_typed(ctx, t),
         At::SignpostMenu => lookup::signpost(ctx, t),
@@ -588,6 +602,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "lens" => walk::open(ctx, args),
         "continue" => walk::resume(ctx),
         "progress" => account::progress(ctx),
+        "journal" => journal::journal(ctx, args.parse().unwrap_or(1)),
         "note" => {
             if args.is_empty() {
                 account::ask_note(ctx)

@@ -17,6 +17,55 @@ pub fn plain_all(ms: &[Message]) -> String {
     ms.iter().map(plain).collect::<Vec<_>>().join("\n\n")
 }
 
+/// Word-wraps plain text at `width` characters a line, for the terminal: a line that is too
+/// long breaks at spaces, and its continuation lines are indented to where its text begins
+/// (under a list item's text, not its bullet or number); the numbered buttons line breaks
+/// between buttons. A word longer than the width stays whole on its own line.
+pub fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(20);
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        if line.chars().count() <= width {
+            out.push(line.to_string());
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let body = line.trim_start();
+        // Under a list item's text: past "- " or "12. ".
+        let marker = if body.starts_with("- ") {
+            2
+        } else {
+            body.find(". ")
+                .filter(|&i| i > 0 && body[..i].chars().all(|c| c.is_ascii_digit()))
+                .map_or(0, |i| i + 2)
+        };
+        let hang = " ".repeat(indent + marker);
+        let mut current = line[..indent].to_string();
+        let mut len = indent;
+        // The buttons line ("[1] Next  [2] Back") breaks between buttons, not inside one.
+        let sep = if body.starts_with("[1] ") { "  " } else { " " };
+        let mut first = true;
+        for word in body.split(sep) {
+            let w = word.chars().count();
+            if !first && len + sep.len() + w > width {
+                out.push(std::mem::take(&mut current));
+                current = hang.clone();
+                len = hang.len();
+                first = true;
+            }
+            if !first {
+                current.push_str(sep);
+                len += sep.len();
+            }
+            current.push_str(word);
+            len += w;
+            first = false;
+        }
+        out.push(current);
+    }
+    out.join("\n")
+}
+
 /// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
 /// spaces, and never splitting a character.
 pub fn split_text(s: &str, max: usize) -> Vec<String> {
@@ -117,7 +166,9 @@ pub fn merge(messages: &[Message]) -> Vec<Message> {
 
 /// Packs rendered pieces (paragraphs, list items) into messages whose length, as `len`
 /// measures it, is at most `max`, one piece per line, never splitting a piece (the renderers
-/// make every piece fit on its own). Never returns an empty message: an empty reply becomes "…".
+/// make every piece fit on its own). An empty piece stands for a blank line between blocks
+/// (title, paragraphs, a list, hint, source), so a long message is not one wall of text; a
+/// message never starts or ends with one. Never returns an empty message: an empty reply becomes "…".
 ///
 /// `len` measures text as the platform counts it (UTF-16 units of the visible text for
 /// Telegram, characters of the escaped content for Discord). Each piece is measured once and a
@@ -129,19 +180,31 @@ pub fn pack(pieces: Vec<String>, max: usize, len: impl Fn(&str) -> usize) -> Vec
     let mut parts: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut current_len = 0;
+    let mut blank = false;
     for p in pieces {
+        if p.is_empty() {
+            // A blank line between blocks; none at the start of a message.
+            blank = !current.is_empty();
+            continue;
+        }
         let p_len = len(&p);
         debug_assert!(
             p_len <= max,
             "a piece longer than a message: {p_len} > {max}"
         );
-        if !current.is_empty() && current_len + newline + p_len > max {
+        let (sep, sep_len) = if blank {
+            ("\n\n", newline * 2)
+        } else {
+            ("\n", newline)
+        };
+        blank = false;
+        if !current.is_empty() && current_len + sep_len + p_len > max {
             parts.push(std::mem::take(&mut current));
             current_len = 0;
         }
         if !current.is_empty() {
-            current.push('\n');
-            current_len += newline;
+            current.push_str(sep);
+            current_len += sep_len;
         }
         current.push_str(&p);
         current_len += p_len;
@@ -284,6 +347,24 @@ mod tests {
         assert_eq!(split_text("ab cd ef", 6), vec!["ab cd", "ef"]);
         assert_eq!(split_text("abcdef", 4), vec!["abcd", "ef"]);
         assert_eq!(split_text("", 4), vec![""]);
+    }
+
+    #[test]
+    fn wrap_breaks_long_lines_at_spaces_and_hangs_list_items() {
+        let t = "== Title ==\n  1. one two three four five six seven eight nine ten eleven twelve";
+        let w = wrap(t, 24);
+        assert_eq!(
+            w,
+            "== Title ==\n  1. one two three four\n     five six seven\n     eight nine ten\n     eleven twelve"
+        );
+        assert!(w.lines().all(|l| l.chars().count() <= 24));
+        assert_eq!(wrap("short", 80), "short");
+        assert_eq!(
+            wrap("[1] Begin now  [2] The whole lens  [3] More", 24),
+            "[1] Begin now\n[2] The whole lens\n[3] More"
+        );
+        let long = "x".repeat(50);
+        assert_eq!(wrap(&format!("a {long} b"), 20), format!("a\n{long}\nb"));
     }
 
     #[test]

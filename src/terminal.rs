@@ -102,7 +102,14 @@ pub fn run(
             jiff::Timestamp::now(),
         ));
         match reply {
-            Ok(r) => say(&format!("{}\n\n", render::plain_all(&r.messages)))?,
+            Ok(r) => {
+                let text = render::plain_all(&r.messages);
+                let text = match terminal_width() {
+                    Some(w) => render::wrap(&text, w),
+                    None => text,
+                };
+                say(&format!("{text}\n\n"))?
+            }
             Err(e) => break Err(TerminalError::Store(e)),
         }
     };
@@ -110,6 +117,29 @@ pub fn run(
     let _ = rt.block_on(scheduler);
     let _ = rt.block_on(sender);
     result
+}
+
+/// The terminal's width in columns when the replies go to a terminal (so they are wrapped to
+/// fit it), from `$COLUMNS` or `stty size`, else 80; `None` when output is piped (a file or a
+/// test reads it as the engine wrote it).
+fn terminal_width() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
+        return Some(w);
+    }
+    let tty = std::fs::File::open("/dev/tty").ok()?;
+    let size = std::process::Command::new("stty")
+        .arg("size")
+        .stdin(tty)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split_whitespace().nth(1)?.parse().ok());
+    Some(size.unwrap_or(80))
 }
 
 /// Why the chat stopped early.

@@ -1107,6 +1107,32 @@ fn check_lens(
                 ),
             );
         }
+        // Exactly one core prompt per mode: the one the short route asks.
+        let cores: Vec<&S<bool>> = m
+            .prompts
+            .iter()
+            .filter_map(|p| p.core.as_ref())
+            .filter(|c| c.value)
+            .collect();
+        if cores.is_empty() && !m.prompts.is_empty() {
+            ctx.err(
+                &m.summary,
+                format!("the {kind} mode has no core prompt: mark the one the short route asks with `core: true`"),
+            );
+        }
+        for extra in cores.iter().skip(1) {
+            ctx.err(
+                *extra,
+                format!(
+                    "a second core prompt in the {kind} mode: exactly one prompt per mode is core"
+                ),
+            );
+        }
+        for l in &m.meeting_lines {
+            if let Some(c) = &l.core {
+                ctx.err(c, "`core` marks a prompt; meeting lines have no core");
+            }
+        }
         for p in m.prompts.iter().chain(&m.meeting_lines) {
             ctx.id(&p.id, &mut item_ids, "item");
             ctx.text(&p.text, limits::LINE, "text", &["profession"]);
@@ -1208,5 +1234,6 @@ fn item(i: raw::Item) -> Item {
         id: i.id.value,
         text: i.text.value.trim().to_string(),
         source: i.source.value,
+        core: i.core.is_some_and(|c| c.value),
     }
 }

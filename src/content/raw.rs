@@ -73,6 +73,10 @@ pub struct Item {
     pub text: S<String>,
     /// Where it comes from.
     pub source: S<String>,
+    /// `true` on the one prompt of each lens × mode that the short route asks (prompts only;
+    /// the checker insists on exactly one per mode).
+    #[serde(default)]
+    pub core: Option<S<bool>>,
 }
 
 /// A suggested action with its size.

@@ -63,7 +63,11 @@ fn pieces(m: &Message) -> Vec<String> {
             out.push(format!("{first}{open}{}{close}", escape(&part)));
         }
     };
-    for b in &m.blocks {
+    for (i, b) in m.blocks.iter().enumerate() {
+        if i > 0 {
+            // A blank line between blocks (see `render::pack`).
+            out.push(String::new());
+        }
         match b {
             Block::Title(t) => wrap(t, "", "**", "**", &mut out),
             Block::Para(p) => wrap(p, "", "", "", &mut out),

@@ -170,6 +170,7 @@ pub fn progress(ctx: &mut Ctx<'_>) {
         ))
         .buttons(vec![
             ctx.button("button.continue", "continue"),
+            ctx.button("button.journal", "journal"),
             ctx.button("button.choose_lens", "lensmenu"),
         ]);
     ctx.say(m);
@@ -192,6 +193,7 @@ pub fn save_note(ctx: &mut Ctx<'_>, text: &str) {
         text: text.to_string(),
         lens,
         at: ctx.now,
+        prep: None,
     });
     let count = ctx.st.notes.len().to_string();
     let msg = ctx.tf("note_saved", &[("count", &count)]);

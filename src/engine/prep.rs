@@ -148,6 +148,7 @@ pub fn save(ctx: &mut Ctx<'_>, prompt_id: &str) {
         text,
         lens: ctx.cat.lens_by_number(p.lens).map(|l| l.id.clone()),
         at: ctx.now,
+        prep: Some(p.id.clone()),
     });
     let count = ctx.st.notes.len().to_string();
     let msg = ctx.tf("note_saved", &[("count", &count)]);

@@ -46,6 +46,11 @@ pub struct UserState {
     /// The lens they were in most recently.
     #[serde(default)]
     pub last_lens: Option<String>,
+    /// How they walk each lens they have entered: the short route (with any modes opened
+    /// deeper) or the whole lens. A lens missing here that has a position in `lens_at` was
+    /// begun before the short route existed and is walked whole (see `walk::route_of`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, Route>,
     /// Progress of each lens × mode cell, keyed `lens-N/mode`.
     #[serde(default)]
     pub cells: BTreeMap<String, CellStatus>,
@@ -115,6 +120,7 @@ impl UserState {
             at: At::Idle,
             lens_at: BTreeMap::new(),
             last_lens: None,
+            routes: BTreeMap::new(),
             cells: BTreeMap::new(),
             reflections: Vec::new(),
             actions: Vec::new(),
@@ -175,6 +181,11 @@ pub enum At {
         /// Lens id.
         lens: String,
     },
+    /// Rewording an action they committed to (from `/journal`).
+    EditAction {
+        /// Commitment id (`a1` …).
+        action: String,
+    },
     /// Choosing a lens.
     LensMenu,
     /// Writing a note.
@@ -229,6 +240,19 @@ pub enum At {
         /// Which page.
         page: u32,
     },
+}
+
+/// How a person walks one lens: the short route by default, about five minutes (each mode's
+/// core prompt, the suggested actions, the meeting lines, an example), with any modes they
+/// opened with "Go deeper" walked in full; or the whole lens, every stop.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    /// Every stop of the lens, as the walk was before the short route.
+    #[serde(default)]
+    pub whole: bool,
+    /// Modes (`awareness` …) opened with "Go deeper": their other prompts follow the core one.
+    #[serde(default)]
+    pub deeper: Vec<String>,
 }
 
 /// How far someone has got in one lens × mode cell.
@@ -321,7 +345,7 @@ pub enum ReminderKind {
     },
 }
 
-/// A note made with `/note`.
+/// A note made with `/note`, or a meeting prompt saved from `/prep`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Note {
     /// What they wrote.
@@ -330,4 +354,8 @@ pub struct Note {
     pub lens: Option<String>,
     /// When.
     pub at: Timestamp,
+    /// The `/prep` prompt's id when this is a saved meeting prompt (so `/journal` lists those
+    /// apart); absent for notes the person wrote, and for prompts saved before this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prep: Option<String>,
 }

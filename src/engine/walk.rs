@@ -1,19 +1,30 @@
 //! The guided walk through one lens.
 //!
-//! A lens is walked as a fixed sequence of stops, each with a stable id: `intro`; then for each
-//! mode its summary (`awareness`) and its prompts (`awareness/aw-own-story`); the action mode's
-//! suggested actions (`actions`); the advocacy mode's meeting lines (`meeting`); an `example`;
-//! the lens's `resources`; and the `end`. The order comes from the content file, the ids from
-//! its authors, so editing a file never changes what a stored position means. A stored stop
-//! that no longer exists (a prompt deleted while someone stood on it) is mended: the person is
-//! moved to the first prompt of that mode they have not answered, and told so.
+//! A lens's stops each have a stable id: `intro`; for each mode its summary (`awareness`) and
+//! its prompts (`awareness/aw-own-story`); the action mode's suggested actions (`actions`); the
+//! advocacy mode's meeting lines (`meeting`); an `example`; the lens's `resources`; the `end`.
+//! Ids come from the content's authors, so editing a file never changes what a stored
+//! position means.
 //!
-//! Back, skip, "skip this part", restart and "where was I?" work at every stop; every step
-//! raises the progress grid (`started` on entering a mode, `done` on walking past its end).
+//! A person walks a lens on a route ([`Route`], kept per lens in their state). The short
+//! route, the default, takes about five minutes: the intro's first sentence, then in each mode
+//! the summary's first sentence with the mode's core prompt, the suggested actions (one of each
+//! size; all on request) to commit to one or more, the meeting lines to pick from, an example;
+//! seven steps. "Go deeper" in a mode adds that mode's other prompts to the route; "The whole
+//! lens" walks every stop as before the short route (people who began a lens before it existed
+//! carry on the whole walk they started). Longer texts open with "More"; every item's source
+//! is one tap away ("Source") instead of a line under every message.
+//!
+//! A stored stop that no longer exists (a prompt deleted while someone stood on it) is mended:
+//! the person is moved to the first prompt of that mode they have not answered, and told so.
+//! Back, skip, "skip this part", restart and "where was I?" work at every stop; skipping a part
+//! of the action mode lands on its actions, never past them, and moving on from the actions
+//! without committing says so. Every step raises the progress grid (`started` on entering a
+//! mode, `done` on walking past its last stop on the route).
 
 use super::Ctx;
 use super::output::{Button, Message};
-use super::state::{At, CellStatus, Commitment, Reflection};
+use super::state::{At, CellStatus, Commitment, Reflection, Route, UserState};
 use crate::content::{Lens, ModeKind};
 
 /// What a stop is.
@@ -40,7 +51,7 @@ impl Stop {
     }
 }
 
-/// The stop ids of a lens, in walk order.
+/// Every stop id of a lens, in content order (the whole lens).
 pub fn stops(lens: &Lens) -> &[String] {
     &lens.stops
 }
@@ -48,6 +59,66 @@ pub fn stops(lens: &Lens) -> &[String] {
 /// Works out the stops of a lens (at load; see [`stops`]). The computation lives in
 /// [`crate::content`], which builds each lens's stop list; re-exported here under its old path.
 pub use crate::content::all_stops;
+
+/// The route a person takes through a lens: the one they chose, or the short route for a lens
+/// not begun; a lens begun before routes were kept (a position but no route) is walked whole,
+/// as it was when they began it.
+pub fn route_of(st: &UserState, lens_id: &str) -> Route {
+    if let Some(r) = st.routes.get(lens_id) {
+        return r.clone();
+    }
+    match st.lens_at.get(lens_id) {
+        Some(s) if s != "intro" && s != "end" => Route {
+            whole: true,
+            deeper: Vec::new(),
+        },
+        _ => Route::default(),
+    }
+}
+
+/// The stops of a lens on a route, in walk order, `end` last. The short route:
+/// `intro`, each mode's core prompt (then its other prompts when opened deeper), `actions`
+/// after the action mode, `meeting` after the advocacy mode, `example`, `end`.
+pub fn route_stops(lens: &Lens, route: &Route) -> Vec<String> {
+    if route.whole {
+        return lens.stops.clone();
+    }
+    let mut out = vec!["intro".to_string()];
+    for m in &lens.modes {
+        let k = m.kind.as_str();
+        match m.core_prompt() {
+            Some(core) => {
+                out.push(format!("{k}/{}", core.id));
+                if route.deeper.iter().any(|d| d == k) {
+                    for p in m.prompts.iter().filter(|p| p.id != core.id) {
+                        out.push(format!("{k}/{}", p.id));
+                    }
+                }
+            }
+            None => out.push(k.to_string()),
+        }
+        match m.kind {
+            ModeKind::Action => out.push("actions".into()),
+            ModeKind::Advocacy => out.push("meeting".into()),
+            ModeKind::Awareness => {}
+        }
+    }
+    out.extend(["example", "end"].map(String::from));
+    out
+}
+
+/// The first sentence of a text, and whether there is more after it.
+pub fn lead(text: &str) -> (String, bool) {
+    let t = text.trim();
+    let bytes: Vec<(usize, char)> = t.char_indices().collect();
+    for w in bytes.windows(3) {
+        let [(_, a), (space, b), (_, c)] = [w[0], w[1], w[2]];
+        if matches!(a, '.' | '?' | '!') && b == ' ' && (c.is_uppercase() || c == '\'') {
+            return (t[..space].to_string(), true);
+        }
+    }
+    (t.to_string(), false)
+}
 
 fn resolve(lens: &Lens, stop: &str) -> Option<Stop> {
     Some(match stop {
@@ -79,6 +150,11 @@ fn current<'a>(ctx: &Ctx<'a>) -> Option<(&'a Lens, String)> {
         At::OwnAction { lens } => Some((cat.lens(lens)?, "actions".into())),
         _ => None,
     }
+}
+
+/// The person's stops through this lens, on their route.
+fn my_stops(ctx: &Ctx<'_>, lens: &Lens) -> Vec<String> {
+    route_stops(lens, &route_of(&ctx.st, &lens.id))
 }
 
 /// Opens a lens from what the person typed after `/lens` (a number, a name or a keyword);
@@ -200,24 +276,40 @@ pub fn resume(ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Moves to a stop of a lens and shows it; mends stops that no longer exist.
+/// Moves to a stop of a lens and shows it; mends stops that no longer exist, and fits the
+/// stop to the person's route (a mode's summary on the short route is its core prompt; a
+/// prompt beyond the short route opens its mode deeper).
 fn go(ctx: &mut Ctx<'_>, lens_id: &str, stop: &str) {
-    let Some(lens) = ctx.cat.lens(lens_id).cloned() else {
+    let Some(lens) = ctx.cat.lens(lens_id) else {
         ctx.st.at = At::Idle;
         let msg = ctx.t("lens_gone");
         ctx.say_text(msg);
         return lens_menu(ctx);
     };
-    let stop = match resolve(&lens, stop) {
+    let mut route = route_of(&ctx.st, &lens.id);
+    let mut stop = match resolve(lens, stop) {
         Some(_) => stop.to_string(),
         None => {
-            let mended = mend(ctx, &lens, stop);
+            let mended = mend(ctx, lens, stop);
             let msg = ctx.t("content_changed");
             ctx.say_text(msg);
             mended
         }
     };
-    if let Some(m) = resolve(&lens, &stop).and_then(|s| s.mode()) {
+    if !route_stops(lens, &route).contains(&stop) {
+        match resolve(lens, &stop) {
+            Some(Stop::Prompt(m, _)) => route.deeper.push(m.as_str().to_string()),
+            Some(Stop::Summary(m)) => {
+                stop = match lens.mode(m).core_prompt() {
+                    Some(p) => format!("{}/{}", m.as_str(), p.id),
+                    None => "intro".into(),
+                }
+            }
+            _ => stop = "end".into(),
+        }
+    }
+    ctx.st.routes.insert(lens.id.clone(), route);
+    if let Some(m) = resolve(lens, &stop).and_then(|s| s.mode()) {
         ctx.st.raise_cell(&lens.id, m.as_str(), CellStatus::Started);
     }
     ctx.st.at = At::Lens {
@@ -231,8 +323,8 @@ fn go(ctx: &mut Ctx<'_>, lens_id: &str, stop: &str) {
 }
 
 /// Where to put someone whose stop was removed: the first prompt of the same mode they have
-/// not answered, else the stop after that mode's prompts; the intro when even the mode is
-/// unknown.
+/// not answered, else the stop after that mode's prompts on their route; the intro when even
+/// the mode is unknown.
 fn mend(ctx: &Ctx<'_>, lens: &Lens, stop: &str) -> String {
     let Some(mode) = stop.split('/').next().and_then(ModeKind::parse) else {
         return "intro".into();
@@ -247,31 +339,45 @@ fn mend(ctx: &Ctx<'_>, lens: &Lens, stop: &str) -> String {
     if let Some(p) = m.prompts.iter().find(|p| !answered(&p.id)) {
         return format!("{}/{}", mode.as_str(), p.id);
     }
-    let all = stops(lens);
-    let last = m
-        .prompts
-        .last()
-        .map(|p| format!("{}/{}", mode.as_str(), p.id))
-        .unwrap_or_else(|| mode.as_str().to_string());
-    let i = all.iter().position(|s| *s == last).unwrap_or(0);
-    all.get(i + 1).cloned().unwrap_or_else(|| "end".into())
+    let all = my_stops(ctx, lens);
+    let last = all
+        .iter()
+        .rposition(|s| resolve(lens, s).and_then(|s| s.mode()) == Some(mode))
+        .unwrap_or(0);
+    all.get(last + 1).cloned().unwrap_or_else(|| "end".into())
+}
+
+/// The mode a stop id belongs to, if any.
+fn mode_of(lens: &Lens, stop: &str) -> Option<ModeKind> {
+    resolve(lens, stop).and_then(|s| s.mode())
 }
 
 fn advance(ctx: &mut Ctx<'_>) {
     let Some((lens, stop)) = current(ctx) else {
         return;
     };
-    let all = stops(lens);
+    let all = my_stops(ctx, lens);
     let i = all.iter().position(|s| *s == stop).unwrap_or(0);
     let next = all.get(i + 1).cloned().unwrap_or_else(|| "end".into());
-    let here = resolve(lens, &stop).and_then(|s| s.mode());
-    let there = resolve(lens, &next).and_then(|s| s.mode());
-    if let Some(m) = here
-        && there != Some(m)
+    move_on(ctx, lens, &stop, &next);
+}
+
+/// Goes from `here` to `there`, marking the mode being left done when `there` is past it.
+fn move_on(ctx: &mut Ctx<'_>, lens: &Lens, here: &str, there: &str) {
+    if let Some(m) = mode_of(lens, here)
+        && mode_of(lens, there) != Some(m)
     {
         ctx.st.raise_cell(&lens.id, m.as_str(), CellStatus::Done);
+        let msg = ctx.tf(
+            "mode_done",
+            &[
+                ("mode", &ctx.t(&format!("mode.{}", m.as_str()))),
+                ("n", &lens.number.to_string()),
+            ],
+        );
+        ctx.say_text(msg);
     }
-    go(ctx, &lens.id, &next);
+    go(ctx, &lens.id, there);
 }
 
 fn back(ctx: &mut Ctx<'_>) {
@@ -281,7 +387,7 @@ fn back(ctx: &mut Ctx<'_>) {
     if matches!(ctx.st.at, At::OwnAction { .. }) {
         return go(ctx, &lens.id, "actions");
     }
-    let all = stops(lens);
+    let all = my_stops(ctx, lens);
     let i = all.iter().position(|s| *s == stop).unwrap_or(0);
     if i == 0 {
         let msg = ctx.t("at_start");
@@ -291,19 +397,49 @@ fn back(ctx: &mut Ctx<'_>) {
     go(ctx, &lens.id, &all[i - 1].clone());
 }
 
-/// Skips the rest of the current mode, to the next mode's summary (or the example).
+/// Skips the rest of the current part: to the action mode's suggested actions when in the
+/// action mode (skipping never skips committing), to the meeting lines when in the advocacy
+/// mode, else to the next mode's first stop.
 fn skip_mode(ctx: &mut Ctx<'_>) {
     let Some((lens, stop)) = current(ctx) else {
         return;
     };
-    let here = resolve(lens, &stop).and_then(|s| s.mode());
-    let next = match here {
-        Some(ModeKind::Awareness) => "action",
-        Some(ModeKind::Action) => "advocacy",
-        Some(ModeKind::Advocacy) => "example",
-        None => return advance(ctx),
+    let Some(here) = mode_of(lens, &stop) else {
+        return advance(ctx);
     };
-    go(ctx, &lens.id, next);
+    let all = my_stops(ctx, lens);
+    let i = all.iter().position(|s| *s == stop).unwrap_or(0);
+    let next = all
+        .iter()
+        .skip(i + 1)
+        .find(|s| mode_of(lens, s) != Some(here) || matches!(s.as_str(), "actions" | "meeting"))
+        .cloned()
+        .unwrap_or_else(|| "end".into());
+    // A part skipped is not a part done, and the grid keeps it started; but skipping the
+    // deeper questions after a mode's core prompt leaves the short route's part done.
+    let route = route_of(&ctx.st, &lens.id);
+    let past_core = !route.whole
+        && matches!(resolve(lens, &stop), Some(Stop::Prompt(m, i))
+            if lens.mode(m).core_prompt().is_some_and(|c| c.id != lens.mode(m).prompts[i].id));
+    if past_core {
+        move_on(ctx, lens, &stop, &next)
+    } else {
+        go(ctx, &lens.id, &next)
+    }
+}
+
+/// Moves on from the suggested actions: said plainly when nothing was committed in this lens.
+fn leave_actions(ctx: &mut Ctx<'_>, lens: &Lens) {
+    let none = !ctx
+        .st
+        .actions
+        .iter()
+        .any(|a| a.lens == lens.id && a.dropped.is_none());
+    if none {
+        let msg = ctx.tf("action_not_now", &[("n", &lens.number.to_string())]);
+        ctx.say_text(msg);
+    }
+    advance(ctx);
 }
 
 /// A lens button or a typed choice of one.
@@ -314,16 +450,40 @@ pub fn act(ctx: &mut Ctx<'_>, verb: &str, arg: &str) {
         ctx.say_text(msg);
         return super::where_now(ctx);
     };
+    let at_actions = stop == "actions" && matches!(ctx.st.at, At::Lens { .. });
     match verb {
+        "next" | "skip" | "noaction" if at_actions => leave_actions(ctx, lens),
         "next" | "skip" => advance(ctx),
         "back" => back(ctx),
         "skipmode" => skip_mode(ctx),
         "restart" => enter(ctx, &lens.id, true),
+        "begin" => {
+            let mut r = route_of(&ctx.st, &lens.id);
+            r.whole = false;
+            ctx.st.routes.insert(lens.id.clone(), r);
+            let first = my_stops(ctx, lens).get(1).cloned().unwrap_or_default();
+            go(ctx, &lens.id, &first)
+        }
+        "whole" => {
+            let mut r = route_of(&ctx.st, &lens.id);
+            r.whole = true;
+            ctx.st.routes.insert(lens.id.clone(), r);
+            let to = if stop == "intro" || stop == "end" {
+                "awareness".to_string()
+            } else {
+                stop.clone()
+            };
+            go(ctx, &lens.id, &to)
+        }
+        "deeper" => deeper(ctx, lens, &stop, arg),
+        "full" => show_with(ctx, true),
+        "source" => sources(ctx, lens, &stop, arg == "all"),
         "goto" => match ModeKind::parse(arg) {
             Some(m) => go(ctx, &lens.id, m.as_str()),
             None => show(ctx),
         },
         "act" => commit(ctx, lens, arg),
+        "line" => pick_line(ctx, lens, arg),
         "own" => {
             ctx.st.at = At::OwnAction {
                 lens: lens.id.clone(),
@@ -335,12 +495,100 @@ pub fn act(ctx: &mut Ctx<'_>, verb: &str, arg: &str) {
             show(ctx)
         }
         _ => {
-            let _ = stop;
             let msg = ctx.t("stale_button");
             ctx.say_text(msg);
             show(ctx)
         }
     }
+}
+
+/// "Go deeper": opens a mode's other prompts. At that mode's core prompt the person stays to
+/// answer it first; elsewhere they go to the mode's first prompt after the core one.
+fn deeper(ctx: &mut Ctx<'_>, lens: &Lens, stop: &str, arg: &str) {
+    let Some(mode) = ModeKind::parse(arg).or_else(|| mode_of(lens, stop)) else {
+        return show(ctx);
+    };
+    let mut r = route_of(&ctx.st, &lens.id);
+    if !r.whole && !r.deeper.iter().any(|d| d == mode.as_str()) {
+        r.deeper.push(mode.as_str().to_string());
+    }
+    ctx.st.routes.insert(lens.id.clone(), r);
+    let md = lens.mode(mode);
+    let core = md.core_prompt().map(|p| p.id.clone()).unwrap_or_default();
+    let others = md.prompts.iter().filter(|p| p.id != core).count();
+    let at_core = stop == format!("{}/{core}", mode.as_str());
+    let msg = ctx.tf(
+        "deeper_opened",
+        &[
+            ("count", &others.to_string()),
+            ("mode", &ctx.t(&format!("mode.{}", mode.as_str()))),
+        ],
+    );
+    ctx.say_text(msg);
+    if at_core {
+        return show(ctx);
+    }
+    match md.prompts.iter().find(|p| p.id != core) {
+        Some(p) => go(ctx, &lens.id, &format!("{}/{}", mode.as_str(), p.id)),
+        None => show(ctx),
+    }
+}
+
+/// "Source": where the current stop's items come from, one short line each.
+fn sources(ctx: &mut Ctx<'_>, lens: &Lens, stop: &str, all: bool) {
+    let mut m = Message::private().title(ctx.t("sources_title"));
+    match resolve(lens, stop) {
+        Some(Stop::Intro) | None => m = m.source(lens.source.clone()),
+        Some(Stop::Summary(k)) => m = m.source(lens.mode(k).source.clone()),
+        Some(Stop::Prompt(k, i)) => {
+            let md = lens.mode(k);
+            m = m.source(md.prompts[i].source.clone());
+            if !route_of(&ctx.st, &lens.id).whole && md.source != md.prompts[i].source {
+                m = m.para(ctx.t("sources_summary")).source(md.source.clone());
+            }
+        }
+        Some(Stop::Actions) => {
+            let shown = shown_actions(&ctx.st, lens, all);
+            let items = shown.iter().map(|a| a.source.clone()).collect::<Vec<_>>();
+            m = m.list(true, items);
+        }
+        Some(Stop::Meeting) => {
+            let items = lens
+                .mode(ModeKind::Advocacy)
+                .meeting_lines
+                .iter()
+                .map(|l| l.source.clone())
+                .collect();
+            m = m.list(true, items);
+        }
+        Some(Stop::Example | Stop::Resources | Stop::End) => m = m.source(lens.source.clone()),
+    }
+    ctx.say(m);
+}
+
+/// The suggested actions shown at the actions stop: on the short list, the first of each size
+/// (five minutes, an hour, longer term) and any the person has committed to in this lens, in
+/// the content's order; all of them when `all`.
+fn shown_actions<'l>(st: &UserState, lens: &'l Lens, all: bool) -> Vec<&'l crate::content::Action> {
+    let actions = &lens.mode(ModeKind::Action).actions;
+    if all {
+        return actions.iter().collect();
+    }
+    let first_of_size = |a: &crate::content::Action| {
+        actions
+            .iter()
+            .find(|b| b.size == a.size)
+            .is_some_and(|b| b.id == a.id)
+    };
+    let committed = |a: &crate::content::Action| {
+        st.actions
+            .iter()
+            .any(|c| c.lens == lens.id && c.action == a.id && c.dropped.is_none())
+    };
+    actions
+        .iter()
+        .filter(|a| first_of_size(a) || committed(a))
+        .collect()
 }
 
 fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
@@ -349,14 +597,22 @@ fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
         .actions
         .iter()
         .find(|a| a.id == action_id)
-        .cloned()
     else {
         let msg = ctx.t("content_changed");
         ctx.say_text(msg);
         return show(ctx);
     };
+    let open =
+        ctx.st.actions.iter().any(|c| {
+            c.lens == lens.id && c.action == a.id && c.done.is_none() && c.dropped.is_none()
+        });
     let text = ctx.content(&a.text);
-    let id = format!("a{}", ctx.st.actions.len() + 1);
+    if open {
+        let msg = ctx.tf("action_already", &[("action", &text)]);
+        ctx.say_text(msg);
+        return show(ctx);
+    }
+    let id = next_action_id(&ctx.st);
     ctx.st.actions.push(Commitment {
         id,
         lens: lens.id.clone(),
@@ -369,7 +625,50 @@ fn commit(ctx: &mut Ctx<'_>, lens: &Lens, action_id: &str) {
     });
     let msg = ctx.tf("action_committed", &[("action", &text)]);
     ctx.say_text(msg);
-    advance(ctx);
+    show(ctx);
+}
+
+/// A fresh commitment id: one more than the highest in use (ids stay unique however many are
+/// committed, and none is reused).
+fn next_action_id(st: &UserState) -> String {
+    let n = st
+        .actions
+        .iter()
+        .filter_map(|a| a.id.strip_prefix('a')?.parse::<usize>().ok())
+        .max()
+        .unwrap_or(0)
+        .max(st.actions.len());
+    format!("a{}", n + 1)
+}
+
+/// A meeting line picked with its button: saved as the person's line for the meeting.
+fn pick_line(ctx: &mut Ctx<'_>, lens: &Lens, line_id: &str) {
+    let Some(l) = lens
+        .mode(ModeKind::Advocacy)
+        .meeting_lines
+        .iter()
+        .find(|l| l.id == line_id)
+    else {
+        let msg = ctx.t("content_changed");
+        ctx.say_text(msg);
+        return show(ctx);
+    };
+    let text = ctx.content(&l.text);
+    save_line(ctx, lens, text);
+}
+
+fn save_line(ctx: &mut Ctx<'_>, lens: &Lens, text: String) {
+    ctx.st.reflections.push(Reflection {
+        lens: lens.id.clone(),
+        mode: ModeKind::Advocacy.as_str().into(),
+        prompt: "meeting".into(),
+        question: ctx.t("meeting_question"),
+        text,
+        at: ctx.now,
+    });
+    let msg = ctx.t("meeting_saved");
+    ctx.say_text(msg);
+    advance(ctx)
 }
 
 /// Free text during a walk: a reflection, a meeting line or an own action, where one is
@@ -385,13 +684,16 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
         .to_lowercase()
         .as_str()
     {
+        "next" | "skip" if stop == "actions" && matches!(ctx.st.at, At::Lens { .. }) => {
+            return leave_actions(ctx, lens);
+        }
         "next" | "skip" => return advance(ctx),
         "back" => return back(ctx),
         "restart" => return enter(ctx, &lens.id, true),
         _ => {}
     }
     if matches!(ctx.st.at, At::OwnAction { .. }) {
-        let id = format!("a{}", ctx.st.actions.len() + 1);
+        let id = next_action_id(&ctx.st);
         ctx.st.actions.push(Commitment {
             id,
             lens: lens.id.clone(),
@@ -408,7 +710,7 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
         };
         let msg = ctx.t("own_action_saved");
         ctx.say_text(msg);
-        return advance(ctx);
+        return show(ctx);
     }
     match resolve(lens, &stop) {
         Some(Stop::Prompt(m, i)) => {
@@ -426,19 +728,7 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
             ctx.say_text(msg);
             advance(ctx)
         }
-        Some(Stop::Meeting) => {
-            ctx.st.reflections.push(Reflection {
-                lens: lens.id.clone(),
-                mode: ModeKind::Advocacy.as_str().into(),
-                prompt: "meeting".into(),
-                question: ctx.t("meeting_question"),
-                text: t.to_string(),
-                at: ctx.now,
-            });
-            let msg = ctx.t("meeting_saved");
-            ctx.say_text(msg);
-            advance(ctx)
-        }
+        Some(Stop::Meeting) => save_line(ctx, lens, t.to_string()),
         _ => {
             let msg = ctx.t("not_expecting_text");
             ctx.say_text(msg);
@@ -449,6 +739,12 @@ pub fn text(ctx: &mut Ctx<'_>, t: &str) {
 
 /// Shows the current stop.
 pub fn show(ctx: &mut Ctx<'_>) {
+    show_with(ctx, false)
+}
+
+/// Shows the current stop; `expanded` shows what "More" opens (the whole intro or summary,
+/// every suggested action).
+fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
     let Some((lens, stop)) = current(ctx) else {
         return lens_menu(ctx);
     };
@@ -463,92 +759,206 @@ pub fn show(ctx: &mut Ctx<'_>) {
     let Some(kind) = resolve(lens, &stop) else {
         return go(ctx, &lens.id.clone(), &stop);
     };
+    let route = route_of(&ctx.st, &lens.id);
+    let all = route_stops(lens, &route);
+    let pos = all.iter().position(|s| *s == stop).unwrap_or(0) + 1;
+    let steps = all.len().saturating_sub(1).max(1);
+    // The title, then the position across the lens ("Step 3 of 7") on its own line.
+    let titled = |ctx: &Ctx<'_>, title: String| {
+        let m = Message::private().title(title);
+        if stop == "end" {
+            m
+        } else {
+            m.para(ctx.tf(
+                "walk_step",
+                &[
+                    ("k", &pos.min(steps).to_string()),
+                    ("total", &steps.to_string()),
+                ],
+            ))
+        }
+    };
     let nav = |ctx: &Ctx<'_>| {
         vec![
             ctx.button("button.back", "back"),
             ctx.button("button.restart", "restart"),
         ]
     };
+    let source_button = |ctx: &Ctx<'_>| ctx.button("button.source", "source");
     let mode_name = |ctx: &Ctx<'_>, m: ModeKind| ctx.t(&format!("mode.{}", m.as_str()));
     let m = match kind {
         Stop::Intro => {
-            let mut b = vec![ctx.button("button.begin", "next")];
+            let intro = ctx.content(&lens.intro);
+            let (first, more) = lead(&intro);
+            let mut b = vec![
+                ctx.button("button.begin", "begin"),
+                ctx.button("button.whole_lens", "whole"),
+            ];
+            if more && !expanded {
+                b.push(ctx.button("button.read_more", "full"));
+            }
+            b.push(source_button(ctx));
             b.push(ctx.button("button.goto_action", "goto:action"));
             b.push(ctx.button("button.goto_advocacy", "goto:advocacy"));
             b.push(ctx.button("button.choose_lens", "lensmenu"));
-            Message::private()
-                .title(ctx.tf("lens_title", &[("n", &n), ("name", &lens.name)]))
-                .para(ctx.content(&lens.intro))
-                .para(ctx.t("lens_intro_hint"))
-                .source(lens.source.clone())
-                .buttons(b)
+            titled(
+                ctx,
+                ctx.tf("lens_title", &[("n", &n), ("name", &lens.name)]),
+            )
+            .para(if expanded { intro } else { first })
+            .para(ctx.t("lens_intro_hint"))
+            .buttons(b)
         }
         Stop::Summary(mk) => {
             let md = lens.mode(mk);
             let mut b = vec![
                 ctx.button("button.next", "next"),
                 ctx.button("button.skip_part", "skipmode"),
+                source_button(ctx),
             ];
             b.extend(nav(ctx));
-            Message::private()
-                .title(ctx.tf(
+            titled(
+                ctx,
+                ctx.tf(
                     "mode_title",
                     &[
                         ("n", &n),
                         ("name", &lens.name),
                         ("mode", &mode_name(ctx, mk)),
                     ],
-                ))
-                .para(ctx.content(&md.summary))
-                .source(md.source.clone())
-                .buttons(b)
+                ),
+            )
+            .para(ctx.content(&md.summary))
+            .buttons(b)
         }
         Stop::Prompt(mk, i) => {
             let md = lens.mode(mk);
             let p = &md.prompts[i];
-            let k = (i + 1).to_string();
-            let total = md.prompts.len().to_string();
-            let mut b = vec![
-                ctx.button("button.skip", "skip"),
-                ctx.button("button.skip_part", "skipmode"),
-            ];
+            let in_mode: Vec<&String> = all
+                .iter()
+                .filter(|s| s.starts_with(&format!("{}/", mk.as_str())))
+                .collect();
+            let k = in_mode
+                .iter()
+                .position(|s| **s == stop)
+                .map_or(1, |k| k + 1)
+                .to_string();
+            let total = in_mode.len().max(1).to_string();
+            let is_core = p.core || md.core_prompt().is_some_and(|c| c.id == p.id);
+            let deep = route.whole || route.deeper.iter().any(|d| d == mk.as_str());
+            let mut b = vec![ctx.button("button.skip", "skip")];
+            let m = if is_core && !route.whole {
+                // The short route's step for this mode: the summary's first sentence, then the
+                // core prompt.
+                let summary = ctx.content(&md.summary);
+                let (first, more) = lead(&summary);
+                let m = titled(
+                    ctx,
+                    ctx.tf(
+                        "mode_title",
+                        &[
+                            ("n", &n),
+                            ("name", &lens.name),
+                            ("mode", &mode_name(ctx, mk)),
+                        ],
+                    ),
+                )
+                .para(if expanded { summary } else { first });
+                if !deep && md.prompts.len() > 1 {
+                    b.push(Button {
+                        label: ctx.tf(
+                            "button.deeper",
+                            &[("count", &(md.prompts.len() - 1).to_string())],
+                        ),
+                        token: "deeper".into(),
+                    });
+                }
+                if more && !expanded {
+                    b.push(ctx.button("button.read_more", "full"));
+                }
+                m
+            } else {
+                b.push(ctx.button("button.skip_part", "skipmode"));
+                titled(
+                    ctx,
+                    ctx.tf(
+                        "prompt_title",
+                        &[
+                            ("n", &n),
+                            ("mode", &mode_name(ctx, mk)),
+                            ("k", &k),
+                            ("total", &total),
+                        ],
+                    ),
+                )
+            };
+            b.push(source_button(ctx));
             b.extend(nav(ctx));
-            Message::private()
-                .title(ctx.tf(
-                    "prompt_title",
-                    &[
-                        ("n", &n),
-                        ("mode", &mode_name(ctx, mk)),
-                        ("k", &k),
-                        ("total", &total),
-                    ],
-                ))
-                .para(ctx.content(&p.text))
+            m.para(ctx.content(&p.text))
                 .para(ctx.t("prompt_hint"))
-                .source(p.source.clone())
                 .buttons(b)
         }
         Stop::Actions => {
             let md = lens.mode(ModeKind::Action);
+            let all_actions = expanded || route.whole;
+            let shown = shown_actions(&ctx.st, lens, all_actions);
+            let committed = |id: &str| {
+                ctx.st.actions.iter().any(|c| {
+                    c.lens == lens.id && c.action == id && c.done.is_none() && c.dropped.is_none()
+                })
+            };
+            let any_committed = ctx
+                .st
+                .actions
+                .iter()
+                .any(|c| c.lens == lens.id && c.dropped.is_none());
             let mut items = Vec::new();
             let mut b = Vec::new();
-            for (i, a) in md.actions.iter().enumerate() {
+            for (i, a) in shown.iter().enumerate() {
                 let size = ctx.t(&format!("size.{}", a.size));
-                items.push(format!("({size}) {}", ctx.content(&a.text)));
+                let mut item = format!("({size}) {}", ctx.content(&a.text));
+                if committed(&a.id) {
+                    item = ctx.tf("action_committed_mark", &[("action", &item)]);
+                }
+                items.push(item);
                 b.push(Button {
                     label: ctx.tf("button.action_n", &[("k", &(i + 1).to_string())]),
                     token: format!("act:{}", a.id),
                 });
             }
             b.push(ctx.button("button.write_own", "own"));
-            b.push(ctx.button("button.skip", "skip"));
+            if shown.len() < md.actions.len() {
+                b.push(Button {
+                    label: ctx.tf(
+                        "button.all_actions",
+                        &[("count", &md.actions.len().to_string())],
+                    ),
+                    token: "full".into(),
+                });
+            }
+            if any_committed {
+                b.push(ctx.button("button.go_on", "next"));
+            } else {
+                b.push(ctx.button("button.not_now", "noaction"));
+            }
+            b.push(Button {
+                label: ctx.t("button.source"),
+                token: if all_actions {
+                    "source:all".into()
+                } else {
+                    "source".into()
+                },
+            });
+            b.push(ctx.button("button.journal", "journal"));
             b.push(ctx.button("button.back", "back"));
-            let sources: Vec<String> = md.actions.iter().map(|a| a.source.clone()).collect();
-            Message::private()
-                .title(ctx.tf("actions_title", &[("n", &n)]))
-                .para(ctx.t("actions_hint"))
+            let hint = if any_committed {
+                ctx.t("actions_hint_more")
+            } else {
+                ctx.t("actions_hint")
+            };
+            titled(ctx, ctx.tf("actions_title", &[("n", &n)]))
+                .para(hint)
                 .list(true, items)
-                .source(dedup(sources).join("; "))
                 .buttons(b)
         }
         Stop::Meeting => {
@@ -558,27 +968,48 @@ pub fn show(ctx: &mut Ctx<'_>) {
                 .iter()
                 .map(|l| ctx.content(&l.text))
                 .collect();
-            let sources: Vec<String> = md.meeting_lines.iter().map(|l| l.source.clone()).collect();
-            let mut b = vec![ctx.button("button.next", "next")];
+            let mut b: Vec<Button> = md
+                .meeting_lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| Button {
+                    label: ctx.tf("button.save_line_n", &[("k", &(i + 1).to_string())]),
+                    token: format!("line:{}", l.id),
+                })
+                .collect();
+            b.push(ctx.button("button.next", "next"));
+            b.push(source_button(ctx));
             b.extend(nav(ctx));
-            Message::private()
-                .title(ctx.tf("meeting_title", &[("n", &n)]))
+            titled(ctx, ctx.tf("meeting_title", &[("n", &n)]))
                 .para(ctx.t("meeting_question"))
-                .list(false, items)
+                .list(true, items)
                 .para(ctx.t("meeting_hint"))
-                .source(dedup(sources).join("; "))
                 .buttons(b)
         }
-        Stop::Example => example_message(ctx, lens),
+        Stop::Example => {
+            let mut m = example_message(ctx, lens);
+            // The step goes under the example stop's own title.
+            if stop != "end" {
+                m.blocks.insert(
+                    1.min(m.blocks.len()),
+                    super::Block::Para(ctx.tf(
+                        "walk_step",
+                        &[
+                            ("k", &pos.min(steps).to_string()),
+                            ("total", &steps.to_string()),
+                        ],
+                    )),
+                );
+            }
+            m
+        }
         Stop::Resources => {
             let rs = super::lookup::lens_resources(ctx.cat, lens.number);
             let shown: Vec<_> = rs.iter().take(6).collect();
-            let mut m = Message::private()
-                .title(ctx.tf("resources_title", &[("n", &n)]))
-                .para(ctx.tf(
-                    "resources_hint",
-                    &[("count", &rs.len().to_string()), ("n", &n)],
-                ));
+            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)])).para(ctx.tf(
+                "resources_hint",
+                &[("count", &rs.len().to_string()), ("n", &n)],
+            ));
             for r in shown {
                 m = super::lookup::resource_blocks(ctx, m, r);
             }
@@ -589,45 +1020,62 @@ pub fn show(ctx: &mut Ctx<'_>) {
             b.extend(nav(ctx));
             m.buttons(b)
         }
-        Stop::End => {
-            let reflections = ctx
-                .st
-                .reflections
-                .iter()
-                .filter(|r| r.lens == lens.id)
-                .count();
-            let actions = ctx.st.actions.iter().filter(|a| a.lens == lens.id).count();
-            let mut b = Vec::new();
-            if let Some(next) = ctx.cat.lens_by_number(lens.number + 1) {
-                b.push(Button {
-                    label: ctx.tf("button.next_lens", &[("n", &next.number.to_string())]),
-                    token: format!("lens:{}", next.number),
-                });
-            }
-            b.push(ctx.button("button.progress", "progress"));
-            b.push(ctx.button("button.choose_lens", "lensmenu"));
-            b.push(ctx.button("button.restart", "restart"));
-            Message::private()
-                .title(ctx.tf("lens_done_title", &[("n", &n), ("name", &lens.name)]))
-                .para(ctx.tf(
-                    "lens_done",
-                    &[
-                        ("reflections", &reflections.to_string()),
-                        ("actions", &actions.to_string()),
-                    ],
-                ))
-                .buttons(b)
-        }
+        Stop::End => end_message(ctx, lens, &route),
     };
     ctx.say(m);
 }
 
-fn dedup(mut v: Vec<String>) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    v.retain(|s| seen.insert(s.clone()));
-    v
+/// The end of a lens: what was written and committed, the journal, and depth on demand.
+fn end_message(ctx: &Ctx<'_>, lens: &Lens, route: &Route) -> Message {
+    let n = lens.number.to_string();
+    let reflections = ctx
+        .st
+        .reflections
+        .iter()
+        .filter(|r| r.lens == lens.id)
+        .count();
+    let actions = ctx
+        .st
+        .actions
+        .iter()
+        .filter(|a| a.lens == lens.id && a.dropped.is_none())
+        .count();
+    let mut b = vec![ctx.button("button.journal", "journal")];
+    if !route.whole {
+        for m in ModeKind::ALL {
+            if !route.deeper.iter().any(|d| d == m.as_str()) && lens.mode(m).prompts.len() > 1 {
+                b.push(Button {
+                    label: ctx.tf(
+                        "button.deeper_mode",
+                        &[("mode", &ctx.t(&format!("mode.{}", m.as_str())))],
+                    ),
+                    token: format!("deeper:{}", m.as_str()),
+                });
+            }
+        }
+        b.push(ctx.button("button.whole_lens", "whole"));
+        b.push(ctx.button("button.more_resources", format!("reslens:{}", lens.number)));
+    }
+    if let Some(next) = ctx.cat.lens_by_number(lens.number + 1) {
+        b.push(Button {
+            label: ctx.tf("button.next_lens", &[("n", &next.number.to_string())]),
+            token: format!("lens:{}", next.number),
+        });
+    }
+    b.push(ctx.button("button.progress", "progress"));
+    b.push(ctx.button("button.choose_lens", "lensmenu"));
+    b.push(ctx.button("button.restart", "restart"));
+    Message::private()
+        .title(ctx.tf("lens_done_title", &[("n", &n), ("name", &lens.name)]))
+        .para(ctx.tf(
+            "lens_done",
+            &[
+                ("reflections", &reflections.to_string()),
+                ("actions", &actions.to_string()),
+            ],
+        ))
+        .buttons(b)
 }
-
 /// Whether this lens's examples are the first the person meets on a walk (no other lens has
 /// its advocacy part done, the step before the examples): the framework's word on what its
 /// examples are for is said there, once, not in every lens.

@@ -285,6 +285,52 @@ fn a_dead_end_mode() {
     );
 }
 
+/// The line (1-based) of the first line of `text` containing `needle`.
+fn line_of(text: &str, needle: &str) -> u64 {
+    text.lines().position(|l| l.contains(needle)).unwrap() as u64 + 1
+}
+
+#[test]
+fn every_mode_has_exactly_one_core_prompt() {
+    // Proves the checker names, file:line:col, a mode with no core prompt (at its summary), a
+    // second core prompt (at its own `core:`), and `core` on a meeting line.
+    let d = copy_dialogues();
+    let path = d.path().join("lenses/2-patients.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Awareness loses its core mark; action gains a second one; a meeting line gets one.
+    let text = text.replacen("        core: true\n", "", 1);
+    let text = text.replacen(
+        "      - id: ac-extra-time\n",
+        "      - id: ac-extra-time\n        core: true\n",
+        1,
+    );
+    let text = text.replacen(
+        "      - id: ml-ask-affected\n",
+        "      - id: ml-ask-affected\n        core: true\n",
+        1,
+    );
+    std::fs::write(&path, &text).unwrap();
+    let summary = line_of(&text, "  awareness:") + 2;
+    expect(
+        d.path(),
+        "lenses/2-patients.yaml",
+        summary,
+        "the awareness mode has no core prompt",
+    );
+    expect(
+        d.path(),
+        "lenses/2-patients.yaml",
+        line_of(&text, "- id: ac-extra-time") + 1,
+        "a second core prompt in the action mode",
+    );
+    expect(
+        d.path(),
+        "lenses/2-patients.yaml",
+        line_of(&text, "- id: ml-ask-affected") + 1,
+        "meeting lines have no core",
+    );
+}
+
 #[test]
 fn released_ids_that_disappear() {
     let d = copy_dialogues();

@@ -126,7 +126,7 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
     let t = f.click(
         me,
         Some(GUILD),
-        &button(&intro, "Begin with awareness"),
+        &button(&intro, "The whole lens"),
         &as_message(&intro),
     );
     let summary = f.wait_followup(&t, "awareness").await;
@@ -204,7 +204,8 @@ async fn a_dm_conversation_with_plain_messages() {
         })
     })
     .await;
-    f.dm(333, "1");
+    // "2": the whole lens, then past its awareness summary.
+    f.dm(333, "2");
     f.dm(333, "next");
     f.wait("the first prompt", |f| {
         f.dms_to(333)
@@ -240,7 +241,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
     let f = &r.fake;
     let t = f.command(444, Some(GUILD), "lens", &[("lens", "3")]);
     let intro = f.wait_followup(&t, "Lens 3").await;
-    let id = button(&intro, "Begin with awareness");
+    let id = button(&intro, "The whole lens");
     let tokens: Vec<String> = (0..10)
         .map(|_| f.click(444, Some(GUILD), &id, &as_message(&intro)))
         .collect();
@@ -291,7 +292,7 @@ async fn a_stale_button_after_a_restart_says_where_the_person_is() {
     let t = fake.click(
         555,
         Some(GUILD),
-        &button(&intro, "Begin with awareness"),
+        &button(&intro, "The whole lens"),
         &as_message(&intro),
     );
     let summary = fake.wait_followup(&t, "awareness").await;
@@ -597,5 +598,103 @@ async fn a_dm_left_in_the_inbox_is_handled_at_the_next_start() {
     })
     .await;
     assert!(store.inbox("discord").await.unwrap().is_empty());
+    r.stop().await.unwrap();
+}
+
+/// The content of a sent Discord message.
+fn content_of(m: &Value) -> &str {
+    m["content"].as_str().unwrap_or("")
+}
+
+/// Waits for a direct message to this person containing `needle`.
+async fn wait_dm(f: &FakeDiscord, user: u64, needle: &str) -> Value {
+    let needle = needle.to_string();
+    f.wait(&format!("a DM containing {needle:?}"), move |f| {
+        f.dms_to(user)
+            .into_iter()
+            .find(|m| content_of(m).contains(&needle))
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_short_route_and_the_journal_in_a_dm_with_blank_lines_and_buttons() {
+    // Proves, through the real serenity client and the fake: in a DM, a lens on the short route
+    // arrives as Markdown with a blank line between title, step, summary, prompt and hint and
+    // no source lines; /journal shows each reflection under its prompt beneath a bold
+    // lens-and-mode heading, dated; and an action is marked done from the journal's buttons.
+    let r = start().await;
+    let f = &r.fake;
+    let me = 888;
+    f.dm(me, "/lens 2");
+    let intro = wait_dm(f, me, "Lens 2: Care of patients").await;
+    let t = f.click(
+        me,
+        None,
+        &button(&intro, "Begin (about five minutes)"),
+        &as_message(&intro),
+    );
+    let aw = f.wait_followup(&t, "Step 2 of 7").await;
+    assert!(
+        content_of(&aw).contains(
+            "**Lens 2: Care of patients, awareness**\n\nStep 2 of 7\n\nAwareness here means"
+        ),
+        "{}",
+        content_of(&aw)
+    );
+    assert!(!content_of(&aw).contains("Source:"));
+    f.dm(me, "Sentinel awareness 8841");
+    wait_dm(f, me, "Step 3 of 7").await;
+    f.dm(me, "Sentinel action 8842");
+    let list = wait_dm(f, me, "Step 4 of 7").await;
+    assert!(!content_of(&list).contains("Source:"));
+    let t = f.click(me, None, &button(&list, "Action 1"), &as_message(&list));
+    let again = f.wait_followup(&t, "You can commit to another").await;
+    let t = f.click(me, None, &button(&again, "Go on"), &as_message(&again));
+    f.wait_followup(&t, "Step 5 of 7").await;
+    f.dm(me, "Sentinel advocacy 8843");
+    let meeting = wait_dm(f, me, "Step 6 of 7").await;
+    let t = f.click(
+        me,
+        None,
+        &button(&meeting, "Save line 1"),
+        &as_message(&meeting),
+    );
+    f.wait_followup(&t, "Step 7 of 7").await;
+    f.dm(me, "/journal");
+    let journal = wait_dm(f, me, "Your journal").await;
+    let j = content_of(&journal);
+    for (heading, prompt, answer) in [
+        (
+            "awareness",
+            "Thinking of your last clinic",
+            "Sentinel awareness 8841",
+        ),
+        (
+            "action",
+            "For the next person you see",
+            "Sentinel action 8842",
+        ),
+        (
+            "advocacy",
+            "Which recent patient story",
+            "Sentinel advocacy 8843",
+        ),
+    ] {
+        let h = format!("**Lens 2: Care of patients, {heading}**\n\n{prompt}");
+        let at = j.find(&h).unwrap_or_else(|| panic!("{h:?} in {j}"));
+        assert!(j.find(answer).unwrap() > at, "{answer} under its prompt");
+    }
+    let t = f.click(
+        me,
+        None,
+        &button(&journal, "Action 1"),
+        &as_message(&journal),
+    );
+    let card = f.wait_followup(&t, "Action 1 (lens 2)").await;
+    let t = f.click(me, None, &button(&card, "Mark it done"), &as_message(&card));
+    f.wait_followup(&t, "Marked done.").await;
+    let st = r.store.get_user("discord:888").unwrap().unwrap();
+    assert!(st.actions[0].done.is_some());
     r.stop().await.unwrap();
 }

@@ -140,7 +140,7 @@ fn editing_a_dialogue_file_mid_lens_does_not_strand_anyone() {
     // Someone answered the first prompt and stands on the second.
     let mut st = UserState::new("t:edit");
     st.welcomed = true;
-    for input in ["/lens 1", "1", "1", "My answer to the first."] {
+    for input in ["/lens 1", "2", "1", "My answer to the first."] {
         st = engine::step(&cat, &st, Input::Text(input.into()), now()).state;
     }
     assert_eq!(
@@ -381,4 +381,75 @@ fn fast_resource_search_agrees_with_the_slow_way() {
     ] {
         assert_eq!(vocab.scores(q), vocab.scores_naive(q), "{q}");
     }
+}
+
+#[test]
+fn a_long_journal_is_paged_within_platform_limits_and_misses_nothing() {
+    // Proves that /journal cuts a long journal into pages that each go as one Telegram message
+    // and one Discord message, turned with "Next page", and that every reflection appears
+    // exactly once, under its prompt, with its date.
+    let cat = catalog();
+    let mut st = UserState::new("t:journal");
+    st.welcomed = true;
+    let lens = cat.lens("lens-2").unwrap();
+    let mut entries = Vec::new();
+    for mode in ModeKind::ALL {
+        for p in &lens.mode(mode).prompts {
+            for k in 0..2 {
+                let text = format!("Entry {}-{k} {}", p.id, "and some more words ".repeat(8));
+                entries.push((p.text.clone(), text.clone()));
+                st.reflections.push(engine::state::Reflection {
+                    lens: lens.id.clone(),
+                    mode: mode.as_str().into(),
+                    prompt: p.id.clone(),
+                    question: p.text.clone(),
+                    text,
+                    at: now(),
+                });
+            }
+        }
+    }
+    let mut turn = engine::step(&cat, &st, Input::Text("/journal".into()), now());
+    let mut pages = Vec::new();
+    loop {
+        let m = turn.messages.last().unwrap().clone();
+        assert_eq!(lensbot::telegram::render::render(&m).len(), 1, "{m:?}");
+        assert_eq!(lensbot::discord::render::render(&m).len(), 1, "{m:?}");
+        pages.push(lensbot::render::plain(&m));
+        let Some(next) = m.buttons.iter().find(|b| b.label == "Next page") else {
+            break;
+        };
+        turn = engine::step(&cat, &turn.state, Input::Button(next.token.clone()), now());
+        assert!(pages.len() < 50, "the pages end");
+    }
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert!(pages[0].contains(&format!("Your journal (page 1 of {})", pages.len())));
+    let all = pages.join("\n");
+    for (question, text) in &entries {
+        assert_eq!(all.matches(text.as_str()).count(), 1, "{text}");
+        let q = all.find(question.as_str()).unwrap();
+        let a = all.find(&format!("5 Jan 2026: {text}")).unwrap();
+        assert!(a > q, "{text} comes under its prompt");
+    }
+    // Showing the journal moved nobody.
+    assert_eq!(turn.state.at, st.at);
+}
+
+#[test]
+fn someone_midway_through_a_lens_before_the_short_route_carries_on_the_whole_walk() {
+    // Proves that a record written before routes were kept (a position in a lens, no route)
+    // still loads, and that its owner carries on the whole lens they began: the next prompt
+    // of the same part, not a jump to the next part's core prompt.
+    let cat = catalog();
+    let old = br#"{"v":1,"user":"t:old","created":"2026-01-01T09:00:00Z","updated":null,"welcomed":true,"at":{"kind":"lens","lens":"lens-1","stop":"awareness/aw-change-wanted"},"lens_at":{"lens-1":"awareness/aw-change-wanted"},"last_lens":"lens-1"}"#;
+    let st = codec::decode("t:old", old).unwrap();
+    let turn = engine::step(&cat, &st, Input::Text("/continue".into()), now());
+    assert!(text(&turn.messages).contains("question 2 of 7"));
+    let turn = engine::step(&cat, &turn.state, Input::Text("next".into()), now());
+    let out = text(&turn.messages);
+    assert!(out.contains("Lens 1, awareness: question 3 of 7"), "{out}");
+    assert!(turn.state.routes["lens-1"].whole);
+    // A new lens for them starts on the short route.
+    let turn = engine::step(&cat, &turn.state, Input::Text("/lens 3".into()), now());
+    assert!(text(&turn.messages).contains("Step 1 of 7"));
 }

@@ -527,6 +527,7 @@ fn plain_backups_from_before_encryption_are_sealed_and_then_forgotten() {
         text: format!("{SENTINEL} from last year"),
         lens: None,
         at: "2026-01-05T09:00:00Z".parse().unwrap(),
+        prep: None,
     });
     lensbot::store::wait(old.put_user(&s)).unwrap();
     lensbot::store::wait(old.put_user(&lensbot::engine::UserState::new("terminal:neighbour")))

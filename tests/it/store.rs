@@ -19,6 +19,7 @@ async fn conformance(store: &dyn Store) {
         text: "ünïcødé & <markup>".into(),
         lens: None,
         at: "2026-01-05T09:00:00Z".parse().unwrap(),
+        prep: None,
     });
     store.put_user(&s).await.unwrap();
     store.put_user(&UserState::new("t:2")).await.unwrap();

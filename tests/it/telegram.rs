@@ -126,7 +126,7 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
 
     f.send_private(me, "/lens 1");
     let intro = f.wait_for_text(me, "Lens 1: Myself as an individual").await;
-    let begin = button(&intro, "Begin with awareness");
+    let begin = button(&intro, "The whole lens");
     assert!(begin.len() <= 64);
     f.press(me, f.message_id_of(&intro), &begin);
     let summary = f
@@ -227,7 +227,7 @@ async fn a_stale_button_says_where_the_person_is_now() {
     let f = &r.fake;
     f.send_private(3003, "/lens 2");
     let intro = f.wait_for_text(3003, "Lens 2: Care of patients").await;
-    let begin = button(&intro, "Begin with awareness");
+    let begin = button(&intro, "The whole lens");
     f.press(3003, f.message_id_of(&intro), &begin);
     let summary = f.wait_for_text(3003, "Care of patients, awareness").await;
     f.press(3003, f.message_id_of(&summary), &button(&summary, "Next"));
@@ -716,4 +716,97 @@ async fn a_person_whose_record_cannot_be_read_hears_why_and_never_try_again() {
     r.stop().await.unwrap();
     assert_eq!(mem.raw_user("telegram:7007").unwrap(), newer);
     assert_eq!(mem.raw_user("telegram:7008").unwrap(), broken);
+}
+
+/// The text of a sent Telegram message.
+fn text_of(m: &Value) -> &str {
+    m["text"].as_str().unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_short_route_and_the_journal_render_with_blank_lines_and_work_by_button() {
+    // Proves, through the Telegram adapter and its fake: a lens on the short route arrives as
+    // HTML with a blank line between title, step, summary, prompt and hint, and no source line
+    // under the prompts or the actions; the journal, opened from the end of the lens, shows each
+    // reflection under its prompt beneath a bold lens-and-mode heading; and an action is marked
+    // done from the journal's buttons.
+    let r = start().await;
+    let f = &r.fake;
+    let me = 5005;
+    f.send_private(me, "/lens 2");
+    let intro = f.wait_for_text(me, "Lens 2: Care of patients").await;
+    f.press(
+        me,
+        f.message_id_of(&intro),
+        &button(&intro, "Begin (about five minutes)"),
+    );
+    let aw = f.wait_for_text(me, "Step 2 of 7").await;
+    assert!(
+        text_of(&aw).contains(
+            "<b>Lens 2: Care of patients, awareness</b>\n\nStep 2 of 7\n\nAwareness here means"
+        ),
+        "{}",
+        text_of(&aw)
+    );
+    assert!(text_of(&aw).contains("?\n\nType your answer"));
+    assert!(!text_of(&aw).contains("Source:"));
+    f.send_private(me, "Sentinel awareness 7731");
+    f.wait_for_text(me, "Step 3 of 7").await;
+    f.send_private(me, "Sentinel action 7732");
+    let list = f.wait_for_text(me, "Step 4 of 7").await;
+    assert!(!text_of(&list).contains("Source:"), "{}", text_of(&list));
+    assert!(text_of(&list).contains("Small steps count.\n\n1. (5 minutes)"));
+    f.press(me, f.message_id_of(&list), &button(&list, "Action 1"));
+    let again = f.wait_for_text(me, "Committed:").await;
+    f.press(me, f.message_id_of(&again), &button(&again, "Go on"));
+    f.wait_for_text(me, "Step 5 of 7").await;
+    f.send_private(me, "Sentinel advocacy 7733");
+    let meeting = f.wait_for_text(me, "Step 6 of 7").await;
+    f.press(
+        me,
+        f.message_id_of(&meeting),
+        &button(&meeting, "Save line 1"),
+    );
+    let example = f.wait_for_text(me, "Step 7 of 7").await;
+    f.press(me, f.message_id_of(&example), &button(&example, "Next"));
+    let end = f.wait_for_text(me, "finished lens 2").await;
+    f.press(me, f.message_id_of(&end), &button(&end, "My journal"));
+    let journal = f.wait_for_text(me, "Your journal").await;
+    let j = text_of(&journal);
+    assert_valid_html(j);
+    for (heading, prompt, answer) in [
+        (
+            "awareness",
+            "Thinking of your last clinic",
+            "Sentinel awareness 7731",
+        ),
+        (
+            "action",
+            "For the next person you see",
+            "Sentinel action 7732",
+        ),
+        (
+            "advocacy",
+            "Which recent patient story",
+            "Sentinel advocacy 7733",
+        ),
+    ] {
+        let h = format!("<b>Lens 2: Care of patients, {heading}</b>\n\n{prompt}");
+        let at = j.find(&h).unwrap_or_else(|| panic!("{h:?} in {j}"));
+        let answer_at = j.find(answer).unwrap();
+        assert!(answer_at > at, "{answer} under its prompt");
+    }
+    assert!(j.contains("<b>Your actions</b>"));
+    f.press(me, f.message_id_of(&journal), &button(&journal, "Action 1"));
+    let card = f.wait_for_text(me, "Action 1 (lens 2)").await;
+    f.press(me, f.message_id_of(&card), &button(&card, "Mark it done"));
+    f.wait_for_text(me, "Marked done.").await;
+    let st = r.store.get_user("telegram:5005").unwrap().unwrap();
+    assert!(st.actions[0].done.is_some());
+    assert_eq!(
+        st.reflections.len(),
+        4,
+        "three reflections and a meeting line"
+    );
+    r.stop().await.unwrap();
 }
