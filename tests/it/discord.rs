@@ -694,7 +694,7 @@ async fn the_short_route_and_the_journal_in_a_dm_with_blank_lines_and_buttons() 
     let card = f.wait_followup(&t, "Action 1 (lens 2)").await;
     let t = f.click(me, None, &button(&card, "Mark it done"), &as_message(&card));
     f.wait_followup(&t, "Marked done.").await;
-    let st = r.store.get_user("discord:888").unwrap().unwrap();
+    let st = r.store.get_user("discord:888").await.unwrap().unwrap();
     assert!(st.actions[0].done.is_some());
     r.stop().await.unwrap();
 }

@@ -801,7 +801,7 @@ async fn the_short_route_and_the_journal_render_with_blank_lines_and_work_by_but
     let card = f.wait_for_text(me, "Action 1 (lens 2)").await;
     f.press(me, f.message_id_of(&card), &button(&card, "Mark it done"));
     f.wait_for_text(me, "Marked done.").await;
-    let st = r.store.get_user("telegram:5005").unwrap().unwrap();
+    let st = r.store.get_user("telegram:5005").await.unwrap().unwrap();
     assert!(st.actions[0].done.is_some());
     assert_eq!(
         st.reflections.len(),
