@@ -3,6 +3,8 @@
 //! - `checker`: broken content, each class of mistake named with its file and line;
 //! - `backups`: daily backups: one a day, rotation by day, damaged stores, read back and counted;
 //! - `store`: one conformance routine run against the in-memory and the sled store;
+//! - `postgres`: the same routine and the PostgreSQL store's own promises (migrations, sealed
+//!   values, erasure, the ledger across processes) against a real PostgreSQL;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
 //! - `isolation`: records that cannot be read (too new, damaged) skipped by every sweep, and
@@ -38,6 +40,8 @@ mod helpers;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod reminders;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod service;

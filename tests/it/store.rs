@@ -8,7 +8,7 @@ use lensbot::inbox::InboxEntry;
 use lensbot::outbox::OutboxEntry;
 use lensbot::store::{DueEntry, MemoryStore, SledStore, Store, StoreError, Write};
 
-async fn conformance(store: &dyn Store) {
+pub(crate) async fn conformance(store: &dyn Store) {
     assert_eq!(store.get_user("t:1").await.unwrap(), None);
     let mut s = UserState::new("t:1");
     s.at = At::Lens {
@@ -85,7 +85,7 @@ async fn conformance(store: &dyn Store) {
 
 /// What the event path needs of a store: one atomic write per turn, the ledger of applied
 /// events, the outbox in commit order, and the inbox with its high-water mark.
-async fn pipeline_conformance(store: &dyn Store) {
+pub(crate) async fn pipeline_conformance(store: &dyn Store) {
     let now: jiff::Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
     let entry = |store: &dyn Store, to: &str| OutboxEntry {
         id: lensbot::store::wait(store.next_outbox_id()).unwrap(),
