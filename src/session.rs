@@ -420,6 +420,13 @@ impl Session {
             };
             match reply {
                 Err(e) if e.unreadable_key().is_some() => self.answer_unreadable(&ev, e, now).await,
+                // Another process applied this event first (PostgreSQL): this turn wrote
+                // nothing, and the other process owes the reply.
+                Err(StoreError::Conflict(_)) => Ok(Reply {
+                    messages: Vec::new(),
+                    duplicate: true,
+                    at: String::new(),
+                }),
                 r => r,
             }
         };

@@ -287,3 +287,34 @@ async fn a_replayed_event_applies_once_across_processes() {
     let st = a.store().get_user("telegram:7").await.unwrap().unwrap();
     assert_eq!(st.notes.iter().filter(|n| n.text == "once only").count(), 1);
 }
+
+/// Proves the race a check before the turn cannot close: two processes that both found an
+/// event unapplied and both write its turn. The event id is inserted first in each turn's
+/// transaction, so the second write fails as a conflict and changes nothing (its state and
+/// its reply are not written), and the session reports that turn as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_second_of_two_racing_turns_writes_nothing() {
+    let Some(db) = Db::new().await else { return };
+    let db = db.migrated().await;
+    let (a, b) = (db.store().await, db.store().await);
+    let now = jiff::Timestamp::now();
+    let turn = |text: &str| {
+        let mut st = lensbot::engine::UserState::new("telegram:9");
+        st.notes.push(lensbot::engine::state::Note {
+            text: text.into(),
+            lens: None,
+            at: now,
+            prep: None,
+        });
+        lensbot::store::Write {
+            users: vec![st],
+            events: vec![("tg:99".into(), now)],
+            ..Default::default()
+        }
+    };
+    a.apply(&turn("first")).await.unwrap();
+    let err = b.apply(&turn("second")).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    let st = b.get_user("telegram:9").await.unwrap().unwrap();
+    assert_eq!(st.notes[0].text, "first", "the losing turn wrote nothing");
+}
