@@ -27,6 +27,7 @@
 //! A person's record that cannot be read (damaged, or written by a newer lensbot) is left out
 //! and named in [`Counts::unreadable`]: everyone else is still backed up.
 
+pub mod moving;
 pub mod rotation;
 
 use crate::store::vault::{Material, Unseal};

@@ -4,8 +4,64 @@
 //! check (the manifest, every value's checksum, every record decrypted and decoded, the key
 //! file, the backups) and prints a report.
 
-use crate::store::{SledStore, StoreError, integrity};
+use crate::store::location::Location;
+use crate::store::{SledStore, Store, StoreError, integrity};
 use std::path::Path;
+use std::sync::Arc;
+
+/// A store opened for serving ([`open_location`]).
+pub struct Served {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// When damage was accepted (`--accept-damaged`, sled only), why it was damaged.
+    pub damage: Option<String>,
+    /// Records found unreadable at open (sled's check; 0 for PostgreSQL, which checks each
+    /// record as it is read).
+    pub unreadable: usize,
+}
+
+/// Opens the store at `loc` for a process that will serve people: sled through
+/// [`open_served`] (its integrity check), PostgreSQL by connecting, checking the schema version
+/// and reading the key table under the store key (`LENSBOT_STORE_KEY_FILE`, else
+/// `DATA/store.key`; every process over one database needs the same). Either way a forget a
+/// crash interrupted is finished first.
+pub async fn open_location(loc: &Location, data: &Path, accept: bool) -> Result<Served, String> {
+    match loc {
+        Location::Sled(dir) => {
+            let (sled, damage) = open_served(dir, accept)?;
+            let unreadable = sled.integrity().unreadable.len();
+            Ok(Served {
+                store: Arc::new(sled),
+                damage,
+                unreadable,
+            })
+        }
+        Location::Postgres(url) => open_postgres(url, data).await,
+    }
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str, data: &Path) -> Result<Served, String> {
+    let key = crate::store::vault::StoreKey::load(data).map_err(|e| e.to_string())?;
+    let store = crate::store::postgres::PgStore::connect(url, key)
+        .await
+        .map_err(|e| e.to_string())?;
+    match crate::session::finish_forgetting(&store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(n, "finished forgets a crash interrupted"),
+        Err(e) => return Err(e.to_string()),
+    }
+    Ok(Served {
+        store: Arc::new(store),
+        damage: None,
+        unreadable: 0,
+    })
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str, _data: &Path) -> Result<Served, String> {
+    Err("this lensbot was built without PostgreSQL support (the `postgres` feature)".into())
+}
 
 /// Opens the store for a process that will serve people. A store that failed its check at
 /// open is refused (the error says what is missing and how to restore) unless `accept`, which

@@ -17,6 +17,7 @@
 pub mod codec;
 pub mod envelope;
 pub mod integrity;
+pub mod location;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod postgres;

@@ -37,11 +37,6 @@ use jiff::Timestamp;
 use std::str::FromStr;
 use tokio_postgres::NoTls;
 
-/// Whether a `--store` value names a PostgreSQL database.
-pub fn is_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
-}
-
 /// A database error in words (PostgreSQL's own message, without the connection string).
 pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
