@@ -16,6 +16,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod identifiers;
 pub mod lookup;
 pub mod output;
 pub mod prep;

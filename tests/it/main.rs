@@ -35,6 +35,7 @@ mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
 mod helpers;
+mod identifiers;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;
