@@ -191,11 +191,7 @@ pub fn mod11_valid(d: &[u32]) -> bool {
     if d.len() != 10 {
         return false;
     }
-    let sum: u32 = d[..9]
-        .iter()
-        .zip((2..=10).rev())
-        .map(|(x, w)| x * w)
-        .sum();
+    let sum: u32 = d[..9].iter().zip((2..=10).rev()).map(|(x, w)| x * w).sum();
     let check = match 11 - sum % 11 {
         11 => 0,
         10 => return false,
@@ -328,7 +324,9 @@ fn dates_of_birth(text: &str, out: &mut Vec<Found>) {
     }
     let dob = re(
         &DOB_DIGITS,
-        &format!(r"(?i)\bd\.?o\.?b\b\.?\s*(?:is\s+|[:\-=]\s*)?(?:{FULL_DATE}|{MONTH_YEAR}|\d[\d/. -]*\d)"),
+        &format!(
+            r"(?i)\bd\.?o\.?b\b\.?\s*(?:is\s+|[:\-=]\s*)?(?:{FULL_DATE}|{MONTH_YEAR}|\d[\d/. -]*\d)"
+        ),
     );
     for m in dob.find_iter(text) {
         push(out, Kind::DateOfBirth, m.start(), m.end(), "date_of_birth");
@@ -468,7 +466,10 @@ fn titled_names(text: &str, out: &mut Vec<Found>) {
         };
         // "Marmot's", "Motivator-style": the name itself is what is looked up.
         let n = name.as_str().trim_end_matches('.');
-        let n = n.strip_suffix("'s").or_else(|| n.strip_suffix("’s")).unwrap_or(n);
+        let n = n
+            .strip_suffix("'s")
+            .or_else(|| n.strip_suffix("’s"))
+            .unwrap_or(n);
         let n = n.split('-').next().unwrap_or(n);
         if NOT_A_PERSON.contains(&n) || NOT_A_PERSON.contains(&name.as_str()) {
             continue;
@@ -491,26 +492,192 @@ fn titled_names(text: &str, out: &mut Vec<Found>) {
 /// Capitalised words that are not names: sentence words, days, months, group nouns and the
 /// like. Compared lower-cased.
 const NOT_A_NAME: &[&str] = &[
-    "i", "it", "we", "they", "he", "she", "you", "this", "that", "these", "those", "there",
-    "the", "a", "an", "in", "on", "at", "by", "for", "from", "to", "of", "and", "but", "so",
-    "or", "if", "since", "after", "before", "during", "about", "around", "over", "under",
-    "between", "aged", "age", "ages", "year", "years", "band", "ward", "bay", "bed", "room",
-    "lens", "step", "stage", "level", "phase", "week", "weeks", "day", "days", "page",
-    "grade", "table", "session", "sessions", "clinic", "group", "groups", "class", "cohort",
-    "team", "patients", "people", "adults", "children", "men", "women", "residents", "carers",
-    "clients", "families", "pupils", "students", "veterans", "individuals", "participants",
-    "most", "many", "some", "all", "only", "roughly", "nearly", "almost", "approximately",
-    "total", "overall", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
-    "sunday", "january", "february", "march", "april", "may", "june", "july", "august",
-    "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul",
-    "aug", "sep", "sept", "oct", "nov", "dec", "today", "yesterday", "tomorrow", "now",
-    "then", "here", "also", "just", "around", "maybe", "perhaps", "number", "numbers",
-    "question", "questions", "item", "items", "point", "points", "part", "parts", "mode",
-    "awareness", "action", "advocacy", "covid", "tier", "priority", "section", "chapter",
-    "figure", "floor", "bus", "route", "line", "platform", "gate", "junction", "exit",
-    "decile", "quintile", "imd", "version", "meeting", "meetings", "visit", "visits",
-    "appointment", "appointments", "referral", "referrals", "average", "median", "mean",
-    "under-", "over-", "mostly", "typically", "usually", "often", "sometimes", "aged",
+    "i",
+    "it",
+    "we",
+    "they",
+    "he",
+    "she",
+    "you",
+    "this",
+    "that",
+    "these",
+    "those",
+    "there",
+    "the",
+    "a",
+    "an",
+    "in",
+    "on",
+    "at",
+    "by",
+    "for",
+    "from",
+    "to",
+    "of",
+    "and",
+    "but",
+    "so",
+    "or",
+    "if",
+    "since",
+    "after",
+    "before",
+    "during",
+    "about",
+    "around",
+    "over",
+    "under",
+    "between",
+    "aged",
+    "age",
+    "ages",
+    "year",
+    "years",
+    "band",
+    "ward",
+    "bay",
+    "bed",
+    "room",
+    "lens",
+    "step",
+    "stage",
+    "level",
+    "phase",
+    "week",
+    "weeks",
+    "day",
+    "days",
+    "page",
+    "grade",
+    "table",
+    "session",
+    "sessions",
+    "clinic",
+    "group",
+    "groups",
+    "class",
+    "cohort",
+    "team",
+    "patients",
+    "people",
+    "adults",
+    "children",
+    "men",
+    "women",
+    "residents",
+    "carers",
+    "clients",
+    "families",
+    "pupils",
+    "students",
+    "veterans",
+    "individuals",
+    "participants",
+    "most",
+    "many",
+    "some",
+    "all",
+    "only",
+    "roughly",
+    "nearly",
+    "almost",
+    "approximately",
+    "total",
+    "overall",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "today",
+    "yesterday",
+    "tomorrow",
+    "now",
+    "then",
+    "here",
+    "also",
+    "just",
+    "around",
+    "maybe",
+    "perhaps",
+    "number",
+    "numbers",
+    "question",
+    "questions",
+    "item",
+    "items",
+    "point",
+    "points",
+    "part",
+    "parts",
+    "mode",
+    "awareness",
+    "action",
+    "advocacy",
+    "covid",
+    "tier",
+    "priority",
+    "section",
+    "chapter",
+    "figure",
+    "floor",
+    "bus",
+    "route",
+    "line",
+    "platform",
+    "gate",
+    "junction",
+    "exit",
+    "decile",
+    "quintile",
+    "imd",
+    "version",
+    "meeting",
+    "meetings",
+    "visit",
+    "visits",
+    "appointment",
+    "appointments",
+    "referral",
+    "referrals",
+    "average",
+    "median",
+    "mean",
+    "under-",
+    "over-",
+    "mostly",
+    "typically",
+    "usually",
+    "often",
+    "sometimes",
+    "aged",
 ];
 
 fn is_name_word(w: &str) -> bool {
@@ -542,13 +709,7 @@ fn names_with_ages(text: &str, out: &mut Vec<Found>) {
             .is_none_or(|ch| matches!(ch, ',' | '.' | ';' | ':' | ')' | '!' | '?' | '\n'));
         if (said_years || ends_phrase) && plausible_age(age.as_str()) && is_name_word(name.as_str())
         {
-            push(
-                out,
-                Kind::NameWithAge,
-                name.start(),
-                name.end(),
-                "patient",
-            );
+            push(out, Kind::NameWithAge, name.start(), name.end(), "patient");
         }
     }
     let paren = re(
@@ -569,13 +730,7 @@ fn names_with_ages(text: &str, out: &mut Vec<Found>) {
                 continue;
             };
             if plausible_age(age.as_str()) && is_name_word(name.as_str()) {
-                push(
-                    out,
-                    Kind::NameWithAge,
-                    name.start(),
-                    name.end(),
-                    "patient",
-                );
+                push(out, Kind::NameWithAge, name.start(), name.end(), "patient");
             }
         }
     }
@@ -607,6 +762,9 @@ mod tests {
         let f = scan(t);
         assert_eq!(kinds(&f), vec![Kind::TitledName]);
         let m = mask(t, &f, |k| format!("[{k}]"));
-        assert_eq!(m, "[patient], 78, knee OA, told me she has stopped her hydrotherapy");
+        assert_eq!(
+            m,
+            "[patient], 78, knee OA, told me she has stopped her hydrotherapy"
+        );
     }
 }

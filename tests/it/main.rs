@@ -40,6 +40,7 @@ mod identifiers;
 mod integrity;
 mod isolation;
 mod reminders;
+mod retention;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod service;
 mod session;
