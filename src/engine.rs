@@ -8,7 +8,9 @@
 //! signposts, facts, definitions, actions by role), [`account`] (start, help, profession,
 //! progress, notes, my data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones,
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
-//! 09:25", DST-correct) and [`zones`] (time-zone names).
+//! 09:25", DST-correct), [`zones`] (time-zone names), [`identifiers`] (what in free text could
+//! identify a patient or colleague) with [`guard`] (asking before such text is saved), and
+//! [`retention`] (deleting data after a stretch without activity, with a warning first).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
