@@ -28,9 +28,10 @@
 //!   number", "NHS no.", "CHI" and the like, followed by an id with at least three digits.
 //! - **Name with a title**: Mr, Mrs, Ms, Miss, Mx, Dr, Prof or Professor (with or without a
 //!   full stop) followed by a capitalised name or an initial ("Mrs K", "Mr Patel", "Dr. Jones";
-//!   "mrs k" typed in lower case too). Not when the name is a known public figure, brand or
-//!   organisation ("Mr Motivator", "Mr Tumble", "Dr Foster", "Prof Marmot"), or when an
-//!   organisation word follows ("Dr Gray's Hospital", "Dr Jenner House Surgery").
+//!   "mrs k" typed in lower case too). Not when the name, or the word after it, is a known
+//!   public figure, brand or organisation ("Mr Motivator", "Mr Tumble", "Dr Foster", "Prof
+//!   Marmot", "Dr Julian Tudor Hart"), or when an organisation word follows ("Dr Gray's
+//!   Hospital", "Dr Jenner House Surgery").
 //! - **Name with an age**: a capitalised word that is not a common sentence word, day, month
 //!   or group noun, followed by an age: "John, 45" (the age then ends the phrase or is followed
 //!   by "years"), "Jean (81)", "Ahmed aged 60", "Bill 82 years old". "People over 65" and
@@ -476,6 +477,15 @@ fn titled_names(text: &str, out: &mut Vec<Found>) {
         }
         let after = next_word(text, all.end());
         if ORGANISATION_WORDS.contains(&after.as_str()) {
+            continue;
+        }
+        // A public figure named in full: "Dr Julian Tudor Hart", "Professor Michael Marmot".
+        let surname: String = text[all.end()..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphabetic() || *c == '\'')
+            .collect();
+        if NOT_A_PERSON.contains(&surname.trim_end_matches("'s")) {
             continue;
         }
         let colleague = matches!(title.as_str(), "Dr" | "Prof" | "Professor");
