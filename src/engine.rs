@@ -290,8 +290,7 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
         ctx.st.unreachable = false;
         // Any activity resets the retention clock; text held back by the identifier guard
         // waits only for the answer to its question.
-        ctx.st.last_active = Some(now);
-        ctx.st.retention_warned = None;
+        retention::touch(&mut ctx.st, now);
         if !guard::answers(&ctx.st, &input) {
             ctx.st.pending = None;
         }

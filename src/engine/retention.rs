@@ -41,6 +41,17 @@ pub fn last_activity(st: &super::UserState) -> Option<Timestamp> {
     st.last_active.or(st.updated).or(st.created)
 }
 
+/// Records activity at `now`: the clock restarts and any warning is void. The time is moved
+/// only on a new UTC day (deadlines count from the next midnight, so a later time the same day
+/// would change nothing), so a turn that changes nothing else writes nothing.
+pub fn touch(st: &mut super::UserState, now: Timestamp) {
+    let day = |t: Timestamp| t.to_zoned(TimeZone::UTC).date();
+    if st.last_active.is_none_or(|t| day(t) != day(now)) {
+        st.last_active = Some(now);
+    }
+    st.retention_warned = None;
+}
+
 /// The start of the UTC day after `t` (due times move at most once a day).
 fn next_midnight(t: Timestamp) -> Option<Timestamp> {
     let day = t

@@ -103,7 +103,8 @@ pub struct UserState {
     /// reflection, never logged; dropped by anything else they do.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PendingText>,
-    /// The last time the person did anything (wrote, pressed a button): the retention clock.
+    /// When the person was last active (wrote, pressed a button): the retention clock. Moved
+    /// once a UTC day, at their first activity that day (see `retention::touch`).
     /// Records written before this field have none; [`crate::engine::retention`] then takes
     /// their last change (`updated`), else their first contact.
     #[serde(default)]
