@@ -238,3 +238,55 @@ async fn someone_who_cannot_be_reached_is_not_messaged_but_still_deleted() {
     r.sweep_at(deadline).await;
     assert!(r.stored().is_none());
 }
+
+#[tokio::test]
+async fn the_scheduler_task_sweeps_at_start() {
+    // Proves the sweep is wired into the scheduler: a freshly started scheduler task (manual
+    // clock) warns a person whose warning time has passed and deletes one whose month after
+    // the warning has run out, without any due-index entry for either; polled with a deadline.
+    let r = Rig::new();
+    let other = "test:other";
+    let now = r.session.now();
+    r.session
+        .handle(ME, Input::Text("/note a".into()), None, now)
+        .await
+        .unwrap();
+    r.session
+        .handle(other, Input::Text("/note b".into()), None, now)
+        .await
+        .unwrap();
+    // ME was warned 31 days ago (so is due for deletion); the other has never been warned.
+    let later = plus(now, 24, 5);
+    let mut st = r.stored().unwrap();
+    st.retention_warned = Some(plus(later, 0, -31));
+    r.store.put_user(&st).unwrap();
+    r.session.set_now(later);
+    let session = Arc::new(r.session);
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(lensbot::scheduler::run(
+        session.clone(),
+        Arc::new(|to: &str| to.starts_with("test:")),
+        async move {
+            let _ = stopped.changed().await;
+        },
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let gone = r.store.get_user(ME).unwrap().is_none();
+        let warned = r
+            .store
+            .get_user(other)
+            .unwrap()
+            .is_some_and(|s| s.retention_warned.is_some());
+        if gone && warned {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gone {gone}, warned {warned}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
