@@ -9,7 +9,9 @@
 //! progress, notes, my data, forget me), [`journal`] (the person's own words back, paged),
 //! [`prep`] (meeting prompts), [`remind`] (time zones,
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
-//! 09:25", DST-correct) and [`zones`] (time-zone names).
+//! 09:25", DST-correct), [`zones`] (time-zone names), [`identifiers`] (what in free text could
+//! identify a patient or colleague) with [`guard`] (asking before such text is saved), and
+//! [`retention`] (deleting data after a stretch without activity, with a warning first).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
@@ -17,11 +19,14 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod guard;
+pub mod identifiers;
 pub mod journal;
 pub mod lookup;
 pub mod output;
 pub mod prep;
 pub mod remind;
+pub mod retention;
 pub mod state;
 pub mod text;
 pub mod walk;
@@ -88,7 +93,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 20] = [
+pub const COMMANDS: [(&str, &str); 21] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -108,6 +113,7 @@ pub const COMMANDS: [(&str, &str); 20] = [
     ("remind", "Reminders"),
     ("challenge", "Group reflection challenges"),
     ("mydata", "Everything I hold about you"),
+    ("retention", "How long I keep your data"),
     ("forgetme", "Delete everything I hold about you"),
 ];
 
@@ -276,11 +282,22 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
     if ctx.st.created.is_none() {
         ctx.st.created = Some(now);
     }
+    if ctx.st.last_active.is_none() {
+        // A record from before the retention clock: pinned to its last change now, before
+        // this turn (a reminder, say) changes it.
+        ctx.st.last_active = retention::last_activity(&ctx.st);
+    }
     let from_person = !matches!(input, Input::Due { .. });
     let first_contact = !ctx.st.welcomed && from_person;
     if from_person {
         // They wrote, so they can be reached again; and tell them anything they missed.
         ctx.st.unreachable = false;
+        // Any activity resets the retention clock; text held back by the identifier guard
+        // waits only for the answer to its question.
+        retention::touch(&mut ctx.st, now);
+        if !guard::answers(&ctx.st, &input) {
+            ctx.st.pending = None;
+        }
         if !ctx.st.notices.is_empty() {
             let notes = std::mem::take(&mut ctx.st.notices);
             let mut m = Message::private().title(ctx.t("notices_title"));
@@ -292,6 +309,7 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
     }
 
     match input {
+        Input::Due { reminder, .. } if reminder == retention::DUE_ID => retention::due(&mut ctx),
         Input::Due { reminder, due } => remind::due(&mut ctx, &reminder, due),
         Input::Button(token) => on_button(&mut ctx, &token),
         Input::Text(raw) => {
@@ -477,6 +495,8 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "remindact" => remind::choose_action(ctx, arg),
         "cancel" => remind::cancel(ctx, arg),
         "checkin" => remind::checkin(ctx, arg),
+        guard::VERB => guard::choose(ctx, arg),
+        "retention" => retention::set(ctx, arg),
         _ => walk::act(ctx, verb, arg),
     }
 }
@@ -498,6 +518,10 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
     if let Some(action) = typed_choice(&ctx.st, t) {
         return act(ctx, &action);
     }
+    // Free text to be kept as the person's own words: checked for identifiers first.
+    if guard::saves_text(&ctx.st.at) && guard::hold(ctx, t, false) {
+        return;
+    }
     // Free text where the bot is waiting for some.
     match ctx.st.at.clone() {
         At::Lens { .. } | At::OwnAction { .. } => walk::text(ctx, t),
@@ -513,34 +537,54 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         At::Timezone => remind::timezone(ctx, t),
         At::RemindKind { .. } | At::RemindWhen { .. } => remind::when_typed(ctx, t),
         At::RemindAction => remind::action_menu(ctx),
-        At::ChallengeNote {
-            group,
-            step,
-            lens,
-            mode,
-            prompt,
-            question,
-        } => {
-            ctx.st.reflections.push(state::Reflection {
-                lens: lens.clone(),
-                mode: mode.clone(),
-                prompt,
-                question,
-                text: t.to_string(),
-                at: ctx.now,
-            });
-            ctx.st.raise_cell(&lens, &mode, state::CellStatus::Started);
-            ctx.st.at = At::Idle;
-            ctx.effects.push(Effect::CheckIn { group, step });
-            let msg = ctx.t("ch.reflection_saved");
-            ctx.say_text(msg);
-        }
+        At::ChallengeNote { .. } => challenge_note(ctx, t),
         At::ConfirmForget => {
             let yes = matches!(t.to_lowercase().as_str(), "yes" | "y" | "delete");
             account::confirm_forget(ctx, yes)
         }
         At::Idle => shortcut(ctx, t),
     }
+}
+
+/// Saves free text as the answer the current position expects (a reflection, a meeting line,
+/// an own action, a note, a challenge reflection): where the identifier guard's "Save
+/// without it" and "Save as it is" land.
+pub(crate) fn save_text(ctx: &mut Ctx<'_>, t: &str) {
+    match ctx.st.at.clone() {
+        At::Lens { .. } | At::OwnAction { .. } => walk::text(ctx, t),
+        At::Note => account::save_note(ctx, t),
+        At::ChallengeNote { .. } => challenge_note(ctx, t),
+        _ => where_now(ctx),
+    }
+}
+
+/// A reflection written for a group challenge's prompt, kept privately; the group hears only
+/// that the person checked in.
+fn challenge_note(ctx: &mut Ctx<'_>, t: &str) {
+    let At::ChallengeNote {
+        group,
+        step,
+        lens,
+        mode,
+        prompt,
+        question,
+    } = ctx.st.at.clone()
+    else {
+        return;
+    };
+    ctx.st.reflections.push(state::Reflection {
+        lens: lens.clone(),
+        mode: mode.clone(),
+        prompt,
+        question,
+        text: t.to_string(),
+        at: ctx.now,
+    });
+    ctx.st.raise_cell(&lens, &mode, state::CellStatus::Started);
+    ctx.st.at = At::Idle;
+    ctx.effects.push(Effect::CheckIn { group, step });
+    let msg = ctx.t("ch.reflection_saved");
+    ctx.say_text(msg);
 }
 
 /// Matches typed text against the buttons shown last: by number or by label.
@@ -606,7 +650,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "note" => {
             if args.is_empty() {
                 account::ask_note(ctx)
-            } else {
+            } else if !guard::hold(ctx, args, true) {
                 account::save_note(ctx, args)
             }
         }
@@ -624,6 +668,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
             }
         }
         "mydata" => account::mydata(ctx),
+        "retention" => retention::command(ctx, args),
         "forgetme" => account::forget(ctx),
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),

@@ -18,7 +18,9 @@
 //! - [`content`]: the dialogue files in `dialogues/`, parsed strictly, checked (`file:line:col`
 //!   for every mistake) and turned into a [`content::Catalog`]; typo-tolerant search.
 //! - [`engine`]: `step(catalog, state, input, now) -> Turn`, pure: no IO, no clock, no
-//!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account.
+//!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account; the
+//!   identifier guard (asked before free text that could identify someone is saved) and
+//!   retention.
 //! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
 //!   versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
 //!   defends what it holds: a checksum on every value, an integrity manifest checked at open,

@@ -1,5 +1,6 @@
 //! The scheduler: one task that sleeps until the next reminder or challenge step is due (or a
-//! turn adds an earlier one) and turns what is due into outbox entries through the session;
+//! turn adds an earlier one) and turns what is due into outbox entries through the session
+//! (and, at start and daily, runs the retention sweep: [`Session::sweep_retention`]);
 //! the [`crate::sender`] delivers them, retrying what fails.
 //!
 //! Due times live in the store's index (the scheduler's own inbox: durable, and each due turn
@@ -10,6 +11,9 @@ use crate::session::Session;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How often the retention sweep runs (and once at start).
+pub const RETENTION_SWEEP: Duration = Duration::from_secs(24 * 3600);
 
 /// The longest the scheduler sleeps before looking again, whatever the index says.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
@@ -35,10 +39,18 @@ pub async fn run(
 ) {
     tokio::pin!(shutdown);
     let mut pruned = std::time::Instant::now();
+    let mut swept: Option<std::time::Instant> = None;
     loop {
         let now = session.now();
         if let Err(e) = session.enqueue_due(now, accepts.as_ref()).await {
             crate::health::log_store_error("handling due reminders", &e);
+        }
+        // Retention: at start, then daily (engine::retention).
+        if swept.is_none_or(|t| t.elapsed() > RETENTION_SWEEP) {
+            swept = Some(std::time::Instant::now());
+            if let Err(e) = session.sweep_retention(now, accepts.as_ref()).await {
+                crate::health::log_store_error("the retention sweep", &e);
+            }
         }
         if pruned.elapsed() > Duration::from_secs(3600) {
             pruned = std::time::Instant::now();

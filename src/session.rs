@@ -14,6 +14,7 @@
 mod challenges;
 mod forget;
 mod outgoing;
+mod retention;
 mod unreadable;
 
 use crate::content::Catalog;
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 pub use forget::{Forgotten, TOMBSTONE, finish_forgetting, tombstone_key};
 pub use outgoing::Lane;
+pub use retention::RetentionRun;
 pub use unreadable::unreadable_records;
 
 /// One event as an adapter hands it to the session.

@@ -17,7 +17,7 @@
 //! checked within a line); `<! ` lines must not appear anywhere in that
 //! reply. Directives: `# clock: RFC3339`, `# advance: 30s|5m|2h|3d`, `# user: NAME`,
 //! `# restart` (a new session over the same store, as after a process restart), and `# tick`
-//! (the scheduler runs once at the current clock; what it delivers to the current person is
+//! (the scheduler runs once at the current clock, its retention sweep included; what it delivers to the current person is
 //! the reply checked by the lines after it). Other `#` lines are comments.
 
 use crate::content::Catalog;
@@ -112,6 +112,10 @@ pub fn run_text(catalog: Arc<Catalog>, name: &str, text: &str) -> Outcome {
                 session = Session::new(catalog.clone(), store.clone());
             } else if d == "tick" {
                 let sink = Collect::default();
+                // The scheduler's retention sweep first, then what is due (both deliver).
+                if let Err(e) = rt.block_on(session.sweep_retention(now, &|_| true)) {
+                    return fail(format!("{name}:{line_no}: store error: {e}"));
+                }
                 if let Err(e) = rt.block_on(crate::sender::run_due(&session, now, &sink)) {
                     return fail(format!("{name}:{line_no}: store error: {e}"));
                 }

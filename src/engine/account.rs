@@ -212,6 +212,7 @@ pub fn mydata(ctx: &mut Ctx<'_>) {
     let m = Message::private()
         .title(ctx.t("mydata_title"))
         .para(ctx.t("mydata_intro"))
+        .para(super::retention::describe(ctx))
         .para(json);
     ctx.say(m);
 }

@@ -103,6 +103,24 @@ pub struct UserState {
     /// events: still honoured when reading such a record, never written any more.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recent_events: Vec<String>,
+    /// Free text held back by the identifier guard until the person chooses (save it masked,
+    /// rewrite it, save it as it is): their own words, sealed with the record like any
+    /// reflection, never logged; dropped by anything else they do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingText>,
+    /// When the person was last active (wrote, pressed a button): the retention clock. Moved
+    /// once a UTC day, at their first activity that day (see `retention::touch`).
+    /// Records written before this field have none; [`crate::engine::retention`] then takes
+    /// their last change (`updated`), else their first contact.
+    #[serde(default)]
+    pub last_active: Option<Timestamp>,
+    /// Months without activity after which everything held is deleted; `None` is the default
+    /// ([`crate::engine::retention::DEFAULT_MONTHS`]).
+    #[serde(default)]
+    pub retention_months: Option<u32>,
+    /// When the person was warned that their data would soon be deleted; cleared by activity.
+    #[serde(default)]
+    pub retention_warned: Option<Timestamp>,
 }
 
 impl UserState {
@@ -137,6 +155,10 @@ impl UserState {
             last_button_at: None,
             menu: Vec::new(),
             recent_events: Vec::new(),
+            pending: None,
+            last_active: None,
+            retention_months: None,
+            retention_warned: None,
         }
     }
 
@@ -343,6 +365,19 @@ pub enum ReminderKind {
         /// Commitment id.
         action: String,
     },
+}
+
+/// Free text the identifier guard held back, and where it was typed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingText {
+    /// What they wrote.
+    pub text: String,
+    /// Typed as `/note TEXT` (saved as a note wherever they were), rather than as the answer
+    /// the current position expects.
+    #[serde(default)]
+    pub note: bool,
+    /// Where they were: the choice is honoured only there.
+    pub at: At,
 }
 
 /// A note made with `/note`, or a meeting prompt saved from `/prep`.

@@ -15,13 +15,14 @@ fn now() -> Timestamp {
 }
 
 /// The part of a person's state that is their data: everything but where they are in the
-/// conversation (position, step, last menu and button, last change).
+/// conversation (position, step, last menu and button, last change and last activity).
 fn data(st: &UserState) -> UserState {
     let mut d = st.clone();
     d.at = engine::At::Idle;
     d.step = 0;
     d.menu.clear();
     d.updated = None;
+    d.last_active = None;
     d.last_button = None;
     d.last_button_at = None;
     d

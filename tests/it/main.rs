@@ -9,7 +9,11 @@
 //! - `session`: ordering, repeated events, durability;
 //! - `isolation`: records that cannot be read (too new, damaged) skipped by every sweep, and
 //!   their owners told plainly;
+//! - `identifiers`: the identifier guard: a test per kind, the corpus (no miss, the
+//!   false-positive rate), the three choices, every place free text is saved, nothing logged;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
+//! - `retention`: deletion after a stretch without activity, the warning, the clock reset,
+//!   `/retention`, old records, with the manual clock;
 //! - `transcripts`: every file under `tests/transcripts/`;
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
@@ -37,12 +41,14 @@ mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
 mod helpers;
+mod identifiers;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod reminders;
+mod retention;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod service;
 mod session;
