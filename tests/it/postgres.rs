@@ -185,7 +185,7 @@ async fn reflections_are_sealed_and_forgetting_destroys_the_key() {
     let db = db.migrated().await;
     let store: Arc<dyn Store> = Arc::new(db.store().await);
     let session = Session::new(catalog(), store.clone());
-    const SECRET: &str = "Mrs Zebedee-Quartz told me the bus fare went up";
+    const SECRET: &str = "the bus fare to the Zebedee-Quartz clinic went up";
     for (n, text) in ["/start".to_string(), format!("/note {SECRET}")]
         .iter()
         .enumerate()
