@@ -668,11 +668,16 @@ impl Session {
         accepts: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<DueRun, StoreError> {
         let mut run = DueRun::default();
-        let due = self.store.due_until(now).await;
-        for e in self.noticed("reading the due reminders", due)? {
-            if !accepts(&e.user) {
-                continue;
-            }
+        // Claimed, so that several processes over one database each handle different entries
+        // (PostgreSQL); the entries of platforms this process does not serve go back.
+        let due = self.store.claim_due(now, DUE_LEASE).await;
+        let due = self.noticed("reading the due reminders", due)?;
+        let (due, others): (Vec<_>, Vec<_>) = due.into_iter().partition(|e| accepts(&e.user));
+        if !others.is_empty() {
+            let r = self.store.release_due(&others).await;
+            self.noticed("releasing due reminders", r)?;
+        }
+        for e in due {
             // One record that cannot be read is skipped (its entry kept for when it can);
             // everyone else's entries are still handled. A store failure stops the sweep.
             if crate::challenge::is_group_key(&e.user) {
@@ -755,6 +760,10 @@ fn with_answer_button(messages: &mut [Message], state: &UserState, label: &str) 
         );
     }
 }
+
+/// How long a due entry this process claimed stays its own: if the process dies, another one
+/// takes the entry after this (late rather than lost).
+const DUE_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The longest a flush may take before the store counts as failing (a flush takes
 /// milliseconds; one that hangs on a stuck disk must not hang the process).

@@ -156,6 +156,25 @@ pub trait Store: Send + Sync {
         None
     }
 
+    /// Claims the entries due at or before `until` for this process, for `lease` (several
+    /// processes over one database each take different entries; an entry whose holder died is
+    /// taken again once its lease has run out). Handling an entry deletes it; an entry this
+    /// process does not handle goes back with [`Store::release_due`]. A store one process owns
+    /// has no one to share with: the default is [`Store::due_until`].
+    async fn claim_due(
+        &self,
+        until: Timestamp,
+        _lease: std::time::Duration,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        self.due_until(until).await
+    }
+
+    /// Gives back claimed entries this process will not handle (a platform it does not serve),
+    /// so another process may take them at once.
+    async fn release_due(&self, _entries: &[DueEntry]) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Destroys a person's keys (after their records are gone and that is durable): in the
     /// vault, beside every backup it knows, and wherever the store keeps key records. Returns
     /// how many backup key files changed.

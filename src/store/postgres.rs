@@ -98,6 +98,8 @@ impl Drop for Pending<'_> {
 pub struct PgStore {
     pool: Pool,
     vault: Vault,
+    /// This process's name in due-item leases (host, process id and a random part).
+    owner: String,
 }
 
 impl PgStore {
@@ -114,7 +116,13 @@ impl PgStore {
         let records: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
         let vault = Vault::in_table(store_key, &records)?;
         drop(client);
-        Ok(PgStore { pool, vault })
+        let owner = format!(
+            "{}:{}:{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+            std::process::id(),
+            rand_u32()
+        );
+        Ok(PgStore { pool, vault, owner })
     }
 
     /// One connection from the pool (for `lensbot migrate` and tests).
@@ -218,6 +226,12 @@ impl PgStore {
             }
         }
     }
+}
+
+/// A random number (for a lease owner's name), from the operating system's generator.
+fn rand_u32() -> u32 {
+    use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
+    OsRng.next_u32()
 }
 
 /// A pool over `url`.
@@ -352,6 +366,60 @@ impl Store for PgStore {
             }
         }
         Ok(out)
+    }
+
+    async fn claim_due(
+        &self,
+        until: Timestamp,
+        lease: std::time::Duration,
+    ) -> Result<Vec<DueEntry>, StoreError> {
+        let client = self.client().await?;
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        // The entries due and free (never leased, or their lease ran out), taken without
+        // waiting for rows another process is taking at this moment (SKIP LOCKED).
+        let rows = client
+            .query(
+                "UPDATE due SET lease_owner = $2, lease_until = now() + $3 * interval '1 millisecond'
+                 WHERE (at, nanos, person, reminder) IN (
+                     SELECT at, nanos, person, reminder FROM due
+                     WHERE at <= $1 AND (lease_until IS NULL OR lease_until < now())
+                     ORDER BY at, nanos
+                     LIMIT 1000
+                     FOR UPDATE SKIP LOCKED)
+                 RETURNING at, nanos, person, reminder",
+                &[&until.as_second(), &self.owner, &(lease_ms as f64)],
+            )
+            .await
+            .map_err(pg("claiming due reminders"))?;
+        let mut out: Vec<DueEntry> = rows
+            .iter()
+            .filter_map(|r| {
+                Some(DueEntry {
+                    at: Timestamp::new(r.get(0), r.get(1)).ok()?,
+                    user: r.get(2),
+                    reminder: r.get(3),
+                })
+            })
+            .filter(|e| e.at <= until)
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    async fn release_due(&self, entries: &[DueEntry]) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        for e in entries {
+            let (at, nanos) = due_time(e.at);
+            client
+                .execute(
+                    "UPDATE due SET lease_owner = NULL, lease_until = NULL
+                     WHERE at = $1 AND nanos = $2 AND person = $3 AND reminder = $4 AND lease_owner = $5",
+                    &[&at, &nanos, &e.user, &e.reminder, &self.owner],
+                )
+                .await
+                .map_err(pg("releasing a due reminder"))?;
+        }
+        Ok(())
     }
 
     async fn next_due(&self) -> Result<Option<Timestamp>, StoreError> {

@@ -318,3 +318,66 @@ async fn the_second_of_two_racing_turns_writes_nothing() {
     let st = b.get_user("telegram:9").await.unwrap().unwrap();
     assert_eq!(st.notes[0].text, "first", "the losing turn wrote nothing");
 }
+
+/// Proves due items are shared out across processes: three stores over one database claim
+/// the same 60 due entries at once and each entry goes to exactly one of them; a claimed entry
+/// is not claimed again while its lease runs, is claimed again once it has run out (its holder
+/// died), and one given back is claimable at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn due_items_are_claimed_once_across_three_processes() {
+    let Some(db) = Db::new().await else { return };
+    let db = db.migrated().await;
+    let stores = [db.store().await, db.store().await, db.store().await];
+    let now: jiff::Timestamp = "2026-03-01T09:00:00Z".parse().unwrap();
+    let mut w = lensbot::store::Write::default();
+    for i in 0..60 {
+        w.due_put.push(lensbot::store::DueEntry {
+            at: now - jiff::SignedDuration::from_secs(i),
+            user: format!("telegram:{i}"),
+            reminder: "r1".into(),
+        });
+    }
+    stores[0].apply(&w).await.unwrap();
+    let lease = std::time::Duration::from_secs(2);
+    let claims =
+        futures_util::future::join_all(stores.iter().map(|s| s.claim_due(now, lease))).await;
+    let claims: Vec<Vec<_>> = claims.into_iter().map(|c| c.unwrap()).collect();
+    let mut all: Vec<_> = claims.iter().flatten().cloned().collect();
+    assert_eq!(all.len(), 60, "every entry was claimed, none twice");
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 60, "no entry went to two processes");
+    for s in &stores {
+        assert!(
+            s.claim_due(now, lease).await.unwrap().is_empty(),
+            "leased entries stay leased"
+        );
+    }
+    // Only the holder gives entries back.
+    let (holder, held) = claims
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !c.is_empty())
+        .unwrap();
+    let other = (holder + 1) % 3;
+    stores[other].release_due(&held[..5]).await.unwrap();
+    assert!(
+        stores[other]
+            .claim_due(now, lease)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    stores[holder].release_due(&held[..5]).await.unwrap();
+    assert_eq!(
+        stores[other].claim_due(now, lease).await.unwrap().len(),
+        5,
+        "released entries are free at once"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_eq!(
+        stores[0].claim_due(now, lease).await.unwrap().len(),
+        60,
+        "after the lease runs out (its holder died), every entry is taken again"
+    );
+}

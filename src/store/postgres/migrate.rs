@@ -9,11 +9,18 @@ use crate::store::StoreError;
 use tokio_postgres::Client;
 
 /// Every migration this binary knows, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../migrations/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../migrations/0001_initial.sql"),
+    ),
+    (
+        2,
+        "due_leases",
+        include_str!("../../../migrations/0002_due_leases.sql"),
+    ),
+];
 
 /// The advisory lock every migration run holds ("lensbot" in ASCII, as a number).
 const LOCK: i64 = 0x006c_656e_7362_6f74;
