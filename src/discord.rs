@@ -977,3 +977,13 @@ pub async fn run(
     session.flush()?;
     result
 }
+
+/// Asks Discord whose token this is (`GET /users/@me`), for `lensbot serve --check --online`:
+/// the bot's user name, or why the token was not accepted.
+pub async fn who_am_i(config: &Config) -> Result<String, DiscordError> {
+    let me = http(config)
+        .get_current_user()
+        .await
+        .map_err(|e| DiscordError::Client(e.to_string()))?;
+    Ok(me.name.clone())
+}

@@ -739,3 +739,13 @@ impl Deliver for Adapter {
         })
     }
 }
+
+/// Asks Telegram whose token this is (`getMe`), for `lensbot serve --check --online`: the
+/// bot's username, or why the token was not accepted.
+pub async fn who_am_i(config: &Config) -> Result<String, TelegramError> {
+    let me = bot(config)?
+        .get_me()
+        .await
+        .map_err(|e| TelegramError::GetMe(describe(&e)))?;
+    Ok(me.username.clone().unwrap_or_default())
+}

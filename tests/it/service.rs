@@ -116,6 +116,9 @@ async fn healthz_reports_the_store_telegram_and_the_outbox() {
     assert_eq!(v, Value::Null);
 }
 
+// Proves: `serve --check` validates the settings and the content without connecting (the
+// Telegram address is a closed port, yet it passes) and says plainly that the tokens were not
+// tried; mistakes in lensbot.toml are named with their line.
 #[test]
 fn check_validates_settings_without_connecting() {
     let data = tempfile::tempdir().unwrap();
@@ -141,6 +144,10 @@ fn check_validates_settings_without_connecting() {
     );
     assert!(
         stdout.contains("Configuration and content are valid: Telegram"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Checked offline: the tokens were not tried"),
         "{stdout}"
     );
     assert!(!stdout.contains("SENTINEL"));
@@ -171,6 +178,66 @@ fn check_validates_settings_without_connecting() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("default time zone `Atlantis` is unknown")
     );
+}
+
+// Proves: `serve --check --online` tries each token against its platform (Telegram's getMe,
+// Discord's GET /users/@me, on the fakes) and names the bot each answered for, exit 0; a token
+// Telegram refuses, or a platform that cannot be reached (a closed port), is said plainly with
+// exit 1, and the token itself is never printed. `--online` without `--check` is a usage error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_online_tries_the_tokens_and_says_what_answered() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_string();
+    let check = move |tg_url: &str, dc_url: &str| {
+        let out = lensbot()
+            .args(["serve", "--check", "--online", "--data", &d])
+            .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+            .env("TELEGRAM_API_URL", tg_url)
+            .env("DISCORD_TOKEN", DC_TOKEN)
+            .env("DISCORD_API_URL", dc_url)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("SENTINEL"), "{text}");
+        (out.status.code(), text)
+    };
+    let (tg_url, dc_url) = (tg.url.clone(), dc.rest_url.clone());
+    let check2 = check.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || check2(&tg_url, &dc_url))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Telegram: the token works; the bot is @{}.",
+            crate::fake_telegram::BOT_USERNAME
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("Discord: the token works; the bot is"),
+        "{out}"
+    );
+    assert!(!out.contains("Checked offline"), "{out}");
+    assert_eq!(tg.calls("getMe").len(), 1);
+    assert!(
+        dc.calls()
+            .iter()
+            .any(|c| c.method == "GET" && c.path == "/users/@me")
+    );
+    tg.fail_get_me();
+    let tg_url = tg.url.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || check(&tg_url, "http://127.0.0.1:9"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("Telegram: the token could not be confirmed"), "{out}");
+    assert!(out.contains("Discord: the token could not be confirmed"), "{out}");
+    let out = lensbot().args(["serve", "--online"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 fn wait_exit(
