@@ -234,8 +234,14 @@ async fn check_online_tries_the_tokens_and_says_what_answered() {
         .await
         .unwrap();
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("Telegram: the token could not be confirmed"), "{out}");
-    assert!(out.contains("Discord: the token could not be confirmed"), "{out}");
+    assert!(
+        out.contains("Telegram: the token could not be confirmed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Discord: the token could not be confirmed"),
+        "{out}"
+    );
     let out = lensbot().args(["serve", "--online"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
