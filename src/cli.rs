@@ -233,6 +233,77 @@ pub fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     }
 }
 
+/// How long a stop may take from the first SIGTERM or SIGINT before what has not finished is
+/// left (the store is flushed either way): within the ten seconds deploy/README.md promises,
+/// with room for the flush and the exit.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// How long the runtime waits, once a command is done, for work still on its blocking threads
+/// (a DNS lookup, a stuck request) before the process exits without it.
+const RUNTIME_LEFTOVERS: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Listens for stop signals (inside a tokio runtime): the first sets `stop` to true (a stop
+/// that lets the turns in flight finish), a second ends the process at once with code 130.
+fn on_signals(stop: Arc<tokio::sync::watch::Sender<bool>>) {
+    let first = stop_signal();
+    tokio::spawn(async move {
+        first.await;
+        tracing::info!("stopping: finishing the turns in flight");
+        let _ = stop.send(true);
+        stop_signal().await;
+        tracing::warn!("a second signal: exiting at once");
+        std::process::exit(130);
+    });
+}
+
+/// Resolves [`STOP_WITHIN`] after `stop` turns true: the moment a stop stops waiting.
+async fn stop_deadline(mut stop: tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|v| *v).await.is_err() {
+        // The sender is gone without a stop: never.
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(STOP_WITHIN).await;
+}
+
+/// A future that resolves when an adapter should stop.
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
+type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// Runs one platform adapter (`lensbot telegram`, `lensbot discord`) to its end: it is told to
+/// stop at the first SIGTERM or SIGINT or when the store fails, a second signal ends the
+/// process at once, and an adapter still busy [`STOP_WITHIN`] after the stop (a platform that
+/// does not answer) is left: the store is flushed and the command returns.
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
+fn run_adapter<F, E>(
+    rt: &tokio::runtime::Runtime,
+    session: &Arc<Session>,
+    adapter: impl FnOnce(StopFuture) -> F,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: Into<Box<dyn std::error::Error>>,
+{
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let tx = Arc::new(tx);
+    let _runtime = rt.enter();
+    on_signals(tx.clone());
+    let mut told = rx.clone();
+    let stop: StopFuture = Box::pin(or_store_failed(session, async move {
+        let _ = told.wait_for(|v| *v).await;
+    }));
+    let run = adapter(stop);
+    rt.block_on(async move {
+        tokio::select! {
+            r = run => r.map_err(Into::into),
+            _ = stop_deadline(rx) => {
+                tracing::warn!("not stopped within {} seconds: leaving what is unfinished", STOP_WITHIN.as_secs());
+                session.flush()?;
+                Ok(())
+            }
+        }
+    })
+}
+
 /// Resolves at a stop signal or when the store fails, whichever comes first.
 #[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
 fn or_store_failed(
@@ -305,15 +376,9 @@ fn telegram(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    let stop = {
-        let _runtime = rt.enter();
-        stop_signal()
-    };
-    let result = rt.block_on(telegram::run(
-        session.clone(),
-        config,
-        or_store_failed(&session, stop),
-    ));
+    let s = session.clone();
+    let result = run_adapter(&rt, &session, move |stop| telegram::run(s, config, stop));
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(session.health());
     result?;
     eprintln!("lensbot: stopped cleanly");
@@ -409,16 +474,7 @@ fn serve(
     let code = rt.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let tx = Arc::new(tx);
-        let signals = tx.clone();
-        let first = stop_signal();
-        tokio::spawn(async move {
-            first.await;
-            tracing::info!("stopping: finishing the turns in flight");
-            let _ = signals.send(true);
-            stop_signal().await;
-            tracing::warn!("a second signal: exiting at once");
-            std::process::exit(130);
-        });
+        on_signals(tx.clone());
         #[cfg_attr(
             not(any(feature = "telegram", feature = "discord")),
             allow(unused_variables)
@@ -524,7 +580,20 @@ fn serve(
             });
         }
         let mut code = 0;
-        while let Some(res) = tasks.join_next().await {
+        let deadline = stop_deadline(rx.clone());
+        tokio::pin!(deadline);
+        loop {
+            let res = tokio::select! {
+                res = tasks.join_next() => match res {
+                    Some(res) => res,
+                    None => break,
+                },
+                _ = &mut deadline => {
+                    tracing::warn!(tasks = tasks.len(), "not stopped within {} seconds: leaving the rest", STOP_WITHIN.as_secs());
+                    tasks.abort_all();
+                    break;
+                }
+            };
             let failure = match res {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),
@@ -551,6 +620,7 @@ fn serve(
         }
         code
     });
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(&watch);
     if code == 0 {
         eprintln!("lensbot: stopped cleanly");
@@ -696,15 +766,9 @@ fn discord(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    let stop = {
-        let _runtime = rt.enter();
-        stop_signal()
-    };
-    let result = rt.block_on(discord::run(
-        session.clone(),
-        config,
-        or_store_failed(&session, stop),
-    ));
+    let s = session.clone();
+    let result = run_adapter(&rt, &session, move |stop| discord::run(s, config, stop));
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(session.health());
     result?;
     eprintln!("lensbot: stopped cleanly");

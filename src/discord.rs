@@ -932,10 +932,16 @@ pub async fn run(
     };
     // Direct messages only: no privileged intents (DM content needs none).
     let intents = GatewayIntents::DIRECT_MESSAGES;
-    let mut client = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
+    tokio::pin!(shutdown);
+    // Building the client asks Discord for the gateway's address: a stop while Discord does
+    // not answer is a stop, not a wait.
+    let built = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
         .event_handler(handler)
-        .await
-        .map_err(|e| DiscordError::Client(e.to_string()))?;
+        .into_future();
+    let mut client = tokio::select! {
+        c = built => c.map_err(|e| DiscordError::Client(e.to_string()))?,
+        _ = &mut shutdown => return Ok(()),
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.changed().await;
@@ -955,7 +961,6 @@ pub async fn run(
     let result = {
         let start = client.start();
         tokio::pin!(start);
-        tokio::pin!(shutdown);
         tokio::select! {
             r = &mut start => r.map_err(|e| DiscordError::Client(e.to_string())),
             _ = &mut shutdown => {
