@@ -1,4 +1,4 @@
-//! The command line: arguments parsed (by clap, see [`args`]) into a validated [`Command`],
+//! The command line: arguments parsed (by clap, declared in `cli/args.rs`) into a validated [`Command`],
 //! then run; the command bodies are here.
 
 use crate::content::{self, Severity, check};

@@ -42,7 +42,7 @@ pub fn init(default_level: &str) {
 /// The filter for `RUST_LOG` (else `default_level`): a level (`debug`), `target=level` pairs,
 /// or both, comma-separated (tracing-subscriber's `Targets`, without `EnvFilter`'s span and
 /// field filters, which would bring in a regex engine). A spec that cannot be read falls back
-/// to `default_level`, then to `info`. The crates in [`CAPPED`] never log below `warn`.
+/// to `default_level`, then to `info`. The crates in `CAPPED` never log below `warn`.
 pub fn filter(spec: &str, default_level: &str) -> Targets {
     let parsed: Targets = [spec, default_level, "info"]
         .into_iter()
