@@ -1,5 +1,5 @@
-//! The command line: arguments parsed (by clap, declared in `cli/args.rs`) into a validated [`Command`],
-//! then run; the command bodies are here.
+//! The command line: arguments parsed by clap (declared in `cli/args.rs`) into a validated
+//! [`Command`], then run; the command bodies are here.
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
