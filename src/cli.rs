@@ -1,373 +1,45 @@
-//! The command line: raw arguments parsed into a validated [`Command`], then run.
-//!
-//! Hand-written rather than clap to keep the engine's build small; every mistake gets a
-//! message naming the flag and what was expected, and exit code 2.
+//! The command line: arguments parsed by clap (declared in `cli/args.rs`) into a validated
+//! [`Command`], then run; the command bodies are here.
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
-use crate::store::{self, SledStore, Store};
+use crate::store::{SledStore, Store};
 use crate::{terminal, transcript};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Usage text.
-pub const USAGE: &str = "\
-lensbot: helps allied health professionals find their role in tackling health inequalities
+mod args;
+pub use args::{Cli, Command, StoreArgs, parse};
 
-USAGE:
-    lensbot chat [--user ID] [--data DIR] [--dialogues DIR]
-        Chat in the terminal (one message a line; buttons are numbered).
-    lensbot telegram [--data DIR] [--dialogues DIR] [--token-file FILE]
-        Run the bot on Telegram (token from $TELEGRAM_BOT_TOKEN or --token-file;
-        API address from $TELEGRAM_API_URL, default Telegram's).
-    lensbot discord [--data DIR] [--dialogues DIR] [--token-file FILE]
-        Run the bot on Discord (token from $DISCORD_TOKEN or --token-file; REST
-        address from $DISCORD_API_URL; $DISCORD_GUILD_ID registers commands to one server).
-    lensbot serve [--config FILE] [--data DIR] [--check] [--accept-damaged]
-        Run every configured platform and the reminders in one process (settings from
-        the environment and lensbot.toml); --check validates and exits. A store that
-        fails its integrity check is not served unless --accept-damaged. Serves
-        GET /healthz on 127.0.0.1:9631 (setting `health`, $LENSBOT_HEALTH; `off`).
-        Exits 75 when the store fails (a full disk), so a supervisor restarts it.
-    lensbot health [--addr ADDR] [--config FILE]
-        Ask a running `serve` for its health; prints the JSON, exits 0 when healthy
-        or degraded, 1 when failing or unreachable (for container health checks).
-    lensbot doctor [--data DIR]
-        Check the store (manifest, checksums, every record, keys) and list the backups.
-    lensbot backup FILE [--data DIR]
-        Write the whole store to FILE as JSON lines, people's records encrypted, with
-        their keys in FILE's .keys beside it (not while a bot holds the store).
-    lensbot restore FILE [--data DIR] [--replace]
-        Read a backup into an empty store (--replace empties it first).
-    lensbot check [DIR] [--sources DIR] [--write-ids]
-        Check the dialogue files; prints file:line:col for every problem.
-    lensbot test [FILES or DIRS...] [--dialogues DIR]
-        Replay transcript tests (default: tests/transcripts/).
-    lensbot export --user ID [--data DIR]
-        Print everything held about a person, as JSON.
-    lensbot forget --user ID [--data DIR]
-        Delete everything held about a person.
-
-The data directory defaults to $LENSBOT_DATA, else ./lensbot-data.
-The dialogues folder defaults to $LENSBOT_DIALOGUES, else ./dialogues.
-";
-
-/// A validated command.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Command {
-    /// `chat`.
-    Chat {
-        /// Who is chatting.
-        user: String,
-        /// Data directory.
-        data: Option<PathBuf>,
-        /// Content folder.
-        dialogues: Option<PathBuf>,
-    },
-    /// `telegram`.
-    Telegram {
-        /// Data directory.
-        data: Option<PathBuf>,
-        /// Content folder.
-        dialogues: Option<PathBuf>,
-        /// A file holding the token.
-        token_file: Option<PathBuf>,
-    },
-    /// `discord`.
-    Discord {
-        /// Data directory.
-        data: Option<PathBuf>,
-        /// Content folder.
-        dialogues: Option<PathBuf>,
-        /// A file holding the token.
-        token_file: Option<PathBuf>,
-    },
-    /// `serve`.
-    Serve {
-        /// Settings file.
-        config: Option<PathBuf>,
-        /// Data directory.
-        data: Option<PathBuf>,
-        /// Validate and exit.
-        check: bool,
-        /// Serve a store that failed its integrity check.
-        accept_damaged: bool,
-    },
-    /// `doctor`.
-    Doctor {
-        /// Data directory.
-        data: Option<PathBuf>,
-    },
-    /// `health`.
-    Health {
-        /// The endpoint's address (else the settings').
-        addr: Option<String>,
-        /// Settings file.
-        config: Option<PathBuf>,
-    },
-    /// `backup`.
-    Backup {
-        /// Where to write.
-        file: PathBuf,
-        /// Data directory.
-        data: Option<PathBuf>,
-    },
-    /// `restore`.
-    Restore {
-        /// What to read.
-        file: PathBuf,
-        /// Data directory.
-        data: Option<PathBuf>,
-        /// Empty the store first.
-        replace: bool,
-    },
-    /// `check`.
-    Check {
-        /// Content folder.
-        dir: Option<PathBuf>,
-        /// Source documents.
-        sources: Option<PathBuf>,
-        /// Rewrite ids.lock.
-        write_ids: bool,
-    },
-    /// `test`.
-    Test {
-        /// Transcript files or folders.
-        paths: Vec<PathBuf>,
-        /// Content folder.
-        dialogues: Option<PathBuf>,
-    },
-    /// `export`.
-    Export {
-        /// Who.
-        user: String,
-        /// Data directory.
-        data: Option<PathBuf>,
-    },
-    /// `forget`.
-    Forget {
-        /// Who.
-        user: String,
-        /// Data directory.
-        data: Option<PathBuf>,
-    },
-    /// `help`, `--help`.
-    Help,
-    /// `--version`.
-    Version,
-}
-
-/// A mistake on the command line.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}\n\nRun `lensbot --help` for usage.")]
-pub struct UsageError(pub String);
-
-/// Parses arguments (without the program name).
-pub fn parse(args: &[String]) -> Result<Command, UsageError> {
-    let Some(sub) = args.first() else {
-        return Ok(Command::Help);
-    };
-    let rest = &args[1..];
-    let mut flags: Vec<(String, Option<String>)> = Vec::new();
-    let mut positional = Vec::new();
-    let takes_value = [
-        "--user",
-        "--data",
-        "--dialogues",
-        "--sources",
-        "--token-file",
-        "--config",
-        "--addr",
-    ];
-    let mut i = 0;
-    while i < rest.len() {
-        let a = &rest[i];
-        if let Some((k, v)) = a.split_once('=').filter(|(k, _)| k.starts_with("--")) {
-            flags.push((k.to_string(), Some(v.to_string())));
-        } else if takes_value.contains(&a.as_str()) {
-            let v = rest
-                .get(i + 1)
-                .ok_or_else(|| UsageError(format!("{a} needs a value")))?;
-            flags.push((a.clone(), Some(v.clone())));
-            i += 1;
-        } else if a.starts_with("--") {
-            flags.push((a.clone(), None));
-        } else {
-            positional.push(a.clone());
-        }
-        i += 1;
-    }
-    let allowed: &[&str] = match sub.as_str() {
-        "chat" => &["--user", "--data", "--dialogues"],
-        "check" => &["--sources", "--write-ids"],
-        "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
-        "serve" => &["--config", "--data", "--check", "--accept-damaged"],
-        "doctor" => &["--data"],
-        "health" => &["--addr", "--config"],
-        "backup" => &["--data"],
-        "restore" => &["--data", "--replace"],
-        "test" => &["--dialogues"],
-        "export" | "forget" => &["--user", "--data"],
-        "help" | "--help" | "-h" => return Ok(Command::Help),
-        "--version" | "-V" => return Ok(Command::Version),
-        other => return Err(UsageError(format!("unknown command `{other}`"))),
-    };
-    for (k, _) in &flags {
-        if !allowed.contains(&k.as_str()) {
-            return Err(UsageError(format!("`{sub}` does not take {k}")));
+/// Runs the command line: no command prints the help (code 0), else [`run`].
+pub fn run_cli(cli: Cli) -> Result<i32, Box<dyn std::error::Error>> {
+    match cli.command {
+        Some(cmd) => run(cmd),
+        None => {
+            use clap::CommandFactory;
+            print!("{}", Cli::command().render_help());
+            Ok(0)
         }
     }
-    let get = |name: &str| {
-        flags
-            .iter()
-            .find(|(k, _)| k == name)
-            .and_then(|(_, v)| v.clone())
-    };
-    let path = |name: &str| get(name).map(PathBuf::from);
-    let no_positional = |what: &str| -> Result<(), UsageError> {
-        match positional.first() {
-            Some(p) => Err(UsageError(format!("`{what}` takes no argument `{p}`"))),
-            None => Ok(()),
-        }
-    };
-    Ok(match sub.as_str() {
-        "chat" => {
-            no_positional("chat")?;
-            let user = get("--user").unwrap_or_else(default_user);
-            validate_user(&user)?;
-            Command::Chat {
-                user,
-                data: path("--data"),
-                dialogues: path("--dialogues"),
-            }
-        }
-        "telegram" => {
-            no_positional("telegram")?;
-            Command::Telegram {
-                data: path("--data"),
-                dialogues: path("--dialogues"),
-                token_file: path("--token-file"),
-            }
-        }
-        "serve" => {
-            no_positional("serve")?;
-            Command::Serve {
-                config: path("--config"),
-                data: path("--data"),
-                check: flags.iter().any(|(k, _)| k == "--check"),
-                accept_damaged: flags.iter().any(|(k, _)| k == "--accept-damaged"),
-            }
-        }
-        "doctor" => {
-            no_positional("doctor")?;
-            Command::Doctor {
-                data: path("--data"),
-            }
-        }
-        "health" => {
-            no_positional("health")?;
-            Command::Health {
-                addr: get("--addr"),
-                config: path("--config"),
-            }
-        }
-        "backup" | "restore" => {
-            let file = match positional.as_slice() {
-                [f] => PathBuf::from(f),
-                [] => return Err(UsageError(format!("`{sub}` needs a FILE"))),
-                _ => return Err(UsageError(format!("`{sub}` takes one FILE"))),
-            };
-            if sub == "backup" {
-                Command::Backup {
-                    file,
-                    data: path("--data"),
-                }
-            } else {
-                Command::Restore {
-                    file,
-                    data: path("--data"),
-                    replace: flags.iter().any(|(k, _)| k == "--replace"),
-                }
-            }
-        }
-        "discord" => {
-            no_positional("discord")?;
-            Command::Discord {
-                data: path("--data"),
-                dialogues: path("--dialogues"),
-                token_file: path("--token-file"),
-            }
-        }
-        "check" => {
-            if positional.len() > 1 {
-                return Err(UsageError("`check` takes one folder".into()));
-            }
-            Command::Check {
-                dir: positional.first().map(PathBuf::from),
-                sources: path("--sources"),
-                write_ids: flags.iter().any(|(k, _)| k == "--write-ids"),
-            }
-        }
-        "test" => Command::Test {
-            paths: positional.iter().map(PathBuf::from).collect(),
-            dialogues: path("--dialogues"),
-        },
-        "export" | "forget" => {
-            no_positional(sub)?;
-            let user =
-                get("--user").ok_or_else(|| UsageError(format!("`{sub}` needs --user ID")))?;
-            validate_user(&user)?;
-            if sub == "export" {
-                Command::Export {
-                    user,
-                    data: path("--data"),
-                }
-            } else {
-                Command::Forget {
-                    user,
-                    data: path("--data"),
-                }
-            }
-        }
-        _ => unreachable!("handled above"),
-    })
-}
-
-fn default_user() -> String {
-    std::env::var("USER")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| "me".to_string())
-}
-
-fn validate_user(u: &str) -> Result<(), UsageError> {
-    if u.is_empty() || u.len() > 64 || u.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        return Err(UsageError(format!(
-            "--user `{u}` must be 1-64 characters with no spaces"
-        )));
-    }
-    Ok(())
 }
 
 /// Runs a command; returns the process exit code.
 pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
     match cmd {
-        Command::Help => {
-            print!("{USAGE}");
-            Ok(0)
-        }
-        Command::Version => {
-            println!("lensbot {}", env!("CARGO_PKG_VERSION"));
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "lensbot", &mut std::io::stdout());
             Ok(0)
         }
         Command::Chat {
             user,
-            data,
+            store,
             dialogues,
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
-            let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
+            let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
             let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
@@ -377,7 +49,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 stdin.lock(),
                 interactive,
             )?;
-            store::wait(session.store().flush())?;
+            crate::store::wait(session.store().flush())?;
             Ok(0)
         }
         Command::Check {
@@ -386,28 +58,29 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             write_ids,
         } => check(dir, sources, write_ids),
         Command::Telegram {
-            data,
+            store,
             dialogues,
             token_file,
-        } => telegram(data, dialogues, token_file),
+        } => telegram(store, dialogues, token_file),
         Command::Discord {
-            data,
+            store,
             dialogues,
             token_file,
-        } => discord(data, dialogues, token_file),
+        } => discord(store, dialogues, token_file),
         Command::Serve {
             config,
-            data,
+            store,
             check,
+            online,
             accept_damaged,
-        } => serve(config, data, check, accept_damaged),
-        Command::Doctor { data } => crate::doctor::doctor(&store::data_dir(data.as_deref())),
+        } => serve(config, store, check, online, accept_damaged),
+        Command::Doctor { store } => crate::doctor::doctor(&store.data_dir()),
         Command::Health { addr, config } => health(addr, config),
-        Command::Backup { file, data } => {
-            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+        Command::Backup { file, store } => {
+            let store = SledStore::open(&store.data_dir())?;
             let f = std::fs::File::create(&file)
                 .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
-            let counts = store::wait(crate::backup::write(
+            let counts = crate::store::wait(crate::backup::write(
                 &store,
                 std::io::BufWriter::new(f),
                 jiff::Timestamp::now(),
@@ -437,15 +110,15 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
         }
         Command::Restore {
             file,
-            data,
+            store,
             replace,
         } => {
             let f = std::fs::File::open(&file)
                 .map_err(|e| format!("cannot open {}: {e}", file.display()))?;
-            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+            let store = SledStore::open(&store.data_dir())?;
             let keys = crate::backup::read_keys(&file)?;
-            let dir = store::data_dir(data.as_deref());
-            let counts = store::wait(crate::backup::restore(
+            let dir = store.data_dir();
+            let counts = crate::store::wait(crate::backup::restore(
                 &store,
                 std::io::BufReader::new(f),
                 keys.as_deref(),
@@ -497,10 +170,10 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 1
             })
         }
-        Command::Export { user, data } => {
-            let store = SledStore::open(&store::data_dir(data.as_deref()))?;
+        Command::Export { user, store } => {
+            let store = SledStore::open(&store.data_dir())?;
             let key = terminal::user_key(&user);
-            match store::wait(store.get_user(&key))? {
+            match crate::store::wait(store.get_user(&key))? {
                 Some(s) => {
                     println!("{}", serde_json::to_string_pretty(&s)?);
                     Ok(0)
@@ -511,11 +184,10 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                 }
             }
         }
-        Command::Forget { user, data } => {
+        Command::Forget { user, store } => {
             // The same path as `/forgetme`: challenges, due entries, the record, a tombstone,
             // then the person's key, here and beside every backup.
-            let store: Arc<dyn Store> =
-                Arc::new(SledStore::open(&store::data_dir(data.as_deref()))?);
+            let store: Arc<dyn Store> = Arc::new(SledStore::open(&store.data_dir())?);
             let catalog = Arc::new(load_catalog(None)?);
             let session = Session::new(catalog, store);
             let key = terminal::user_key(&user);
@@ -562,6 +234,77 @@ pub fn stop_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     async move {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// How long a stop may take from the first SIGTERM or SIGINT before what has not finished is
+/// left (the store is flushed either way): within the ten seconds deploy/README.md promises,
+/// with room for the flush and the exit.
+const STOP_WITHIN: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// How long the runtime waits, once a command is done, for work still on its blocking threads
+/// (a DNS lookup, a stuck request) before the process exits without it.
+const RUNTIME_LEFTOVERS: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Listens for stop signals (inside a tokio runtime): the first sets `stop` to true (a stop
+/// that lets the turns in flight finish), a second ends the process at once with code 130.
+fn on_signals(stop: Arc<tokio::sync::watch::Sender<bool>>) {
+    let first = stop_signal();
+    tokio::spawn(async move {
+        first.await;
+        tracing::info!("stopping: finishing the turns in flight");
+        let _ = stop.send(true);
+        stop_signal().await;
+        tracing::warn!("a second signal: exiting at once");
+        std::process::exit(130);
+    });
+}
+
+/// Resolves [`STOP_WITHIN`] after `stop` turns true: the moment a stop stops waiting.
+async fn stop_deadline(mut stop: tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|v| *v).await.is_err() {
+        // The sender is gone without a stop: never.
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(STOP_WITHIN).await;
+}
+
+/// A future that resolves when an adapter should stop.
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
+type StopFuture = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// Runs one platform adapter (`lensbot telegram`, `lensbot discord`) to its end: it is told to
+/// stop at the first SIGTERM or SIGINT or when the store fails, a second signal ends the
+/// process at once, and an adapter still busy [`STOP_WITHIN`] after the stop (a platform that
+/// does not answer) is left: the store is flushed and the command returns.
+#[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(dead_code))]
+fn run_adapter<F, E>(
+    rt: &tokio::runtime::Runtime,
+    session: &Arc<Session>,
+    adapter: impl FnOnce(StopFuture) -> F,
+) -> Result<(), Box<dyn std::error::Error>>
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: Into<Box<dyn std::error::Error>>,
+{
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let tx = Arc::new(tx);
+    let _runtime = rt.enter();
+    on_signals(tx.clone());
+    let mut told = rx.clone();
+    let stop: StopFuture = Box::pin(or_store_failed(session, async move {
+        let _ = told.wait_for(|v| *v).await;
+    }));
+    let run = adapter(stop);
+    rt.block_on(async move {
+        tokio::select! {
+            r = run => r.map_err(Into::into),
+            _ = stop_deadline(rx) => {
+                tracing::warn!("not stopped within {} seconds: leaving what is unfinished", STOP_WITHIN.as_secs());
+                session.flush().await?;
+                Ok(())
+            }
+        }
+    })
 }
 
 /// Resolves at a stop signal or when the store fails, whichever comes first.
@@ -613,7 +356,7 @@ fn secret(file: Option<&Path>, var: &str) -> Result<Option<String>, Box<dyn std:
 
 #[cfg(feature = "telegram")]
 fn telegram(
-    data: Option<PathBuf>,
+    store: StoreArgs,
     dialogues: Option<PathBuf>,
     token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
@@ -621,7 +364,7 @@ fn telegram(
     let token = secret(token_file.as_deref(), "TELEGRAM_BOT_TOKEN")?
         .ok_or(telegram::TelegramError::NoToken)?;
     let catalog = load_catalog(dialogues.as_deref())?;
-    let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
+    let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
     let config = telegram::Config {
         token,
@@ -636,15 +379,9 @@ fn telegram(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    let stop = {
-        let _runtime = rt.enter();
-        stop_signal()
-    };
-    let result = rt.block_on(telegram::run(
-        session.clone(),
-        config,
-        or_store_failed(&session, stop),
-    ));
+    let s = session.clone();
+    let result = run_adapter(&rt, &session, move |stop| telegram::run(s, config, stop));
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(session.health());
     result?;
     eprintln!("lensbot: stopped cleanly");
@@ -653,7 +390,7 @@ fn telegram(
 
 #[cfg(not(feature = "telegram"))]
 fn telegram(
-    _data: Option<PathBuf>,
+    _store: StoreArgs,
     _dialogues: Option<PathBuf>,
     _token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
@@ -663,12 +400,13 @@ fn telegram(
 /// `lensbot serve`: every configured platform and the scheduler in one process, one store.
 fn serve(
     config: Option<PathBuf>,
-    data: Option<PathBuf>,
+    store: StoreArgs,
     check: bool,
+    online: bool,
     accept_damaged: bool,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     use crate::config;
-    let settings = config::load(config.as_deref(), data.as_deref())?;
+    let settings = config::load(config.as_deref(), store.data())?;
     let mut catalog = load_catalog(settings.dialogues.as_deref())?;
     catalog.defaults = crate::content::Defaults {
         timezone: settings.default_timezone.clone(),
@@ -703,7 +441,13 @@ fn serve(
             settings.quiet.describe(),
             settings.backup_keep
         );
-        return Ok(0);
+        if !online {
+            println!(
+                "Checked offline: the tokens were not tried (add --online to try them against the platforms)."
+            );
+            return Ok(0);
+        }
+        return check_online(&settings);
     }
     crate::logging::init(&settings.log_level);
     let (sled, damage) = crate::doctor::open_served(&settings.data_dir, accept_damaged)?;
@@ -733,16 +477,7 @@ fn serve(
     let code = rt.block_on(async move {
         let (tx, rx) = tokio::sync::watch::channel(false);
         let tx = Arc::new(tx);
-        let signals = tx.clone();
-        let first = stop_signal();
-        tokio::spawn(async move {
-            first.await;
-            tracing::info!("stopping: finishing the turns in flight");
-            let _ = signals.send(true);
-            stop_signal().await;
-            tracing::warn!("a second signal: exiting at once");
-            std::process::exit(130);
-        });
+        on_signals(tx.clone());
         #[cfg_attr(
             not(any(feature = "telegram", feature = "discord")),
             allow(unused_variables)
@@ -848,7 +583,20 @@ fn serve(
             });
         }
         let mut code = 0;
-        while let Some(res) = tasks.join_next().await {
+        let deadline = stop_deadline(rx.clone());
+        tokio::pin!(deadline);
+        loop {
+            let res = tokio::select! {
+                res = tasks.join_next() => match res {
+                    Some(res) => res,
+                    None => break,
+                },
+                _ = &mut deadline => {
+                    tracing::warn!(tasks = tasks.len(), "not stopped within {} seconds: leaving the rest", STOP_WITHIN.as_secs());
+                    tasks.abort_all();
+                    break;
+                }
+            };
             let failure = match res {
                 Ok(Ok(())) => None,
                 Ok(Err(e)) => Some(e),
@@ -875,12 +623,78 @@ fn serve(
         }
         code
     });
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(&watch);
     if code == 0 {
         eprintln!("lensbot: stopped cleanly");
     }
     Ok(code)
 }
+
+/// `lensbot serve --check --online`: tries each configured token against its platform
+/// (Telegram's `getMe`, Discord's `GET /users/@me`) and says what answered; 0 when every token
+/// worked, else 1.
+#[cfg_attr(
+    not(any(feature = "telegram", feature = "discord")),
+    allow(unused_variables)
+)]
+fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::error::Error>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    #[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(unused_mut))]
+    let mut answers: Vec<(&str, Option<Result<String, String>>)> = Vec::new();
+    #[cfg(feature = "telegram")]
+    if let Some((token, api_url)) = settings.telegram.clone() {
+        let config = crate::telegram::Config {
+            token,
+            api_url,
+            throttle: false,
+            poll_timeout: 0,
+        };
+        let answer = rt.block_on(async {
+            tokio::time::timeout(ONLINE_CHECK, crate::telegram::who_am_i(&config)).await
+        });
+        let answer = answer
+            .ok()
+            .map(|r| r.map(|n| format!("@{n}")).map_err(|e| e.to_string()));
+        answers.push(("Telegram", answer));
+    }
+    #[cfg(feature = "discord")]
+    if let Some((token, api_url, guild)) = settings.discord.clone() {
+        let config = crate::discord::Config {
+            token,
+            api_url,
+            guild,
+            facilitator_role: settings.discord_facilitator_role,
+        };
+        let answer = rt.block_on(async {
+            tokio::time::timeout(ONLINE_CHECK, crate::discord::who_am_i(&config)).await
+        });
+        answers.push(("Discord", answer.ok().map(|r| r.map_err(|e| e.to_string()))));
+    }
+    let mut failed = 0;
+    for (platform, answer) in answers {
+        match answer {
+            Some(Ok(name)) => println!("{platform}: the token works; the bot is {name}."),
+            Some(Err(e)) => {
+                failed += 1;
+                println!("{platform}: the token could not be confirmed: {e}");
+            }
+            None => {
+                failed += 1;
+                println!(
+                    "{platform}: no answer within {} seconds; check the network and the API address",
+                    ONLINE_CHECK.as_secs()
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 { 0 } else { 1 })
+}
+
+/// How long `serve --check --online` waits for each platform to answer.
+const ONLINE_CHECK: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `lensbot health`: asks a running `serve` for its health and prints the JSON; 0 when healthy
 /// or degraded, 1 when failing, unreachable or off.
@@ -915,7 +729,7 @@ fn health(
 
 #[cfg(feature = "discord")]
 fn discord(
-    data: Option<PathBuf>,
+    store: StoreArgs,
     dialogues: Option<PathBuf>,
     token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {
@@ -933,7 +747,7 @@ fn discord(
         None => None,
     };
     let catalog = load_catalog(dialogues.as_deref())?;
-    let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
+    let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
     let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
     let facilitator_role =
         match std::env::var("DISCORD_FACILITATOR_ROLE")
@@ -955,15 +769,9 @@ fn discord(
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
-    let stop = {
-        let _runtime = rt.enter();
-        stop_signal()
-    };
-    let result = rt.block_on(discord::run(
-        session.clone(),
-        config,
-        or_store_failed(&session, stop),
-    ));
+    let s = session.clone();
+    let result = run_adapter(&rt, &session, move |stop| discord::run(s, config, stop));
+    rt.shutdown_timeout(RUNTIME_LEFTOVERS);
     exit_if_store_failed(session.health());
     result?;
     eprintln!("lensbot: stopped cleanly");
@@ -972,7 +780,7 @@ fn discord(
 
 #[cfg(not(feature = "discord"))]
 fn discord(
-    _data: Option<PathBuf>,
+    _store: StoreArgs,
     _dialogues: Option<PathBuf>,
     _token_file: Option<PathBuf>,
 ) -> Result<i32, Box<dyn std::error::Error>> {

@@ -237,7 +237,10 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         None => f.backup_keep.unwrap_or(7),
     };
     let log_level = f.log_level.unwrap_or_else(|| "info".to_string());
-    if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+    if log_level
+        .parse::<tracing_subscriber::filter::Targets>()
+        .is_err()
+    {
         return Err(ConfigError::Value(format!(
             "log_level `{log_level}` is not a level (error, warn, info, debug, trace)"
         )));

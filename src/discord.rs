@@ -938,10 +938,16 @@ pub async fn run(
     };
     // Direct messages only: no privileged intents (DM content needs none).
     let intents = GatewayIntents::DIRECT_MESSAGES;
-    let mut client = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
+    tokio::pin!(shutdown);
+    // Building the client asks Discord for the gateway's address: a stop while Discord does
+    // not answer is a stop, not a wait.
+    let built = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
         .event_handler(handler)
-        .await
-        .map_err(|e| DiscordError::Client(e.to_string()))?;
+        .into_future();
+    let mut client = tokio::select! {
+        c = built => c.map_err(|e| DiscordError::Client(e.to_string()))?,
+        _ = &mut shutdown => return Ok(()),
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.changed().await;
@@ -961,7 +967,6 @@ pub async fn run(
     let result = {
         let start = client.start();
         tokio::pin!(start);
-        tokio::pin!(shutdown);
         tokio::select! {
             r = &mut start => r.map_err(|e| DiscordError::Client(e.to_string())),
             _ = &mut shutdown => {
@@ -982,4 +987,14 @@ pub async fn run(
     let _ = sending.await;
     session.flush().await?;
     result
+}
+
+/// Asks Discord whose token this is (`GET /users/@me`), for `lensbot serve --check --online`:
+/// the bot's user name, or why the token was not accepted.
+pub async fn who_am_i(config: &Config) -> Result<String, DiscordError> {
+    let me = http(config)
+        .get_current_user()
+        .await
+        .map_err(|e| DiscordError::Client(e.to_string()))?;
+    Ok(me.name.clone())
 }

@@ -51,7 +51,7 @@
 //! - [`doctor`]: whether a store may be served (its integrity check at open) and
 //!   `lensbot doctor`, every check printed.
 //! - [`config`]: `lensbot serve`'s settings, from the environment and `lensbot.toml`.
-//! - [`cli`]: the command line.
+//! - [`cli`]: the command line (declared with clap in `cli/args.rs`) and the command bodies.
 
 pub mod backup;
 pub mod challenge;

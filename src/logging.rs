@@ -1,4 +1,5 @@
-//! Logs through `tracing`, to standard error, level from `RUST_LOG` (default `info`).
+//! Logs through `tracing`, to standard error, level from `RUST_LOG` (a level and/or
+//! `target=level` pairs; default `info`).
 //!
 //! One line per turn (platform, what was asked, where the person is now, latency), and
 //! operational events. Never a token, never anything a person wrote: turns are logged by
@@ -6,7 +7,7 @@
 //! capped at `warn` whatever `RUST_LOG` says, because at debug level they print request URLs,
 //! and Telegram's carry the token.
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// Crates whose debug output could carry a token or message text.
 const CAPPED: [&str; 11] = [
@@ -25,20 +26,55 @@ const CAPPED: [&str; 11] = [
 
 /// Installs the subscriber (once; later calls do nothing).
 pub fn init(default_level: &str) {
-    let mut filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
-    for c in CAPPED {
-        if let Ok(d) = format!("{c}=warn").parse() {
-            filter = filter.add_directive(d);
-        }
-    }
     use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let spec = std::env::var("RUST_LOG").unwrap_or_default();
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
+        .finish()
+        .with(filter(&spec, default_level))
         .try_init();
+}
+
+/// The filter for `RUST_LOG` (else `default_level`): a level (`debug`), `target=level` pairs,
+/// or both, comma-separated (tracing-subscriber's `Targets`, without `EnvFilter`'s span and
+/// field filters, which would bring in a regex engine). A spec that cannot be read falls back
+/// to `default_level`, then to `info`. The crates in `CAPPED` never log below `warn`.
+pub fn filter(spec: &str, default_level: &str) -> Targets {
+    let parsed: Targets = [spec, default_level, "info"]
+        .into_iter()
+        .filter(|s| !s.trim().is_empty())
+        .find_map(|s| s.parse().ok())
+        .unwrap_or_default();
+    let default = parsed.default_level();
+    let capped = |target: &str| {
+        CAPPED
+            .iter()
+            .any(|c| target == *c || target.starts_with(&format!("{c}::")))
+    };
+    let mut out = Targets::new().with_targets(
+        parsed
+            .iter()
+            .filter(|(t, _)| !capped(t))
+            .map(|(t, l)| (t.to_string(), l))
+            .collect::<Vec<_>>(),
+    );
+    if let Some(d) = default {
+        out = out.with_default(d);
+    }
+    for c in CAPPED {
+        let asked = parsed
+            .iter()
+            .find(|(t, _)| *t == c)
+            .map(|(_, l)| l)
+            .or(default)
+            .unwrap_or(LevelFilter::OFF);
+        out = out.with_target(c, asked.min(LevelFilter::WARN));
+    }
+    out
 }
 
 /// What a person's input was, for the log: a command word, a button's verb, or just "text".
@@ -102,5 +138,33 @@ mod tests {
             describe_input(&Input::Button("ch_d_tm100123_2".into())),
             "button:challenge-d"
         );
+    }
+
+    /// Proves: the filter reads a level, `target=level` pairs and both; a spec it cannot read
+    /// falls back to the default level; and the capped crates stay at `warn` or quieter however
+    /// verbose the spec, even when it names them or their modules.
+    #[test]
+    fn the_filter_reads_rust_log_and_caps_the_client_crates() {
+        use tracing::Level;
+        let f = filter("trace", "info");
+        assert!(f.would_enable("lensbot::cli", &Level::TRACE));
+        assert!(f.would_enable("serenity::gateway", &Level::WARN));
+        assert!(!f.would_enable("serenity::gateway", &Level::DEBUG));
+        let f = filter("", "debug");
+        assert!(f.would_enable("lensbot", &Level::DEBUG));
+        assert!(!f.would_enable("lensbot", &Level::TRACE));
+        let f = filter(
+            "warn,lensbot=debug,serenity::http=trace,reqwest=error",
+            "info",
+        );
+        assert!(f.would_enable("lensbot::session", &Level::DEBUG));
+        assert!(!f.would_enable("other", &Level::INFO));
+        assert!(!f.would_enable("serenity::http::client", &Level::DEBUG));
+        assert!(f.would_enable("serenity::http::client", &Level::WARN));
+        assert!(!f.would_enable("reqwest", &Level::WARN));
+        // Not a spec `Targets` reads: the default level instead.
+        let f = filter("lensbot[span{x=1}]=debug", "info");
+        assert!(f.would_enable("lensbot", &Level::INFO));
+        assert!(!f.would_enable("lensbot", &Level::DEBUG));
     }
 }

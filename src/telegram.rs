@@ -124,10 +124,12 @@ pub async fn run(
 ) -> Result<(), TelegramError> {
     let bot = bot(&config)?;
     let api = api::Api::new(&config.api_url, &config.token);
-    let me = bot
-        .get_me()
-        .await
-        .map_err(|e| TelegramError::GetMe(describe(&e)))?;
+    tokio::pin!(shutdown);
+    // A stop while Telegram does not answer is a stop, not a wait for the request's timeout.
+    let me = tokio::select! {
+        me = bot.get_me() => me.map_err(|e| TelegramError::GetMe(describe(&e)))?,
+        _ = &mut shutdown => return Ok(()),
+    };
     let username = me.username.clone().unwrap_or_default();
     let commands: Vec<BotCommand> = COMMANDS
         .iter()
@@ -173,7 +175,6 @@ pub async fn run(
         queues.push(&e.queue.clone(), e);
     }
 
-    tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(500);
     // The offset lives in memory, as in every Telegram client: 0 at start asks for everything
     // not yet confirmed. (Persisting it would be wrong: after a week without updates Telegram
@@ -739,4 +740,14 @@ impl Deliver for Adapter {
             self.send(to, id, false, &messages).await
         })
     }
+}
+
+/// Asks Telegram whose token this is (`getMe`), for `lensbot serve --check --online`: the
+/// bot's username, or why the token was not accepted.
+pub async fn who_am_i(config: &Config) -> Result<String, TelegramError> {
+    let me = bot(config)?
+        .get_me()
+        .await
+        .map_err(|e| TelegramError::GetMe(describe(&e)))?;
+    Ok(me.username.clone().unwrap_or_default())
 }

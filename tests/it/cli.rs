@@ -159,17 +159,129 @@ fn test_runs_the_transcripts_and_counts_them() {
     assert!(out.contains(" passed, 0 failed"), "{out}");
 }
 
+// Proves: mistakes on the command line exit 2 and name what was wrong (an unknown command, a
+// missing required flag, a flag with no value, a misspelt flag with its suggestion, a user id
+// with a space), on standard error with a pointer to `--help`.
 #[test]
 fn usage_errors_are_clear() {
     let (code, _, err) = run(&["frob"], "");
     assert_eq!(code, 2);
-    assert!(err.contains("unknown command `frob`"));
+    assert!(err.contains("unrecognized subcommand 'frob'"), "{err}");
+    assert!(err.contains("--help"), "{err}");
     let (code, _, err) = run(&["export"], "");
     assert_eq!(code, 2);
-    assert!(err.contains("needs --user ID"));
+    assert!(err.contains("--user <ID>"), "{err}");
     let (code, _, err) = run(&["chat", "--user"], "");
     assert_eq!(code, 2);
-    assert!(err.contains("--user needs a value"));
+    assert!(
+        err.contains("a value is required for '--user <ID>'"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["serve", "--chek"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("'--chek'") && err.contains("'--check'"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["chat", "--user", "a b"], "");
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("must be 1-64 characters with no spaces"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["backup"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("<FILE>"), "{err}");
+}
+
+// Proves: every subcommand answers `--help` (exit 0, its usage on standard output, no store
+// opened and no platform tried), `lensbot --version` and `-V` print the
+// version, no arguments at all prints the overall help with code 0, and the help names the
+// flags and environment variables each command reads.
+#[test]
+fn every_subcommand_answers_help_and_the_version_is_printed() {
+    for sub in [
+        "chat",
+        "telegram",
+        "discord",
+        "serve",
+        "health",
+        "doctor",
+        "backup",
+        "restore",
+        "check",
+        "test",
+        "export",
+        "forget",
+        "completions",
+    ] {
+        let (code, out, err) = run(&[sub, "--help"], "");
+        assert_eq!(code, 0, "{sub} --help: {err}");
+        assert!(
+            out.contains(&format!("Usage: lensbot {sub}")),
+            "{sub} --help: {out}"
+        );
+        let (code, short, _) = run(&["help", sub], "");
+        assert_eq!(code, 0);
+        assert_eq!(short, out, "`help {sub}` is `{sub} --help`");
+    }
+    let (_, out, _) = run(&["serve", "--help"], "");
+    for want in [
+        "--check",
+        "--online",
+        "--accept-damaged",
+        "--config",
+        "--data",
+        "LENSBOT_HEALTH",
+    ] {
+        assert!(out.contains(want), "serve --help lacks {want}: {out}");
+    }
+    let (_, out, _) = run(&["telegram", "--help"], "");
+    assert!(
+        out.contains("TELEGRAM_BOT_TOKEN") && out.contains("--token-file"),
+        "{out}"
+    );
+    let (_, out, _) = run(&["discord", "--help"], "");
+    assert!(
+        out.contains("DISCORD_TOKEN") && out.contains("DISCORD_GUILD_ID"),
+        "{out}"
+    );
+    let want = format!("lensbot {}\n", env!("CARGO_PKG_VERSION"));
+    for args in [&["--version"][..], &["-V"]] {
+        let (code, out, _) = run(args, "");
+        assert_eq!((code, out.as_str()), (0, want.as_str()), "{args:?}");
+    }
+    let (code, out, _) = run(&[], "");
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Usage: lensbot [COMMAND]") && out.contains("completions"),
+        "{out}"
+    );
+}
+
+// Proves: `lensbot completions SHELL` prints a completion script for each shell clap_complete
+// knows, naming the subcommands and their flags; an unknown shell is a usage error naming the
+// ones offered.
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _lensbot"),
+        ("zsh", "#compdef lensbot"),
+        ("fish", "complete -c lensbot"),
+        ("elvish", "edit:completion:arg-completer[lensbot]"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let (code, out, err) = run(&["completions", shell], "");
+        assert_eq!(code, 0, "{shell}: {err}");
+        assert!(out.contains(marker), "{shell}: {out}");
+        assert!(
+            out.contains("serve") && out.contains("accept-damaged"),
+            "{shell}"
+        );
+    }
+    let (code, _, err) = run(&["completions", "tcsh"], "");
+    assert_eq!(code, 2);
+    assert!(err.contains("bash") && err.contains("zsh"), "{err}");
 }
 
 /// Proves: `lensbot backup` over a sled store with one unreadable record writes everyone else,

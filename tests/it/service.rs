@@ -116,6 +116,9 @@ async fn healthz_reports_the_store_telegram_and_the_outbox() {
     assert_eq!(v, Value::Null);
 }
 
+// Proves: `serve --check` validates the settings and the content without connecting (the
+// Telegram address is a closed port, yet it passes) and says plainly that the tokens were not
+// tried; mistakes in lensbot.toml are named with their line.
 #[test]
 fn check_validates_settings_without_connecting() {
     let data = tempfile::tempdir().unwrap();
@@ -141,6 +144,10 @@ fn check_validates_settings_without_connecting() {
     );
     assert!(
         stdout.contains("Configuration and content are valid: Telegram"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Checked offline: the tokens were not tried"),
         "{stdout}"
     );
     assert!(!stdout.contains("SENTINEL"));
@@ -171,6 +178,72 @@ fn check_validates_settings_without_connecting() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("default time zone `Atlantis` is unknown")
     );
+}
+
+// Proves: `serve --check --online` tries each token against its platform (Telegram's getMe,
+// Discord's GET /users/@me, on the fakes) and names the bot each answered for, exit 0; a token
+// Telegram refuses, or a platform that cannot be reached (a closed port), is said plainly with
+// exit 1, and the token itself is never printed. `--online` without `--check` is a usage error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_online_tries_the_tokens_and_says_what_answered() {
+    let tg = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_str().unwrap().to_string();
+    let check = move |tg_url: &str, dc_url: &str| {
+        let out = lensbot()
+            .args(["serve", "--check", "--online", "--data", &d])
+            .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+            .env("TELEGRAM_API_URL", tg_url)
+            .env("DISCORD_TOKEN", DC_TOKEN)
+            .env("DISCORD_API_URL", dc_url)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(!text.contains("SENTINEL"), "{text}");
+        (out.status.code(), text)
+    };
+    let (tg_url, dc_url) = (tg.url.clone(), dc.rest_url.clone());
+    let check2 = check.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || check2(&tg_url, &dc_url))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Telegram: the token works; the bot is @{}.",
+            crate::fake_telegram::BOT_USERNAME
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("Discord: the token works; the bot is"),
+        "{out}"
+    );
+    assert!(!out.contains("Checked offline"), "{out}");
+    assert_eq!(tg.calls("getMe").len(), 1);
+    assert!(
+        dc.calls()
+            .iter()
+            .any(|c| c.method == "GET" && c.path == "/users/@me")
+    );
+    tg.fail_get_me();
+    let tg_url = tg.url.clone();
+    let (code, out) = tokio::task::spawn_blocking(move || check(&tg_url, "http://127.0.0.1:9"))
+        .await
+        .unwrap();
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("Telegram: the token could not be confirmed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Discord: the token could not be confirmed"),
+        "{out}"
+    );
+    let out = lensbot().args(["serve", "--online"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 fn wait_exit(
@@ -316,6 +389,237 @@ async fn a_second_signal_exits_at_once() {
     tg.send_private(1, "/help");
     tg.wait_for_text(1, "What I can do").await;
     // A turn that will take a long time to send its reply.
+    tg.slow_sends(Duration::from_secs(30));
+    tg.send_private(2, "/help");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tg.calls("sendMessage").len() < 2 {
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().to_string();
+    let kill = |pid: &str| {
+        std::process::Command::new("kill")
+            .args(["-TERM", pid])
+            .status()
+            .unwrap()
+    };
+    kill(&pid);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill(&pid);
+    let status = tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(5)))
+        .await
+        .unwrap();
+    assert_eq!(
+        status.expect("exits at once on the second signal").code(),
+        Some(130)
+    );
+}
+
+/// A platform that cannot be reached or never answers, for the stop tests: `Closed` is a
+/// local port with nothing listening; `Silent` accepts connections and never says a word.
+enum Unreachable {
+    Closed(u16),
+    Silent {
+        port: u16,
+        accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
+}
+
+impl Unreachable {
+    fn closed() -> Unreachable {
+        Unreachable::Closed(free_port())
+    }
+
+    fn silent() -> Unreachable {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let done = std::sync::Arc::new(AtomicBool::new(false));
+        let (a, d) = (accepted.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            while !d.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        held.push(conn);
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Unreachable::Silent {
+            port,
+            accepted,
+            done,
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Unreachable::Closed(port) | Unreachable::Silent { port, .. } => {
+                format!("http://127.0.0.1:{port}")
+            }
+        }
+    }
+
+    /// Whether the binary has got as far as asking (a silent server has been connected to; a
+    /// closed port's refusal shows in the log).
+    fn asked(&self, log: &str) -> bool {
+        match self {
+            Unreachable::Closed(_) => log.contains("gateway URL failed"),
+            Unreachable::Silent { accepted, .. } => {
+                accepted.load(std::sync::atomic::Ordering::SeqCst) > 0
+            }
+        }
+    }
+}
+
+impl Drop for Unreachable {
+    fn drop(&mut self) {
+        if let Unreachable::Silent { done, .. } = self {
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+/// Starts `lensbot ARGS` with `env`, waits (up to 30 s) until it has asked the platform, sends
+/// `signal`, and returns how long it took to exit, its exit code and its log.
+fn stop_while_unreachable(
+    args: &[&str],
+    env: &[(&str, String)],
+    platform: &Unreachable,
+    signal: &str,
+) -> (Duration, Option<i32>, String) {
+    use std::io::Read;
+    let mut child = lensbot()
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("LENSBOT_BACKUP_KEEP", "0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stderr = child.stderr.take().unwrap();
+    let sink = log.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !platform.asked(&log.lock().unwrap()) {
+        assert!(
+            Instant::now() < deadline,
+            "{args:?} never asked the platform:\n{}",
+            log.lock().unwrap()
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{args:?} exited before the signal:\n{}",
+            log.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::process::Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let sent = Instant::now();
+    let status = wait_exit(&mut child, Duration::from_secs(20));
+    let took = sent.elapsed();
+    if status.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    reader.join().unwrap();
+    let log = log.lock().unwrap().clone();
+    (took, status.and_then(|s| s.code()), log)
+}
+
+// Proves: `lensbot discord`, `lensbot telegram` and `lensbot serve` stop within the promised
+// ten seconds of a SIGTERM (or SIGINT) whether the platform's address is a closed port or a
+// server that accepts and never answers, exit 0 saying they stopped cleanly, and leave the
+// store closed and whole: `lensbot doctor` opens the same data directory straight after and
+// finds nothing wrong.
+#[test]
+fn every_bot_command_stops_within_ten_seconds_when_the_platform_does_not_answer() {
+    type Case = (&'static str, fn() -> Unreachable, &'static str);
+    let cases: [Case; 6] = [
+        ("discord", Unreachable::closed, "-TERM"),
+        ("discord", Unreachable::silent, "-TERM"),
+        ("discord", Unreachable::silent, "-INT"),
+        ("telegram", Unreachable::silent, "-TERM"),
+        ("serve", Unreachable::closed, "-TERM"),
+        ("serve", Unreachable::silent, "-TERM"),
+    ];
+    for (command, platform, signal) in cases {
+        let platform = platform();
+        let data = tempfile::tempdir().unwrap();
+        let d = data.path().to_str().unwrap();
+        let url = platform.url();
+        let env: Vec<(&str, String)> = match (command, &platform) {
+            ("telegram", _) => vec![
+                ("TELEGRAM_BOT_TOKEN", TG_TOKEN.into()),
+                ("TELEGRAM_API_URL", url),
+            ],
+            // A closed port makes Telegram's getMe fail at once (an error, not a stop), so
+            // `serve` against a closed port runs Discord alone.
+            ("serve", Unreachable::Silent { .. }) => vec![
+                ("TELEGRAM_BOT_TOKEN", TG_TOKEN.into()),
+                ("TELEGRAM_API_URL", url.clone()),
+                ("DISCORD_TOKEN", DC_TOKEN.into()),
+                ("DISCORD_API_URL", url),
+            ],
+            _ => vec![("DISCORD_TOKEN", DC_TOKEN.into()), ("DISCORD_API_URL", url)],
+        };
+        let (took, code, log) =
+            stop_while_unreachable(&[command, "--data", d], &env, &platform, signal);
+        let case = format!("{command} {signal} ({})", platform.url());
+        assert!(
+            took < Duration::from_secs(10),
+            "{case}: took {took:?}\n{log}"
+        );
+        assert_eq!(code, Some(0), "{case}:\n{log}");
+        assert!(log.contains("stopped cleanly"), "{case}:\n{log}");
+        assert!(!log.contains("SENTINEL"), "{case}: a token in the log");
+        let out = lensbot().args(["doctor", "--data", d]).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{case}: the store after the stop:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+// Proves: `lensbot telegram` (not only `serve`) exits at once, with code 130, on a second
+// signal while the first stop waits on a reply Telegram is slow to take.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_ends_lensbot_telegram_at_once() {
+    let tg = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let mut child = lensbot()
+        .args(["telegram", "--data", data.path().to_str().unwrap()])
+        .env("TELEGRAM_BOT_TOKEN", TG_TOKEN)
+        .env("TELEGRAM_API_URL", &tg.url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tg.send_private(1, "/help");
+    tg.wait_for_text(1, "What I can do").await;
     tg.slow_sends(Duration::from_secs(30));
     tg.send_private(2, "/help");
     let deadline = Instant::now() + Duration::from_secs(10);
