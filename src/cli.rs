@@ -3,6 +3,7 @@
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
+use crate::store::location::Location;
 use crate::store::{SledStore, Store};
 use crate::{terminal, transcript};
 use std::io::IsTerminal;
@@ -39,8 +40,8 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             dialogues,
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
-            let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
-            let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+            let served = open_serving(&store, None, false)?;
+            let session = Arc::new(Session::new(Arc::new(catalog), served.store));
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
             terminal::run(
@@ -74,18 +75,20 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             online,
             accept_damaged,
         } => serve(config, store, check, online, accept_damaged),
+        Command::Migrate { store, from, to } => migrate(&store, from, to),
         Command::Doctor { store } => crate::doctor::doctor(&store.data_dir()),
         Command::Health { addr, config } => health(addr, config),
         Command::Backup { file, store } => {
-            let store = SledStore::open(&store.data_dir())?;
+            let store = open_plain(&store)?;
+            let store = store.as_ref();
             let f = std::fs::File::create(&file)
                 .map_err(|e| format!("cannot create {}: {e}", file.display()))?;
             let counts = crate::store::wait(crate::backup::write(
-                &store,
+                store,
                 std::io::BufWriter::new(f),
                 jiff::Timestamp::now(),
             ))?;
-            crate::backup::write_keys(&store, &counts, &file)?;
+            crate::backup::write_keys(store, &counts, &file)?;
             println!(
                 "Wrote {} people and {} metadata entries to {}.",
                 counts.users,
@@ -171,7 +174,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             })
         }
         Command::Export { user, store } => {
-            let store = SledStore::open(&store.data_dir())?;
+            let store = open_plain(&store)?;
             let key = terminal::user_key(&user);
             match crate::store::wait(store.get_user(&key))? {
                 Some(s) => {
@@ -187,7 +190,7 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
         Command::Forget { user, store } => {
             // The same path as `/forgetme`: challenges, due entries, the record, a tombstone,
             // then the person's key, here and beside every backup.
-            let store: Arc<dyn Store> = Arc::new(SledStore::open(&store.data_dir())?);
+            let store = open_plain(&store)?;
             let catalog = Arc::new(load_catalog(None)?);
             let session = Session::new(catalog, store);
             let key = terminal::user_key(&user);
@@ -205,6 +208,128 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             }
         }
     }
+}
+
+/// Opens the store the options name for a process that serves people
+/// ([`crate::doctor::open_location`]: sled's integrity check, PostgreSQL's schema check).
+fn open_serving(
+    store: &StoreArgs,
+    configured: Option<&str>,
+    accept: bool,
+) -> Result<crate::doctor::Served, String> {
+    let loc = store.location(configured);
+    crate::store::wait(crate::doctor::open_location(
+        &loc,
+        &store.data_dir(),
+        accept,
+    ))
+}
+
+/// Opens the store the options name for a one-shot command (backup, export, forget): sled
+/// as it is (damaged or not: these commands are how one gets data out), PostgreSQL checked.
+fn open_plain(store: &StoreArgs) -> Result<Arc<dyn Store>, String> {
+    open_at(&store.location(None), &store.data_dir())
+}
+
+/// Opens a store at a location; a PostgreSQL store's key comes from `key_dir` (its
+/// `store.key`, unless `LENSBOT_STORE_KEY_FILE` names one).
+fn open_at(loc: &Location, key_dir: &Path) -> Result<Arc<dyn Store>, String> {
+    match loc {
+        Location::Sled(dir) => Ok(Arc::new(SledStore::open(dir).map_err(|e| e.to_string())?)),
+        Location::Postgres(_) => {
+            crate::store::wait(crate::doctor::open_location(loc, key_dir, false)).map(|s| s.store)
+        }
+    }
+}
+
+/// `lensbot migrate`: a PostgreSQL store's schema brought up to date, or (`--from`, `--to`)
+/// everyone moved from one store into another, empty one.
+fn migrate(
+    store: &StoreArgs,
+    from: Option<String>,
+    to: Option<String>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    let data = store.data_dir();
+    let rt = tokio::runtime::Runtime::new()?;
+    let (Some(from), Some(to)) = (from, to) else {
+        let loc = store.location(None);
+        let Location::Postgres(url) = &loc else {
+            println!(
+                "{} needs no migration: sled records are brought up to date as they are read.",
+                loc.describe()
+            );
+            return Ok(0);
+        };
+        let (was, now) = rt.block_on(migrate_schema(url))?;
+        if was == now {
+            println!(
+                "{}: the schema is at version {now}, up to date.",
+                loc.describe()
+            );
+        } else {
+            println!(
+                "{}: the schema went from version {was} to {now}.",
+                loc.describe()
+            );
+        }
+        return Ok(0);
+    };
+    let (from, to) = (
+        Location::choose(Some(&from), None, &data),
+        Location::choose(Some(&to), None, &data),
+    );
+    if from == to {
+        return Err("--from and --to name the same store".into());
+    }
+    // Both sides use the same store key: the sled side's, when there is one.
+    let key_dir = match (&from, &to) {
+        (Location::Sled(d), _) | (_, Location::Sled(d)) => d.clone(),
+        _ => data.clone(),
+    };
+    if let Location::Postgres(url) = &to {
+        rt.block_on(migrate_schema(url))?;
+    }
+    let counts = rt.block_on(async {
+        let source = open_at_async(&from, &key_dir).await?;
+        let target = open_at_async(&to, &key_dir).await?;
+        crate::backup::moving::copy(source.as_ref(), target.as_ref())
+            .await
+            .map_err(|e| e.to_string())
+    })?;
+    println!(
+        "Moved {} people, {} reminders and {} metadata entries from {} to {}.",
+        counts.users,
+        counts.reminders,
+        counts.meta,
+        from.describe(),
+        to.describe()
+    );
+    Ok(0)
+}
+
+/// [`open_at`] inside a runtime (so a PostgreSQL pool's connections live in it).
+async fn open_at_async(loc: &Location, key_dir: &Path) -> Result<Arc<dyn Store>, String> {
+    match loc {
+        Location::Sled(dir) => Ok(Arc::new(SledStore::open(dir).map_err(|e| e.to_string())?)),
+        Location::Postgres(_) => crate::doctor::open_location(loc, key_dir, false)
+            .await
+            .map(|s| s.store),
+    }
+}
+
+/// Applies the PostgreSQL migrations: the schema version before and after.
+#[cfg(feature = "postgres")]
+async fn migrate_schema(url: &str) -> Result<(i32, i32), String> {
+    crate::store::postgres::migrate_url(url)
+        .await
+        .map(|m| (m.from, m.to))
+        .map_err(|e| e.to_string())
+}
+
+/// Without the `postgres` feature there is nothing to migrate with.
+#[cfg(not(feature = "postgres"))]
+async fn migrate_schema(_url: &str) -> Result<(i32, i32), String> {
+    Err("this lensbot was built without PostgreSQL support (the `postgres` feature)".into())
 }
 
 /// Listens for SIGINT or SIGTERM from the moment it is called (inside a tokio runtime), so a
@@ -364,8 +489,8 @@ fn telegram(
     let token = secret(token_file.as_deref(), "TELEGRAM_BOT_TOKEN")?
         .ok_or(telegram::TelegramError::NoToken)?;
     let catalog = load_catalog(dialogues.as_deref())?;
-    let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
-    let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    let served = open_serving(&store, None, false)?;
+    let session = Arc::new(Session::new(Arc::new(catalog), served.store));
     let config = telegram::Config {
         token,
         api_url: std::env::var("TELEGRAM_API_URL")
@@ -400,13 +525,13 @@ fn telegram(
 /// `lensbot serve`: every configured platform and the scheduler in one process, one store.
 fn serve(
     config: Option<PathBuf>,
-    store: StoreArgs,
+    store_args: StoreArgs,
     check: bool,
     online: bool,
     accept_damaged: bool,
 ) -> Result<i32, Box<dyn std::error::Error>> {
     use crate::config;
-    let settings = config::load(config.as_deref(), store.data())?;
+    let settings = config::load(config.as_deref(), store_args.data())?;
     let mut catalog = load_catalog(settings.dialogues.as_deref())?;
     catalog.defaults = crate::content::Defaults {
         timezone: settings.default_timezone.clone(),
@@ -432,10 +557,14 @@ fn serve(
             "a Discord token is set, but this lensbot was built without the Discord adapter".into(),
         );
     }
+    let mut store_args = store_args.clone();
+    store_args.data = Some(settings.data_dir.clone());
+    let location = store_args.location(settings.store.as_deref());
     if check {
         println!(
-            "Configuration and content are valid: {} sharing one store, data in {}, time zone {}, quiet hours {}, {} days of daily backups kept.",
+            "Configuration and content are valid: {} sharing one store ({}), data in {}, time zone {}, quiet hours {}, {} days of daily backups kept.",
             platforms.join(" and "),
+            location.describe(),
             settings.data_dir.display(),
             settings.default_timezone,
             settings.quiet.describe(),
@@ -450,9 +579,9 @@ fn serve(
         return check_online(&settings);
     }
     crate::logging::init(&settings.log_level);
-    let (sled, damage) = crate::doctor::open_served(&settings.data_dir, accept_damaged)?;
-    let unreadable = sled.integrity().unreadable.len();
-    let store: Arc<dyn Store> = Arc::new(sled);
+    let served = open_serving(&store_args, settings.store.as_deref(), accept_damaged)?;
+    let (store, damage, unreadable) = (served.store, served.damage, served.unreadable);
+    tracing::info!(store = %location.describe(), "store opened");
     let session = Arc::new(Session::new(Arc::new(catalog), store.clone()));
     let health = session.health().clone();
     if let Some(reason) = &damage {
@@ -747,8 +876,8 @@ fn discord(
         None => None,
     };
     let catalog = load_catalog(dialogues.as_deref())?;
-    let (store, _) = crate::doctor::open_served(&store.data_dir(), false)?;
-    let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
+    let served = open_serving(&store, None, false)?;
+    let session = Arc::new(Session::new(Arc::new(catalog), served.store));
     let facilitator_role =
         match std::env::var("DISCORD_FACILITATOR_ROLE")
             .ok()

@@ -11,12 +11,13 @@
 //! log_level = "info"
 //! backup_keep = 7                         # days of daily backups kept in DATA/backups (0: none)
 //! health = "127.0.0.1:9631"               # GET /healthz for supervisors ("off": none)
+//! store = "postgres://lensbot@db/lensbot"  # optional: PostgreSQL instead of sled (deploy/POSTGRES.md)
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
 //! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `DISCORD_FACILITATOR_ROLE`,
 //! `LENSBOT_TIMEZONE`,
-//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`. Tokens may sit in the file, but a
+//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`. Tokens may sit in the file, but a
 //! token file (readable only by the service) is better. `Debug` never shows a token.
 
 use crate::engine::when::Quiet;
@@ -43,6 +44,7 @@ struct File {
     log_level: Option<String>,
     backup_keep: Option<usize>,
     health: Option<String>,
+    store: Option<String>,
 }
 
 /// Validated settings.
@@ -71,6 +73,9 @@ pub struct Settings {
     pub backup_keep: usize,
     /// Where `GET /healthz` listens (`None`: off). See [`crate::health`].
     pub health: Option<std::net::SocketAddr>,
+    /// The store the file names (`store = "postgres://…"`); `--store` and `LENSBOT_STORE`
+    /// come first ([`crate::store::location`]).
+    pub store: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -83,6 +88,10 @@ impl std::fmt::Debug for Settings {
             .field("quiet", &self.quiet.describe())
             .field("backup_keep", &self.backup_keep)
             .field("health", &self.health)
+            .field(
+                "store",
+                &self.store.as_deref().map(crate::store::location::redact),
+            )
             .finish()
     }
 }
@@ -261,5 +270,6 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         log_level,
         backup_keep,
         health,
+        store: f.store,
     })
 }

@@ -35,6 +35,10 @@ pub struct StoreArgs {
     /// The data directory [default: $LENSBOT_DATA, else ./lensbot-data]
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// The store: a PostgreSQL URL (postgres://…), else the sled store in the data directory
+    /// [default: $LENSBOT_STORE, else `store` in lensbot.toml, else sled]
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
 }
 
 impl StoreArgs {
@@ -46,6 +50,16 @@ impl StoreArgs {
     /// The data directory: `--data`, else `$LENSBOT_DATA`, else `./lensbot-data`.
     pub fn data_dir(&self) -> PathBuf {
         crate::store::data_dir(self.data())
+    }
+
+    /// Where the store is: `--store`, else `$LENSBOT_STORE`, else `configured` (lensbot.toml),
+    /// else the sled store in the data directory.
+    pub fn location(&self, configured: Option<&str>) -> crate::store::location::Location {
+        crate::store::location::Location::choose(
+            self.store.as_deref(),
+            configured,
+            &self.data_dir(),
+        )
     }
 }
 
@@ -141,6 +155,25 @@ or degraded, 1 when failing or unreachable."
         /// The settings file [default: ./lensbot.toml when present]
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+    },
+    /// Bring a PostgreSQL store's schema up to date, or move everyone between two stores.
+    #[command(
+        long_about = "Bring a PostgreSQL store's schema up to this lensbot's version (applied \
+in one transaction under a lock, refused when the database is newer than this lensbot), or, \
+with --from and --to, move everyone from one store to another empty one (sled to PostgreSQL or \
+back; both with the same store key, the bot stopped).\n\nEnvironment: LENSBOT_STORE, \
+LENSBOT_DATA, LENSBOT_STORE_KEY_FILE."
+    )]
+    Migrate {
+        /// The store to migrate (a postgres:// URL).
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Move everyone from this store (a directory or a postgres:// URL) …
+        #[arg(long, value_name = "STORE", requires = "to")]
+        from: Option<String>,
+        /// … into this one, which must hold nobody yet.
+        #[arg(long, value_name = "STORE", requires = "from")]
+        to: Option<String>,
     },
     /// Check the store (manifest, checksums, every record, keys) and list the backups.
     Doctor {
@@ -267,7 +300,8 @@ mod tests {
             Some(Command::Serve {
                 config: None,
                 store: StoreArgs {
-                    data: Some("/d".into())
+                    data: Some("/d".into()),
+                    store: None,
                 },
                 check: true,
                 online: false,

@@ -20,6 +20,11 @@ use std::time::{Duration, Instant};
 const TOKEN: &str = "123456:FAULT-TOKEN";
 
 fn spawn(fake: &FakeTelegram, data: &Path, throttle: bool) -> Child {
+    spawn_on(fake, data, throttle, None)
+}
+
+/// `lensbot telegram` over `store` (a PostgreSQL URL) when given, else sled in `data`.
+fn spawn_on(fake: &FakeTelegram, data: &Path, throttle: bool, store: Option<&str>) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -35,6 +40,9 @@ fn spawn(fake: &FakeTelegram, data: &Path, throttle: bool) -> Child {
         .stderr(Stdio::from(log));
     if !throttle {
         c.env("LENSBOT_TELEGRAM_THROTTLE", "off");
+    }
+    if let Some(url) = store {
+        c.env("LENSBOT_STORE", url);
     }
     c.spawn().unwrap()
 }
@@ -68,6 +76,17 @@ fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
 }
 
 async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
+    storm_on(throttle, people, notes, kills, None).await
+}
+
+/// The storm over `store` (a PostgreSQL URL, the database migrated) when given, else sled.
+pub(crate) async fn storm_on(
+    throttle: bool,
+    people: i64,
+    notes: usize,
+    kills: u64,
+    store: Option<&str>,
+) {
     let fake = FakeTelegram::start().await;
     let data = tempfile::tempdir().unwrap();
     let who: Vec<i64> = (0..people).map(|p| 31_000 + p).collect();
@@ -89,7 +108,7 @@ async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
     let mut x: u64 = 0x9e37_79b9;
     let mut mid_work = 0;
     for _ in 0..kills {
-        let child = spawn(&fake, data.path(), throttle);
+        let child = spawn_on(&fake, data.path(), throttle, store);
         x = x
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
@@ -107,7 +126,7 @@ async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
     }
     feeder.await.unwrap();
     let started = fake.calls("getMe").len();
-    let child = spawn(&fake, data.path(), throttle);
+    let child = spawn_on(&fake, data.path(), throttle, store);
     let deadline = Instant::now() + Duration::from_secs(90);
     while fake.calls("getMe").len() == started {
         assert!(Instant::now() < deadline, "the last process did not start");
@@ -123,7 +142,18 @@ async fn storm(throttle: bool, people: i64, notes: usize, kills: u64) {
     let log = std::fs::read_to_string(data.path().with_extension("log")).unwrap_or_default();
     let tail: String = log.lines().rev().take(15).collect::<Vec<_>>().join("\n");
     assert_eq!(code, Some(0), "{tail}");
-    let store = SledStore::open(data.path()).unwrap();
+    let store: Box<dyn Store> = match store {
+        #[cfg(feature = "postgres")]
+        Some(url) => Box::new(
+            lensbot::store::postgres::PgStore::connect(
+                url,
+                lensbot::store::vault::StoreKey::load(data.path()).unwrap(),
+            )
+            .await
+            .unwrap(),
+        ),
+        _ => Box::new(SledStore::open(data.path()).unwrap()),
+    };
     let mut repeated = 0;
     for p in &who {
         let s = store
