@@ -6,7 +6,8 @@
 //! [`output`] (platform-neutral messages and buttons), [`state`] (what is remembered), [`text`]
 //! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
 //! signposts, facts, definitions, actions by role), [`account`] (start, help, profession,
-//! progress, notes, my data, forget me), [`prep`] (meeting prompts), [`remind`] (time zones,
+//! progress, notes, my data, forget me), [`export`] (the CPD record, my data and the progress
+//! picture as files), [`prep`] (meeting prompts), [`remind`] (time zones,
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
 //! 09:25", DST-correct) and [`zones`] (time-zone names).
 //!
@@ -16,6 +17,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod export;
 pub mod lookup;
 pub mod output;
 pub mod prep;
@@ -28,7 +30,7 @@ pub mod zones;
 
 use crate::content::Catalog;
 use jiff::Timestamp;
-pub use output::{Audience, Block, Button, Message};
+pub use output::{Attachment, Audience, Block, Button, FileBody, Message};
 use serde::{Deserialize, Serialize};
 pub use state::{At, UserState};
 
@@ -86,7 +88,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 19] = [
+pub const COMMANDS: [(&str, &str); 20] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -104,6 +106,7 @@ pub const COMMANDS: [(&str, &str); 19] = [
     ("timezone", "Set your time zone"),
     ("remind", "Reminders"),
     ("challenge", "Group reflection challenges"),
+    ("export", "Your CPD record as PDF and Markdown"),
     ("mydata", "Everything I hold about you"),
     ("forgetme", "Delete everything I hold about you"),
 ];
@@ -609,6 +612,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
             }
         }
         "mydata" => account::mydata(ctx),
+        "export" => export::export(ctx, args),
         "forgetme" => account::forget(ctx),
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),

@@ -17,6 +17,18 @@ pub fn plain_all(ms: &[Message]) -> String {
     ms.iter().map(plain).collect::<Vec<_>>().join("\n\n")
 }
 
+/// Several messages as [`plain_all`] shows them, each text file's contents after the line
+/// that names it: everything the person receives, for transcripts and tests.
+pub fn plain_all_with_files(ms: &[Message]) -> String {
+    ms.iter()
+        .map(|m| match m.file.as_deref().map(|f| &f.body) {
+            Some(crate::engine::FileBody::Text { text }) => format!("{}\n{text}", plain(m)),
+            _ => plain(m),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
 /// spaces, and never splitting a character.
 pub fn split_text(s: &str, max: usize) -> Vec<String> {

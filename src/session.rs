@@ -611,6 +611,7 @@ impl Session {
         if mydata {
             turn.messages.extend(self.memberships_message(user, now)?);
         }
+        self.add_streak(user, &mut turn.messages)?;
         if let Some(label) = &ev.answer_button {
             with_answer_button(&mut turn.messages, &turn.state, label);
         }

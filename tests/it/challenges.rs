@@ -75,7 +75,7 @@ impl Deliver for Sink {
 }
 
 fn text(ms: &[Message]) -> String {
-    lensbot::render::plain_all(ms)
+    lensbot::render::plain_all_with_files(ms)
 }
 
 fn ts(s: &str) -> Timestamp {

@@ -54,5 +54,5 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) -> u64 {
 
 /// Plain text of a turn's messages.
 pub fn text(ms: &[lensbot::engine::Message]) -> String {
-    lensbot::render::plain_all(ms)
+    lensbot::render::plain_all_with_files(ms)
 }
