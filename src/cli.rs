@@ -16,8 +16,9 @@ pub const USAGE: &str = "\
 lensbot: helps allied health professionals find their role in tackling health inequalities
 
 USAGE:
-    lensbot chat [--user ID] [--data DIR] [--dialogues DIR]
-        Chat in the terminal (one message a line; buttons are numbered).
+    lensbot chat [--user ID] [--data DIR] [--dialogues DIR] [--png FILE]
+        Chat in the terminal (one message a line; buttons are numbered). Files
+        (/export, /mydata) go to DIR/files; --png FILE writes /progress's picture.
     lensbot telegram [--data DIR] [--dialogues DIR] [--token-file FILE]
         Run the bot on Telegram (token from $TELEGRAM_BOT_TOKEN or --token-file;
         API address from $TELEGRAM_API_URL, default Telegram's).
@@ -64,6 +65,8 @@ pub enum Command {
         data: Option<PathBuf>,
         /// Content folder.
         dialogues: Option<PathBuf>,
+        /// Where `/progress` writes its picture (`--png FILE`), if anywhere.
+        png: Option<PathBuf>,
     },
     /// `telegram`.
     Telegram {
@@ -199,7 +202,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         i += 1;
     }
     let allowed: &[&str] = match sub.as_str() {
-        "chat" => &["--user", "--data", "--dialogues"],
+        "chat" => &["--user", "--data", "--dialogues", "--png"],
         "check" => &["--sources", "--write-ids"],
         "telegram" | "discord" => &["--data", "--dialogues", "--token-file"],
         "serve" => &["--config", "--data", "--check", "--accept-damaged"],
@@ -240,6 +243,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
                 user,
                 data: path("--data"),
                 dialogues: path("--dialogues"),
+                png: path("--png"),
             }
         }
         "telegram" => {
@@ -365,17 +369,24 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             user,
             data,
             dialogues,
+            png,
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
-            let (store, _) = crate::doctor::open_served(&store::data_dir(data.as_deref()), false)?;
+            let dir = store::data_dir(data.as_deref());
+            let (store, _) = crate::doctor::open_served(&dir, false)?;
             let session = Arc::new(Session::new(Arc::new(catalog), Arc::new(store)));
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
-            terminal::run(
+            let files = terminal::Files {
+                dir: dir.join("files"),
+                png,
+            };
+            terminal::run_with(
                 session.clone(),
                 &terminal::user_key(&user),
                 stdin.lock(),
                 interactive,
+                &files,
             )?;
             session.store().flush()?;
             Ok(0)

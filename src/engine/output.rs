@@ -211,7 +211,8 @@ impl Message {
                 Block::Source(s) => out.push(format!("  (Source: {s})")),
             }
         }
-        if let Some(f) = &self.file {
+        // A document is named with its caption; a picture's text form is the blocks above.
+        if let Some(f) = self.file.as_deref().filter(|f| !f.is_picture()) {
             out.push(format!("[file: {}] {}", f.name, f.caption));
         }
         if !self.buttons.is_empty() {
