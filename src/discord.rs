@@ -25,9 +25,9 @@ use crate::engine::{self, COMMANDS, Input, Message};
 use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::{ANSWER, Event, Session};
 use serenity::all::{
-    ButtonStyle, Command, CommandDataOptionValue, CreateAttachment, CommandInteraction, CommandOptionType,
-    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
+    ButtonStyle, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
+    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateButton, CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateMessage, CreateModal, EditInteractionResponse,
     EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
     ModalInteraction, Ready, UserId,
@@ -903,11 +903,7 @@ impl Dm {
                 let sent = match part.file {
                     // With a file, serenity's builder writes the multipart body
                     // (`payload_json` and `files[0]`).
-                    Some(file) => {
-                        f.add_file(file)
-                            .execute(&*self.http, (None, token))
-                            .await
-                    }
+                    Some(file) => f.add_file(file).execute(&*self.http, (None, token)).await,
                     None => self.http.create_followup_message(token, &f, vec![]).await,
                 };
                 match sent {

@@ -159,6 +159,15 @@ fn rect(pm: &mut Pixmap, x: f32, y: f32, w: f32, h: f32, c: Rgb) {
     }
 }
 
+/// Where the shape of the cell in `row` (a lens, from 0) and `col` (a mode, from 0) is centred,
+/// in pixels: for tests that look at the picture, and anyone placing things over it.
+pub fn mark_centre(row: usize, col: usize) -> (f32, f32) {
+    (
+        GRID_X + COL_W * (col as f32 + 0.5),
+        GRID_Y + ROW_H * row as f32 + 52.0,
+    )
+}
+
 /// Draws the picture as a PNG.
 pub fn render(p: &Picture) -> Result<Vec<u8>, FileError> {
     let (w, h) = PICTURE_SIZE;
@@ -208,8 +217,8 @@ pub fn render(p: &Picture) -> Result<Vec<u8>, FileError> {
                 ROW_H - 16.0,
                 TINT[index(*s)],
             );
-            let cx = x + COL_W / 2.0;
-            mark(&mut pm, *s, cx, top + 52.0);
+            let (cx, cy) = mark_centre(r, i);
+            mark(&mut pm, *s, cx, cy);
             let word = p.states.get(index(*s)).map(String::as_str).unwrap_or("");
             centred(
                 &mut pm,

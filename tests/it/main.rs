@@ -3,6 +3,8 @@
 //! - `checker`: broken content, each class of mistake named with its file and line;
 //! - `backups`: daily backups: one a day, rotation by day, damaged stores, read back and counted;
 //! - `store`: one conformance routine run against the in-memory and the sled store;
+//! - `files`: the CPD record's PDF and Markdown read back, the progress picture decoded,
+//!   `/mydata` as a JSON file, the terminal writing them;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
 //! - `isolation`: records that cannot be read (too new, damaged) skipped by every sweep, and
@@ -34,6 +36,7 @@ mod fake_discord;
 mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
+mod files;
 mod helpers;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
