@@ -182,6 +182,7 @@ pub fn parse(args: &[String]) -> Result<Command, UsageError> {
         "--token-file",
         "--config",
         "--addr",
+        "--png",
     ];
     let mut i = 0;
     while i < rest.len() {

@@ -110,19 +110,20 @@ fn joined(before: &str, after: &str) -> bool {
 
 /// Joins the messages of one reply to one chat into as few as possible (each Telegram message
 /// counts against the per-chat rate limit): consecutive messages are merged until one carries
-/// buttons, which then close the merged message. (Callers only merge what goes to one chat.)
+/// buttons, which then close the merged message. A message with a file is never merged, with
+/// what comes before or after it. (Callers only merge what goes to one chat.)
 pub fn merge(messages: &[Message]) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::new();
     let mut open = false;
     for m in messages {
         match out.last_mut() {
-            Some(last) if open => {
+            Some(last) if open && m.file.is_none() => {
                 last.blocks.extend(m.blocks.iter().cloned());
                 last.buttons = m.buttons.clone();
             }
             _ => out.push(m.clone()),
         }
-        open = m.buttons.is_empty();
+        open = m.buttons.is_empty() && m.file.is_none();
     }
     out
 }

@@ -107,7 +107,8 @@ impl Files {
     }
 }
 
-/// Writes a file, its folder created first when `private` (0700 on Unix, like the store).
+/// Writes a file; when `private` (a document), its folder is created first, both readable by
+/// the owner only on Unix (0700, 0600), like the store.
 fn write_private(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()> {
     if private && let Some(dir) = path.parent() {
         let mut b = std::fs::DirBuilder::new();
@@ -116,7 +117,13 @@ fn write_private(path: &Path, bytes: &[u8], private: bool) -> std::io::Result<()
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
         b.create(dir)?;
     }
-    std::fs::write(path, bytes)
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    }
+    std::io::Write::write_all(&mut o.open(path)?, bytes)
 }
 
 /// Runs the chat until the input ends, files written where [`Files::default`] says.

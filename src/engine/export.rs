@@ -195,10 +195,15 @@ pub fn cpd_record(ctx: &Ctx<'_>, from: Option<Timestamp>, period: &str) -> Doc {
             if rs.is_empty() {
                 continue;
             }
-            section.push(DocBlock::Subheading(ctx.tf(
-                "export.doc_mode",
-                &[("mode", &ctx.t(&format!("mode.{}", kind.as_str())))],
-            )));
+            let mode = ctx.t(&format!("mode.{}", kind.as_str()));
+            let mut cs = mode.chars();
+            let mode: String = cs
+                .next()
+                .map(|c| c.to_uppercase().chain(cs).collect())
+                .unwrap_or_default();
+            section.push(DocBlock::Subheading(
+                ctx.tf("export.doc_mode", &[("mode", &mode)]),
+            ));
             for r in rs {
                 section.push(DocBlock::Small(ctx.tf(
                     "export.doc_prompt",

@@ -321,3 +321,46 @@ fn the_terminal_writes_the_files_and_says_where() {
     let pic = std::fs::read(&png).unwrap();
     assert!(tiny_skia::Pixmap::decode_png(&pic).is_ok());
 }
+
+/// Files survive the outbox: a message with a PDF, a PNG or a text file goes through JSON
+/// (as the store keeps it) and back unchanged, and draws the same bytes.
+#[test]
+fn files_survive_the_outbox_round_trip() {
+    let cat = catalog();
+    let (st, _) = person();
+    let now = at("2026-12-03T09:00:00Z");
+    for cmd in ["/export", "/progress", "/mydata"] {
+        let turn = engine::step(&cat, &st, Input::Text(cmd.into()), now);
+        for m in &turn.messages {
+            let json = serde_json::to_string(m).unwrap();
+            let back: Message =
+                serde_json::from_str(&json).unwrap_or_else(|e| panic!("{cmd}: {e}\n{json}"));
+            assert_eq!(&back, m);
+            if let Some(f) = &back.file {
+                assert_eq!(
+                    files::bytes(f).unwrap(),
+                    files::bytes(m.file.as_ref().unwrap()).unwrap()
+                );
+            }
+        }
+    }
+}
+
+/// Merging a reply's messages for one chat (fewer sends) never folds a message with a file into
+/// another, nor anything into it: the intro, the PDF and the Markdown of `/export` stay three.
+#[test]
+fn merging_keeps_every_file() {
+    let cat = catalog();
+    let (st, _) = person();
+    let turn = engine::step(
+        &cat,
+        &st,
+        Input::Text("/export".into()),
+        at("2026-12-03T09:00:00Z"),
+    );
+    let mut ms = turn.messages.clone();
+    ms.push(Message::private().para("after"));
+    let merged = lensbot::render::merge(&ms);
+    assert_eq!(files_of(&merged).len(), 2);
+    assert_eq!(merged.len(), 4, "{merged:?}");
+}
