@@ -799,8 +799,11 @@ impl Dm {
     /// caption as content. A picture stands in for the text and takes the buttons; a document
     /// follows the text. A file that cannot be made is logged by name and said so (a picture
     /// falls back to its text).
-    fn posts(&self, m: &Message) -> Vec<Post> {
-        let file = m.file.as_deref().map(|f| (f, crate::files::bytes(f)));
+    async fn posts(&self, m: &Message) -> Vec<Post> {
+        let file = match m.file.as_deref() {
+            Some(f) => Some((f, crate::files::bytes_off_thread(f).await)),
+            None => None,
+        };
         let photo = matches!(&file, Some((f, Ok(_))) if f.is_picture());
         let mut out = Vec::new();
         if !photo && !m.blocks.is_empty() {
@@ -851,7 +854,7 @@ impl Dm {
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
         for m in messages {
-            for part in self.posts(m) {
+            for part in self.posts(m).await {
                 let mut b = CreateMessage::new()
                     .content(part.content)
                     .allowed_mentions(no_mentions());
@@ -892,7 +895,7 @@ impl Dm {
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
         for (i, m) in messages.iter().enumerate() {
-            for part in self.posts(m) {
+            for part in self.posts(m).await {
                 let mut f = CreateInteractionResponseFollowup::new()
                     .content(part.content)
                     .ephemeral(ephemeral)

@@ -33,6 +33,9 @@ pub enum FileError {
     /// The picture could not be drawn or encoded.
     #[error("the picture could not be drawn: {0}")]
     Picture(String),
+    /// The blocking task drawing the file stopped (it panicked, or the runtime is closing).
+    #[error("drawing the file stopped: {0}")]
+    Stopped(String),
 }
 
 /// The file's bytes: text as UTF-8, a PDF or a PNG drawn from its description.
@@ -42,6 +45,18 @@ pub fn bytes(a: &Attachment) -> Result<Vec<u8>, FileError> {
         FileBody::Pdf { doc } => pdf::render(doc),
         FileBody::Png { picture } => picture::render(picture),
     }
+}
+
+/// [`bytes`] on tokio's blocking threads, so drawing a long record never holds up the async
+/// workers that carry other people's messages.
+pub async fn bytes_off_thread(a: &Attachment) -> Result<Vec<u8>, FileError> {
+    if let FileBody::Text { text } = &a.body {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let a = a.clone();
+    tokio::task::spawn_blocking(move || bytes(&a))
+        .await
+        .unwrap_or_else(|e| Err(FileError::Stopped(e.to_string())))
 }
 
 /// One of the embedded fonts, for measuring text.

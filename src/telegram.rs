@@ -668,7 +668,10 @@ impl Adapter {
                 continue; // Never anything personal in a group.
             }
             // A file is drawn here, when it is sent; a picture stands in for the text.
-            let file = m.file.as_deref().map(|f| (f, crate::files::bytes(f)));
+            let file = match m.file.as_deref() {
+                Some(f) => Some((f, crate::files::bytes_off_thread(f).await)),
+                None => None,
+            };
             let photo = matches!(&file, Some((f, Ok(_))) if f.is_picture());
             if !photo && !m.blocks.is_empty() {
                 for part in render::render(m) {

@@ -99,10 +99,10 @@ fn layout(doc: &Doc, regular: &FontRef<'_>, bold: &FontRef<'_>) -> Vec<Vec<Line>
         let f = if st.bold { bold } else { regular };
         let lead = st.size * 1.4;
         let mut lines = wrap(f, st.size, text_of(b), width - st.indent);
-        if let DocBlock::Bullet(_) = b {
-            if let Some(first) = lines.first_mut() {
-                *first = format!("• {first}");
-            }
+        if let DocBlock::Bullet(_) = b
+            && let Some(first) = lines.first_mut()
+        {
+            *first = format!("• {first}");
         }
         // A heading is kept with the line after it.
         let keep = if matches!(b, DocBlock::Heading(_) | DocBlock::Subheading(_)) {

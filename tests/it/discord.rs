@@ -163,12 +163,16 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
     let t = f.command(me, Some(GUILD), "mydata", &[]);
     let data = f.wait_followup(&t, "Everything I hold about you").await;
     assert!(ephemeral(&data));
-    assert!(
-        data["content"]
-            .as_str()
-            .unwrap()
-            .contains("Sentinel modal reflection 5521")
-    );
+    // The JSON comes as a file in the same ephemeral reply.
+    let json = f
+        .wait("the /mydata file", |f| {
+            f.calls().into_iter().find_map(|c| {
+                c.file
+                    .filter(|u| c.path.ends_with(&t) && u.name.ends_with(".json"))
+            })
+        })
+        .await;
+    assert!(String::from_utf8_lossy(&json.bytes).contains("Sentinel modal reflection 5521"));
     r.stop().await.unwrap();
 }
 

@@ -476,12 +476,35 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Messages the fake accepted for a chat, in order (refused calls are in `calls`).
+    /// Messages the fake accepted for a chat, in order (refused calls are in `calls`); a file
+    /// sent (`sendPhoto`, `sendDocument`) counts too, its `text` its caption and, for a text
+    /// file, its contents.
     pub fn sent_to(&self, chat_id: i64) -> Vec<Value> {
-        self.calls("sendMessage")
-            .into_iter()
+        let sends = ["sendMessage", "sendPhoto", "sendDocument"];
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| sends.contains(&c.method.as_str()))
             .filter(|c| c.message_id.is_some() && c.body["chat_id"].as_i64() == Some(chat_id))
-            .map(|c| c.body)
+            .map(|c| {
+                let mut b = c.body.clone();
+                // A file's words: its caption, then a text file's contents.
+                if c.method != "sendMessage" {
+                    let mut text = b["caption"].as_str().unwrap_or("").to_string();
+                    if let Some(f) = c
+                        .file
+                        .as_ref()
+                        .filter(|f| f.mime.starts_with("text/") || f.mime == "application/json")
+                    {
+                        text.push('\n');
+                        text.push_str(&String::from_utf8_lossy(&f.bytes));
+                    }
+                    b["text"] = Value::String(text);
+                }
+                b
+            })
             .collect()
     }
 
