@@ -369,14 +369,13 @@ pub fn progress_picture(ctx: &Ctx<'_>) -> Attachment {
         .collect();
     let mut rows = Vec::new();
     let mut lines = Vec::new();
-    let (mut done, mut started) = (0, 0);
+    let mut done = 0;
     for l in &ctx.cat.lenses {
         let cells: Vec<CellStatus> = ModeKind::ALL
             .iter()
             .map(|m| ctx.st.cell(&l.id, m.as_str()))
             .collect();
         done += cells.iter().filter(|c| **c == CellStatus::Done).count();
-        started += cells.iter().filter(|c| **c == CellStatus::Started).count();
         let said: Vec<String> = modes
             .iter()
             .zip(&cells)
@@ -409,17 +408,22 @@ pub fn progress_picture(ctx: &Ctx<'_>) -> Attachment {
             &[("committed", &committed), ("done", &actions_done)],
         ),
     ];
-    let total = (ctx.cat.lenses.len() * 3).to_string();
-    let mut caption = vec![ctx.tf(
-        "progress.caption",
+    let mut caption = lines;
+    caption.push(ctx.tf(
+        "progress_counts",
         &[
-            ("done", &done.to_string()),
-            ("started", &started.to_string()),
-            ("total", &total),
+            ("cells", &done.to_string()),
+            ("reflections", &ctx.st.reflections.len().to_string()),
+            ("actions", &committed),
+            ("done", &actions_done),
+            ("notes", &ctx.st.notes.len().to_string()),
         ],
-    )];
-    caption.extend(lines);
-    caption.extend(counts.iter().cloned());
+    ));
+    let mut counts = counts;
+    counts.push(ctx.tf(
+        "progress.count_notes",
+        &[("n", &ctx.st.notes.len().to_string())],
+    ));
     Attachment {
         name: "progress.png".into(),
         mime: "image/png".into(),

@@ -231,10 +231,10 @@ pub fn render(p: &Picture) -> Result<Vec<u8>, FileError> {
             );
         }
     }
-    let mut y = GRID_Y + ROW_H * p.rows.len() as f32 + 64.0;
+    let mut y = GRID_Y + ROW_H * p.rows.len() as f32 + 56.0;
     for line in &p.counts {
         text(&mut pm, &regular, 34.0, LABEL_X, y, line, INK);
-        y += 48.0;
+        y += 44.0;
     }
     // The legend: each shape with its word.
     let mut x = LABEL_X + 26.0;

@@ -336,8 +336,16 @@ async fn mentions_in_user_text_are_never_parsed() {
     let t = f.command(666, Some(GUILD), "mydata", &[]);
     let data = f.wait_followup(&t, "Everything I hold").await;
     no_mentions(&data);
-    let content = data["content"].as_str().unwrap();
-    assert!(content.contains("\\@everyone"), "{content}");
+    // The note itself travels in the JSON file, as written, never as a message's content.
+    let json = f
+        .wait("the /mydata file", |f| {
+            f.calls().into_iter().find(|c| {
+                c.path.ends_with(&t) && c.file.as_ref().is_some_and(|u| u.name.ends_with(".json"))
+            })
+        })
+        .await;
+    no_mentions(&json.body);
+    assert!(String::from_utf8_lossy(&json.file.unwrap().bytes).contains("@everyone <@&123456>"));
     let t = f.command(666, Some(GUILD), "define", &[("term", "@everyone")]);
     let m = f.wait_followup(&t, "definition").await;
     no_mentions(&m);

@@ -477,8 +477,7 @@ impl FakeTelegram {
     }
 
     /// Messages the fake accepted for a chat, in order (refused calls are in `calls`); a file
-    /// sent (`sendPhoto`, `sendDocument`) counts too, its `text` its caption and, for a text
-    /// file, its contents.
+    /// sent (`sendPhoto`, `sendDocument`) counts too, its `text` its caption.
     pub fn sent_to(&self, chat_id: i64) -> Vec<Value> {
         let sends = ["sendMessage", "sendPhoto", "sendDocument"];
         self.state
@@ -490,18 +489,9 @@ impl FakeTelegram {
             .filter(|c| c.message_id.is_some() && c.body["chat_id"].as_i64() == Some(chat_id))
             .map(|c| {
                 let mut b = c.body.clone();
-                // A file's words: its caption, then a text file's contents.
+                // A file's words: its caption.
                 if c.method != "sendMessage" {
-                    let mut text = b["caption"].as_str().unwrap_or("").to_string();
-                    if let Some(f) = c
-                        .file
-                        .as_ref()
-                        .filter(|f| f.mime.starts_with("text/") || f.mime == "application/json")
-                    {
-                        text.push('\n');
-                        text.push_str(&String::from_utf8_lossy(&f.bytes));
-                    }
-                    b["text"] = Value::String(text);
+                    b["text"] = b["caption"].clone();
                 }
                 b
             })
