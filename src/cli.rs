@@ -38,17 +38,23 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             user,
             store,
             dialogues,
+            png,
         } => {
             let catalog = load_catalog(dialogues.as_deref())?;
             let served = open_serving(&store, None, false)?;
             let session = Arc::new(Session::new(Arc::new(catalog), served.store));
             let stdin = std::io::stdin();
             let interactive = stdin.is_terminal();
-            terminal::run(
+            let files = terminal::Files {
+                dir: store.data_dir().join("files"),
+                png,
+            };
+            terminal::run_with(
                 session.clone(),
                 &terminal::user_key(&user),
                 stdin.lock(),
                 interactive,
+                &files,
             )?;
             crate::store::wait(session.store().flush())?;
             Ok(0)

@@ -26,13 +26,14 @@ use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::{ANSWER, Event, Session};
 use serenity::all::{
     ButtonStyle, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
-    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
+    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateButton, CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
     CreateInteractionResponseFollowup, CreateMessage, CreateModal, EditInteractionResponse,
     EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
     ModalInteraction, Ready, UserId,
 };
 use serenity::async_trait;
+use serenity::builder::Builder as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -168,6 +169,10 @@ fn command_definitions(session: &Session) -> Vec<CreateCommand> {
                     "e.g. prep team every Tuesday 09:25, list, cancel 1",
                 )),
                 "challenge" => cmd.add_option(text("what", "start, join, status …")),
+                "export" => cmd.add_option(text(
+                    "since",
+                    "Only what you wrote from this date on, e.g. 2026-09-01",
+                )),
                 _ => cmd,
             }
         })
@@ -763,6 +768,15 @@ fn display_name(u: &serenity::all::User) -> String {
 /// time they use a command).
 struct Dm {
     http: Arc<Http>,
+    /// What to say when a file could not be made (`files.failed`, `{name}` still to fill).
+    file_failed: String,
+}
+
+/// One Discord message to send: its content, its buttons, and a file.
+struct Post {
+    content: String,
+    rows: Vec<Vec<(String, String)>>,
+    file: Option<CreateAttachment>,
 }
 
 /// What a refused request means for the sender: 403/404 on a channel or DM, the recipient is
@@ -787,6 +801,57 @@ fn failure(to: &str, e: &serenity::Error) -> Option<DeliveryError> {
 }
 
 impl Dm {
+    /// A message as Discord messages: its text in parts, then its file (drawn now) with the
+    /// caption as content. A picture stands in for the text and takes the buttons; a document
+    /// follows the text. A file that cannot be made is logged by name and said so (a picture
+    /// falls back to its text).
+    async fn posts(&self, m: &Message) -> Vec<Post> {
+        let file = match m.file.as_deref() {
+            Some(f) => Some((f, crate::files::bytes_off_thread(f).await)),
+            None => None,
+        };
+        let photo = matches!(&file, Some((f, Ok(_))) if f.is_picture());
+        let mut out = Vec::new();
+        if !photo && !m.blocks.is_empty() {
+            out.extend(render::render(m).into_iter().map(|p| Post {
+                content: p.content,
+                rows: p.rows,
+                file: None,
+            }));
+        }
+        match file {
+            None => {}
+            Some((f, Ok(bytes))) => {
+                let caption: String = render::escape(&f.caption)
+                    .chars()
+                    .take(render::MAX_LEN)
+                    .collect();
+                out.push(Post {
+                    content: caption,
+                    rows: if photo || m.blocks.is_empty() {
+                        render::rows(m)
+                    } else {
+                        Vec::new()
+                    },
+                    file: Some(CreateAttachment::bytes(bytes, f.name.clone())),
+                });
+            }
+            Some((f, Err(e))) => {
+                tracing::error!(file = %f.name, error = %e, "a file could not be made");
+                // A picture's text went above; a document is said to be missing.
+                if !f.is_picture() {
+                    let sorry = crate::content::fill(&self.file_failed, &[("name", &f.name)]);
+                    out.push(Post {
+                        content: render::escape(&sorry),
+                        rows: Vec::new(),
+                        file: None,
+                    });
+                }
+            }
+        }
+        out
+    }
+
     /// Sends messages to a channel (a DM or a server channel), part by part.
     async fn to_channel(
         &self,
@@ -795,12 +860,15 @@ impl Dm {
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
         for m in messages {
-            for part in render::render(m) {
+            for part in self.posts(m).await {
                 let mut b = CreateMessage::new()
                     .content(part.content)
                     .allowed_mentions(no_mentions());
                 if !part.rows.is_empty() {
                     b = b.components(components(&part.rows));
+                }
+                if let Some(file) = part.file {
+                    b = b.add_file(file);
                 }
                 if let Err(e) = channel.send_message(&*self.http, b).await
                     && let Some(f) = failure(to, &e)
@@ -833,7 +901,7 @@ impl Dm {
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
         for (i, m) in messages.iter().enumerate() {
-            for part in render::render(m) {
+            for part in self.posts(m).await {
                 let mut f = CreateInteractionResponseFollowup::new()
                     .content(part.content)
                     .ephemeral(ephemeral)
@@ -841,7 +909,13 @@ impl Dm {
                 if !part.rows.is_empty() {
                     f = f.components(components(&part.rows));
                 }
-                match self.http.create_followup_message(token, &f, vec![]).await {
+                let sent = match part.file {
+                    // With a file, serenity's builder writes the multipart body
+                    // (`payload_json` and `files[0]`).
+                    Some(file) => f.add_file(file).execute(&*self.http, (None, token)).await,
+                    None => self.http.create_followup_message(token, &f, vec![]).await,
+                };
+                match sent {
                     Ok(_) => {}
                     Err(serenity::Error::Http(h))
                         if h.status_code()
@@ -954,6 +1028,7 @@ pub async fn run(
     };
     let sink = Arc::new(Dm {
         http: client.http.clone(),
+        file_failed: session.catalog().t("files.failed").to_string(),
     });
     let _ = direct.set(sink.clone());
     let scheduler = tokio::spawn(crate::scheduler::run(

@@ -7,7 +7,8 @@
 //! (cleaning input), [`walk`] (the guided lens walk-through), [`lookup`] (resources, examples,
 //! signposts, facts, definitions, actions by role), [`account`] (start, help, profession,
 //! progress, notes, my data, forget me), [`journal`] (the person's own words back, paged),
-//! [`prep`] (meeting prompts), [`remind`] (time zones,
+//! [`export`] (the CPD record, my data and the progress picture as files), [`prep`] (meeting
+//! prompts), [`remind`] (time zones,
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
 //! 09:25", DST-correct), [`zones`] (time-zone names), [`identifiers`] (what in free text could
 //! identify a patient or colleague) with [`guard`] (asking before such text is saved), and
@@ -19,6 +20,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod export;
 pub mod guard;
 pub mod identifiers;
 pub mod journal;
@@ -35,7 +37,7 @@ pub mod zones;
 
 use crate::content::Catalog;
 use jiff::Timestamp;
-pub use output::{Audience, Block, Button, Message};
+pub use output::{Attachment, Audience, Block, Button, FileBody, Message};
 use serde::{Deserialize, Serialize};
 pub use state::{At, UserState};
 
@@ -93,7 +95,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 21] = [
+pub const COMMANDS: [(&str, &str); 22] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -112,6 +114,7 @@ pub const COMMANDS: [(&str, &str); 21] = [
     ("timezone", "Set your time zone"),
     ("remind", "Reminders"),
     ("challenge", "Group reflection challenges"),
+    ("export", "Your CPD record as PDF and Markdown"),
     ("mydata", "Everything I hold about you"),
     ("retention", "How long I keep your data"),
     ("forgetme", "Delete everything I hold about you"),
@@ -669,6 +672,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         }
         "mydata" => account::mydata(ctx),
         "retention" => retention::command(ctx, args),
+        "export" => export::export(ctx, args),
         "forgetme" => account::forget(ctx),
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),

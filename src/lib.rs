@@ -21,6 +21,9 @@
 //!   randomness. Platform-neutral messages with buttons; the lens walk, lookups, account; the
 //!   identifier guard (asked before free text that could identify someone is saved) and
 //!   retention.
+//! - [`files`]: the bytes of a message's file, drawn when it is sent: the CPD record as a PDF
+//!   (krilla), the progress picture as a PNG (tiny-skia, ab_glyph), both in the embedded
+//!   DejaVu Sans.
 //! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
 //!   versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
 //!   defends what it holds: a checksum on every value, an integrity manifest checked at open,
@@ -62,6 +65,7 @@ pub mod content;
 pub mod discord;
 pub mod doctor;
 pub mod engine;
+pub mod files;
 pub mod health;
 pub mod inbox;
 pub mod logging;

@@ -66,6 +66,18 @@ pub fn wrap(text: &str, width: usize) -> String {
     out.join("\n")
 }
 
+/// Several messages as [`plain_all`] shows them, each text file's contents after the line
+/// that names it: everything the person receives, for transcripts and tests.
+pub fn plain_all_with_files(ms: &[Message]) -> String {
+    ms.iter()
+        .map(|m| match m.file.as_deref().map(|f| &f.body) {
+            Some(crate::engine::FileBody::Text { text }) => format!("{}\n{text}", plain(m)),
+            _ => plain(m),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// Splits plain text into pieces of at most `max` characters, preferring line breaks, then
 /// spaces, and never splitting a character.
 pub fn split_text(s: &str, max: usize) -> Vec<String> {
@@ -147,19 +159,20 @@ fn joined(before: &str, after: &str) -> bool {
 
 /// Joins the messages of one reply to one chat into as few as possible (each Telegram message
 /// counts against the per-chat rate limit): consecutive messages are merged until one carries
-/// buttons, which then close the merged message. (Callers only merge what goes to one chat.)
+/// buttons, which then close the merged message. A message with a file is never merged, with
+/// what comes before or after it. (Callers only merge what goes to one chat.)
 pub fn merge(messages: &[Message]) -> Vec<Message> {
     let mut out: Vec<Message> = Vec::new();
     let mut open = false;
     for m in messages {
         match out.last_mut() {
-            Some(last) if open => {
+            Some(last) if open && m.file.is_none() => {
                 last.blocks.extend(m.blocks.iter().cloned());
                 last.buttons = m.buttons.clone();
             }
             _ => out.push(m.clone()),
         }
-        open = m.buttons.is_empty();
+        open = m.buttons.is_empty() && m.file.is_none();
     }
     out
 }

@@ -669,25 +669,114 @@ impl Adapter {
             if group && m.audience != engine::Audience::Public {
                 continue; // Never anything personal in a group.
             }
-            for part in render::render(m) {
-                let keyboard = keyboard(&part.keyboard, group.then_some(self.username.as_str()));
-                match self.send_html(chat, part.html, keyboard).await {
-                    Ok(()) => {}
-                    Err(api::Failure::Unreachable(_)) => {
-                        return Err(DeliveryError::Unreachable(to.to_string()));
+            // A file is drawn here, when it is sent; a picture stands in for the text.
+            let file = match m.file.as_deref() {
+                Some(f) => Some((f, crate::files::bytes_off_thread(f).await)),
+                None => None,
+            };
+            let photo = matches!(&file, Some((f, Ok(_))) if f.is_picture());
+            if !photo && !m.blocks.is_empty() {
+                for part in render::render(m) {
+                    let keyboard =
+                        keyboard(&part.keyboard, group.then_some(self.username.as_str()));
+                    outcome(to, self.send_html(chat, part.html, keyboard).await)?;
+                }
+            }
+            match file {
+                None => {}
+                Some((f, Ok(bytes))) => {
+                    // The buttons go with the photo, or with a file sent without text.
+                    let keys = (photo || m.blocks.is_empty())
+                        .then(|| keyboard(&render::keyboard(m), None))
+                        .flatten();
+                    outcome(to, self.send_file(chat, f, &bytes, keys).await)?;
+                }
+                Some((f, Err(e))) => {
+                    tracing::error!(file = %f.name, error = %e, "a file could not be made");
+                    if !f.is_picture() {
+                        let sorry = self
+                            .session
+                            .catalog()
+                            .tf("files.failed", &[("name", &f.name)]);
+                        outcome(to, self.send_html(chat, render::escape(&sorry), None).await)?;
                     }
-                    Err(api::Failure::Refused(code, why)) => {
-                        // Refused for good: logged without the text; the next part still goes.
-                        tracing::error!(code, reason = %why, "Telegram refused a message; it was skipped");
-                    }
-                    Err(api::Failure::RetryAfter(d)) => {
-                        return Err(DeliveryError::Failed(format!("rate limited for {d:?}")));
-                    }
-                    Err(api::Failure::Transient(why)) => return Err(DeliveryError::Failed(why)),
                 }
             }
         }
         Ok(())
+    }
+
+    /// Sends a file: `sendPhoto` for a picture, `sendDocument` for anything else, with its
+    /// caption (plain text, within Telegram's 1,024 characters) and any buttons.
+    async fn send_file(
+        &self,
+        chat: i64,
+        file: &engine::Attachment,
+        bytes: &[u8],
+        keyboard: Option<serde_json::Value>,
+    ) -> Result<(), api::Failure> {
+        if let Some(l) = &self.limiter {
+            let wait = l.reserve(chat, std::time::Instant::now());
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            l.pace().await;
+        }
+        let (method, field) = if file.is_picture() {
+            ("sendPhoto", "photo")
+        } else {
+            ("sendDocument", "document")
+        };
+        let mut fields = vec![("chat_id", chat.to_string())];
+        let caption: String = file.caption.chars().take(CAPTION_MAX).collect();
+        if !caption.trim().is_empty() {
+            fields.push(("caption", caption));
+        }
+        if let Some(k) = keyboard {
+            fields.push(("reply_markup", k.to_string()));
+        }
+        let form = api::Form {
+            fields,
+            file_field: field,
+            file_name: &file.name,
+            mime: &file.mime,
+            bytes,
+        };
+        let mut tries = 0;
+        loop {
+            match self
+                .api
+                .call_multipart(method, &form, Duration::from_secs(60))
+                .await
+            {
+                Err(api::Failure::RetryAfter(after)) if tries < RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(after).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+}
+
+/// Telegram's limit on a caption, in characters.
+const CAPTION_MAX: usize = 1024;
+
+/// What a failed send means for the sender: an unreachable chat, or a failure that may pass;
+/// a part refused for good is logged without its text and skipped.
+fn outcome(to: &str, r: Result<(), api::Failure>) -> Result<(), DeliveryError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(api::Failure::Unreachable(_)) => Err(DeliveryError::Unreachable(to.to_string())),
+        Err(api::Failure::Refused(code, why)) => {
+            // Refused for good: logged without the text; the next part still goes.
+            tracing::error!(code, reason = %why, "Telegram refused a message; it was skipped");
+            Ok(())
+        }
+        Err(api::Failure::RetryAfter(d)) => {
+            Err(DeliveryError::Failed(format!("rate limited for {d:?}")))
+        }
+        Err(api::Failure::Transient(why)) => Err(DeliveryError::Failed(why)),
     }
 }
 

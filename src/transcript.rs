@@ -232,7 +232,7 @@ fn flatten(
     messages: &[crate::engine::Message],
     previous: &[(String, String)],
 ) -> (String, Vec<(String, String)>) {
-    let text = render::plain_all(messages);
+    let text = render::plain_all_with_files(messages);
     let buttons: Vec<(String, String)> = messages
         .iter()
         .flat_map(|m| m.buttons.iter().map(|b| (b.label.clone(), b.token.clone())))

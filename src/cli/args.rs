@@ -77,6 +77,10 @@ pub enum Command {
         /// The dialogues folder [default: $LENSBOT_DIALOGUES, else ./dialogues]
         #[arg(long, value_name = "DIR")]
         dialogues: Option<PathBuf>,
+        /// Where `/progress` also writes its picture (a PNG); files from /export and /mydata
+        /// go to DATA/files
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
     },
     /// Run the bot on Telegram.
     #[command(after_help = "\

@@ -172,7 +172,8 @@ pub fn progress(ctx: &mut Ctx<'_>) {
             ctx.button("button.continue", "continue"),
             ctx.button("button.journal", "journal"),
             ctx.button("button.choose_lens", "lensmenu"),
-        ]);
+        ])
+        .file(super::export::progress_picture(ctx));
     ctx.say(m);
 }
 
@@ -205,15 +206,14 @@ pub fn save_note(ctx: &mut Ctx<'_>, text: &str) {
     }
 }
 
-/// `/mydata`: everything held, as JSON.
+/// `/mydata`: everything held, as a JSON file, with its fields explained.
 pub fn mydata(ctx: &mut Ctx<'_>) {
-    let json =
-        serde_json::to_string_pretty(&ctx.st).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     let m = Message::private()
         .title(ctx.t("mydata_title"))
         .para(ctx.t("mydata_intro"))
         .para(super::retention::describe(ctx))
-        .para(json);
+        .para(ctx.t("mydata_fields"))
+        .file(super::export::mydata_file(ctx));
     ctx.say(m);
 }
 

@@ -1,6 +1,12 @@
 //! Platform-neutral replies: light structure, buttons with short stable tokens, and who may see
 //! them. Each adapter has a pure renderer that turns these into its own payloads, within its own
 //! limits and escaping; the engine never writes markup.
+//!
+//! A message may carry one file ([`Attachment`]): a document (the CPD record as PDF or
+//! Markdown, everything held as JSON) or a picture (the progress grid as PNG). Text files are
+//! made whole by the engine; a PDF or a PNG is kept as the small description it is drawn from
+//! and drawn by the shell when it is sent ([`crate::files`]), so the engine stays pure and
+//! fast and the outbox holds a few kilobytes rather than the file.
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +63,58 @@ pub struct Message {
     pub blocks: Vec<Block>,
     /// Buttons, in order; platforms lay them out in rows.
     pub buttons: Vec<Button>,
+    /// A file sent with the message, if any (one per message, so the sender's count of
+    /// messages taken also counts files, and a retry never sends a file twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<Box<Attachment>>,
+}
+
+/// A file sent with a message.
+///
+/// A document (PDF, Markdown, JSON) is sent after the message's text, which explains it. A
+/// picture stands in for the message's text where it can be shown (Telegram, Discord): the
+/// blocks are its text form for the terminal, transcripts, and any platform that cannot show
+/// it (or when drawing it failed), and the caption says the same in words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file name offered to the person (`cpd-record-2026-12-03.pdf`).
+    pub name: String,
+    /// Its MIME type (`application/pdf`, `text/markdown`, `application/json`, `image/png`).
+    pub mime: String,
+    /// A short plain-text caption shown with the file (at most 1,024 characters: Telegram's
+    /// limit for captions).
+    pub caption: String,
+    /// What the file holds, or what it is drawn from.
+    pub body: FileBody,
+}
+
+/// What a file holds: text made whole by the engine, or the description a PDF or PNG is
+/// drawn from when it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FileBody {
+    /// UTF-8 text (Markdown, JSON), stored as it is.
+    Text {
+        /// The text.
+        text: String,
+    },
+    /// A PDF, drawn from this document when sent.
+    Pdf {
+        /// The document.
+        doc: super::export::Doc,
+    },
+    /// A PNG, drawn from this picture when sent.
+    Png {
+        /// The picture.
+        picture: super::export::Picture,
+    },
+}
+
+impl Attachment {
+    /// Whether the file is a picture (sent as a photo, standing in for the message's text).
+    pub fn is_picture(&self) -> bool {
+        matches!(self.body, FileBody::Png { .. })
+    }
 }
 
 impl Message {
@@ -66,6 +124,7 @@ impl Message {
             audience: Audience::Private,
             blocks: Vec::new(),
             buttons: Vec::new(),
+            file: None,
         }
     }
 
@@ -118,6 +177,12 @@ impl Message {
         self
     }
 
+    /// Attaches a file.
+    pub fn file(mut self, a: Attachment) -> Self {
+        self.file = Some(Box::new(a));
+        self
+    }
+
     /// All the text of the message, for tests and searching; also the reference plain-text
     /// form the terminal and transcripts show: every block on its own lines, buttons last,
     /// numbered `[1] Label` so they can be chosen by typing the number or the label.
@@ -145,6 +210,10 @@ impl Message {
                 }
                 Block::Source(s) => out.push(format!("  (Source: {s})")),
             }
+        }
+        // A document is named with its caption; a picture's text form is the blocks above.
+        if let Some(f) = self.file.as_deref().filter(|f| !f.is_picture()) {
+            out.push(format!("[file: {}] {}", f.name, f.caption));
         }
         if !self.buttons.is_empty() {
             let labels: Vec<String> = self

@@ -542,6 +542,35 @@ impl Session {
         ])
     }
 
+    /// For `/progress`: adds the person's challenge streak (their best current one, when they
+    /// are in a challenge) to the progress picture, which the engine draws without seeing
+    /// challenge records. Reads the store only when a picture is there.
+    pub(super) async fn add_streak(
+        &self,
+        user: &str,
+        messages: &mut [Message],
+    ) -> Result<(), StoreError> {
+        let has_picture = |m: &Message| m.file.as_ref().is_some_and(|f| f.is_picture());
+        if !messages.iter().any(has_picture) {
+            return Ok(());
+        }
+        let best = self
+            .challenges()
+            .await?
+            .iter()
+            .filter_map(|c| c.member(user).map(|m| member::streak(c, m).count))
+            .max();
+        if let Some(n) = best {
+            let line = self
+                .catalog
+                .tf("progress.count_streak", &[("n", &n.to_string())]);
+            for m in messages.iter_mut().filter(|m| has_picture(m)) {
+                crate::engine::export::add_streak(m, &line);
+            }
+        }
+        Ok(())
+    }
+
     /// `/forgetme`: removes the person from every challenge, and so from every count. A
     /// challenge record that cannot be read is skipped (the warning names it), so the forget
     /// still goes through everywhere else. Returns how many challenges they left.

@@ -4,7 +4,8 @@
 //! good; `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a
 //! 5xx or network error to retry, a 403 for a person who blocked the bot, a 400 refused for
 //! good); and `getChatMember` before a challenge join from a deep link (a member, not a member,
-//! or Telegram could not be asked). teloxide-core waits ten seconds inside a request after any
+//! or Telegram could not be asked); `sendDocument` and `sendPhoto`, a file as
+//! multipart/form-data ([`multipart`]), failing the same ways as `sendMessage`. teloxide-core waits ten seconds inside a request after any
 //! 5xx; here the sender's back-off decides, per chat.
 //!
 //! The token is part of every URL, so request errors are described by kind only, never
@@ -100,6 +101,41 @@ impl Api {
         Err(failure_of(status, &answer))
     }
 
+    /// Calls a method with a multipart/form-data body (text fields and one file); the
+    /// `result` on success, failures told apart as for [`Api::call`].
+    pub async fn call_multipart(
+        &self,
+        method: &str,
+        form: &Form<'_>,
+        timeout: Duration,
+    ) -> Result<Value, Failure> {
+        let (content_type, body) = multipart(form);
+        let url = format!("{}/{method}", self.base);
+        let resp = self
+            .client
+            .post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| Failure::Transient(describe(&e)))?;
+        let answer: Value = match serde_json::from_slice(&bytes) {
+            Ok(v) => v,
+            Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
+            Err(_) => return Err(Failure::Transient("an unreadable answer".into())),
+        };
+        if answer["ok"].as_bool() == Some(true) {
+            return Ok(answer["result"].clone());
+        }
+        Err(failure_of(status, &answer))
+    }
+
     /// Long-polls for updates from `offset` (which confirms every earlier one to Telegram).
     pub async fn get_updates(&self, offset: u64, timeout: u32) -> Result<Vec<Polled>, Failure> {
         let body = serde_json::json!({
@@ -111,6 +147,66 @@ impl Api {
         let (status, bytes) = self.post("getUpdates", &body, timeout).await?;
         parse_updates(status, &bytes)
     }
+}
+
+/// A form to post as multipart/form-data: text fields and one file.
+pub struct Form<'a> {
+    /// Text fields (`chat_id`, `caption`, `reply_markup` as JSON …).
+    pub fields: Vec<(&'a str, String)>,
+    /// The file's field (`document`, `photo`).
+    pub file_field: &'a str,
+    /// The file name sent with it.
+    pub file_name: &'a str,
+    /// Its MIME type.
+    pub mime: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+}
+
+/// A form as a multipart/form-data body and its content type. The boundary is one that does
+/// not occur in the file; names are kept to printable ASCII without quotes.
+pub fn multipart(form: &Form<'_>) -> (String, Vec<u8>) {
+    let mut boundary = String::from("lensbot-form-7d1c3a");
+    while form
+        .bytes
+        .windows(boundary.len())
+        .any(|w| w == boundary.as_bytes())
+    {
+        boundary.push('x');
+    }
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let mut body = Vec::with_capacity(form.bytes.len() + 1024);
+    for (name, value) in &form.fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n{value}\r\n",
+                clean(name)
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: {}\r\n\r\n",
+            clean(form.file_field),
+            clean(form.file_name),
+            clean(form.mime)
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(form.bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
 /// Whether a person belongs to a group, as `getChatMember` answered.

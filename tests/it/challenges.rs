@@ -75,7 +75,7 @@ impl Deliver for Sink {
 }
 
 fn text(ms: &[Message]) -> String {
-    lensbot::render::plain_all(ms)
+    lensbot::render::plain_all_with_files(ms)
 }
 
 fn ts(s: &str) -> Timestamp {
@@ -307,6 +307,31 @@ async fn six_days_three_zones_grace_day_and_a_leaver() {
     assert!(c.member(C).is_none(), "Chi left");
     let asha = c.member(A).unwrap();
     assert_eq!(member::streak(&c, asha).count, 6);
+    // The progress picture carries the streak (the session adds it: the engine does not see
+    // challenge records), in the picture's counts and its caption.
+    let progress = r
+        .input_named(B, "Ben", Input::Text("/progress".into()))
+        .await;
+    let pic = progress
+        .iter()
+        .find_map(|m| m.file.as_deref())
+        .expect("a picture");
+    assert!(
+        pic.caption.contains("Challenge streak: 5"),
+        "{}",
+        pic.caption
+    );
+    match &pic.body {
+        lensbot::engine::FileBody::Png { picture } => {
+            assert!(picture.counts.iter().any(|c| c == "Challenge streak: 5"))
+        }
+        other => panic!("not a picture: {other:?}"),
+    }
+    let outsider = r
+        .input_named("terminal:nobody", "No One", Input::Text("/progress".into()))
+        .await;
+    let pic = outsider.iter().find_map(|m| m.file.as_deref()).unwrap();
+    assert!(!pic.caption.contains("streak"), "{}", pic.caption);
     // His reflections are his, stored privately.
     let st = r.session.store().get_user(B).await.unwrap().unwrap();
     assert_eq!(st.reflections.len(), 5);

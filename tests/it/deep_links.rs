@@ -46,7 +46,7 @@ fn someone() -> UserState {
 }
 
 /// The payloads a shared link could use to act for someone: each is refused by the engine.
-const ACTING: [&str; 14] = [
+const ACTING: [&str; 16] = [
     "note-PLANTED",
     "note_PLANTED",
     "NOTE-PLANTED",
@@ -59,6 +59,8 @@ const ACTING: [&str; 14] = [
     "forgetme",
     "forgetme-yes",
     "mydata",
+    "export",
+    "export-since-2026-01-01",
     "challenge-join",
     "timezone",
 ];
@@ -137,7 +139,14 @@ fn navigating_links_open_the_same_place_as_their_command() {
     assert!(!engine::DEEP_LINKS.iter().any(|c| {
         matches!(
             *c,
-            "note" | "profession" | "timezone" | "remind" | "mydata" | "forgetme" | "challenge"
+            "note"
+                | "profession"
+                | "timezone"
+                | "remind"
+                | "mydata"
+                | "export"
+                | "forgetme"
+                | "challenge"
         )
     }));
 }
@@ -357,6 +366,27 @@ mod on_telegram {
                 .count()
         }
 
+        /// `/mydata`'s JSON file, waited for.
+        async fn mydata(&self, who: i64) -> String {
+            let files = |f: &FakeTelegram| {
+                f.calls("sendDocument")
+                    .into_iter()
+                    .filter(|c| c.body["chat_id"].as_i64() == Some(who))
+                    .filter_map(|c| c.file)
+                    .collect::<Vec<_>>()
+            };
+            let before = files(&self.fake).len();
+            self.fake.send_private(who, "/mydata");
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                if let Some(f) = files(&self.fake).get(before) {
+                    return String::from_utf8_lossy(&f.bytes).to_string();
+                }
+                assert!(Instant::now() < deadline, "no /mydata file for {who}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+
         async fn stored(&self, who: i64) -> Option<UserState> {
             self.store
                 .get_user(&format!("telegram:{who}"))
@@ -385,7 +415,7 @@ mod on_telegram {
         b.say(me, "/timezone Europe/London").await;
         b.say(me, "/note first note").await;
         let before = b.stored(me).await.unwrap();
-        let mydata_before = b.say(me, "/mydata").await;
+        let mydata_before = b.mydata(me).await;
         for payload in [
             "note-PLANTED",
             "profession-physiotherapist",
@@ -407,7 +437,7 @@ mod on_telegram {
                 "{payload}"
             );
         }
-        let mydata_after = b.say(me, "/mydata").await;
+        let mydata_after = b.mydata(me).await;
         for planted in ["PLANTED", "physiotherapist", "Tokyo", "tomorrow"] {
             assert!(
                 !mydata_after.contains(planted),

@@ -163,12 +163,16 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
     let t = f.command(me, Some(GUILD), "mydata", &[]);
     let data = f.wait_followup(&t, "Everything I hold about you").await;
     assert!(ephemeral(&data));
-    assert!(
-        data["content"]
-            .as_str()
-            .unwrap()
-            .contains("Sentinel modal reflection 5521")
-    );
+    // The JSON comes as a file in the same ephemeral reply.
+    let json = f
+        .wait("the /mydata file", |f| {
+            f.calls().into_iter().find_map(|c| {
+                c.file
+                    .filter(|u| c.path.ends_with(&t) && u.name.ends_with(".json"))
+            })
+        })
+        .await;
+    assert!(String::from_utf8_lossy(&json.bytes).contains("Sentinel modal reflection 5521"));
     r.stop().await.unwrap();
 }
 
@@ -334,8 +338,16 @@ async fn mentions_in_user_text_are_never_parsed() {
     let t = f.command(666, Some(GUILD), "mydata", &[]);
     let data = f.wait_followup(&t, "Everything I hold").await;
     no_mentions(&data);
-    let content = data["content"].as_str().unwrap();
-    assert!(content.contains("\\@everyone"), "{content}");
+    // The note itself travels in the JSON file, as written, never as a message's content.
+    let json = f
+        .wait("the /mydata file", |f| {
+            f.calls().into_iter().find(|c| {
+                c.path.ends_with(&t) && c.file.as_ref().is_some_and(|u| u.name.ends_with(".json"))
+            })
+        })
+        .await;
+    no_mentions(&json.body);
+    assert!(String::from_utf8_lossy(&json.file.unwrap().bytes).contains("@everyone <@&123456>"));
     let t = f.command(666, Some(GUILD), "define", &[("term", "@everyone")]);
     let m = f.wait_followup(&t, "definition").await;
     no_mentions(&m);
@@ -425,6 +437,53 @@ async fn closed_dms_get_a_hint_instead_of_silence() {
     let t = fake.command(999, Some(GUILD), "progress", &[]);
     let hint = fake.wait_followup(&t, "couldn't reach you").await;
     assert!(ephemeral(&hint));
+    r.stop().await.unwrap();
+}
+
+/// `/progress` in a server is answered with an ephemeral follow-up carrying the picture as an
+/// attachment (multipart `payload_json` naming it and `files[0]` holding a PNG of the
+/// documented size), and `/export since …` with the PDF and the Markdown file the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_and_export_come_as_ephemeral_attachments() {
+    let r = start().await;
+    let f = &r.fake;
+    let me = 2077;
+    let t = f.command(
+        me,
+        Some(GUILD),
+        "note",
+        &[("text", "Ask about the bus timetable changes")],
+    );
+    f.wait_followup(&t, "Note saved").await;
+    let file_under = |token: &str, name: &str| {
+        let (token, name) = (token.to_string(), name.to_string());
+        move |f: &FakeDiscord| {
+            f.calls().into_iter().find(|c| {
+                c.method == "POST"
+                    && c.path.ends_with(&token)
+                    && c.file.as_ref().is_some_and(|u| u.name.ends_with(&name))
+            })
+        }
+    };
+    let t = f.command(me, Some(GUILD), "progress", &[]);
+    let call = f
+        .wait("the progress picture", file_under(&t, "progress.png"))
+        .await;
+    assert!(ephemeral(&call.body), "{}", call.body);
+    assert_eq!(call.body["attachments"][0]["filename"], "progress.png");
+    assert!(call.body["content"].as_str().unwrap().contains("Lens 1"));
+    let png = call.file.unwrap();
+    assert_eq!(png.field, "files[0]");
+    let pic = tiny_skia::Pixmap::decode_png(&png.bytes).expect("a PNG");
+    assert_eq!(
+        (pic.width(), pic.height()),
+        lensbot::engine::export::PICTURE_SIZE
+    );
+    let t = f.command(me, Some(GUILD), "export", &[("since", "2026-01-01")]);
+    let pdf = f.wait("the PDF", file_under(&t, ".pdf")).await;
+    assert!(ephemeral(&pdf.body));
+    assert!(pdf.file.unwrap().bytes.starts_with(b"%PDF"));
+    f.wait("the Markdown", file_under(&t, ".md")).await;
     r.stop().await.unwrap();
 }
 

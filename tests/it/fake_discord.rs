@@ -32,6 +32,8 @@ pub struct Call {
     pub path: String,
     /// JSON body (multipart bodies are decoded from their `payload_json` part).
     pub body: Value,
+    /// The file a multipart body carried (`files[0]`), if any.
+    pub file: Option<crate::helpers::Upload>,
 }
 
 #[derive(Default)]
@@ -220,10 +222,13 @@ impl FakeDiscord {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let body = if content_type.starts_with("multipart/") {
-            payload_json(&bytes)
+        let (body, file) = if content_type.starts_with("multipart/") {
+            (
+                payload_json(&bytes),
+                crate::helpers::read_multipart(&content_type, &bytes).1,
+            )
         } else {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            (serde_json::from_slice(&bytes).unwrap_or(Value::Null), None)
         };
         let delay = {
             let mut st = self.state.lock().unwrap();
@@ -231,6 +236,7 @@ impl FakeDiscord {
                 method: method.clone(),
                 path: path.clone(),
                 body: body.clone(),
+                file,
             });
             if path.ends_with("/callback") {
                 st.slow_callbacks

@@ -2,7 +2,9 @@
 //! (in-process, or the real `lensbot telegram` binary through `TELEGRAM_API_URL`).
 //!
 //! It serves `getMe`, `getUpdates` (long polling, honouring `offset`), `setMyCommands`,
-//! `sendMessage`, `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records
+//! `sendMessage`, `sendDocument` and `sendPhoto` (multipart/form-data: the text fields become
+//! the recorded body, JSON-valued ones such as `reply_markup` parsed, and the file is kept in
+//! [`Call::file`]), `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records
 //! every call (checked against the Bot API spec by [`crate::telegram_spec`]), and can be told to
 //! fail a call (a 429 with `retry_after`, a 403 for a blocked user, a 5xx) or to be slow (a turn
 //! in flight at shutdown).
@@ -38,6 +40,8 @@ pub struct Call {
     pub at: Instant,
     /// For a successful `sendMessage`, the message id the fake gave it.
     pub message_id: Option<i64>,
+    /// The file a multipart call uploaded.
+    pub file: Option<crate::helpers::Upload>,
 }
 
 #[derive(Default)]
@@ -122,6 +126,12 @@ impl FakeTelegram {
 
     async fn serve(&self, req: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
         let path = req.uri().path().to_string();
+        let content_type = req
+            .headers()
+            .get("content-type")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         // Telegram's method names are case-insensitive; teloxide sends `GetMe`, `SendMessage`.
         let raw = path.rsplit('/').next().unwrap_or_default();
         let mut method = raw.to_string();
@@ -134,8 +144,12 @@ impl FakeTelegram {
             .await
             .map(|b| b.to_bytes())
             .unwrap_or_default();
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        let (status, reply) = self.answer(&method, body).await;
+        let (body, file) = if content_type.starts_with("multipart/form-data") {
+            crate::helpers::read_multipart(&content_type, &bytes)
+        } else {
+            (serde_json::from_slice(&bytes).unwrap_or(Value::Null), None)
+        };
+        let (status, reply) = self.answer(&method, body, file).await;
         Response::builder()
             .status(status)
             .header("content-type", "application/json")
@@ -143,7 +157,12 @@ impl FakeTelegram {
             .unwrap()
     }
 
-    async fn answer(&self, method: &str, body: Value) -> (u16, Value) {
+    async fn answer(
+        &self,
+        method: &str,
+        body: Value,
+        file: Option<crate::helpers::Upload>,
+    ) -> (u16, Value) {
         let (delay, idx) = {
             let mut st = self.state.lock().unwrap();
             st.calls.push(Call {
@@ -151,6 +170,7 @@ impl FakeTelegram {
                 body: body.clone(),
                 at: Instant::now(),
                 message_id: None,
+                file,
             });
             let idx = st.calls.len() - 1;
             if let Some(i) = st.fail.iter().position(|(m, _, _)| m == method) {
@@ -226,6 +246,38 @@ impl FakeTelegram {
                     "from": {"id": 42, "is_bot": true, "first_name": "lensbot"},
                     "text": body["text"].as_str().unwrap_or("")}),
                 )
+            }
+            "sendDocument" | "sendPhoto" => {
+                let chat_id = body["chat_id"].as_i64().unwrap_or(0);
+                let mut st = self.state.lock().unwrap();
+                if st.blocked.contains(&chat_id) {
+                    return (
+                        403,
+                        json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}),
+                    );
+                }
+                let Some(upload) = st.calls[idx].file.clone() else {
+                    return (
+                        400,
+                        json!({"ok": false, "error_code": 400, "description": "Bad Request: there is no file in the request"}),
+                    );
+                };
+                st.next_message += 1;
+                let id = st.next_message;
+                st.calls[idx].message_id = Some(id);
+                let mut m = json!({"message_id": id, "date": 1767600000, "chat": chat(chat_id),
+                    "from": {"id": 42, "is_bot": true, "first_name": "lensbot"},
+                    "caption": body["caption"].as_str().unwrap_or("")});
+                let file = json!({"file_id": format!("f{id}"), "file_unique_id": format!("u{id}"),
+                    "file_size": upload.bytes.len()});
+                if method == "sendPhoto" {
+                    m["photo"] = json!([file]);
+                } else {
+                    m["document"] = file;
+                    m["document"]["file_name"] = json!(upload.name);
+                    m["document"]["mime_type"] = json!(upload.mime);
+                }
+                ok(m)
             }
             "editMessageReplyMarkup" => {
                 let chat_id = body["chat_id"].as_i64().unwrap_or(0);
@@ -424,13 +476,54 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Messages the fake accepted for a chat, in order (refused calls are in `calls`).
+    /// Messages the fake accepted for a chat, in order (refused calls are in `calls`); a file
+    /// sent (`sendPhoto`, `sendDocument`) counts too, its `text` its caption.
     pub fn sent_to(&self, chat_id: i64) -> Vec<Value> {
-        self.calls("sendMessage")
-            .into_iter()
+        let sends = ["sendMessage", "sendPhoto", "sendDocument"];
+        self.state
+            .lock()
+            .unwrap()
+            .calls
+            .iter()
+            .filter(|c| sends.contains(&c.method.as_str()))
             .filter(|c| c.message_id.is_some() && c.body["chat_id"].as_i64() == Some(chat_id))
-            .map(|c| c.body)
+            .map(|c| {
+                let mut b = c.body.clone();
+                // A file's words: its caption.
+                if c.method != "sendMessage" {
+                    b["text"] = b["caption"].clone();
+                }
+                b
+            })
             .collect()
+    }
+
+    /// Waits for a file sent with `method` (`sendDocument`, `sendPhoto`) to the chat whose file
+    /// name contains `name_part`.
+    pub async fn wait_for_file(&self, chat_id: i64, method: &str, name_part: &str) -> Call {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(c) = self.calls(method).into_iter().find(|c| {
+                c.body["chat_id"] == json!(chat_id)
+                    && c.file.as_ref().is_some_and(|f| f.name.contains(name_part))
+            }) {
+                return c;
+            }
+            if Instant::now() > deadline {
+                let methods: Vec<String> = self
+                    .state
+                    .lock()
+                    .unwrap()
+                    .calls
+                    .iter()
+                    .map(|c| c.method.clone())
+                    .collect();
+                panic!(
+                    "no {method} to {chat_id} of a file named like {name_part:?}; calls: {methods:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Waits until a message to `chat_id` contains `needle`; returns it and the message id the

@@ -54,5 +54,81 @@ pub fn edit(dir: &Path, file: &str, from: &str, to: &str) -> u64 {
 
 /// Plain text of a turn's messages.
 pub fn text(ms: &[lensbot::engine::Message]) -> String {
-    lensbot::render::plain_all(ms)
+    lensbot::render::plain_all_with_files(ms)
+}
+
+/// A file uploaded with multipart/form-data.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    /// The form field (`document`, `photo`).
+    pub field: String,
+    /// The file name given.
+    pub name: String,
+    /// Its content type.
+    pub mime: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Reads a multipart/form-data body (the fakes' uploads): the text fields as a JSON object (a
+/// value that is JSON, such as `reply_markup` or Discord's `payload_json`, parsed; an integer
+/// `chat_id` as an integer), a file field set to its file name (an `InputFile` is a string in
+/// the Bot API spec's terms), and the last file.
+pub fn read_multipart(content_type: &str, bytes: &[u8]) -> (serde_json::Value, Option<Upload>) {
+    let Some(boundary) = content_type.split("boundary=").nth(1) else {
+        return (serde_json::Value::Null, None);
+    };
+    let delim = format!("--{}", boundary.trim_matches('"'));
+    let mut body = serde_json::Map::new();
+    let mut file = None;
+    let d = delim.as_bytes();
+    let mut starts: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i + d.len() <= bytes.len() {
+        if &bytes[i..i + d.len()] == d {
+            starts.push(i);
+            i += d.len();
+        } else {
+            i += 1;
+        }
+    }
+    for w in starts.windows(2) {
+        let part = &bytes[w[0] + d.len()..w[1]];
+        let part = part.strip_prefix(b"\r\n").unwrap_or(part);
+        let part = part.strip_suffix(b"\r\n").unwrap_or(part);
+        let Some(split) = part.windows(4).position(|x| x == b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let content = &part[split + 4..];
+        let attr = |name: &str| {
+            head.split(&format!("{name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map(str::to_string)
+        };
+        let Some(name) = attr("name") else { continue };
+        if let Some(filename) = attr("filename") {
+            let mime = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Type: "))
+                .unwrap_or("")
+                .to_string();
+            body.insert(name.clone(), serde_json::Value::String(filename.clone()));
+            file = Some(Upload {
+                field: name,
+                name: filename,
+                mime,
+                bytes: content.to_vec(),
+            });
+        } else {
+            let text = String::from_utf8_lossy(content).to_string();
+            let value = match serde_json::from_str::<serde_json::Value>(&text) {
+                Ok(v) if v.is_object() || v.is_array() || v.is_i64() => v,
+                _ => serde_json::Value::String(text),
+            };
+            body.insert(name, value);
+        }
+    }
+    (serde_json::Value::Object(body), file)
 }

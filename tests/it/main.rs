@@ -5,6 +5,8 @@
 //! - `store`: one conformance routine run against the in-memory and the sled store;
 //! - `postgres`: the same routine and the PostgreSQL store's own promises (migrations, sealed
 //!   values, erasure, the ledger across processes) against a real PostgreSQL;
+//! - `files`: the CPD record's PDF and Markdown read back, the progress picture decoded,
+//!   `/mydata` as a JSON file, the terminal writing them;
 //! - `engine`: properties over random input, purity, edits mid-lens, content coverage;
 //! - `session`: ordering, repeated events, durability;
 //! - `isolation`: records that cannot be read (too new, damaged) skipped by every sweep, and
@@ -40,6 +42,7 @@ mod fake_discord;
 mod fake_telegram;
 #[cfg(feature = "telegram")]
 mod faults;
+mod files;
 mod helpers;
 mod identifiers;
 #[cfg(all(feature = "telegram", feature = "discord"))]

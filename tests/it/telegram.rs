@@ -157,12 +157,60 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
     f.send_private(me, "/mydata");
     let data = f.wait_for_text(me, "Everything I hold about you").await;
     assert_valid_html(data["text"].as_str().unwrap());
+    // The JSON comes as a file, with the reflection exactly as written.
+    let json = f.wait_for_file(me, "sendDocument", ".json").await;
+    let held: Value = serde_json::from_slice(&json.file.unwrap().bytes).unwrap();
+    assert_eq!(
+        held["reflections"][0]["text"],
+        "Sentinel reflection about buses <3 & more"
+    );
+    r.stop().await.unwrap();
+}
+
+/// `/progress` sends the picture with `sendPhoto` (a PNG of the documented size, the caption
+/// in words, the buttons with it) and `/export` the CPD record with `sendDocument`, a PDF and
+/// a Markdown file, each as multipart/form-data the fake reads back; every request matches the
+/// Bot API spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_sends_a_photo_and_export_sends_documents() {
+    let r = start().await;
+    let f = &r.fake;
+    let me = 1077;
+    f.send_private(me, "/note Ask about the bus timetable changes");
+    f.wait_for_text(me, "Note saved").await;
+    f.send_private(me, "/progress");
+    let photo = f.wait_for_file(me, "sendPhoto", "progress.png").await;
+    let png = photo.file.as_ref().unwrap();
+    assert_eq!(
+        (png.field.as_str(), png.mime.as_str()),
+        ("photo", "image/png")
+    );
+    let pic = tiny_skia::Pixmap::decode_png(&png.bytes).expect("a PNG");
+    assert_eq!(
+        (pic.width(), pic.height()),
+        lensbot::engine::export::PICTURE_SIZE
+    );
     assert!(
-        data["text"]
+        photo.body["caption"]
             .as_str()
             .unwrap()
-            .contains("buses &lt;3 &amp; more")
+            .contains("Lens 1: awareness not started")
     );
+    assert!(photo.body["reply_markup"]["inline_keyboard"].is_array());
+    f.send_private(me, "/export");
+    let pdf = f.wait_for_file(me, "sendDocument", ".pdf").await;
+    let pdf = pdf.file.unwrap();
+    assert_eq!(pdf.field, "document");
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+    let text = pdf_extract::extract_text_from_mem(&pdf.bytes).unwrap();
+    assert!(text.contains("bus timetable"), "{text}");
+    let md = f.wait_for_file(me, "sendDocument", ".md").await;
+    assert!(
+        String::from_utf8(md.file.unwrap().bytes)
+            .unwrap()
+            .contains("bus timetable")
+    );
+    crate::telegram_spec::assert_calls_match(f);
     r.stop().await.unwrap();
 }
 
