@@ -555,6 +555,7 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
 pub(crate) fn save_text(ctx: &mut Ctx<'_>, t: &str) {
     match ctx.st.at.clone() {
         At::Lens { .. } | At::OwnAction { .. } => walk::text(ctx, t),
+        At::EditAction { .. } => journal::change(ctx, t),
         At::Note => account::save_note(ctx, t),
         At::ChallengeNote { .. } => challenge_note(ctx, t),
         _ => where_now(ctx),

@@ -22,7 +22,7 @@ pub const VERB: &str = "pii";
 pub fn saves_text(at: &At) -> bool {
     match at {
         At::Lens { stop, .. } => stop.contains('/') || stop == "meeting",
-        At::OwnAction { .. } | At::Note | At::ChallengeNote { .. } => true,
+        At::OwnAction { .. } | At::EditAction { .. } | At::Note | At::ChallengeNote { .. } => true,
         _ => false,
     }
 }

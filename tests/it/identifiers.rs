@@ -398,7 +398,8 @@ fn typing_the_choice_works_too() {
 #[test]
 fn every_place_free_text_is_saved_is_guarded() {
     // Proves the guard sits before every save of free text: /note TEXT, a note typed after
-    // /note, an own action, a meeting line and a challenge reflection; each held back, each
+    // /note, an own action, an action's new wording (from /journal), a meeting line and a
+    // challenge reflection; each held back, each
     // saved masked on "Save without it".
     let cat = catalog();
     let lens = &cat.lenses[0];
@@ -435,6 +436,29 @@ fn every_place_free_text_is_saved_is_guarded() {
         identifying,
         "Save without it",
     );
+    assert_eq!(
+        st.actions
+            .iter()
+            .map(|a| a.text.as_str())
+            .collect::<Vec<_>>(),
+        [masked]
+    );
+    // An action's new wording, typed from /journal.
+    let mut editing = with(At::EditAction {
+        action: "a1".into(),
+    });
+    editing.actions.push(lensbot::engine::state::Commitment {
+        id: "a1".into(),
+        lens: lens.id.clone(),
+        action: "own".into(),
+        text: "Ask about transport".into(),
+        size: "own".into(),
+        committed: t0(),
+        done: None,
+        dropped: None,
+    });
+    let (st, asked, _) = type_then_press(&editing, identifying, "Save without it");
+    assert!(asked.contains("a postcode"), "{asked}");
     assert_eq!(
         st.actions
             .iter()
