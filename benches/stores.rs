@@ -30,12 +30,13 @@ async fn fresh_database(base: &str, n: usize) -> String {
         .expect("the cluster answers");
     tokio::spawn(conn);
     let name = format!("bench_{}_{n}", std::process::id());
-    client
-        .batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .await
-        .unwrap();
+    // One statement each: CREATE DATABASE cannot run inside a (multi-statement) transaction.
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name}"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        client.batch_execute(&sql).await.unwrap();
+    }
     let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
     migrate_url(&url).await.unwrap();
     url

@@ -82,7 +82,10 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             accept_damaged,
         } => serve(config, store, check, online, accept_damaged),
         Command::Migrate { store, from, to } => migrate(&store, from, to),
-        Command::Doctor { store } => crate::doctor::doctor(&store.data_dir()),
+        Command::Doctor { store } => match store.location(None) {
+            Location::Sled(dir) => crate::doctor::doctor(&dir),
+            loc => crate::doctor::doctor_postgres(&loc, &store.data_dir()),
+        },
         Command::Health { addr, config } => health(addr, config),
         Command::Backup { file, store } => {
             let store = open_plain(&store)?;

@@ -395,9 +395,9 @@ async fn a_sigkill_storm_over_postgres_loses_nothing_and_applies_nothing_twice()
 }
 
 /// Proves `lensbot migrate` from the command line: the schema applied (and a second run says
-/// it is up to date), then everyone moved from a sled store into the database and from the
-/// database into a new sled directory, with the counts the source holds and every note
-/// readable at the end.
+/// it is up to date), then everyone moved from a sled store into the database (where
+/// `lensbot doctor --store` reads every record back) and from the database into a new sled
+/// directory, with the counts the source holds and every note readable at the end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lensbot_migrate_moves_everyone_from_sled_to_postgres_and_back() {
     let Some(db) = Db::new().await else { return };
@@ -440,6 +440,11 @@ async fn lensbot_migrate_moves_everyone_from_sled_to_postgres_and_back() {
     let (code, text) = run(&["migrate", "--from", dir, "--to", &db.url]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("Moved 30 people"), "{text}");
+    // `lensbot doctor` over the database: every record decrypted and decoded.
+    let (code, text) = run(&["doctor", "--data", dir, "--store", &db.url]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("holds 30 people"), "{text}");
+    assert!(text.contains("every record reads back"), "{text}");
     // The target now holds people: a second move into it is refused.
     let (code, text) = run(&["migrate", "--from", dir, "--to", &db.url]);
     assert_ne!(code, Some(0), "{text}");
