@@ -292,9 +292,13 @@ impl Session {
         let _all = self.gate.write().await;
     }
 
-    /// Resolves when a turn has added a reminder, so the scheduler can look again.
+    /// Resolves when a turn has added a reminder, or another process sharing the store may have
+    /// ([`Store::changed_elsewhere`]), so the scheduler can look again.
     pub async fn reminders_changed(&self) {
-        self.wake.notified().await
+        tokio::select! {
+            _ = self.wake.notified() => {}
+            _ = self.store.changed_elsewhere() => {}
+        }
     }
 
     /// Keeps newly arrived events: appended to the inbox with the source's high-water mark

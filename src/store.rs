@@ -175,6 +175,15 @@ pub trait Store: Send + Sync {
         Ok(())
     }
 
+    /// Resolves when another process sharing this store may have added due entries or
+    /// forgotten someone (PostgreSQL's `LISTEN/NOTIFY`), so the scheduler looks again at once.
+    /// Notifications are lost while the listening connection is down: the scheduler's own
+    /// polling (at least once a minute) is the fallback. A store one process owns has no one
+    /// to hear from: the default never resolves.
+    async fn changed_elsewhere(&self) {
+        std::future::pending::<()>().await
+    }
+
     /// Destroys a person's keys (after their records are gone and that is durable): in the
     /// vault, beside every backup it knows, and wherever the store keeps key records. Returns
     /// how many backup key files changed.

@@ -21,9 +21,14 @@
 //!   until `VACUUM`, WAL segments until recycled, base backups and replicas) then holds only
 //!   ciphertext whose key is gone; see deploy/ for `VACUUM` and WAL retention.
 //!
-//! Not here yet (issue 17 continues): processes claiming a person's turns and due items
-//! across processes (`FOR UPDATE SKIP LOCKED`, leases, `LISTEN/NOTIFY`), and telling other
-//! processes that a person was forgotten (their key caches).
+//! - **Across processes**: due items are claimed with `FOR UPDATE SKIP LOCKED` and a lease
+//!   ([`Store::claim_due`]); a listener of its own (`LISTEN`) wakes the scheduler when another
+//!   process adds due entries and drops a forgotten person's key from this process's memory
+//!   (news sent while it reconnects is lost: the scheduler's polling covers the one, the
+//!   deleted key rows the other).
+//!
+//! Not here yet (issue 17 continues): claiming a person's turns across processes (webhooks
+//! behind a load balancer), elected senders, TLS.
 
 pub mod migrate;
 
@@ -35,6 +40,7 @@ use crate::outbox::OutboxEntry;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiff::Timestamp;
 use std::str::FromStr;
+use std::sync::Arc;
 use tokio_postgres::NoTls;
 
 /// A database error in words (PostgreSQL's own message, without the connection string).
@@ -97,7 +103,11 @@ impl Drop for Pending<'_> {
 /// The store over a PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
-    vault: Vault,
+    vault: Arc<Vault>,
+    /// Woken by the listener when another process adds due entries (`lensbot_due`).
+    due_elsewhere: Arc<tokio::sync::Notify>,
+    /// Stops the listener (`LISTEN`, on a thread of its own) when the store is dropped.
+    _listener: tokio::sync::oneshot::Sender<()>,
     /// This process's name in due-item leases (host, process id and a random part).
     owner: String,
 }
@@ -114,15 +124,46 @@ impl PgStore {
             .await
             .map_err(pg("reading the key table"))?;
         let records: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
-        let vault = Vault::in_table(store_key, &records)?;
+        let vault = Arc::new(Vault::in_table(store_key, &records)?);
         drop(client);
+        let due_elsewhere = Arc::new(tokio::sync::Notify::new());
+        // On a thread and runtime of its own: the store may be opened on a short-lived runtime
+        // (the command line opens it before starting the bot's), and must hear news for as
+        // long as it lives.
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        {
+            let (url, vault, due) = (url.to_string(), vault.clone(), due_elsewhere.clone());
+            std::thread::Builder::new()
+                .name("lensbot-pg-listen".into())
+                .spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
+                    rt.block_on(async move {
+                        tokio::select! {
+                            _ = stopped => {}
+                            _ = listen(url, vault, due) => {}
+                        }
+                    });
+                })
+                .map_err(|e| StoreError::Io(format!("cannot start the listener thread: {e}")))?;
+        }
         let owner = format!(
             "{}:{}:{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
             std::process::id(),
             rand_u32()
         );
-        Ok(PgStore { pool, vault, owner })
+        Ok(PgStore {
+            pool,
+            vault,
+            due_elsewhere,
+            _listener: stop,
+            owner,
+        })
     }
 
     /// One connection from the pool (for `lensbot migrate` and tests).
@@ -225,6 +266,55 @@ impl PgStore {
                 None
             }
         }
+    }
+}
+
+/// The notification channel for new due entries (payload: none).
+const DUE_CHANNEL: &str = "lensbot_due";
+/// The notification channel for forgotten people (payload: the person's store key, an
+/// identifier like `telegram:123`, never anything they wrote).
+const FORGET_CHANNEL: &str = "lensbot_forget";
+
+/// Listens on a connection of its own for the other processes' news: new due entries wake
+/// the scheduler; a forgotten person's keys are dropped from this process's memory too. When
+/// the connection fails it reconnects after a pause (news sent meanwhile is lost; the
+/// scheduler's polling and the deleted key rows cover it).
+async fn listen(url: String, vault: Arc<Vault>, due: Arc<tokio::sync::Notify>) {
+    use tokio_postgres::AsyncMessage;
+    let mut pause = std::time::Duration::from_millis(500);
+    loop {
+        if let Ok((client, mut conn)) = tokio_postgres::connect(&url, NoTls).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let driver = tokio::spawn(async move {
+                while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
+                    match m {
+                        Ok(AsyncMessage::Notification(n)) => {
+                            let _ = tx.send((n.channel().to_string(), n.payload().to_string()));
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+            let listening = client
+                .batch_execute(&format!("LISTEN {DUE_CHANNEL}; LISTEN {FORGET_CHANNEL}"))
+                .await;
+            if listening.is_ok() {
+                pause = std::time::Duration::from_millis(500);
+                // Whatever was added while this connection was down is looked at now.
+                due.notify_one();
+                while let Some((channel, payload)) = rx.recv().await {
+                    if channel == FORGET_CHANNEL {
+                        vault.drop_person(&payload);
+                    } else {
+                        due.notify_one();
+                    }
+                }
+            }
+            driver.abort();
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(30));
     }
 }
 
@@ -517,6 +607,12 @@ impl Store for PgStore {
                     .await
                     .map_err(pg("updating the due index"))?;
             }
+            if !w.due_put.is_empty() {
+                // Delivered at commit, to every other process's listener.
+                tx.execute("SELECT pg_notify($1, '')", &[&DUE_CHANNEL])
+                    .await
+                    .map_err(pg("telling the other processes"))?;
+            }
             for (id, value) in &outbox {
                 tx.execute(
                         "INSERT INTO outbox (id, value) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET value = EXCLUDED.value",
@@ -689,15 +785,29 @@ impl Store for PgStore {
     }
 
     fn vault(&self) -> Option<&Vault> {
-        Some(&self.vault)
+        Some(self.vault.as_ref())
     }
 
     async fn forget_keys(&self, user: &str) -> Result<usize, StoreError> {
-        let client = self.client().await?;
-        client
-            .execute("DELETE FROM person_keys WHERE person = $1", &[&user])
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        tx.execute("DELETE FROM person_keys WHERE person = $1", &[&user])
+            .await
+            .map_err(pg("destroying a person's keys"))?;
+        // The other processes drop the key from their memory too.
+        tx.execute("SELECT pg_notify($1, $2)", &[&FORGET_CHANNEL, &user])
+            .await
+            .map_err(pg("telling the other processes"))?;
+        tx.commit()
             .await
             .map_err(pg("destroying a person's keys"))?;
         self.vault.forget(user)
+    }
+
+    async fn changed_elsewhere(&self) {
+        self.due_elsewhere.notified().await
     }
 }

@@ -480,3 +480,45 @@ async fn lensbot_migrate_moves_everyone_from_sled_to_postgres_and_back() {
         assert_eq!(st.notes[0].text, format!("moving note {i}"));
     }
 }
+
+/// Proves `LISTEN/NOTIFY` between processes: a due entry one store adds wakes another store's
+/// scheduler at once (rather than at its next poll), nothing wakes it when nothing changed, and
+/// forgetting someone through one store drops their key from the other's memory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_processes_hear_of_new_due_entries_and_of_forgets() {
+    let Some(db) = Db::new().await else { return };
+    let db = db.migrated().await;
+    let (a, b) = (db.store().await, db.store().await);
+    let within = |s| tokio::time::timeout(std::time::Duration::from_secs(s), b.changed_elsewhere());
+    // The listener's first connection says "look now" once.
+    assert!(within(10).await.is_ok(), "the listener connected");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(400), b.changed_elsewhere())
+            .await
+            .is_err(),
+        "nothing changed, nothing heard"
+    );
+    let mut w = lensbot::store::Write::default();
+    w.due_put.push(lensbot::store::DueEntry {
+        at: jiff::Timestamp::now(),
+        user: "telegram:5".into(),
+        reminder: "r1".into(),
+    });
+    let mut st = lensbot::engine::UserState::new("telegram:5");
+    st.welcomed = true;
+    w.users.push(st);
+    a.apply(&w).await.unwrap();
+    assert!(within(5).await.is_ok(), "the new due entry was heard");
+    // b learns the person's key by reading them, then hears that they were forgotten.
+    assert!(b.get_user("telegram:5").await.unwrap().is_some());
+    assert!(b.vault().unwrap().has_key("telegram:5"));
+    a.forget_keys("telegram:5").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while b.vault().unwrap().has_key("telegram:5") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the forget was not heard"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
