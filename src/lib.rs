@@ -24,8 +24,9 @@
 //! - [`files`]: the bytes of a message's file, drawn when it is sent: the CPD record as a PDF
 //!   (krilla), the progress picture as a PNG (tiny-skia, ab_glyph), both in the embedded
 //!   DejaVu Sans.
-//! - [`store`]: the [`store::Store`] trait, the sled store (default) and an in-memory one;
-//!   versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
+//! - [`store`]: the [`store::Store`] trait (async), the sled store (default), a PostgreSQL one
+//!   (`--store postgres://…`, feature `postgres`: several processes over one database) and an
+//!   in-memory one; versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
 //!   defends what it holds: a checksum on every value, an integrity manifest checked at open,
 //!   people's records sealed with a key of their own ([`store::vault`]) so forgetting them is
 //!   destroying the key.

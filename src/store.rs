@@ -1,8 +1,12 @@
 //! Where people's progress is kept: a small [`Store`] trait with the embedded sled store as the
-//! default ([`sled_store`]) and an in-memory one for tests ([`memory`]).
+//! default ([`sled_store`]), PostgreSQL for several processes over one database (`postgres`,
+//! feature `postgres`) and an in-memory one for tests ([`memory`]); [`location`] chooses.
 //!
-//! The trait is deliberately small (users by key, a little metadata, flush) so a PostgreSQL
-//! implementation is a day's work. Values are versioned JSON (`{"v":1,…}`, see [`codec`]): a
+//! The trait is async: a store that talks to a database over the network must never block the
+//! runtime's threads (sled's own blocking work, an fsync, hands the worker's other tasks on:
+//! [`blocking`]). It stays small (users by key, a little metadata, the due index, the event
+//! path's inbox, ledger and outbox, flush), and the same conformance routines run against
+//! every implementation (`tests/it/store.rs`). Values are versioned JSON (`{"v":1,…}`, see [`codec`]): a
 //! format change is a migration in one place, never a wipe; a version field must be a small
 //! whole number. "Saved" means [`Store::flush`] has returned: for sled that survives a killed
 //! process, not a power cut (see the README).
