@@ -1,5 +1,5 @@
 //! Durable turns on the sled store and on PostgreSQL in one run (BENCHMARKS.md, "Sled and
-//! PostgreSQL"): the same loop as `benches/common/durable.rs` (people at once, each sending
+//! PostgreSQL"): the loop of `benches/common/durable.rs` (people at once, each sending
 //! `/note` turns, every answer confirmed only once its write is durable), alternating the two
 //! stores round by round so a noisy machine treats both alike.
 //!
@@ -8,20 +8,15 @@
 //! `fsync` on). Prints one line per store, people count and run:
 //! `store people answers_per_sec p50_ms p99_ms`.
 
-use lensbot::engine::Input;
-use lensbot::session::Session;
+// Only the loop over a given store is used here.
+#[allow(dead_code)]
+#[path = "common/durable.rs"]
+mod durable;
+
 use lensbot::store::postgres::{PgStore, migrate_url};
 use lensbot::store::vault::StoreKey;
 use lensbot::store::{SledStore, Store};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// A fresh database on the cluster, migrated; its URL.
 async fn fresh_database(base: &str, n: usize) -> String {
@@ -40,46 +35,6 @@ async fn fresh_database(base: &str, n: usize) -> String {
     let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
     migrate_url(&url).await.unwrap();
     url
-}
-
-/// `users` people at once, `turns_each` turns each, over `store`: (answers a second, p50, p99).
-async fn run(store: Arc<dyn Store>, users: usize, turns_each: usize) -> (f64, Duration, Duration) {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dialogues");
-    let cat = Arc::new(lensbot::content::load(&dir).expect("the content loads").0);
-    let session = Arc::new(Session::new(cat, store));
-    let now: jiff::Timestamp = "2026-01-05T09:00:00Z".parse().unwrap();
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for u in 0..users {
-        let s = session.clone();
-        tasks.spawn(async move {
-            let mut lat = Vec::with_capacity(turns_each);
-            for i in 0..turns_each {
-                let t = Instant::now();
-                s.handle(
-                    &format!("bench:{u}"),
-                    Input::Text(format!("/note answer {i}")),
-                    None,
-                    now,
-                )
-                .await
-                .unwrap();
-                lat.push(t.elapsed());
-            }
-            lat
-        });
-    }
-    let mut lat = Vec::new();
-    while let Some(r) = tasks.join_next().await {
-        lat.extend(r.unwrap());
-    }
-    let total = started.elapsed();
-    lat.sort();
-    (
-        lat.len() as f64 / total.as_secs_f64(),
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99),
-    )
 }
 
 fn main() {
@@ -101,11 +56,8 @@ fn main() {
         );
         std::process::exit(2);
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dialogues");
+    let cat = Arc::new(lensbot::content::load(&dir).expect("the content loads").0);
     let mut n = 0;
     for _ in 0..runs {
         for &people in &users {
@@ -119,19 +71,22 @@ fn main() {
             for which in order {
                 n += 1;
                 let dir = tempfile::tempdir().unwrap();
-                let (per_sec, p50, p99) = rt.block_on(async {
-                    let store: Arc<dyn Store> = if which == "sled" {
-                        Arc::new(SledStore::open(dir.path()).unwrap())
-                    } else {
+                // Opened on a runtime of its own that ends here (a PostgreSQL connection made
+                // on it closes, and the pool makes new ones on the benchmark's runtime).
+                let store: Arc<dyn Store> = if which == "sled" {
+                    Arc::new(SledStore::open(dir.path()).unwrap())
+                } else {
+                    lensbot::store::wait(async {
                         let url = fresh_database(&base, n).await;
                         Arc::new(
                             PgStore::connect(&url, StoreKey::from_bytes([7; 32]))
                                 .await
                                 .unwrap(),
                         )
-                    };
-                    run(store, people, turns).await
-                });
+                    })
+                };
+                let r = durable::bench_durable_on(cat.clone(), store, people, turns);
+                let (per_sec, p50, p99) = (r.per_sec, r.p50, r.p99);
                 println!(
                     "{which} {people} {per_sec:.0} {:.3} {:.3}",
                     p50.as_secs_f64() * 1000.0,

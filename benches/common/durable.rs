@@ -41,6 +41,16 @@ pub struct DurableResult {
 pub fn bench_durable(cat: Arc<content::Catalog>, users: usize, turns_each: usize) -> DurableResult {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
+    bench_durable_on(cat, store, users, turns_each)
+}
+
+/// The same loop over a store the caller opened (`benches/stores.rs`: sled and PostgreSQL).
+pub fn bench_durable_on(
+    cat: Arc<content::Catalog>,
+    store: Arc<dyn Store>,
+    users: usize,
+    turns_each: usize,
+) -> DurableResult {
     let session = Arc::new(Session::new(cat, store));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -201,13 +201,18 @@ impl PgStore {
         }
     }
 
-    /// Inserts the person keys made since the last write, in the caller's transaction.
-    async fn save_new_keys(
-        &self,
-        tx: &tokio_postgres::Transaction<'_>,
-        keys: &[vault::NewKey],
-    ) -> Result<(), StoreError> {
-        for k in keys {
+    /// Starts a write's transaction with the person keys made since the last write inserted
+    /// in it; the keys go back to the vault unless the caller marks them saved after commit.
+    async fn begin<'c>(
+        &'c self,
+        client: &'c mut tokio_postgres::Client,
+    ) -> Result<(tokio_postgres::Transaction<'c>, Pending<'c>), StoreError> {
+        let pending = Pending::take(&self.vault);
+        let tx = client
+            .transaction()
+            .await
+            .map_err(pg("starting a transaction"))?;
+        for k in &pending.keys {
             tx.execute(
                 "INSERT INTO person_keys (id, person, record) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
                 &[&(k.id as i64), &k.person, &k.record],
@@ -215,7 +220,7 @@ impl PgStore {
             .await
             .map_err(pg("saving a person key"))?;
         }
-        Ok(())
+        Ok((tx, pending))
     }
 
     fn user_value(&self, state: &UserState) -> Result<Vec<u8>, StoreError> {
@@ -541,12 +546,7 @@ impl Store for PgStore {
             outbox.push((e.id as i64, self.outbox_value(e)?));
         }
         let mut client = self.client().await?;
-        let mut pending = Pending::take(&self.vault);
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg("starting a transaction"))?;
-        self.save_new_keys(&tx, &pending.keys).await?;
+        let (tx, mut pending) = self.begin(&mut client).await?;
         {
             // The event first: a second process applying the same event stops here.
             for (id, at) in &w.events {
@@ -720,12 +720,7 @@ impl Store for PgStore {
         }
         let high = high_water as i64;
         let mut client = self.client().await?;
-        let mut pending = Pending::take(&self.vault);
-        let tx = client
-            .transaction()
-            .await
-            .map_err(pg("starting a transaction"))?;
-        self.save_new_keys(&tx, &pending.keys).await?;
+        let (tx, mut pending) = self.begin(&mut client).await?;
         for (v, k) in &sealed {
             tx.execute(
                         "INSERT INTO inbox (key, source, value) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
