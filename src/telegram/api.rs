@@ -141,7 +141,8 @@ impl Api {
         let body = serde_json::json!({
             "offset": offset,
             "timeout": timeout,
-            "allowed_updates": ["message", "callback_query"],
+            // `my_chat_member`: the bot added to a group, to say hello there.
+            "allowed_updates": ["message", "callback_query", "my_chat_member"],
         });
         let timeout = Duration::from_secs(timeout as u64 + 15);
         let (status, bytes) = self.post("getUpdates", &body, timeout).await?;
