@@ -11,8 +11,10 @@
 //!   updates in order, different people side by side, so a person sending forty messages at
 //!   once delays nobody else. At start the inbox's leftovers are queued first.
 //! - **Turns.** Private chats carry the whole conversation through the session, which writes
-//!   the reply into the outbox with the new state. Groups answer only what is public by nature
-//!   and deep-link anything personal (a link only navigates: `engine::DEEP_LINKS`); group
+//!   the reply into the outbox with the new state. Groups answer only what is public by nature,
+//!   briefly and threaded to the person who asked, and deep-link anything else (a link only
+//!   navigates: `engine::DEEP_LINKS`); what is said there is decided in [`groups`], the hello
+//!   when the bot is added to a group (`my_chat_member`) included; group
 //!   `/challenge` commands change the group's record and owe the group its post in the same
 //!   write. A challenge request for a group whose challenge the person is not in (the join
 //!   link, above all) goes to the session only once `getChatMember` confirms that they are in
@@ -108,7 +110,7 @@ pub fn user_key(id: u64) -> String {
     format!("telegram:{id}")
 }
 
-/// Builds teloxide's client (for the calls off the hot path: `getMe`, `setMyCommands`,
+/// Builds teloxide's client (for the calls off the hot path: `getMe`,
 /// `getChatMember`, `answerCallbackQuery`, `editMessageReplyMarkup`).
 fn bot(config: &Config) -> Result<Bot, TelegramError> {
     let url = reqwest::Url::parse(&config.api_url)

@@ -300,4 +300,18 @@ mod tests {
         assert_eq!(link_payload("note", "x"), None);
         assert!(link_payload("examples", &"a".repeat(100)).unwrap().len() <= 64);
     }
+
+    /// The reply marker survives the trip (through the outbox) and is removed before rendering;
+    /// a button with a label and the same token is left alone.
+    #[test]
+    fn the_reply_marker_is_taken_off_and_read() {
+        let m = Message::public().para("x").buttons(vec![Button {
+            label: "Keep".into(),
+            token: format!("{REPLY_MARKER}9"),
+        }]);
+        let mut m = in_reply_to(vec![m], 77).pop().unwrap();
+        assert_eq!(take_reply(&mut m), Some(77));
+        assert_eq!(m.buttons.len(), 1);
+        assert_eq!(take_reply(&mut m), None);
+    }
 }

@@ -7,7 +7,8 @@
 //! [`Call::file`]), `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records
 //! every call (checked against the Bot API spec by [`crate::telegram_spec`]), and can be told to
 //! fail a call (a 429 with `retry_after`, a 403 for a blocked user, a 5xx) or to be slow (a turn
-//! in flight at shutdown).
+//! in flight at shutdown). It can also serve the bot's own membership changing in a group
+//! (`my_chat_member`, [`FakeTelegram::bot_status`]), and gives each group message its own id.
 //!
 //! `getChatMember` answers as Telegram does: the person's `ChatMember` in the group (`left`
 //! unless a test made them a member, restricted, banned or an admin), or a 400 "chat not

@@ -111,7 +111,8 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
             .contains("Welcome to lensbot")
     );
     assert_eq!(welcome["parse_mode"], "HTML");
-    // The commands were registered at start-up, with descriptions.
+    // The commands were registered at start-up, with descriptions (all of them first, for
+    // private chats).
     let cmds = &f.calls("setMyCommands")[0].body["commands"];
     assert_eq!(
         cmds.as_array().unwrap().len(),
