@@ -11,8 +11,10 @@
 //!   updates in order, different people side by side, so a person sending forty messages at
 //!   once delays nobody else. At start the inbox's leftovers are queued first.
 //! - **Turns.** Private chats carry the whole conversation through the session, which writes
-//!   the reply into the outbox with the new state. Groups answer only what is public by nature
-//!   and deep-link anything personal (a link only navigates: `engine::DEEP_LINKS`); group
+//!   the reply into the outbox with the new state. Groups answer only what is public by nature,
+//!   briefly and threaded to the person who asked, and deep-link anything else (a link only
+//!   navigates: `engine::DEEP_LINKS`); what is said there is decided in [`groups`], the hello
+//!   when the bot is added to a group (`my_chat_member`) included; group
 //!   `/challenge` commands change the group's record and owe the group its post in the same
 //!   write. A challenge request for a group whose challenge the person is not in (the join
 //!   link, above all) goes to the session only once `getChatMember` confirms that they are in
@@ -26,6 +28,7 @@
 //! Reflections are never logged; nothing personal is sent to a group.
 
 pub mod api;
+pub mod groups;
 pub mod limits;
 pub mod render;
 
@@ -42,7 +45,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide_core::requests::Requester;
-use teloxide_core::types::{BotCommand, CallbackQuery, Message as TgMessage, Update, UpdateKind};
+use teloxide_core::types::{
+    CallbackQuery, ChatMemberUpdated, Message as TgMessage, Update, UpdateKind,
+};
 use teloxide_core::{Bot, RequestError};
 
 /// Telegram's own API address.
@@ -105,7 +110,7 @@ pub fn user_key(id: u64) -> String {
     format!("telegram:{id}")
 }
 
-/// Builds teloxide's client (for the calls off the hot path: `getMe`, `setMyCommands`,
+/// Builds teloxide's client (for the calls off the hot path: `getMe`,
 /// `getChatMember`, `answerCallbackQuery`, `editMessageReplyMarkup`).
 fn bot(config: &Config) -> Result<Bot, TelegramError> {
     let url = reqwest::Url::parse(&config.api_url)
@@ -131,15 +136,17 @@ pub async fn run(
         _ = &mut shutdown => return Ok(()),
     };
     let username = me.username.clone().unwrap_or_default();
-    let commands: Vec<BotCommand> = COMMANDS
-        .iter()
-        .map(|(c, _)| BotCommand::new(*c, session.catalog().t(&format!("cmd.{c}"))))
-        .collect();
-    if let Err(e) = bot.set_my_commands(commands).await {
-        tracing::warn!(
-            "could not register the command list with Telegram: {}",
-            describe(&e)
-        );
+    // One list per scope: `/forgetme` and the other personal commands only in private chats.
+    for body in groups::command_scopes(session.catalog()) {
+        if let Err(e) = api
+            .call("setMyCommands", &body, Duration::from_secs(10))
+            .await
+        {
+            tracing::warn!(
+                scope = %body["scope"]["type"],
+                "could not register a command list with Telegram: {e:?}"
+            );
+        }
     }
     tracing::info!("connected to Telegram as @{username}");
 
@@ -300,7 +307,8 @@ pub fn read_update(payload: &serde_json::Value) -> Result<Update, serde_json::Er
 fn inbox_entry(id: u64, payload: serde_json::Value) -> InboxEntry {
     let from = payload["message"]["from"]["id"]
         .as_i64()
-        .or_else(|| payload["callback_query"]["from"]["id"].as_i64());
+        .or_else(|| payload["callback_query"]["from"]["id"].as_i64())
+        .or_else(|| payload["my_chat_member"]["from"]["id"].as_i64());
     let queue = match from {
         Some(f) => format!("telegram:{f}"),
         None => format!("telegram:chat:{}", payload["message"]["chat"]["id"]),
@@ -370,6 +378,7 @@ impl Adapter {
         match update.kind {
             UpdateKind::Message(m) => self.on_message(m, ev).await,
             UpdateKind::CallbackQuery(q) => self.on_callback(q, ev).await,
+            UpdateKind::MyChatMember(u) => self.on_my_membership(u, ev).await,
             _ => self.drop_event(&ev).await,
         }
     }
@@ -379,6 +388,22 @@ impl Adapter {
         if let Err(e) = self.session.post(ev, Vec::new()).await {
             tracing::warn!("clearing a Telegram update failed: {e}");
         }
+    }
+
+    /// The bot's own membership changed: when it has just been added to a group (or made an
+    /// admin of one it was not in), it says hello there: what it does and how to start a
+    /// challenge. Promotions, demotions and removals pass quietly.
+    async fn on_my_membership(&self, u: ChatMemberUpdated, mut ev: Event) {
+        let joined = |s: &teloxide_core::types::ChatMemberKind| s.is_present();
+        let added = u.chat.is_group() || u.chat.is_supergroup();
+        if !added || joined(&u.old_chat_member.kind) || !joined(&u.new_chat_member.kind) {
+            return self.drop_event(&ev).await;
+        }
+        ev.user = user_key(u.from.id.0);
+        ev.to = Some(challenge::group_key("telegram", &u.chat.id.0.to_string()));
+        tracing::info!(platform = "telegram", "added to a group; saying hello");
+        let hello = groups::hello(self.session.catalog());
+        self.post(&ev, vec![hello]).await
     }
 
     async fn on_callback(&self, q: CallbackQuery, mut ev: Event) {
@@ -445,21 +470,36 @@ impl Adapter {
             return self.drop_event(&ev).await;
         }
         let args = args.trim();
-        if cmd == "challenge" {
-            return self.group_challenge(&m, from, args, ev).await;
-        }
-        let messages = if engine::is_public_lookup(&cmd, args) {
-            engine::public_lookup(
-                self.session.catalog(),
-                &user,
-                &format!("/{cmd} {args}"),
-                m.id.0.unsigned_abs(),
-                self.session.now(),
-            )
-        } else {
-            vec![self.continue_privately(&cmd, args)]
+        let cat = self.session.catalog();
+        let asked = m.id.0;
+        let messages = match groups::route(&cmd, args) {
+            groups::Route::Challenge => return self.group_challenge(&m, from, args, ev).await,
+            groups::Route::About => vec![groups::about(cat)],
+            groups::Route::Public if cmd == "help" => vec![groups::help(cat)],
+            groups::Route::Public => {
+                let answer = groups::lookup(
+                    cat,
+                    &user,
+                    &format!("/{cmd} {args}"),
+                    m.id.0.unsigned_abs(),
+                    self.session.now(),
+                );
+                let payload = groups::link_payload(&cmd, args);
+                if answer.is_empty() {
+                    // Nothing public to say (the words matched no need): the menu, privately.
+                    vec![self.continue_privately(&cmd, args)]
+                } else {
+                    answer
+                        .into_iter()
+                        .map(|a| groups::public_answer(cat, a, payload.clone()))
+                        .collect()
+                }
+            }
+            groups::Route::Privately | groups::Route::Personal => {
+                vec![self.continue_privately(&cmd, args)]
+            }
         };
-        self.post(&ev, messages).await
+        self.post(&ev, groups::in_reply_to(messages, asked)).await
     }
 
     /// A challenge request (a `/start ch_…` deep link, `/challenge join CODE`, a `ch_…` button)
@@ -534,6 +574,13 @@ impl Adapter {
             sub.as_str(),
             "start" | "pause" | "resume" | "skip" | "end" | "stop" | "takeover"
         );
+        let cat = self.session.catalog();
+        if matches!(sub.as_str(), "" | "help") {
+            let help = groups::challenge_help(cat);
+            return self
+                .post(&ev, groups::in_reply_to(vec![help], m.id.0))
+                .await;
+        }
         let admin = facilitating
             && match self.bot.get_chat_member(m.chat.id, from.id).await {
                 Ok(member) => member.is_privileged(),
@@ -542,6 +589,13 @@ impl Adapter {
                     false
                 }
             };
+        if facilitating && !admin {
+            // Said in Telegram's terms (group admins), not Discord's roles.
+            let refusal = groups::admins_only(cat, &sub);
+            return self
+                .post(&ev, groups::in_reply_to(vec![refusal], m.id.0))
+                .await;
+        }
         let group = Group {
             key: challenge::group_key("telegram", &m.chat.id.0.to_string()),
             title: m.chat.title().unwrap_or_default().to_string(),
@@ -554,34 +608,31 @@ impl Adapter {
         self.session.group_answer(&group, &actor, args, &ev).await;
     }
 
-    /// Anything personal asked in a group moves to a private chat through a deep link (a
-    /// button whose token becomes `t.me/<bot>?start=<token>` when posted in a group).
+    /// Anything asked in a group that is not answered there moves to a private chat through a
+    /// deep link (a button whose token becomes `t.me/<bot>?start=<token>` when posted in a
+    /// group): "I'll answer that privately" for a lookup or a lens, "that's personal" for
+    /// anything about the person.
     fn continue_privately(&self, cmd: &str, args: &str) -> Message {
         let cat = self.session.catalog();
-        let button = |token: String| Button {
-            label: cat.t("button.continue_privately").to_string(),
-            token,
-        };
-        if engine::deep_link(cmd).is_none() {
+        let Some(payload) = groups::link_payload(cmd, args) else {
             // A link may only navigate (`engine::DEEP_LINKS`): anything that changes or shows
             // what is held is asked for in the private chat itself. The button opens it.
             return Message::public()
                 .para(cat.tf("telegram_continue_privately_command", &[("command", cmd)]))
-                .buttons(vec![button(String::new())]);
+                .buttons(vec![Button {
+                    label: cat.t("button.continue_privately").to_string(),
+                    token: String::new(),
+                }]);
+        };
+        if groups::route(cmd, args) == groups::Route::Personal {
+            return Message::public()
+                .para(cat.t("telegram_continue_privately"))
+                .buttons(vec![Button {
+                    label: cat.t("button.continue_privately").to_string(),
+                    token: payload,
+                }]);
         }
-        let mut payload = cmd.to_string();
-        // Only safe, non-personal arguments travel in the link (a lens number, a need).
-        let arg: String = args
-            .chars()
-            .take(20)
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        if matches!(cmd, "lens" | "signpost" | "prep") && !arg.is_empty() {
-            payload = format!("{cmd}-{arg}");
-        }
-        Message::public()
-            .para(cat.t("telegram_continue_privately"))
-            .buttons(vec![button(payload)])
+        groups::privately(cat, payload)
     }
 
     /// A turn through the session; its reply goes into the outbox with the new state.
@@ -623,6 +674,7 @@ impl Adapter {
         chat: i64,
         html: String,
         keyboard: Option<serde_json::Value>,
+        reply_to: Option<i64>,
     ) -> Result<(), api::Failure> {
         if let Some(l) = &self.limiter {
             let wait = l.reserve(chat, std::time::Instant::now());
@@ -639,6 +691,11 @@ impl Adapter {
         });
         if let Some(k) = keyboard {
             body["reply_markup"] = k;
+        }
+        if let Some(id) = reply_to {
+            // Threaded to the person who asked; sent anyway if their message was deleted.
+            body["reply_parameters"] =
+                serde_json::json!({"message_id": id, "allow_sending_without_reply": true});
         }
         let mut tries = 0;
         loop {
@@ -669,6 +726,9 @@ impl Adapter {
             if group && m.audience != engine::Audience::Public {
                 continue; // Never anything personal in a group.
             }
+            let mut m = m.clone();
+            let reply_to = groups::take_reply(&mut m);
+            let m = &m;
             // A file is drawn here, when it is sent; a picture stands in for the text.
             let file = match m.file.as_deref() {
                 Some(f) => Some((f, crate::files::bytes_off_thread(f).await)),
@@ -679,7 +739,10 @@ impl Adapter {
                 for part in render::render(m) {
                     let keyboard =
                         keyboard(&part.keyboard, group.then_some(self.username.as_str()));
-                    outcome(to, self.send_html(chat, part.html, keyboard).await)?;
+                    outcome(
+                        to,
+                        self.send_html(chat, part.html, keyboard, reply_to).await,
+                    )?;
                 }
             }
             match file {
@@ -698,7 +761,11 @@ impl Adapter {
                             .session
                             .catalog()
                             .tf("files.failed", &[("name", &f.name)]);
-                        outcome(to, self.send_html(chat, render::escape(&sorry), None).await)?;
+                        outcome(
+                            to,
+                            self.send_html(chat, render::escape(&sorry), None, None)
+                                .await,
+                        )?;
                     }
                 }
             }

@@ -491,4 +491,15 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("progress.count_streak", &["n"]),
     ("files.saved", &["name", "path"]),
     ("files.failed", &["name"]),
+    // Telegram, in groups (issue 15).
+    ("tg_group.hello", &[]),
+    ("tg_group.hello_challenge", &[]),
+    ("tg_group.button_open_private", &[]),
+    ("tg_group.help_short", &[]),
+    ("tg_group.challenge_help", &[]),
+    ("tg_group.admins_only", &["verb"]),
+    ("tg_group.answer_privately", &[]),
+    ("tg_group.button_more", &[]),
+    ("tg_group.more_privately", &[]),
+    ("tg_group.cmd_challenge_admin", &[]),
 ];

@@ -258,6 +258,11 @@ pub fn profession_from_text(cat: &Catalog, text: &str) -> Option<String> {
 /// `/examples [profession or words]`.
 pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
     let arg = arg.trim();
+    // An example's own id (a group's deep link to one example): that example.
+    if let Some(e) = ctx.cat.examples.iter().find(|e| e.id == arg) {
+        let id = e.id.clone();
+        return example(ctx, &id);
+    }
     let prof = if arg.is_empty() {
         ctx.st.profession.clone()
     } else {

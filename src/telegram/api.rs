@@ -4,7 +4,8 @@
 //! good; `sendMessage`, whose failures the sender must tell apart (a 429 with `retry_after`, a
 //! 5xx or network error to retry, a 403 for a person who blocked the bot, a 400 refused for
 //! good); and `getChatMember` before a challenge join from a deep link (a member, not a member,
-//! or Telegram could not be asked); `sendDocument` and `sendPhoto`, a file as
+//! or Telegram could not be asked); `setMyCommands`, one command list per scope, through
+//! [`Api::call`]; `sendDocument` and `sendPhoto`, a file as
 //! multipart/form-data ([`multipart`]), failing the same ways as `sendMessage`. teloxide-core waits ten seconds inside a request after any
 //! 5xx; here the sender's back-off decides, per chat.
 //!
@@ -141,7 +142,8 @@ impl Api {
         let body = serde_json::json!({
             "offset": offset,
             "timeout": timeout,
-            "allowed_updates": ["message", "callback_query"],
+            // `my_chat_member`: the bot added to a group, to say hello there.
+            "allowed_updates": ["message", "callback_query", "my_chat_member"],
         });
         let timeout = Duration::from_secs(timeout as u64 + 15);
         let (status, bytes) = self.post("getUpdates", &body, timeout).await?;

@@ -7,7 +7,8 @@
 //! [`Call::file`]), `answerCallbackQuery`, `editMessageReplyMarkup` and `getChatMember`, records
 //! every call (checked against the Bot API spec by [`crate::telegram_spec`]), and can be told to
 //! fail a call (a 429 with `retry_after`, a 403 for a blocked user, a 5xx) or to be slow (a turn
-//! in flight at shutdown).
+//! in flight at shutdown). It can also serve the bot's own membership changing in a group
+//! (`my_chat_member`, [`FakeTelegram::bot_status`]), and gives each group message its own id.
 //!
 //! `getChatMember` answers as Telegram does: the person's `ChatMember` in the group (`left`
 //! unless a test made them a member, restricted, banned or an admin), or a 400 "chat not
@@ -327,6 +328,10 @@ impl FakeTelegram {
             st.next_update += 1;
             let id = st.next_update;
             update["update_id"] = json!(id);
+            // A group message's id (0 when sent): the update's, so replies can be told apart.
+            if update["message"]["message_id"] == json!(0) {
+                update["message"]["message_id"] = json!(id);
+            }
             st.queue.push(update);
             id
         };
@@ -344,9 +349,43 @@ impl FakeTelegram {
         self.push(self.private_text(user_id, text))
     }
 
-    /// Queues a text message from a person in a group.
+    /// Queues a text message from a person in a group; its message id is the update's id
+    /// (returned), so a threaded reply can be matched to it.
     pub fn send_group(&self, chat_id: i64, user_id: i64, text: &str) -> i64 {
-        self.push(json!({"message": {"message_id": 1, "date": 1767600000, "chat": chat(chat_id), "from": user(user_id), "text": text}}))
+        self.push(json!({"message": {"message_id": 0, "date": 1767600000, "chat": chat(chat_id), "from": user(user_id), "text": text}}))
+    }
+
+    /// Queues a `my_chat_member` update: the bot's status in a group changed from `old` to
+    /// `new` (`left`, `member`, `administrator` …), by a person's doing.
+    pub fn bot_status(&self, chat_id: i64, by: i64, old: &str, new: &str) -> i64 {
+        let bot =
+            json!({"id": 42, "is_bot": true, "first_name": "lensbot", "username": BOT_USERNAME});
+        let member = |status: &str| {
+            let mut m = json!({"status": status, "user": bot});
+            if status == "administrator" {
+                for right in [
+                    "can_be_edited",
+                    "is_anonymous",
+                    "can_manage_chat",
+                    "can_delete_messages",
+                    "can_manage_video_chats",
+                    "can_restrict_members",
+                    "can_promote_members",
+                    "can_change_info",
+                    "can_invite_users",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                ] {
+                    m[right] = json!(false);
+                }
+            }
+            m
+        };
+        self.push(
+            json!({"my_chat_member": {"chat": chat(chat_id), "from": user(by),
+            "date": 1767600000, "old_chat_member": member(old), "new_chat_member": member(new)}}),
+        )
     }
 
     /// Queues a button press on a message the bot sent.

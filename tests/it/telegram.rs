@@ -111,7 +111,8 @@ async fn start_and_a_lens_conversation_with_buttons_and_free_text_stored_and_exp
             .contains("Welcome to lensbot")
     );
     assert_eq!(welcome["parse_mode"], "HTML");
-    // The commands were registered at start-up, with descriptions.
+    // The commands were registered at start-up, with descriptions (all of them first, for
+    // private chats).
     let cmds = &f.calls("setMyCommands")[0].body["commands"];
     assert_eq!(
         cmds.as_array().unwrap().len(),
@@ -228,14 +229,14 @@ async fn group_commands_stay_public_and_anything_personal_moves_to_a_private_cha
     f.send_group(group, 2002, "/define@lensbot_test_bot equity");
     f.wait_for_text(group, "Equality and equity").await;
     f.send_group(group, 2002, "/lens 3");
-    let hint = f.wait_for_text(group, "private chat").await;
+    let hint = f.wait_for_text(group, "I'll answer that privately").await;
     let url = hint["reply_markup"]["inline_keyboard"][0][0]["url"]
         .as_str()
         .unwrap()
         .to_string();
     assert_eq!(url, format!("https://t.me/{BOT_USERNAME}?start=lens-3"));
     f.send_group(group, 2002, "/note my secret worry about a colleague");
-    f.wait_for_text(group, "private chat").await;
+    f.wait_for_text(group, "That's personal").await;
     // Commands for another bot, and plain chatter, are left alone.
     f.send_group(group, 2002, "/fact@some_other_bot");
     f.send_group(group, 2002, "morning all");
@@ -690,7 +691,7 @@ async fn a_replayed_group_command_applies_once() {
     );
     // Something after the replay, so we know it was polled and passed over.
     f.send_group(group, 7007, "/help");
-    f.wait_for_text(group, "/lens").await;
+    f.wait_for_text(group, "/define").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(f.sent_to(group).len(), 2, "one fact, one help");
     r.stop().await.unwrap();
@@ -856,5 +857,261 @@ async fn the_short_route_and_the_journal_render_with_blank_lines_and_work_by_but
         4,
         "three reflections and a meeting line"
     );
+    r.stop().await.unwrap();
+}
+
+// --- Telegram, in groups (issue 15) ---
+
+/// Waits until `n` messages have reached a chat (or panics after 15 s, listing them).
+async fn wait_for_count(f: &FakeTelegram, chat: i64, n: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let sent = f.sent_to(chat);
+        if sent.len() >= n {
+            return sent;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {n} messages reached {chat}: {sent:?}",
+            sent.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The deep-link URLs of a sent message's buttons.
+fn link_urls(m: &Value) -> Vec<String> {
+    m["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["url"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Added to a group (`my_chat_member`: left → member), the bot says hello there once, in two
+/// lines naming what it does and how to start a challenge; being made an admin afterwards says
+/// nothing more. It asks `getUpdates` for `my_chat_member` updates, the fake's update has the
+/// Bot API's shape, and every request matches the spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn added_to_a_group_the_bot_says_hello_once() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100321;
+    f.bot_status(group, 3003, "left", "member");
+    let hello = f.wait_for_text(group, "/challenge start").await;
+    let t = text_of(&hello);
+    assert!(t.contains("In this group"), "{t}");
+    assert_eq!(
+        t.trim().lines().filter(|l| !l.trim().is_empty()).count(),
+        2,
+        "{t}"
+    );
+    // Promoted later: no second hello (a later message proves the update was handled).
+    f.bot_status(group, 3003, "member", "administrator");
+    f.send_group(group, 3003, "/fact");
+    f.wait_for_text(group, "Did you know?").await;
+    assert_eq!(f.sent_to(group).len(), 2, "{:?}", f.sent_to(group));
+    let polls = f.calls("getUpdates");
+    assert!(
+        polls.iter().all(|c| c.body["allowed_updates"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("my_chat_member")))),
+        "{:?}",
+        polls[0].body
+    );
+    let problems = crate::telegram_spec::value_problems(
+        "ChatMemberUpdated",
+        &json!({"chat": {"id": group, "type": "supergroup", "title": "AHP network"},
+            "from": {"id": 3003, "is_bot": false, "first_name": "User3003"}, "date": 1767600000,
+            "old_chat_member": {"status": "left", "user": {"id": 42, "is_bot": true, "first_name": "lensbot"}},
+            "new_chat_member": {"status": "member", "user": {"id": 42, "is_bot": true, "first_name": "lensbot"}}}),
+    );
+    assert!(problems.is_empty(), "{problems:?}");
+    crate::telegram_spec::assert_calls_match(f);
+    r.stop().await.unwrap();
+}
+
+/// Command lists are registered by scope: private chats get all of them (`/forgetme` too),
+/// groups only the public ones and `/challenge`, group admins the same with the facilitator's
+/// `/challenge`; each `setMyCommands` matches the Bot API spec (the scope's `type` included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_lists_are_registered_by_scope() {
+    let r = start().await;
+    let f = &r.fake;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while f.calls("setMyCommands").len() < 3 {
+        assert!(Instant::now() < deadline, "{:?}", f.calls("setMyCommands"));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lists: Vec<(String, Vec<String>, Value)> = f
+        .calls("setMyCommands")
+        .iter()
+        .map(|c| {
+            let names = c.body["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["command"].as_str().unwrap().to_string())
+                .collect();
+            (
+                c.body["scope"]["type"].as_str().unwrap_or("").to_string(),
+                names,
+                c.body.clone(),
+            )
+        })
+        .collect();
+    let of = |scope: &str| {
+        lists
+            .iter()
+            .find(|l| l.0 == scope)
+            .unwrap_or_else(|| panic!("no list for {scope}: {lists:?}"))
+    };
+    let private = of("all_private_chats");
+    assert!(private.1.contains(&"forgetme".to_string()));
+    assert_eq!(private.1.len(), lensbot::engine::COMMANDS.len());
+    let group = of("all_group_chats");
+    let admins = of("all_chat_administrators");
+    for l in [group, admins] {
+        assert!(l.1.contains(&"challenge".to_string()), "{l:?}");
+        assert!(l.1.contains(&"define".to_string()), "{l:?}");
+        for personal in ["forgetme", "note", "journal", "mydata", "export", "start"] {
+            assert!(!l.1.contains(&personal.to_string()), "{personal} in {l:?}");
+        }
+    }
+    let described = |l: &(String, Vec<String>, Value)| {
+        l.2["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["command"] == "challenge")
+            .unwrap()["description"]
+            .clone()
+    };
+    assert_ne!(
+        described(group),
+        described(admins),
+        "admins see the facilitator's words"
+    );
+    crate::telegram_spec::assert_calls_match(f);
+    r.stop().await.unwrap();
+}
+
+/// In a group, `/start` says what the bot does there (not "that's personal"); `/help` and
+/// `/resources housing` are short, with a "More, privately" deep link to the whole answer;
+/// `/signpost money` is answered in the group (it is public guidance); `/define` and
+/// `/prep team` say "I'll answer that privately" with a deep link to the answer; `/forgetme`
+/// is still "personal". Every reply is threaded to the message that asked (`reply_parameters`
+/// with its id) and every request matches the spec.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_replies_are_short_threaded_and_link_privately() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100654;
+    let ask = |text: &str| f.send_group(group, 4004, text);
+    let link = |p: &str| format!("https://t.me/{BOT_USERNAME}?start={p}");
+    let cases: Vec<(i64, &str)> = vec![
+        (ask(&format!("/start@{BOT_USERNAME}")), "In this group"),
+        (ask("/help"), "Here in the group"),
+        (
+            ask("/resources housing"),
+            "tap the button to read all of it",
+        ),
+        (ask("/signpost money"), ""),
+        (ask("/define"), "I'll answer that privately"),
+        (ask("/prep team"), "I'll answer that privately"),
+        (ask("/forgetme"), "That's personal"),
+    ];
+    let sent = wait_for_count(f, group, cases.len()).await;
+    assert_eq!(sent.len(), cases.len(), "{sent:?}");
+    for (m, (asked, needle)) in sent.iter().zip(&cases) {
+        let t = text_of(m);
+        assert!(t.contains(needle), "{needle:?} not in {t}");
+        assert!(
+            !t.contains("That's personal") || *needle == "That's personal",
+            "{t}"
+        );
+        assert_eq!(m["reply_parameters"]["message_id"], json!(asked), "{m}");
+        assert!(t.chars().count() <= 900, "too long for a group: {t}");
+    }
+    assert_eq!(
+        link_urls(&sent[0]),
+        vec![format!("https://t.me/{BOT_USERNAME}")]
+    );
+    assert_eq!(link_urls(&sent[1]), vec![link("help")]);
+    assert!(
+        link_urls(&sent[2]).contains(&link("resources-housing")),
+        "{}",
+        sent[2]
+    );
+    assert_eq!(link_urls(&sent[4]), vec![link("define")]);
+    assert_eq!(link_urls(&sent[5]), vec![link("prep-team")]);
+    // The whole answer follows the link privately.
+    f.send_private(4004, "/start resources-housing");
+    f.wait_for_text(4004, "housing").await;
+    crate::telegram_spec::assert_calls_match(f);
+    r.stop().await.unwrap();
+}
+
+/// `/examples physio` in a group lists the examples with a deep link per example (not a
+/// "choose one" with nothing to choose); a link opens that example in the private chat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn examples_in_a_group_give_a_deep_link_to_each() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100655;
+    f.send_group(group, 5005, "/examples physio");
+    let list = f.wait_for_text(group, "found").await;
+    let urls = link_urls(&list);
+    let prefix = format!("https://t.me/{BOT_USERNAME}?start=examples-");
+    assert!(!urls.is_empty(), "{list}");
+    assert!(urls.iter().all(|u| u.starts_with(&prefix)), "{urls:?}");
+    let id = urls[0].strip_prefix(&prefix).unwrap().to_string();
+    let cat = catalog();
+    let example = cat
+        .examples
+        .iter()
+        .find(|e| e.id == id)
+        .expect("a real example id");
+    f.send_private(5005, &format!("/start examples-{id}"));
+    f.wait_for_text(5005, &example.title).await;
+    crate::telegram_spec::assert_calls_match(f);
+    r.stop().await.unwrap();
+}
+
+/// A member (not an admin) typing `/challenge start` in a Telegram group is refused in
+/// Telegram's terms, threaded to their message, with no word of Discord; `/challenge` alone is
+/// the short group help, also without Discord, with a link to more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_members_challenge_start_is_refused_in_telegram_terms() {
+    let r = start().await;
+    let f = &r.fake;
+    let group = -100656;
+    f.add_member(group, 6006);
+    let asked = f.send_group(group, 6006, "/challenge start six-days");
+    let refusal = f.wait_for_text(group, "admin").await;
+    let t = text_of(&refusal);
+    assert!(t.contains("Telegram group"), "{t}");
+    assert!(!t.to_lowercase().contains("discord"), "{t}");
+    assert_eq!(refusal["reply_parameters"]["message_id"], json!(asked));
+    f.send_group(group, 6006, "/challenge");
+    let help = f.wait_for_text(group, "Group reflection challenges").await;
+    let t = text_of(&help);
+    assert!(!t.to_lowercase().contains("discord"), "{t}");
+    assert!(t.chars().count() < 600, "{t}");
+    assert!(!link_urls(&help).is_empty(), "{help}");
+    // Nothing was started.
+    assert!(
+        r.session
+            .challenge(&lensbot::challenge::group_key(
+                "telegram",
+                &group.to_string()
+            ))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    crate::telegram_spec::assert_calls_match(f);
     r.stop().await.unwrap();
 }
