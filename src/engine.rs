@@ -440,7 +440,7 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::PrepMenu => prep::menu(ctx),
         At::Timezone => remind::timezone(ctx, ""),
         At::RemindKind { when } => remind::kind_menu(ctx, when),
-        At::RemindWhen { reminder } => remind::ask_or_create(ctx, reminder, ""),
+        At::RemindWhen { reminder, .. } => remind::ask_or_create(ctx, reminder, ""),
         At::RemindAction => remind::action_menu(ctx),
         At::ChallengeNote { question, .. } => {
             let m = Message::private()

@@ -491,4 +491,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("progress.count_streak", &["n"]),
     ("files.saved", &["name", "path"]),
     ("files.failed", &["name"]),
+    // Words, everywhere (issue 15).
+    ("remind_not_understood", &["input"]),
+    ("remind_ask_kind_when", &["when", "zone"]),
+    ("remind_duplicate", &["what", "when"]),
 ];
