@@ -20,6 +20,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod cancel;
 pub mod export;
 pub mod guard;
 pub mod identifiers;
@@ -95,7 +96,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 22] = [
+pub const COMMANDS: [(&str, &str); 23] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -113,6 +114,7 @@ pub const COMMANDS: [(&str, &str); 22] = [
     ("profession", "Set your profession"),
     ("timezone", "Set your time zone"),
     ("remind", "Reminders"),
+    ("cancel", "Leave what is in progress, nothing lost"),
     ("challenge", "Group reflection challenges"),
     ("export", "Your CPD record as PDF and Markdown"),
     ("mydata", "Everything I hold about you"),
@@ -678,6 +680,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),
         "remind" => remind::remind(ctx, args),
+        "cancel" => cancel::cancel(ctx),
         "challenge" => {
             // Challenges live in group records, which the session handles before the engine;
             // this is reached only without a session (a transcript, say).
