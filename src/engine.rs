@@ -22,6 +22,7 @@
 pub mod account;
 pub mod cancel;
 pub mod export;
+pub mod free;
 pub mod guard;
 pub mod identifiers;
 pub mod journal;
@@ -615,6 +616,7 @@ fn shortcut(ctx: &mut Ctx<'_>, t: &str) {
         "help" | "menu" | "commands" => account::help(ctx),
         "hi" | "hello" | "hey" | "start" => account::start(ctx),
         "progress" => account::progress(ctx),
+        _ if free::offer(ctx, t) => {}
         _ => {
             let msg = ctx.t("unknown_input");
             let m = Message::private().para(msg).buttons(vec![

@@ -505,4 +505,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("cancel_forget", &[]),
     ("cancel_menu", &[]),
     ("cancel_pending", &[]),
+    ("free.offer", &[]),
+    ("free.support", &[]),
+    ("free.listen", &["name", "what"]),
+    ("button.free_note", &[]),
 ];

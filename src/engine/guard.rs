@@ -84,6 +84,13 @@ pub fn choose(ctx: &mut Ctx<'_>, choice: &str) {
         return super::where_now(ctx);
     }
     let text = match choice {
+        // Free text offered as a note ([`super::free`]): checked like any note first.
+        "note" => {
+            if hold(ctx, &p.text, true) {
+                return;
+            }
+            p.text
+        }
         "mask" => {
             let found = identifiers::scan(&p.text);
             let masked = identifiers::mask(&p.text, &found, |m| ctx.t(&format!("pii.mask.{m}")));
