@@ -509,4 +509,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("free.support", &[]),
     ("free.listen", &["name", "what"]),
     ("button.free_note", &[]),
+    ("resources_found_one", &["query"]),
+    ("resources_try_signpost", &["need"]),
+    ("resources_try_define", &["term"]),
+    ("button.res_signpost", &[]),
+    ("button.res_define", &[]),
+    ("no_link_given", &[]),
 ];
