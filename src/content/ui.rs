@@ -515,4 +515,10 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("button.res_signpost", &[]),
     ("button.res_define", &[]),
     ("no_link_given", &[]),
+    ("count.reflection_one", &[]),
+    ("count.reflection_many", &["n"]),
+    ("count.action_one", &[]),
+    ("count.action_many", &["n"]),
+    ("ch.members_one", &[]),
+    ("ch.members_many", &["n"]),
 ];

@@ -363,7 +363,7 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
         let name = ctx
             .cat
             .profession(p)
-            .map(|p| p.name.clone())
+            .map(|p| super::text::mid_sentence(&p.name))
             .unwrap_or_default();
         (
             ctx.tf("examples_for", &[("profession", &name)]),
