@@ -521,4 +521,5 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("count.action_many", &["n"]),
     ("ch.members_one", &[]),
     ("ch.members_many", &["n"]),
+    ("resources_guessed", &["guess"]),
 ];

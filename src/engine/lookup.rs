@@ -198,6 +198,25 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
     scored.into_iter().map(|(_, _, r)| r).collect()
 }
 
+/// The query's words with each one that matched only through a guessed spelling replaced by
+/// the word it was taken for ("tranform" → "transform"); None when every word matched as typed.
+fn guessed_query(cat: &Catalog, query: &str) -> Option<String> {
+    let q = parse_query(query);
+    let mut any = false;
+    let words: Vec<String> = q
+        .words
+        .iter()
+        .map(|w| match cat.resource_words.guess(w) {
+            Some(g) => {
+                any = true;
+                g.to_string()
+            }
+            None => w.clone(),
+        })
+        .collect();
+    any.then(|| words.join(" "))
+}
+
 /// `/resources [words]`: search, or ask what to look for.
 pub fn resources(ctx: &mut Ctx<'_>, query: &str) {
     let query = query.trim();
@@ -261,13 +280,20 @@ pub fn resource_page(ctx: &mut Ctx<'_>, query: &str, page: u32) {
         page,
     };
     let end = (start + PAGE).min(found.len());
+    // Found only through a guessed spelling: say what was searched for instead.
+    let guessed = (page == 0).then(|| guessed_query(ctx.cat, query)).flatten();
+    let with_guess = |ctx: &Ctx<'_>, m: Message| match &guessed {
+        Some(g) => m.para(ctx.tf("resources_guessed", &[("guess", g)])),
+        None => m,
+    };
     if found.len() == 1 {
         // One result is shown at once, not as a list of one.
-        let m = Message::public().para(ctx.tf("resources_found_one", &[("query", &shown)]));
+        let m = with_guess(ctx, Message::public());
+        let m = m.para(ctx.tf("resources_found_one", &[("query", &shown)]));
         let m = resource_blocks(ctx, m, found[0]);
         return ctx.say(m);
     }
-    let mut m = Message::public().para(ctx.tf(
+    let mut m = with_guess(ctx, Message::public()).para(ctx.tf(
         "resources_found",
         &[
             ("count", &found.len().to_string()),
