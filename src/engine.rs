@@ -20,7 +20,9 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod cancel;
 pub mod export;
+pub mod free;
 pub mod guard;
 pub mod identifiers;
 pub mod journal;
@@ -95,7 +97,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 22] = [
+pub const COMMANDS: [(&str, &str); 23] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -113,6 +115,7 @@ pub const COMMANDS: [(&str, &str); 22] = [
     ("profession", "Set your profession"),
     ("timezone", "Set your time zone"),
     ("remind", "Reminders"),
+    ("cancel", "Leave what is in progress, nothing lost"),
     ("challenge", "Group reflection challenges"),
     ("export", "Your CPD record as PDF and Markdown"),
     ("mydata", "Everything I hold about you"),
@@ -440,7 +443,7 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::PrepMenu => prep::menu(ctx),
         At::Timezone => remind::timezone(ctx, ""),
         At::RemindKind { when } => remind::kind_menu(ctx, when),
-        At::RemindWhen { reminder } => remind::ask_or_create(ctx, reminder, ""),
+        At::RemindWhen { reminder, .. } => remind::ask_or_create(ctx, reminder, ""),
         At::RemindAction => remind::action_menu(ctx),
         At::ChallengeNote { question, .. } => {
             let m = Message::private()
@@ -613,6 +616,7 @@ fn shortcut(ctx: &mut Ctx<'_>, t: &str) {
         "help" | "menu" | "commands" => account::help(ctx),
         "hi" | "hello" | "hey" | "start" => account::start(ctx),
         "progress" => account::progress(ctx),
+        _ if free::offer(ctx, t) => {}
         _ => {
             let msg = ctx.t("unknown_input");
             let m = Message::private().para(msg).buttons(vec![
@@ -678,6 +682,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),
         "remind" => remind::remind(ctx, args),
+        "cancel" => cancel::cancel(ctx),
         "challenge" => {
             // Challenges live in group records, which the session handles before the engine;
             // this is reached only without a session (a transcript, say).

@@ -451,7 +451,7 @@ pub fn status(cat: &Catalog, c: &Challenge, now: Timestamp) -> Message {
         .para(cat.tf(
             "ch.status_members",
             &[
-                ("members", &c.members.len().to_string()),
+                ("members", &members(cat, c.members.len())),
                 ("time", &c.time()),
                 ("zone", &c.timezone),
             ],
@@ -591,7 +591,10 @@ pub fn post(
     }
     let unreachable = c.members.iter().filter(|m| m.unreachable).count();
     if unreachable > 0 {
-        m = m.para(cat.tf("ch.digest_unreachable", &[("n", &unreachable.to_string())]));
+        m = m.para(cat.tf(
+            "ch.digest_unreachable",
+            &[("n", &members(cat, unreachable))],
+        ));
     }
     m = m.para(cat.t("ch.digest_cta")).buttons(vec![
         join_button(cat, &c.group),
@@ -620,7 +623,7 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
     m = m.para(cat.tf(
         "ch.summary_participation",
         &[
-            ("members", &c.members.len().to_string()),
+            ("members", &members(cat, c.members.len())),
             ("active", &took_part.to_string()),
             ("checkins", &checkins.to_string()),
             ("sent", &sent.to_string()),
@@ -662,4 +665,13 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
     }
     m = m.para(cat.t("ch.summary_next")).source(plan.source.clone());
     vec![m]
+}
+
+/// "1 member", "12 members".
+fn members(cat: &Catalog, n: usize) -> String {
+    if n == 1 {
+        cat.t("ch.members_one").to_string()
+    } else {
+        cat.tf("ch.members_many", &[("n", &n.to_string())])
+    }
 }

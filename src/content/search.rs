@@ -1,7 +1,8 @@
 //! Typo-tolerant matching of what people type against content.
 //!
 //! Queries and content are folded to lowercase words; a query word matches a content word when
-//! they are equal, when one is a prefix of the other (at least four letters), or when they are
+//! they are equal, when one is a prefix of the other (at least four letters; a query word of two
+//! or three letters matches the start of a longer word, weakly), or when they are
 //! within a small edit distance (one edit for words of four to seven letters, two for longer
 //! ones; transpositions count as one edit). No regular expressions are built from user text, so
 //! `/resources (a+)+$` is just a search for the words it contains.
@@ -122,6 +123,10 @@ pub fn word_score(q: &str, w: &str) -> u32 {
     if ql >= 4 && wl >= ql && w.starts_with(q) {
         return 3;
     }
+    // Short words ("ahp" for "ahps", "gp" for "gps") match the start of a word, weakly.
+    if ql >= 2 && wl > ql && w.starts_with(q) {
+        return 1;
+    }
     if wl >= 4 && ql >= wl && q.starts_with(w) {
         return 2;
     }
@@ -221,6 +226,29 @@ impl Vocab {
             .map(|i| i as u32)
     }
 
+    /// The word with this id.
+    pub fn word(&self, id: usize) -> Option<&str> {
+        self.words.get(id).map(String::as_str)
+    }
+
+    /// The word a query word was probably meant to be, when it matches no word exactly or as
+    /// a prefix but is within an edit or two of one ("tranform" → "transform"): the nearest
+    /// such word (the first in order among equals). None when it matches as typed.
+    pub fn guess(&self, q: &str) -> Option<&str> {
+        let table = self.scores(q);
+        if table.iter().any(|&s| s != 2 && s > 0) {
+            return None;
+        }
+        let cap = if q.chars().count() > 7 { 2 } else { 1 };
+        table
+            .iter()
+            .enumerate()
+            .filter(|(i, s)| **s == 2 && !q.starts_with(self.words[*i].as_str()))
+            .map(|(i, _)| (distance(q, &self.words[i], cap), i))
+            .min()
+            .map(|(_, i)| self.words[i].as_str())
+    }
+
     /// How many distinct words.
     pub fn len(&self) -> usize {
         self.words.len()
@@ -254,6 +282,8 @@ impl Vocab {
                     4
                 } else if ql >= 4 {
                     3
+                } else if ql >= 2 {
+                    1
                 } else {
                     0
                 },
@@ -323,6 +353,28 @@ pub fn score_ids(tables: &[Vec<u8>], fields: &[(&[u32], u32)]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Short words match the start of a longer word (weakly); two adjacent letters swapped is
+    /// one edit; a word that matches only through a typo is guessed, one that matches as typed
+    /// is not.
+    #[test]
+    fn short_prefixes_and_guesses() {
+        assert_eq!(word_score("ahp", "ahps"), 1);
+        assert_eq!(word_score("gp", "gps"), 1);
+        assert_eq!(word_score("x", "xyz"), 0);
+        assert_eq!(word_score("segmnet", "segment"), 2);
+        let ws: Vec<String> = ["segment", "segments", "transform", "tool", "ahps"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        let v = Vocab::new(ws.iter());
+        assert_eq!(v.scores("ahp"), v.scores_naive("ahp"));
+        assert_eq!(v.guess("segmnet"), Some("segment"));
+        assert_eq!(v.guess("tranform"), Some("transform"));
+        assert_eq!(v.guess("segment"), None);
+        assert_eq!(v.guess("tool"), None);
+        assert_eq!(v.guess("zzzzzz"), None);
+    }
 
     #[test]
     fn distance_counts_edits_and_transpositions() {

@@ -73,7 +73,10 @@ pub fn profession_menu(ctx: &mut Ctx<'_>) {
         .as_deref()
         .and_then(|p| ctx.cat.profession(p))
     {
-        Some(p) => ctx.tf("profession_current", &[("profession", &p.name)]),
+        Some(p) => ctx.tf(
+            "profession_current",
+            &[("profession", &super::text::mid_sentence(&p.name))],
+        ),
         None => ctx.t("profession_none_yet"),
     };
     let m = Message::private()
@@ -95,7 +98,7 @@ pub fn set_profession(ctx: &mut Ctx<'_>, id: &str) {
     }
     match ctx.cat.profession(id) {
         Some(p) => {
-            let name = p.name.clone();
+            let name = super::text::mid_sentence(&p.name);
             ctx.st.profession = Some(p.id.clone());
             ctx.st.at = At::Idle;
             let msg = ctx.tf("profession_set", &[("profession", &name)]);

@@ -28,10 +28,12 @@ pub fn saves_text(at: &At) -> bool {
 }
 
 /// Whether an input answers the guard's question (its buttons, pressed or typed), so the
-/// text waiting is kept for it; any other input drops the text.
+/// text waiting is kept for it; any other input drops the text. `/cancel` keeps it too, only
+/// so that it can say the text was not saved.
 pub fn answers(st: &super::UserState, input: &Input) -> bool {
     let action = match input {
         Input::Button(token) => token.split_once(':').map(|(_, a)| a.to_string()),
+        Input::Text(t) if t.trim().eq_ignore_ascii_case("/cancel") => return true,
         Input::Text(t) => super::typed_choice(st, t),
         Input::Due { .. } => return true,
     };
@@ -82,6 +84,13 @@ pub fn choose(ctx: &mut Ctx<'_>, choice: &str) {
         return super::where_now(ctx);
     }
     let text = match choice {
+        // Free text offered as a note ([`super::free`]): checked like any note first.
+        "note" => {
+            if hold(ctx, &p.text, true) {
+                return;
+            }
+            p.text
+        }
         "mask" => {
             let found = identifiers::scan(&p.text);
             let masked = identifiers::mask(&p.text, &found, |m| ctx.t(&format!("pii.mask.{m}")));

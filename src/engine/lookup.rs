@@ -40,21 +40,91 @@ pub fn resource_blocks(ctx: &Ctx<'_>, m: Message, r: &Resource) -> Message {
         head.push_str(&format!(" ({})", meta.join(", ")));
     }
     let kind = ctx.t(&format!("type.{}", r.kind));
-    let mut m = m.title(head).para(format!("{kind}: {}", r.description));
+    let mut m = m
+        .title(head)
+        .para(format!("{kind}: {}", for_readers(&r.description)));
     match (&r.url, &r.no_url) {
         (Some(u), _) => {
-            m = m.link(u.clone(), u.clone());
+            let shown = without_tracking(u);
+            m = m.link(shown.clone(), shown);
             if let Some(n) = &r.url_note {
                 m = m.para(ctx.tf("defunct", &[("note", n)]));
             }
         }
-        (None, Some(why)) => m = m.para(ctx.tf("no_link", &[("reason", why)])),
+        (None, Some(why)) => {
+            let why = for_readers(why);
+            m = m.para(if why.is_empty() {
+                ctx.t("no_link_given")
+            } else {
+                ctx.tf("no_link", &[("reason", &why)])
+            })
+        }
         (None, None) => {}
     }
     if let Some(d) = &r.defunct {
         m = m.para(ctx.tf("defunct", &[("note", d)]));
     }
     m
+}
+
+/// A content text without its authoring notes: sentences that name a source document by its
+/// number ("004 does not name it") or say how an entry was written ("Title taken from the
+/// link address") are for the people who keep the content, not for readers.
+pub fn for_readers(text: &str) -> String {
+    let authoring = |sentence: &str| {
+        sentence.starts_with("Title taken from")
+            || sentence.split_whitespace().any(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                w.len() == 3 && w.starts_with('0') && w.bytes().all(|b| b.is_ascii_digit())
+            })
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let end = rest
+            .match_indices(". ")
+            .next()
+            .map(|(i, _)| i + 1)
+            .unwrap_or(rest.len());
+        let sentence = rest[..end].trim();
+        if !authoring(sentence) {
+            out.push(sentence);
+        }
+        rest = rest[end..].trim_start();
+    }
+    out.join(" ")
+}
+
+/// A link as shown: known tracking parameters (`gclid`, `fbclid`, `msclkid`, `utm_*`, …)
+/// left out, the rest of the address as it is. The content keeps the address as printed, so
+/// the checker can still compare it with the source.
+pub fn without_tracking(url: &str) -> String {
+    let (base, fragment) = match url.split_once('#') {
+        Some((b, f)) => (b, Some(f)),
+        None => (url, None),
+    };
+    let Some((path, query)) = base.split_once('?') else {
+        return url.to_string();
+    };
+    let tracking = |p: &str| {
+        let key = p.split('=').next().unwrap_or("").to_ascii_lowercase();
+        key.starts_with("utm_")
+            || matches!(
+                key.as_str(),
+                "gclid" | "gbraid" | "wbraid" | "fbclid" | "msclkid" | "mc_cid" | "mc_eid" | "_ga"
+            )
+    };
+    let kept: Vec<&str> = query.split('&').filter(|p| !tracking(p)).collect();
+    let mut out = path.to_string();
+    if !kept.is_empty() {
+        out.push('?');
+        out.push_str(&kept.join("&"));
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
 }
 
 struct ResourceQuery {
@@ -128,6 +198,25 @@ pub fn search_resources<'a>(cat: &'a Catalog, query: &str) -> Vec<&'a Resource> 
     scored.into_iter().map(|(_, _, r)| r).collect()
 }
 
+/// The query's words with each one that matched only through a guessed spelling replaced by
+/// the word it was taken for ("tranform" → "transform"); None when every word matched as typed.
+fn guessed_query(cat: &Catalog, query: &str) -> Option<String> {
+    let q = parse_query(query);
+    let mut any = false;
+    let words: Vec<String> = q
+        .words
+        .iter()
+        .map(|w| match cat.resource_words.guess(w) {
+            Some(g) => {
+                any = true;
+                g.to_string()
+            }
+            None => w.clone(),
+        })
+        .collect();
+    any.then(|| words.join(" "))
+}
+
 /// `/resources [words]`: search, or ask what to look for.
 pub fn resources(ctx: &mut Ctx<'_>, query: &str) {
     let query = query.trim();
@@ -158,8 +247,28 @@ pub fn resource_page(ctx: &mut Ctx<'_>, query: &str, page: u32) {
     let shown = super::text::shorten(query, 60);
     if found.is_empty() {
         ctx.st.at = At::ResourceQuery;
-        let m = Message::public().para(ctx.tf("resources_none", &[("query", &shown)]));
-        return ctx.say(m);
+        let mut m = Message::public().para(ctx.tf("resources_none", &[("query", &shown)]));
+        // The nearest need to signpost and term to define, when the words come close to one.
+        let mut buttons = Vec::new();
+        if let Some(n) =
+            find_need(ctx.cat, query).and_then(|id| ctx.cat.needs.iter().find(|n| n.id == id))
+        {
+            m = m.para(ctx.tf("resources_try_signpost", &[("need", &n.name)]));
+            buttons.push(Button {
+                label: ctx.t("button.res_signpost"),
+                token: format!("need:{}", n.id),
+            });
+        }
+        if let Some(d) = find_definition(ctx.cat, query)
+            .and_then(|id| ctx.cat.definitions.iter().find(|d| d.id == id))
+        {
+            m = m.para(ctx.tf("resources_try_define", &[("term", &d.term)]));
+            buttons.push(Button {
+                label: ctx.t("button.res_define"),
+                token: format!("def:{}", d.id),
+            });
+        }
+        return ctx.say(m.buttons(buttons));
     }
     let start = page as usize * PAGE;
     if start >= found.len() {
@@ -171,7 +280,20 @@ pub fn resource_page(ctx: &mut Ctx<'_>, query: &str, page: u32) {
         page,
     };
     let end = (start + PAGE).min(found.len());
-    let mut m = Message::public().para(ctx.tf(
+    // Found only through a guessed spelling: say what was searched for instead.
+    let guessed = (page == 0).then(|| guessed_query(ctx.cat, query)).flatten();
+    let with_guess = |ctx: &Ctx<'_>, m: Message| match &guessed {
+        Some(g) => m.para(ctx.tf("resources_guessed", &[("guess", g)])),
+        None => m,
+    };
+    if found.len() == 1 {
+        // One result is shown at once, not as a list of one.
+        let m = with_guess(ctx, Message::public());
+        let m = m.para(ctx.tf("resources_found_one", &[("query", &shown)]));
+        let m = resource_blocks(ctx, m, found[0]);
+        return ctx.say(m);
+    }
+    let mut m = with_guess(ctx, Message::public()).para(ctx.tf(
         "resources_found",
         &[
             ("count", &found.len().to_string()),
@@ -272,7 +394,7 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
         let name = ctx
             .cat
             .profession(p)
-            .map(|p| p.name.clone())
+            .map(|p| super::text::mid_sentence(&p.name))
             .unwrap_or_default();
         (
             ctx.tf("examples_for", &[("profession", &name)]),
@@ -767,6 +889,46 @@ pub fn fnv(s: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Authoring notes (sentences naming a source document by number, or how a title was
+    /// found) are left out; the reader's sentences stay, in order.
+    #[test]
+    fn authoring_notes_never_reach_readers() {
+        assert_eq!(
+            for_readers(
+                "Report on people who use A&E very often. Title taken from the link address; 004 does not name it."
+            ),
+            "Report on people who use A&E very often."
+        );
+        assert_eq!(
+            for_readers("004 prints this link cut off part-way, so no full address is given."),
+            ""
+        );
+        assert_eq!(
+            for_readers("In 2013 it had 12 member bodies. Over 130,000 members."),
+            "In 2013 it had 12 member bodies. Over 130,000 members."
+        );
+    }
+
+    /// Tracking parameters are left out of a shown link; other parameters and the fragment stay.
+    #[test]
+    fn tracking_parameters_are_not_shown() {
+        assert_eq!(
+            without_tracking(
+                "https://www.health.org.uk/publications/what-makes-us-healthy?gclid=CjwKCA_BwE"
+            ),
+            "https://www.health.org.uk/publications/what-makes-us-healthy"
+        );
+        assert_eq!(
+            without_tracking("https://x.org/p?id=4&utm_source=a&UTM_medium=b#part"),
+            "https://x.org/p?id=4#part"
+        );
+        assert_eq!(
+            without_tracking("https://x.org/p?id=4"),
+            "https://x.org/p?id=4"
+        );
+        assert_eq!(without_tracking("https://x.org/p"), "https://x.org/p");
+    }
     use crate::content::Service;
 
     fn service(name: &str, note: Option<&str>) -> Service {

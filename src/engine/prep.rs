@@ -92,7 +92,10 @@ pub fn prompt(ctx: &mut Ctx<'_>, meeting_id: &str) {
         ctx.st.at = At::Idle;
     }
     let mut msg = Message::private()
-        .title(ctx.tf("prep_prompt_title", &[("meeting", &m.name)]))
+        .title(ctx.tf(
+            "prep_prompt_title",
+            &[("meeting", &super::text::mid_sentence(&m.name))],
+        ))
         .para(ctx.tf("prep_raise", &[("text", &p.raise)]))
         .para(ctx.tf("prep_listen", &[("text", &p.listen)]))
         .source(p.source.clone());

@@ -55,7 +55,7 @@ pub fn timezone(ctx: &mut Ctx<'_>, arg: &str) {
             let now = ctx.now;
             let zone = tz(ctx);
             for r in &mut ctx.st.reminders {
-                if let Schedule::Weekly { .. } = r.schedule {
+                if !matches!(r.schedule, Schedule::Once { .. }) {
                     r.next = when::next_after(&r.schedule, now, &zone);
                 }
             }
@@ -79,7 +79,10 @@ pub fn timezone(ctx: &mut Ctx<'_>, arg: &str) {
 
 /// `/remind [list | cancel N | quiet HH:MM-HH:MM | prep|lens|action WHEN | WHEN]`.
 pub fn remind(ctx: &mut Ctx<'_>, arg: &str) {
-    let arg = arg.trim();
+    let arg = without_lead_in(arg.trim());
+    if let Some((meeting, phrase)) = before_meeting(ctx, arg) {
+        return ask_or_create(ctx, ReminderKind::Prep { meeting }, &phrase);
+    }
     let (first, rest) = arg.split_once(char::is_whitespace).unwrap_or((arg, ""));
     match first.to_lowercase().as_str() {
         "" => menu(ctx),
@@ -100,10 +103,77 @@ pub fn remind(ctx: &mut Ctx<'_>, arg: &str) {
             None => no_actions(ctx),
         },
         _ => {
-            // A time with no kind: ask what it is for, keeping the phrase.
-            kind_menu(ctx, Some(arg.to_string()))
+            // A time with no kind: ask what it is for, keeping the phrase; words that are no
+            // time at all are said to be not understood.
+            match when::parse(arg, ctx.now, &tz(ctx), quiet(ctx)) {
+                Err(WhenError::Unclear) => not_understood(ctx, arg),
+                _ => kind_menu(ctx, Some(arg.to_string())),
+            }
         }
     }
+}
+
+/// "remind me to …", "me …": the words people put before the time, dropped.
+fn without_lead_in(arg: &str) -> &str {
+    let mut rest = arg;
+    loop {
+        let (w, tail) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+        if matches!(w.to_lowercase().as_str(), "remind" | "me" | "to") && !w.is_empty() {
+            rest = tail.trim_start();
+        } else {
+            return rest;
+        }
+    }
+}
+
+/// "before my team meeting every Wednesday at 9": a meeting named in the phrase makes it a
+/// meeting-prompt reminder. Returns the meeting (when one of the content's meetings is
+/// named) and the phrase without those words; None when no meeting is mentioned.
+fn before_meeting(ctx: &Ctx<'_>, arg: &str) -> Option<(Option<String>, String)> {
+    let words: Vec<String> = arg
+        .split_whitespace()
+        .map(|w| w.trim_matches([',', '.', ';']).to_lowercase())
+        .collect();
+    let mentions = words.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "before" | "meeting" | "meetings" | "huddle" | "one-to-one"
+        )
+    });
+    if !mentions || matches!(words.first().map(String::as_str), Some("prep" | "meeting")) {
+        return None;
+    }
+    let meeting = ctx.cat.meetings.iter().find(|m| {
+        words
+            .iter()
+            .any(|w| *w == m.id || m.keywords.iter().any(|k| k == w))
+    });
+    let dropped = |w: &str| {
+        matches!(
+            w,
+            "before" | "my" | "our" | "the" | "a" | "for" | "meeting" | "meetings" | "with"
+        ) || meeting.is_some_and(|m| w == m.id || m.keywords.iter().any(|k| k == w))
+    };
+    let phrase: Vec<&str> = arg
+        .split_whitespace()
+        .zip(&words)
+        .filter(|(_, w)| !dropped(w))
+        .map(|(orig, _)| orig)
+        .collect();
+    Some((meeting.map(|m| m.id.clone()), phrase.join(" ")))
+}
+
+/// Words given to `/remind` that are neither a kind nor a time: said so, with two examples.
+fn not_understood(ctx: &mut Ctx<'_>, arg: &str) {
+    ctx.st.at = At::Idle;
+    let shown = super::text::shorten(arg, 60);
+    let m = Message::private()
+        .para(ctx.tf("remind_not_understood", &[("input", &shown)]))
+        .buttons(vec![
+            ctx.button("button.new_reminder", "remind:menu"),
+            ctx.button("button.my_reminders", "remind:list"),
+        ]);
+    ctx.say(m);
 }
 
 fn split_meeting(ctx: &Ctx<'_>, rest: &str) -> (Option<String>, String) {
@@ -123,14 +193,29 @@ fn menu(ctx: &mut Ctx<'_>) {
     kind_menu(ctx, None)
 }
 
+/// Asks what a reminder is for; `when` is a phrase already given, kept for the answer (and
+/// named in the question when it is a time, so the person sees it was understood).
 pub fn kind_menu(ctx: &mut Ctx<'_>, when: Option<String>) {
+    let zone = tz(ctx);
+    let understood = when
+        .as_deref()
+        .and_then(|w| when::parse(w, ctx.now, &zone, quiet(ctx)).ok())
+        .map(|p| when::describe(&p.schedule, &zone));
     ctx.st.at = At::RemindKind { when };
+    let vars = [("quiet", quiet(ctx).describe()), ("zone", tz_name(ctx))];
+    let ask = match understood {
+        Some(w) => ctx.tf(
+            "remind_ask_kind_when",
+            &[("when", &w), ("zone", &vars[1].1)],
+        ),
+        None => ctx.tf(
+            "remind_ask_kind",
+            &[("quiet", &vars[0].1), ("zone", &vars[1].1)],
+        ),
+    };
     let m = Message::private()
         .title(ctx.t("remind_title"))
-        .para(ctx.tf(
-            "remind_ask_kind",
-            &[("quiet", &quiet(ctx).describe()), ("zone", &tz_name(ctx))],
-        ))
+        .para(ask)
         .buttons(vec![
             ctx.button("button.remind_prep", "remind:prep"),
             ctx.button("button.remind_lens", "remind:lens"),
@@ -234,6 +319,7 @@ pub fn ask_or_create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
     if phrase.trim().is_empty() {
         ctx.st.at = At::RemindWhen {
             reminder: kind.clone(),
+            days: None,
         };
         let key = match kind {
             ReminderKind::Action { .. } => "remind_when_action",
@@ -248,8 +334,20 @@ pub fn ask_or_create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
 /// Free text while waiting for a time.
 pub fn when_typed(ctx: &mut Ctx<'_>, phrase: &str) {
     match ctx.st.at.clone() {
-        At::RemindWhen { reminder } => create(ctx, reminder, phrase),
-        At::RemindKind { .. } => kind_menu(ctx, Some(phrase.to_string())),
+        At::RemindWhen { reminder, days } => {
+            // A bare time after "fortnightly on Monday" (asked "What time?") completes it.
+            let bare = phrase.trim();
+            let bare = bare.strip_prefix("at ").unwrap_or(bare);
+            let is_time = matches!(
+                when::parse_time(bare),
+                Ok(_) | Err(WhenError::AmbiguousHour(_))
+            );
+            match days {
+                Some(d) if is_time => create(ctx, reminder, &format!("{d} {bare}")),
+                _ => create(ctx, reminder, phrase),
+            }
+        }
+        At::RemindKind { .. } => remind(ctx, phrase),
         _ => menu(ctx),
     }
 }
@@ -261,8 +359,18 @@ fn create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
     let parsed = match when::parse(phrase, ctx.now, &zone, q) {
         Ok(p) => p,
         Err(e) => {
-            // Stay where we are, so the next message is another try.
-            ctx.st.at = At::RemindWhen { reminder: kind };
+            // Stay where we are, so the next message is another try; days given without a
+            // (clear) time are kept for it.
+            let days = match e {
+                WhenError::NoTime | WhenError::AmbiguousHour(_) => {
+                    Some(when::without_time(phrase)).filter(|d| !d.is_empty())
+                }
+                _ => None,
+            };
+            ctx.st.at = At::RemindWhen {
+                reminder: kind,
+                days,
+            };
             let msg = match e {
                 WhenError::Unclear => ctx.tf("when_unclear", &[("input", &shown)]),
                 WhenError::AmbiguousHour(h) => ctx.tf(
@@ -285,6 +393,27 @@ fn create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
         Schedule::Once { at } => Some(*at),
         s => when::next_after(s, ctx.now, &zone),
     };
+    if ctx
+        .st
+        .reminders
+        .iter()
+        .any(|r| r.next.is_some() && r.kind == kind && r.schedule == parsed.schedule)
+    {
+        // The very same reminder already: one is enough, and nothing changes.
+        ctx.st.at = At::Idle;
+        let what = describe_kind(ctx, &kind);
+        let msg = ctx.tf(
+            "remind_duplicate",
+            &[
+                ("what", &what),
+                ("when", &when::describe(&parsed.schedule, &zone)),
+            ],
+        );
+        let m = Message::private()
+            .para(msg)
+            .buttons(vec![ctx.button("button.my_reminders", "remind:list")]);
+        return ctx.say(m);
+    }
     ctx.st.reminder_seq += 1;
     let id = format!("r{}", ctx.st.reminder_seq);
     let what = describe_kind(ctx, &kind);
@@ -324,7 +453,7 @@ fn describe_kind(ctx: &Ctx<'_>, kind: &ReminderKind) -> String {
                 .meetings
                 .iter()
                 .find(|x| x.id == *m)
-                .map(|x| x.name.clone())
+                .map(|x| super::text::mid_sentence(&x.name))
                 .unwrap_or_default();
             ctx.tf("kind_prep_for", &[("meeting", &name)])
         }

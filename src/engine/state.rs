@@ -235,6 +235,10 @@ pub enum At {
     RemindWhen {
         /// What it is for.
         reminder: ReminderKind,
+        /// The days already given without a time ("fortnightly on Monday"), kept so that a
+        /// time typed next completes them.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        days: Option<String>,
     },
     /// Choosing which action to be asked about.
     RemindAction,

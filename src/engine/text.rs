@@ -33,6 +33,27 @@ pub fn shorten(s: &str, max: usize) -> String {
     out
 }
 
+/// A name written to start a line ("Team meeting or huddle", "Physiotherapist") as it reads
+/// mid-sentence: the first letter lowered when the first word is an ordinary capitalised word;
+/// acronyms and names such as "NHS" or "ICS board" are left alone.
+pub fn mid_sentence(name: &str) -> String {
+    let first = name.split([' ', '-']).next().unwrap_or("");
+    let mut chars = first.chars();
+    let ordinary = chars.next().is_some_and(char::is_uppercase)
+        && first.chars().count() > 1
+        && chars.all(|c| !c.is_uppercase());
+    if !ordinary {
+        return name.to_string();
+    }
+    let mut out = String::with_capacity(name.len());
+    let mut it = name.chars();
+    if let Some(c) = it.next() {
+        out.extend(c.to_lowercase());
+    }
+    out.extend(it);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,6 +64,26 @@ mod tests {
             clean("  a\u{0}b\u{7}c\u{202E}d\u{200B}e\r\n f "),
             "abcde \n f"
         );
+    }
+
+    /// Capitals mid-sentence: ordinary words lowered, acronyms kept.
+    #[test]
+    fn names_mid_sentence() {
+        assert_eq!(
+            mid_sentence("Team meeting or huddle"),
+            "team meeting or huddle"
+        );
+        assert_eq!(mid_sentence("Physiotherapist"), "physiotherapist");
+        assert_eq!(
+            mid_sentence("One-to-one with my manager"),
+            "one-to-one with my manager"
+        );
+        assert_eq!(mid_sentence("ICS board"), "ICS board");
+        assert_eq!(
+            mid_sentence("NHS Practitioner Health"),
+            "NHS Practitioner Health"
+        );
+        assert_eq!(mid_sentence(""), "");
     }
 
     #[test]

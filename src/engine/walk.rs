@@ -1070,12 +1070,24 @@ fn end_message(ctx: &Ctx<'_>, lens: &Lens, route: &Route) -> Message {
         .para(ctx.tf(
             "lens_done",
             &[
-                ("reflections", &reflections.to_string()),
-                ("actions", &actions.to_string()),
+                (
+                    "reflections",
+                    &counted(ctx, "count.reflection", reflections),
+                ),
+                ("actions", &counted(ctx, "count.action", actions)),
             ],
         ))
         .buttons(b)
 }
+/// "1 reflection", "19 reflections": `{key}_one` for one, `{key}_many` otherwise.
+fn counted(ctx: &Ctx<'_>, key: &str, n: usize) -> String {
+    if n == 1 {
+        ctx.t(&format!("{key}_one"))
+    } else {
+        ctx.tf(&format!("{key}_many"), &[("n", &n.to_string())])
+    }
+}
+
 /// Whether this lens's examples are the first the person meets on a walk (no other lens has
 /// its advocacy part done, the step before the examples): the framework's word on what its
 /// examples are for is said there, once, not in every lens.

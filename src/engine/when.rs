@@ -29,6 +29,17 @@ pub enum Schedule {
         /// Local minute.
         minute: u8,
     },
+    /// On some days of every other week at a local time ("fortnightly on Monday").
+    Fortnightly {
+        /// Days, 0 = Monday … 6 = Sunday.
+        days: Vec<u8>,
+        /// Local hour.
+        hour: u8,
+        /// Local minute.
+        minute: u8,
+        /// The Monday of a week it runs in: the weeks an even number of weeks from it.
+        from: Date,
+    },
 }
 
 /// Quiet hours: plain data defined in [`crate::content`] (the content's defaults carry them),
@@ -168,6 +179,17 @@ fn is_time_word(w: &str) -> bool {
     w.starts_with(|c: char| c.is_ascii_digit()) || matches!(w, "noon" | "midday" | "midnight")
 }
 
+/// A phrase with its time of day taken out ("tomorrow at 7" gives "tomorrow"), so that a
+/// time asked for next can complete it.
+pub fn without_time(phrase: &str) -> String {
+    let lower = phrase.to_lowercase();
+    lower
+        .split_whitespace()
+        .filter(|w| !is_time_word(w) && !matches!(*w, "at" | "am" | "pm" | "a.m." | "p.m."))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Parses a phrase relative to `now` in `tz`, respecting quiet hours.
 pub fn parse(
     phrase: &str,
@@ -203,6 +225,11 @@ pub fn parse(
                     | "please"
                     | "me"
                     | "remind"
+                    | "to"
+                    | "other"
+                    | "alternate"
+                    | "fortnightly"
+                    | "fortnight"
             )
         })
         .collect();
@@ -248,10 +275,19 @@ pub fn parse(
         return Err(WhenError::Unclear);
     }
     let time = match times.first() {
-        Some(t) => Some(parse_time(t)?),
+        Some(t) => Some(match parse_time(t) {
+            Err(WhenError::AmbiguousHour(h)) => unambiguous(h, quiet)?,
+            r => r?,
+        }),
         None => None,
     };
-    let repeating = lower.contains("every")
+    // "fortnightly on Monday", "every other Monday", "alternate Mondays".
+    let fortnightly = lower.split_whitespace().any(|w| {
+        matches!(w, "fortnightly" | "fortnight" | "alternate")
+            || (w == "other" && lower.contains("every other"))
+    });
+    let repeating = fortnightly
+        || lower.contains("every")
         || lower.contains("each")
         || others.iter().any(|w| {
             matches!(
@@ -288,8 +324,26 @@ pub fn parse(
         return Err(WhenError::InQuiet(format!("{hour:02}:{minute:02}")));
     }
     if repeating {
-        if days.is_empty() || once_date.is_some() {
+        if days.is_empty() || once_date.is_some() || (fortnightly && days.len() == 7) {
             return Err(WhenError::Unclear);
+        }
+        if fortnightly && days.len() < 7 {
+            // The fortnight starts in the week of the first time it is due.
+            let weekly = Schedule::Weekly {
+                days: days.clone(),
+                hour,
+                minute,
+            };
+            let first = next_after(&weekly, now, tz).ok_or(WhenError::Unclear)?;
+            return Ok(Parsed {
+                schedule: Schedule::Fortnightly {
+                    from: monday_of(first.to_zoned(tz.clone()).date()),
+                    days,
+                    hour,
+                    minute,
+                },
+                moved_out_of_quiet: false,
+            });
         }
         return Ok(Parsed {
             schedule: Schedule::Weekly { days, hour, minute },
@@ -331,6 +385,26 @@ pub fn parse(
         schedule: Schedule::Once { at },
         moved_out_of_quiet: false,
     })
+}
+
+/// A bare hour ("at 9") made certain when only one of its two readings is outside quiet hours
+/// (21:00 is quiet, so "at 9" is 09:00); still ambiguous otherwise.
+fn unambiguous(h: u8, quiet: Quiet) -> Result<(u8, u8), WhenError> {
+    let (am, pm) = if h == 12 { (0, 12) } else { (h, h + 12) };
+    match (
+        quiet.contains(u16::from(am) * 60),
+        quiet.contains(u16::from(pm) * 60),
+    ) {
+        (false, true) => Ok((am, 0)),
+        (true, false) => Ok((pm, 0)),
+        _ => Err(WhenError::AmbiguousHour(h)),
+    }
+}
+
+/// The Monday of the week a date is in.
+fn monday_of(date: Date) -> Date {
+    let back = i64::from(weekday_index(date.weekday()));
+    date.checked_sub(back.days()).unwrap_or(date)
 }
 
 /// A weekday as 0 = Monday … 6 = Sunday.
@@ -396,8 +470,38 @@ pub fn next_after(schedule: &Schedule, after: Timestamp, tz: &TimeZone) -> Optio
             }
             None
         }
+        Schedule::Fortnightly {
+            days,
+            hour,
+            minute,
+            from,
+        } => {
+            let mut date = after.to_zoned(tz.clone()).date();
+            for _ in 0..16 {
+                let weeks = from.until(monday_of(date)).ok()?.get_days() / 7;
+                if weeks.rem_euclid(2) == 0
+                    && days.contains(&weekday_index(date.weekday()))
+                    && let Ok(at) = local(date, *hour, *minute, tz)
+                    && at > after
+                {
+                    return Some(at);
+                }
+                date = date.tomorrow().ok()?;
+            }
+            None
+        }
     }
 }
+
+const DAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
 
 /// "Tue 6 Jan 09:25".
 pub fn format_local(at: Timestamp, tz: &TimeZone) -> String {
@@ -410,6 +514,15 @@ pub fn format_local(at: Timestamp, tz: &TimeZone) -> String {
 pub fn describe(schedule: &Schedule, tz: &TimeZone) -> String {
     match schedule {
         Schedule::Once { at } => format!("once, {}", format_local(*at, tz)),
+        Schedule::Fortnightly {
+            days, hour, minute, ..
+        } => {
+            let names: Vec<&str> = days.iter().map(|d| DAY_NAMES[*d as usize % 7]).collect();
+            format!(
+                "every other {} at {hour:02}:{minute:02}",
+                names.join(" and ")
+            )
+        }
         Schedule::Weekly { days, hour, minute } => {
             const NAMES: [&str; 7] = [
                 "Monday",
@@ -565,6 +678,79 @@ mod tests {
             next_after(&s, ts("2026-10-19T12:00:00Z"), &london()),
             Some(ts("2026-10-20T08:25:00Z"))
         );
+    }
+
+    /// The phrases people actually type: a weekday list, "tomorrow at 2pm", "in 20 minutes",
+    /// and a bare hour that only one reading keeps out of quiet hours.
+    #[test]
+    fn phrases_people_type() {
+        let now = ts("2026-01-05T10:00:00Z"); // Monday 10:00 in London
+        let q = Quiet::default();
+        let p = |s: &str| parse(s, now, &london(), q).map(|p| p.schedule);
+        assert_eq!(
+            p("every weekday 8:30"),
+            Ok(Schedule::Weekly {
+                days: vec![0, 1, 2, 3, 4],
+                hour: 8,
+                minute: 30
+            })
+        );
+        assert_eq!(
+            p("tomorrow at 2pm"),
+            Ok(Schedule::Once {
+                at: ts("2026-01-06T14:00:00Z")
+            })
+        );
+        assert_eq!(
+            p("in 20 minutes"),
+            Ok(Schedule::Once {
+                at: ts("2026-01-05T10:20:00Z")
+            })
+        );
+        // 21:00 is quiet, so "at 9" can only be 09:00; 07:00 and 19:00 are both possible.
+        assert_eq!(
+            p("every wednesday at 9"),
+            Ok(Schedule::Weekly {
+                days: vec![2],
+                hour: 9,
+                minute: 0
+            })
+        );
+        assert_eq!(p("tomorrow at 7"), Err(WhenError::AmbiguousHour(7)));
+        assert_eq!(p("every other day 10:00"), Err(WhenError::Unclear));
+        assert_eq!(p("fortnightly on monday"), Err(WhenError::NoTime));
+    }
+
+    /// "fortnightly on Monday": every other week from the first one, at the same local time
+    /// across the spring clock change.
+    #[test]
+    fn fortnightly_skips_a_week_and_keeps_local_time() {
+        let now = ts("2026-03-10T12:00:00Z"); // Tuesday
+        let s = parse(
+            "fortnightly on Monday 09:00",
+            now,
+            &london(),
+            Quiet::default(),
+        )
+        .unwrap()
+        .schedule;
+        assert_eq!(describe(&s, &london()), "every other Monday at 09:00");
+        let first = next_after(&s, now, &london()).unwrap();
+        assert_eq!(first, ts("2026-03-16T09:00:00Z"));
+        let second = next_after(&s, first, &london()).unwrap();
+        // 30 March is BST: 09:00 local is 08:00 UTC; 23 March is skipped.
+        assert_eq!(second, ts("2026-03-30T08:00:00Z"));
+        assert_eq!(
+            next_after(&s, second, &london()),
+            Some(ts("2026-04-13T08:00:00Z"))
+        );
+        let same = parse(
+            "every other monday at 9am",
+            now,
+            &london(),
+            Quiet::default(),
+        );
+        assert_eq!(same.map(|p| p.schedule), Ok(s));
     }
 
     #[test]

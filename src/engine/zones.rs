@@ -36,8 +36,10 @@ pub fn of(name: Option<&str>) -> TimeZone {
         .unwrap_or(TimeZone::UTC)
 }
 
-/// Friendly names people use in the UK and Ireland, and a few common abbreviations.
-const FRIENDLY: [(&str, &str); 14] = [
+/// Friendly names people use: the UK and Ireland, their towns and cities (all on UK or Irish
+/// time), and common cities worldwide that are not themselves in the zone database's names.
+/// Names the database knows as cities (Paris, New York, Sydney) are found there.
+const FRIENDLY: &[(&str, &str)] = &[
     ("uk", "Europe/London"),
     ("gb", "Europe/London"),
     ("britain", "Europe/London"),
@@ -50,8 +52,115 @@ const FRIENDLY: [(&str, &str); 14] = [
     ("gmt", "Europe/London"),
     ("bst", "Europe/London"),
     ("ireland", "Europe/Dublin"),
+    ("republic of ireland", "Europe/Dublin"),
     ("utc", "UTC"),
-    ("belfast", "Europe/Belfast"),
+    ("london", "Europe/London"),
+    ("cardiff", "Europe/London"),
+    ("edinburgh", "Europe/London"),
+    ("glasgow", "Europe/London"),
+    ("manchester", "Europe/London"),
+    ("birmingham", "Europe/London"),
+    ("leeds", "Europe/London"),
+    ("liverpool", "Europe/London"),
+    ("bristol", "Europe/London"),
+    ("sheffield", "Europe/London"),
+    ("newcastle", "Europe/London"),
+    ("nottingham", "Europe/London"),
+    ("leicester", "Europe/London"),
+    ("coventry", "Europe/London"),
+    ("bradford", "Europe/London"),
+    ("hull", "Europe/London"),
+    ("plymouth", "Europe/London"),
+    ("southampton", "Europe/London"),
+    ("portsmouth", "Europe/London"),
+    ("brighton", "Europe/London"),
+    ("oxford", "Europe/London"),
+    ("cambridge", "Europe/London"),
+    ("york", "Europe/London"),
+    ("norwich", "Europe/London"),
+    ("exeter", "Europe/London"),
+    ("reading", "Europe/London"),
+    ("derby", "Europe/London"),
+    ("stoke", "Europe/London"),
+    ("wolverhampton", "Europe/London"),
+    ("sunderland", "Europe/London"),
+    ("preston", "Europe/London"),
+    ("middlesbrough", "Europe/London"),
+    ("bournemouth", "Europe/London"),
+    ("milton keynes", "Europe/London"),
+    ("swansea", "Europe/London"),
+    ("newport", "Europe/London"),
+    ("wrexham", "Europe/London"),
+    ("bangor", "Europe/London"),
+    ("aberystwyth", "Europe/London"),
+    ("aberdeen", "Europe/London"),
+    ("dundee", "Europe/London"),
+    ("inverness", "Europe/London"),
+    ("stirling", "Europe/London"),
+    ("perth, scotland", "Europe/London"),
+    ("belfast", "Europe/London"),
+    ("derry", "Europe/London"),
+    ("londonderry", "Europe/London"),
+    ("lisburn", "Europe/London"),
+    ("newry", "Europe/London"),
+    ("armagh", "Europe/London"),
+    ("enniskillen", "Europe/London"),
+    ("dublin", "Europe/Dublin"),
+    ("cork", "Europe/Dublin"),
+    ("galway", "Europe/Dublin"),
+    ("limerick", "Europe/Dublin"),
+    ("waterford", "Europe/Dublin"),
+    ("kilkenny", "Europe/Dublin"),
+    ("sligo", "Europe/Dublin"),
+    ("drogheda", "Europe/Dublin"),
+    ("dundalk", "Europe/Dublin"),
+    ("athlone", "Europe/Dublin"),
+    ("new delhi", "Asia/Kolkata"),
+    ("delhi", "Asia/Kolkata"),
+    ("mumbai", "Asia/Kolkata"),
+    ("bangalore", "Asia/Kolkata"),
+    ("bengaluru", "Asia/Kolkata"),
+    ("chennai", "Asia/Kolkata"),
+    ("hyderabad", "Asia/Kolkata"),
+    ("kochi", "Asia/Kolkata"),
+    ("india", "Asia/Kolkata"),
+    ("lahore", "Asia/Karachi"),
+    ("islamabad", "Asia/Karachi"),
+    ("pakistan", "Asia/Karachi"),
+    ("beijing", "Asia/Shanghai"),
+    ("shenzhen", "Asia/Shanghai"),
+    ("guangzhou", "Asia/Shanghai"),
+    ("abu dhabi", "Asia/Dubai"),
+    ("cape town", "Africa/Johannesburg"),
+    ("durban", "Africa/Johannesburg"),
+    ("pretoria", "Africa/Johannesburg"),
+    ("abuja", "Africa/Lagos"),
+    ("kampala", "Africa/Kampala"),
+    ("canberra", "Australia/Sydney"),
+    ("wellington", "Pacific/Auckland"),
+    ("new zealand", "Pacific/Auckland"),
+    ("washington", "America/New_York"),
+    ("washington dc", "America/New_York"),
+    ("boston", "America/New_York"),
+    ("philadelphia", "America/New_York"),
+    ("miami", "America/New_York"),
+    ("atlanta", "America/New_York"),
+    ("chicago", "America/Chicago"),
+    ("houston", "America/Chicago"),
+    ("dallas", "America/Chicago"),
+    ("san francisco", "America/Los_Angeles"),
+    ("seattle", "America/Los_Angeles"),
+    ("los angeles", "America/Los_Angeles"),
+    ("montreal", "America/Toronto"),
+    ("ottawa", "America/Toronto"),
+    ("munich", "Europe/Berlin"),
+    ("frankfurt", "Europe/Berlin"),
+    ("hamburg", "Europe/Berlin"),
+    ("barcelona", "Europe/Madrid"),
+    ("milan", "Europe/Rome"),
+    ("geneva", "Europe/Zurich"),
+    ("the hague", "Europe/Amsterdam"),
+    ("krakow", "Europe/Warsaw"),
 ];
 
 /// Finds the zone someone means: an IANA name in any case, a friendly name, or a city.
@@ -59,13 +168,13 @@ const FRIENDLY: [(&str, &str); 14] = [
 pub fn find(input: &str) -> Result<String, Vec<String>> {
     let t = input.trim();
     let lower = t.to_lowercase();
+    let lower = lower
+        .trim_end_matches(['.', '!', '?'])
+        .trim_end_matches(", uk")
+        .trim_end_matches(", ireland")
+        .trim();
     if let Some((_, z)) = FRIENDLY.iter().find(|(k, _)| *k == lower) {
-        // Europe/Belfast is a link to Europe/London; say London, which people know.
-        return Ok(if *z == "Europe/Belfast" {
-            DEFAULT.to_string()
-        } else {
-            z.to_string()
-        });
+        return Ok(z.to_string());
     }
     let wanted = lower.replace(' ', "_");
     if let Some(n) = names().iter().find(|n| n.to_lowercase() == wanted) {
@@ -83,18 +192,29 @@ pub fn find(input: &str) -> Result<String, Vec<String>> {
     if let Some(n) = city.first() {
         return Ok((*n).clone());
     }
-    // Suggestions: the closest cities by spelling.
-    let mut scored: Vec<(usize, &String)> = names()
+    // Suggestions: the closest cities and places by spelling.
+    let mut scored: Vec<(usize, String)> = names()
         .iter()
         .filter(|n| n.contains('/'))
         .map(|n| {
             let c = n.rsplit('/').next().unwrap_or(n).to_lowercase();
-            (distance(&wanted, &c, 3), n)
+            (distance(&wanted, &c, 3), n.clone())
         })
+        .chain(
+            FRIENDLY
+                .iter()
+                .filter(|(k, _)| k.len() > 3)
+                .map(|(k, z)| (distance(lower, k, 3), z.to_string())),
+        )
         .filter(|(d, _)| *d <= 3)
         .collect();
     scored.sort();
-    let mut out: Vec<String> = scored.into_iter().take(3).map(|(_, n)| n.clone()).collect();
+    let mut out: Vec<String> = Vec::new();
+    for (_, n) in scored {
+        if out.len() < 3 && !out.contains(&n) {
+            out.push(n);
+        }
+    }
     if out.is_empty() {
         out = vec![
             DEFAULT.to_string(),
@@ -114,6 +234,29 @@ mod tests {
         assert_eq!(find("London"), Ok("Europe/London".into()));
         assert_eq!(find("UK"), Ok("Europe/London".into()));
         assert_eq!(find("Belfast"), Ok("Europe/London".into()));
+        for place in [
+            "Cardiff",
+            "Edinburgh",
+            "Manchester",
+            "Glasgow",
+            "Swansea",
+            "Derry",
+        ] {
+            assert_eq!(find(place), Ok("Europe/London".into()), "{place}");
+        }
+        for place in ["Dublin", "Cork", "Galway", "Republic of Ireland"] {
+            assert_eq!(find(place), Ok("Europe/Dublin".into()), "{place}");
+        }
+        assert_eq!(find("Cardiff, UK"), Ok("Europe/London".into()));
+        assert_eq!(find("Mumbai"), Ok("Asia/Kolkata".into()));
+        assert_eq!(find("San Francisco"), Ok("America/Los_Angeles".into()));
+        assert_eq!(find("Sydney"), Ok("Australia/Sydney".into()));
+        let s = find("Edinbrugh").unwrap_err();
+        assert_eq!(
+            s.first().map(String::as_str),
+            Some("Europe/London"),
+            "{s:?}"
+        );
         assert_eq!(find("europe/paris"), Ok("Europe/Paris".into()));
         assert_eq!(find("new york"), Ok("America/New_York".into()));
         assert_eq!(find("Asia/Kolkata"), Ok("Asia/Kolkata".into()));

@@ -903,7 +903,7 @@ mod on_discord {
                     post["content"]
                         .as_str()
                         .unwrap()
-                        .contains("can't get their prompts")
+                        .contains("1 member can't get their prompts")
                 );
             }
             if d < 2 {

@@ -464,7 +464,7 @@ async fn a_due_reminder_is_delivered_through_telegram() {
     let r = start_with(FakeTelegram::start().await, store).await;
     let m = r.fake.wait_for_text(9009, "Reminder").await;
     let t = m["text"].as_str().unwrap();
-    assert!(t.contains("Before your Team meeting or huddle"), "{t}");
+    assert!(t.contains("Before your team meeting or huddle"), "{t}");
     assert!(t.contains("late"), "{t}");
     let _ = r.session.catalog();
     r.stop().await.unwrap();
@@ -641,7 +641,7 @@ async fn a_500_on_a_reminder_is_retried_and_delivered() {
     );
     let r = start_with(fake, store.clone()).await;
     let m = r.fake.wait_for_text(9010, "Reminder").await;
-    assert!(m["text"].as_str().unwrap().contains("Team meeting"));
+    assert!(m["text"].as_str().unwrap().contains("team meeting"));
     assert!(
         store.outbox().await.unwrap().is_empty(),
         "delivered and marked"
