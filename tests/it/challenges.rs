@@ -204,6 +204,12 @@ async fn six_days_three_zones_grace_day_and_a_leaver() {
     for (who, name) in [(A, "Asha Patel"), (B, "Ben"), (C, "Chi")] {
         let ms = r.input_named(who, name, Input::Button(join.clone())).await;
         assert!(text(&ms).contains("You've joined"), "{}", text(&ms));
+        // Joined in the group's channel, told the prompts come privately (not "here").
+        assert!(
+            text(&ms).contains("privately, in your chat with me"),
+            "{}",
+            text(&ms)
+        );
         if who != C {
             r.input_named(who, name, Input::Button(token(&ms, "Show my first name")))
                 .await;
