@@ -635,7 +635,22 @@ impl Handler {
     /// whose members may facilitate challenges there.
     async fn set_server_role(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
         let manager = manages(cmd);
-        let deferred = if manager {
+        let rest = args
+            .split_once(char::is_whitespace)
+            .map(|(_, r)| r)
+            .unwrap_or("");
+        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        let off = matches!(rest.trim().to_lowercase().as_str(), "off" | "none");
+        // What the answer will be is known before the defer: only a manager's valid change is
+        // announced in the channel; a refusal or the usage line is deferred ephemerally, so it
+        // never shows publicly (a deferred answer's visibility cannot change afterwards).
+        let change = match (manager, cmd.guild_id) {
+            (true, Some(guild)) if off => Some((guild, String::new())),
+            (true, Some(guild)) => digits.parse::<u64>().ok().map(|id| (guild, id.to_string())),
+            _ => None,
+        };
+        let public = change.is_some();
+        let deferred = if public {
             cmd.defer(&ctx.http).await
         } else {
             cmd.defer_ephemeral(&ctx.http).await
@@ -644,26 +659,15 @@ impl Handler {
             return;
         }
         let cat = self.session.catalog();
-        let text = match (manager, cmd.guild_id) {
-            (false, _) | (_, None) => cat.t("ch.role_managers_only").to_string(),
-            (true, Some(guild)) => {
-                let rest = args
-                    .split_once(char::is_whitespace)
-                    .map(|(_, r)| r)
-                    .unwrap_or("");
-                let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+        let text = match change {
+            None if manager && cmd.guild_id.is_some() => cat.t("ch.role_usage").to_string(),
+            None => cat.t("ch.role_managers_only").to_string(),
+            Some((guild, value)) => {
                 let key = format!("{ROLE_KEY}{}", guild.get());
-                let off = matches!(rest.trim().to_lowercase().as_str(), "off" | "none");
-                let (value, reply) = if off {
-                    (String::new(), cat.t("ch.role_off").to_string())
-                } else if let Ok(id) = digits.parse::<u64>() {
-                    (
-                        id.to_string(),
-                        cat.tf("ch.role_set", &[("role", &id.to_string())]),
-                    )
+                let reply = if value.is_empty() {
+                    cat.t("ch.role_off").to_string()
                 } else {
-                    let usage = Message::private().para(cat.t("ch.role_usage"));
-                    return self.answer_command(cmd, vec![usage], true).await;
+                    cat.tf("ch.role_set", &[("role", &value)])
                 };
                 match self.session.set_setting(&key, &value).await {
                     Ok(()) => reply,
@@ -674,12 +678,12 @@ impl Handler {
                 }
             }
         };
-        let m = if manager {
+        let m = if public {
             Message::public().para(text)
         } else {
             Message::private().para(text)
         };
-        self.answer_command(cmd, vec![m], !manager).await;
+        self.answer_command(cmd, vec![m], !public).await;
     }
 
     /// Owes a command's answer through the outbox (its follow-up), marking the command applied.

@@ -757,3 +757,50 @@ async fn the_short_route_and_the_journal_in_a_dm_with_blank_lines_and_buttons() 
     assert!(st.actions[0].done.is_some());
     r.stop().await.unwrap();
 }
+
+/// Proves `/challenge role` is deferred with the visibility of its answer (issue 15): a
+/// manager's usage mistake and a member's refusal are deferred ephemerally and answered
+/// ephemerally, so neither ever shows in the channel; a manager's valid change is announced
+/// publicly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenge_role_answers_are_deferred_as_privately_as_they_are_answered() {
+    let r = start().await;
+    let f = r.fake.clone();
+    let (manager, member) = (7101, 7102);
+    f.make_admin(manager);
+    let defer_of = |token: &str| {
+        f.calls()
+            .into_iter()
+            .find(|c| c.path.ends_with("/callback") && c.path.contains(token))
+            .map(|c| c.body)
+    };
+    let t = f.command(
+        manager,
+        Some(GUILD),
+        "challenge",
+        &[("what", "role nonsense")],
+    );
+    let usage = f.wait_followup(&t, "Name the role").await;
+    assert!(ephemeral(&usage), "{usage}");
+    let d = defer_of(&t).expect("deferred");
+    assert_eq!(d["type"], 5);
+    assert!(
+        ephemeral(&d["data"]),
+        "the usage line was deferred publicly: {d}"
+    );
+
+    let t = f.command(member, Some(GUILD), "challenge", &[("what", "role 123")]);
+    let refused = f.wait_followup(&t, "").await;
+    assert!(ephemeral(&refused), "{refused}");
+    assert!(ephemeral(&defer_of(&t).unwrap()["data"]));
+
+    let t = f.command(
+        manager,
+        Some(GUILD),
+        "challenge",
+        &[("what", "role <@&4242>")],
+    );
+    let set = f.wait_followup(&t, "4242").await;
+    assert!(!ephemeral(&set), "a manager's change is announced: {set}");
+    r.stop().await.unwrap();
+}
