@@ -494,6 +494,8 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "note" => account::ask_note(ctx),
         "ex" => lookup::example(ctx, arg),
         "prep" => prep::prompt(ctx, arg),
+        "prepmenu" => prep::prep(ctx, ""),
+        "exmenu" => lookup::examples(ctx, ""),
         "prepsave" => prep::save(ctx, arg),
         "remindprep" => remind::for_meeting(ctx, arg),
         "remind" if arg == "menu" => remind::remind(ctx, ""),

@@ -132,6 +132,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("button.goto_action", &[]),
     ("button.goto_advocacy", &[]),
     ("button.help", &[]),
+    ("button.before_meeting", &[]),
+    ("button.more_examples", &[]),
     ("button.lens_n", &["n"]),
     ("button.more", &[]),
     ("button.more_resources", &[]),

@@ -13,6 +13,7 @@ pub fn start(ctx: &mut Ctx<'_>) {
     let mut b = vec![
         ctx.button("button.start_lens1", "lens:1"),
         ctx.button("button.choose_lens", "lensmenu"),
+        ctx.button("button.before_meeting", "prepmenu"),
     ];
     if ctx.st.profession.is_none() {
         b.push(ctx.button("button.set_profession", "profmenu"));

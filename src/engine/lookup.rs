@@ -464,7 +464,12 @@ pub fn examples(ctx: &mut Ctx<'_>, arg: &str) {
 pub fn example(ctx: &mut Ctx<'_>, id: &str) {
     match ctx.cat.examples.iter().find(|e| e.id == id) {
         Some(e) => {
-            let m = example_blocks(ctx, Message::public(), e);
+            // Somewhere to go next, as after every other lookup.
+            let b = vec![
+                ctx.button("button.more_examples", "exmenu"),
+                ctx.button("button.choose_lens", "lensmenu"),
+            ];
+            let m = example_blocks(ctx, Message::public(), e).buttons(b);
             ctx.say(m);
         }
         None => {
