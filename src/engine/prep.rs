@@ -74,6 +74,16 @@ pub fn menu(ctx: &mut Ctx<'_>) {
 
 /// One prompt for a meeting type, rotating through its prompts.
 pub fn prompt(ctx: &mut Ctx<'_>, meeting_id: &str) {
+    prompt_with(ctx, meeting_id, true)
+}
+
+/// A prompt a reminder brought: the same, without "Remind me before this" (it has its
+/// reminder already).
+pub fn prompt_from_reminder(ctx: &mut Ctx<'_>, meeting_id: &str) {
+    prompt_with(ctx, meeting_id, false)
+}
+
+fn prompt_with(ctx: &mut Ctx<'_>, meeting_id: &str, offer_reminder: bool) {
     let Some(m) = ctx
         .cat
         .meetings
@@ -119,11 +129,14 @@ pub fn prompt(ctx: &mut Ctx<'_>, meeting_id: &str) {
             label: ctx.t("button.save_note"),
             token: format!("prepsave:{}", p.id),
         },
-        Button {
+    ];
+    let mut buttons = buttons;
+    if offer_reminder {
+        buttons.push(Button {
             label: ctx.t("button.remind_before"),
             token: format!("remindprep:{}", m.id),
-        },
-    ];
+        });
+    }
     ctx.say(msg.buttons(buttons));
 }
 

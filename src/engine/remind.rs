@@ -643,7 +643,7 @@ pub fn due(ctx: &mut Ctx<'_>, id: &str, due: Timestamp) {
         ReminderKind::Prep { meeting } => {
             ctx.say(m);
             match meeting {
-                Some(id) => super::prep::prompt(ctx, &id),
+                Some(id) => super::prep::prompt_from_reminder(ctx, &id),
                 None => super::prep::menu(ctx),
             }
         }
