@@ -243,12 +243,7 @@ fn open_plain(store: &StoreArgs) -> Result<Arc<dyn Store>, String> {
 /// Opens a store at a location; a PostgreSQL store's key comes from `key_dir` (its
 /// `store.key`, unless `LENSBOT_STORE_KEY_FILE` names one).
 fn open_at(loc: &Location, key_dir: &Path) -> Result<Arc<dyn Store>, String> {
-    match loc {
-        Location::Sled(dir) => Ok(Arc::new(SledStore::open(dir).map_err(|e| e.to_string())?)),
-        Location::Postgres(_) => {
-            crate::store::wait(crate::doctor::open_location(loc, key_dir, false)).map(|s| s.store)
-        }
-    }
+    crate::store::wait(open_at_async(loc, key_dir))
 }
 
 /// `lensbot migrate`: a PostgreSQL store's schema brought up to date, or (`--from`, `--to`)

@@ -65,12 +65,30 @@ impl Api {
         body: &Value,
         timeout: Duration,
     ) -> Result<(u16, Vec<u8>), Failure> {
+        self.send(
+            "application/json",
+            method,
+            body.to_string().into_bytes(),
+            timeout,
+        )
+        .await
+    }
+
+    /// Posts a body of the given content type to a method; the HTTP status and the answer's
+    /// bytes.
+    async fn send(
+        &self,
+        content_type: &str,
+        method: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(u16, Vec<u8>), Failure> {
         let url = format!("{}/{method}", self.base);
         let resp = self
             .client
             .post(url)
-            .header("content-type", "application/json")
-            .body(body.to_string())
+            .header("content-type", content_type)
+            .body(body)
             .timeout(timeout)
             .send()
             .await
@@ -91,15 +109,7 @@ impl Api {
         timeout: Duration,
     ) -> Result<Value, Failure> {
         let (status, bytes) = self.post(method, body, timeout).await?;
-        let answer: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
-            Err(_) => return Err(Failure::Transient("an unreadable answer".into())),
-        };
-        if answer["ok"].as_bool() == Some(true) {
-            return Ok(answer["result"].clone());
-        }
-        Err(failure_of(status, &answer))
+        result_of(status, &bytes)
     }
 
     /// Calls a method with a multipart/form-data body (text fields and one file); the
@@ -111,30 +121,8 @@ impl Api {
         timeout: Duration,
     ) -> Result<Value, Failure> {
         let (content_type, body) = multipart(form);
-        let url = format!("{}/{method}", self.base);
-        let resp = self
-            .client
-            .post(url)
-            .header("content-type", content_type)
-            .body(body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| Failure::Transient(describe(&e)))?;
-        let answer: Value = match serde_json::from_slice(&bytes) {
-            Ok(v) => v,
-            Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
-            Err(_) => return Err(Failure::Transient("an unreadable answer".into())),
-        };
-        if answer["ok"].as_bool() == Some(true) {
-            return Ok(answer["result"].clone());
-        }
-        Err(failure_of(status, &answer))
+        let (status, bytes) = self.send(&content_type, method, body, timeout).await?;
+        result_of(status, &bytes)
     }
 
     /// Long-polls for updates from `offset` (which confirms every earlier one to Telegram).
@@ -163,6 +151,19 @@ pub struct Form<'a> {
     pub mime: &'a str,
     /// Its bytes.
     pub bytes: &'a [u8],
+}
+
+/// A Bot API answer read: its `result` when `ok`, else the failure told apart by kind.
+fn result_of(status: u16, bytes: &[u8]) -> Result<Value, Failure> {
+    let answer: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(_) if status >= 500 => return Err(Failure::Transient(format!("HTTP {status}"))),
+        Err(_) => return Err(Failure::Transient("an unreadable answer".into())),
+    };
+    if answer["ok"].as_bool() == Some(true) {
+        return Ok(answer["result"].clone());
+    }
+    Err(failure_of(status, &answer))
 }
 
 /// A form as a multipart/form-data body and its content type. The boundary is one that does
