@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod args;
+#[cfg(any(feature = "telegram", feature = "discord"))]
+mod roles;
 pub use args::{Cli, Command, StoreArgs, parse};
 
 /// Runs the command line: no command prints the help (code 0), else [`run`].
@@ -611,13 +613,6 @@ fn serve(
         let (tx, rx) = tokio::sync::watch::channel(false);
         let tx = Arc::new(tx);
         on_signals(tx.clone());
-        #[cfg_attr(
-            not(any(feature = "telegram", feature = "discord")),
-            allow(unused_variables)
-        )]
-        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|v| *v).await;
-        };
         let mut tasks: tokio::task::JoinSet<Result<(), String>> = tokio::task::JoinSet::new();
         // A failing store stops everything as a signal would (see `crate::health`).
         {
@@ -663,12 +658,21 @@ fn serve(
                     .unwrap_or(true),
                 poll_timeout: 10,
             };
-            let (s, stop) = (session.clone(), stopped(rx.clone()));
-            tasks.spawn(async move {
-                crate::telegram::run(s, config, stop)
-                    .await
-                    .map_err(|e| e.to_string())
-            });
+            let (s, rx) = (session.clone(), rx.clone());
+            // One process at a time polls and sends (see `roles`).
+            tasks.spawn(roles::while_elected(
+                store.clone(),
+                "telegram",
+                rx,
+                move |until| {
+                    let (s, config) = (s.clone(), config.clone());
+                    async move {
+                        crate::telegram::run(s, config, until)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                },
+            ));
         }
         #[cfg(feature = "discord")]
         if let Some((token, api_url, guild)) = settings.discord.clone() {
@@ -678,12 +682,21 @@ fn serve(
                 guild,
                 facilitator_role: settings.discord_facilitator_role,
             };
-            let (s, stop) = (session.clone(), stopped(rx.clone()));
-            tasks.spawn(async move {
-                crate::discord::run(s, config, stop)
-                    .await
-                    .map_err(|e| e.to_string())
-            });
+            let (s, rx) = (session.clone(), rx.clone());
+            // One process at a time holds the gateway and sends (see `roles`).
+            tasks.spawn(roles::while_elected(
+                store.clone(),
+                "discord",
+                rx,
+                move |until| {
+                    let (s, config) = (s.clone(), config.clone());
+                    async move {
+                        crate::discord::run(s, config, until)
+                            .await
+                            .map_err(|e| e.to_string())
+                    }
+                },
+            ));
         }
         if settings.backup_keep > 0 {
             // None while the store passed its integrity check at start, else the reason it

@@ -26,7 +26,9 @@
 //!   DejaVu Sans.
 //! - [`store`]: the [`store::Store`] trait (async), the sled store (default), a PostgreSQL one
 //!   (`--store postgres://…`, feature `postgres`: several processes over one database) and an
-//!   in-memory one; versioned values with migrations; one atomic [`store::Write`] per turn. The sled store
+//!   in-memory one; versioned values with migrations; one atomic [`store::Write`] per turn;
+//!   what one process holds while others wait ([`store::leases`]: a platform's role, a
+//!   person's turn). The sled store
 //!   defends what it holds: a checksum on every value, an integrity manifest checked at open,
 //!   people's records sealed with a key of their own ([`store::vault`]) so forgetting them is
 //!   destroying the key.

@@ -12,6 +12,12 @@
 //!
 //! Each platform supplies a [`Deliver`]: it renders the messages, keeps the platform's limits
 //! and says what went wrong in the terms above.
+//!
+//! Over a store several processes share, one elected process sends for each platform (`serve`
+//! runs the sender only while it holds the platform's role), so the platform's limits, which
+//! are per bot, are kept in one place; it picks up what the other processes' turns owe from the
+//! store, told by a notification or by looking every few seconds (see
+//! [`crate::session::Session::start_sending`]).
 
 use crate::engine::Message;
 use crate::outbox::{self, OutboxEntry};
@@ -64,9 +70,17 @@ pub async fn run(
     sink: Arc<dyn Deliver>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let ticket = {
+        let sink = sink.clone();
+        session.start_sending(Arc::new(move |to: &str| sink.accepts(to)))
+    };
     if let Err(e) = session.reload_outbox().await {
         crate::health::log_store_error("reading the outbox", &e);
     }
+    // Over a store other processes share, their replies reach this sender through the store:
+    // told by a notification, or found by looking every few seconds.
+    let shared = session.store().shared();
+    let mut look = tokio::time::interval(LOOK_AGAIN);
     let mut changed = session.watch_outbox();
     let mut lanes = tokio::task::JoinSet::new();
     let mut marks = tokio::time::interval(MARKS);
@@ -86,6 +100,10 @@ pub async fn run(
                     crate::health::log_store_error("recording delivered messages", &e);
                 }
             }
+            _ = session.store().outbox_changed_elsewhere(), if shared => {
+                reload(&session).await;
+            }
+            _ = look.tick(), if shared => reload(&session).await,
         }
     }
     // Replies of the turns that finished as the process stopped get a moment too; whatever is
@@ -101,7 +119,21 @@ pub async fn run(
     if let Err(e) = session.flush_marks().await {
         crate::health::log_store_error("recording delivered messages", &e);
     }
+    session.stop_sending(ticket);
 }
+
+/// Reads the shared store's outbox again, then pauses a moment, so a stream of notifications
+/// makes a few reads a second at most.
+async fn reload(session: &Session) {
+    if let Err(e) = session.reload_outbox().await {
+        crate::health::log_store_error("reading the outbox", &e);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+/// How often a sender over a shared store looks at the outbox without being told to (the
+/// notifications are lost while the listening connection is down).
+const LOOK_AGAIN: Duration = Duration::from_secs(3);
 
 /// How often the removals of delivered messages are flushed when no turn flushes them.
 const MARKS: Duration = Duration::from_millis(200);
@@ -191,6 +223,11 @@ async fn finish(session: &Session, e: &OutboxEntry) {
 /// tests; a running bot has [`run`].
 pub async fn deliver_once(session: &Session, sink: &dyn Deliver) -> Sent {
     let mut sent = Sent::default();
+    if session.store().shared()
+        && let Err(e) = session.reload_outbox_for(&|to| sink.accepts(to)).await
+    {
+        crate::health::log_store_error("reading the outbox", &e);
+    }
     for lane in session.claim_lanes(&|to| sink.accepts(to)) {
         while let Some(mut e) = session.lane_front(&lane) {
             match attempt(session, sink, &mut e).await {

@@ -9,7 +9,11 @@
 //! retried rather than lost. An event id already in the store's ledger (a replayed update, a
 //! repeated button press, a due reminder handled before) changes nothing: its reply, if still
 //! unsent, is still in the outbox. The per-person async lock stays as a guard for the callers
-//! that do not go through a queue (the terminal, the scheduler, tests).
+//! that do not go through a queue (the terminal, the scheduler, tests). Over a store several
+//! processes share (PostgreSQL) each turn also holds the person in the store
+//! ([`Store::hold_turn`]; a group's record, [`Store::hold_group`]) from load to write, so a
+//! person's messages reaching two processes at once are stepped one after the other, and the
+//! second loads what the first wrote.
 
 mod challenges;
 mod forget;
@@ -420,9 +424,13 @@ impl Session {
         let lock = self.lock_for(&user);
         let reply = {
             let _guard = lock.lock().await;
-            let reply = match crate::challenge::request(&ev.input) {
-                Some(req) => self.member_turn(&ev, req, now).await,
-                None => self.turn(&ev, now).await,
+            // Other processes sharing the store wait for this turn too (PostgreSQL).
+            let reply = match self.store.hold_turn(&user).await {
+                Err(e) => Err(e),
+                Ok(_held) => match crate::challenge::request(&ev.input) {
+                    Some(req) => self.member_turn(&ev, req, now).await,
+                    None => self.turn(&ev, now).await,
+                },
             };
             match reply {
                 Err(e) if e.unreadable_key().is_some() => self.answer_unreadable(&ev, e, now).await,
@@ -725,8 +733,9 @@ impl Session {
     /// are not retried until they write again.
     pub async fn mark_unreachable(&self, user: &str) -> Result<(), StoreError> {
         let lock = self.lock_for(user);
-        let result = {
+        let result = async {
             let _guard = lock.lock().await;
+            let _held = self.store.hold_turn(user).await?;
             // A record that cannot be read is left as it is (the warning names it).
             match self
                 .or_skip(self.store.get_user(user).await, "marking unreachable")?
@@ -741,7 +750,8 @@ impl Session {
                 }
                 _ => Ok(()),
             }
-        };
+        }
+        .await;
         self.release(user, lock);
         self.noticed("marking a person unreachable", result)
     }

@@ -21,6 +21,7 @@
 pub mod codec;
 pub mod envelope;
 pub mod integrity;
+pub mod leases;
 pub mod location;
 pub mod memory;
 #[cfg(feature = "postgres")]
@@ -57,6 +58,10 @@ pub enum StoreError {
     /// write changed nothing.
     #[error("{0}")]
     Conflict(String),
+    /// Another process has held a person's turn for too long (PostgreSQL): this turn was not
+    /// taken and changed nothing; the event stays in the inbox for the next start.
+    #[error("{0}")]
+    Busy(String),
     /// A stored value could not be read.
     #[error("a stored record for {key} could not be read: {reason}")]
     Corrupt {
@@ -90,7 +95,8 @@ impl StoreError {
             StoreError::Io(_)
             | StoreError::Locked(_)
             | StoreError::Damaged(_)
-            | StoreError::Conflict(_) => None,
+            | StoreError::Conflict(_)
+            | StoreError::Busy(_) => None,
         }
     }
 }
@@ -191,6 +197,43 @@ pub trait Store: Send + Sync {
     /// Destroys a person's keys (after their records are gone and that is durable): in the
     /// vault, beside every backup it knows, and wherever the store keeps key records. Returns
     /// how many backup key files changed.
+    /// Whether other processes may share this store (PostgreSQL): then each platform's
+    /// gateway and sender run in one elected process ([`Store::elect`]), and a process that
+    /// is not sending leaves its replies in the store for the one that is.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Tries to take `role` (a platform's gateway and sender) for this process: `None` when
+    /// another process holds it (try again in a moment). A store one process owns gives every
+    /// role for good. See [`leases`].
+    async fn elect(&self, _role: &str) -> Result<Option<leases::Held>, StoreError> {
+        Ok(Some(leases::Held::for_good()))
+    }
+
+    /// Holds `user`'s turn against the other processes sharing this store until the hold is
+    /// dropped (waiting while another process holds it), so two processes never step the
+    /// same person at once. A store one process owns holds nothing. See [`leases`].
+    async fn hold_turn(&self, _user: &str) -> Result<leases::TurnHold, StoreError> {
+        Ok(leases::TurnHold::none())
+    }
+
+    /// [`Store::hold_turn`] for a group's challenge record. A person's turn may hold their
+    /// group's record inside it (a check-in), never the other way round; the two kinds are
+    /// held apart (PostgreSQL: from pools of their own) so people waiting can never use up
+    /// what a group's hold needs.
+    async fn hold_group(&self, _group: &str) -> Result<leases::TurnHold, StoreError> {
+        Ok(leases::TurnHold::none())
+    }
+
+    /// Resolves when another process sharing this store may have added outgoing messages
+    /// (`LISTEN/NOTIFY`), so this process's sender looks at the outbox again. Lost while the
+    /// listening connection is down: the sender's own polling is the fallback. The default
+    /// never resolves.
+    async fn outbox_changed_elsewhere(&self) {
+        std::future::pending::<()>().await
+    }
+
     async fn forget_keys(&self, user: &str) -> Result<usize, StoreError> {
         match self.vault() {
             Some(v) => v.forget(user),

@@ -153,8 +153,9 @@ impl Session {
         f: impl FnOnce(Option<&mut Challenge>) -> T,
     ) -> Result<T, StoreError> {
         let lock = self.lock_for(group);
-        let result = {
+        let result = async {
             let _guard = lock.lock().await;
+            let _held = self.store.hold_group(group).await?;
             let before = self.challenge(group).await?;
             let mut after = before.clone();
             let out = f(after.as_mut());
@@ -164,7 +165,8 @@ impl Session {
                 self.save_challenge(before.as_ref(), a).await?;
             }
             Ok(out)
-        };
+        }
+        .await;
         self.release(group, lock);
         result
     }
@@ -198,6 +200,7 @@ impl Session {
         let lock = self.lock_for(&group.key);
         let result = async {
             let _guard = lock.lock().await;
+            let _held = self.store.hold_group(&group.key).await?;
             if self.applied(ev, None).await? {
                 let mut w = Write::default();
                 w.inbox_done.extend(ev.inbox.clone());

@@ -102,10 +102,12 @@ impl Session {
     /// `lensbot forget`: forgets a person outside any conversation, under their lock.
     pub async fn forget(&self, user: &str) -> Result<Forgotten, StoreError> {
         let lock = self.lock_for(user);
-        let result = {
+        let result = async {
             let _guard = lock.lock().await;
+            let _held = self.store.hold_turn(user).await?;
             self.forget_person(user, None, self.now()).await
-        };
+        }
+        .await;
         self.release(user, lock);
         result
     }

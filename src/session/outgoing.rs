@@ -1,11 +1,31 @@
 //! The session's half of the outbox: the entries not yet delivered, in memory as one lane per
 //! recipient (mirroring the store), handed to the sender one lane at a time so messages to one
 //! recipient keep their order while different recipients never wait for each other.
+//!
+//! Over a store several processes share (PostgreSQL) one elected process sends for each
+//! platform (so the platform's limits, which are per bot, are kept in one place): a process
+//! keeps lanes only for the recipients a sender of its own accepts
+//! ([`Session::start_sending`]), leaves the rest in the store, and the sending process reads
+//! the store's outbox again ([`Session::reload_outbox`]) when told that another process wrote
+//! to it, and every few seconds besides. What it delivered lately is remembered for a minute,
+//! so a read that raced a delivery does not queue the delivered entry again.
 
 use super::Session;
 use crate::outbox::OutboxEntry;
 use crate::store::StoreError;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Which recipients a running sender takes (its [`crate::sender::Deliver::accepts`]).
+pub type Accepts = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+
+/// A filter on recipients passed by reference (a one-off delivery pass).
+pub type Filter<'a> = dyn Fn(&str) -> bool + Send + Sync + 'a;
+
+/// How long a delivered entry is remembered in a process whose store others share: longer
+/// than any read of the outbox takes.
+const RECENT: Duration = Duration::from_secs(60);
 
 /// The lanes: recipient → pending entries by id, and which lanes a sender is working on.
 #[derive(Default)]
@@ -17,9 +37,15 @@ pub(super) struct Lanes {
     done: HashSet<u64>,
     /// Entries delivered since the last flush of the marks.
     unflushed: Vec<u64>,
-    /// The store's outbox has been loaded (once per process: a second sender in the same
-    /// process must not load entries the first has meanwhile delivered).
+    /// The store's outbox has been loaded (once per process over a store it owns: a second
+    /// sender in the same process must not load entries the first has meanwhile delivered).
     loaded: bool,
+    /// The senders running in this process, by ticket ([`Session::start_sending`]).
+    senders: Vec<(u64, Accepts)>,
+    /// The last ticket given.
+    tickets: u64,
+    /// Entries delivered lately, and when (kept only when other processes share the store).
+    recent: HashMap<u64, Instant>,
 }
 
 /// A recipient's lane, claimed by one sender task until it is released.
@@ -31,14 +57,37 @@ impl Session {
         self.outgoing.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds committed entries to their lanes and wakes the sender.
+    /// Adds committed entries to their lanes and wakes the sender. Over a shared store, only
+    /// entries a sender of this process accepts: the rest wait in the store for the process
+    /// that sends them.
     pub(super) fn queue_outgoing(&self, entries: Vec<OutboxEntry>) {
+        self.queue_where(entries, None)
+    }
+
+    /// [`Session::queue_outgoing`], also taking (over a shared store) what `also` accepts.
+    fn queue_where(&self, entries: Vec<OutboxEntry>, also: Option<&Filter<'_>>) {
+        let shared = self.store.shared();
         {
             let mut l = self.lanes();
             for e in entries {
-                if !l.done.contains(&e.id) && !l.unflushed.contains(&e.id) {
-                    l.pending.entry(e.to.clone()).or_default().insert(e.id, e);
+                if l.done.contains(&e.id)
+                    || l.unflushed.contains(&e.id)
+                    || l.recent.contains_key(&e.id)
+                {
+                    continue;
                 }
+                if shared
+                    && !l.senders.iter().any(|(_, accepts)| accepts(&e.to))
+                    && !also.is_some_and(|f| f(&e.to))
+                {
+                    continue;
+                }
+                // An entry already in its lane keeps the progress recorded on it there.
+                l.pending
+                    .entry(e.to.clone())
+                    .or_default()
+                    .entry(e.id)
+                    .or_insert(e);
             }
         }
         self.outgoing_changed
@@ -48,18 +97,68 @@ impl Session {
     /// Loads what the store's outbox holds (after a restart: replies saved but not yet
     /// delivered) into the lanes, once per process.
     pub async fn reload_outbox(&self) -> Result<usize, StoreError> {
+        self.reload_where(None).await
+    }
+
+    /// [`Session::reload_outbox`] for a sender that is not registered (one delivery pass in
+    /// this task, [`crate::sender::deliver_once`]): over a shared store, also what `accepts`
+    /// takes.
+    pub async fn reload_outbox_for(&self, accepts: &Filter<'_>) -> Result<usize, StoreError> {
+        self.reload_where(Some(accepts)).await
+    }
+
+    async fn reload_where(&self, also: Option<&Filter<'_>>) -> Result<usize, StoreError> {
         // One reload at a time: a second sender waits here for the first one's reload, so no
         // sender delivers while the outbox is being read (an entry read and then delivered
         // would otherwise be queued again).
         let _one = self.reloading.lock().await;
-        if self.lanes().loaded {
+        let shared = self.store.shared();
+        if self.lanes().loaded && !shared {
             return Ok(0);
         }
         let entries = self.store.outbox().await?;
-        self.lanes().loaded = true;
-        let n = entries.len();
-        self.queue_outgoing(entries);
+        let n = {
+            let mut l = self.lanes();
+            l.loaded = true;
+            l.recent.retain(|_, at| at.elapsed() < RECENT);
+            entries
+                .iter()
+                .filter(|e| {
+                    !l.recent.contains_key(&e.id)
+                        && !l.pending.get(&e.to).is_some_and(|q| q.contains_key(&e.id))
+                })
+                .count()
+        };
+        self.queue_where(entries, also);
         Ok(n)
+    }
+
+    /// Registers a sender for the recipients `accepts` takes (see the module doc); the ticket
+    /// goes back to [`Session::stop_sending`] when it stops.
+    pub fn start_sending(&self, accepts: Accepts) -> u64 {
+        let mut l = self.lanes();
+        l.tickets += 1;
+        let ticket = l.tickets;
+        l.senders.push((ticket, accepts));
+        ticket
+    }
+
+    /// A sender stopped (shutdown, or its process lost the role). Over a shared store, the
+    /// lanes no remaining sender takes are dropped from memory: the entries stay in the store
+    /// for the process sending now, and this process reads them afresh if it sends again.
+    pub fn stop_sending(&self, ticket: u64) {
+        let shared = self.store.shared();
+        let mut l = self.lanes();
+        l.senders.retain(|(t, _)| *t != ticket);
+        if shared {
+            let Lanes {
+                pending,
+                senders,
+                busy,
+                ..
+            } = &mut *l;
+            pending.retain(|to, _| busy.contains(to) || senders.iter().any(|(_, a)| a(to)));
+        }
     }
 
     /// A receiver that sees a change each time the outbox gains an entry (none is missed:
@@ -135,6 +234,9 @@ impl Session {
                 q.remove(&entry.id);
             }
             l.unflushed.push(entry.id);
+            if self.store.shared() {
+                l.recent.insert(entry.id, Instant::now());
+            }
         }
         let r = self.store.outbox_remove(entry.id).await;
         self.noticed("removing a delivered message from the outbox", r)

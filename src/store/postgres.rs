@@ -23,15 +23,22 @@
 //!
 //! - **Across processes**: due items are claimed with `FOR UPDATE SKIP LOCKED` and a lease
 //!   ([`Store::claim_due`]); a listener of its own (`LISTEN`) wakes the scheduler when another
-//!   process adds due entries and drops a forgotten person's key from this process's memory
-//!   (news sent while it reconnects is lost: the scheduler's polling covers the one, the
-//!   deleted key rows the other).
-//!
-//! Not here yet (issue 17 continues): claiming a person's turns across processes (webhooks
-//! behind a load balancer), elected senders, TLS.
+//!   process adds due entries, wakes the sender when another process owes messages, and drops
+//!   a forgotten person's key from this process's memory (news sent while it reconnects is
+//!   lost: the scheduler's and the sender's polling cover the first two, the deleted key rows
+//!   the third).
+//! - **A person's turn is held across processes** ([`Store::hold_turn`]): an advisory lock
+//!   keyed by the person, on a connection from a pool of its own, from load to write; a
+//!   group's record likewise ([`Store::hold_group`], another pool). Why a lock rather than
+//!   versions: [`crate::store::leases`].
+//! - **Roles** ([`Store::elect`]): a platform's gateway, poller and sender run in the process
+//!   holding an advisory lock on a connection of its own (checked every second); when that
+//!   process dies the server releases the lock at once and another process takes the role
+//!   within seconds.
 
 pub mod migrate;
 
+use super::leases::{self, Held, TurnHold};
 use super::vault::{self, StoreKey, Unseal, Vault};
 use super::{DueEntry, Store, StoreError, Write, codec};
 use crate::engine::UserState;
@@ -100,9 +107,28 @@ impl Drop for Pending<'_> {
     }
 }
 
+/// What the listener passes on: due entries and outgoing messages another process added.
+#[derive(Clone)]
+struct News {
+    due: Arc<tokio::sync::Notify>,
+    outbox: Arc<tokio::sync::Notify>,
+    /// This process's lease owner name: its own outbox notifications are not news.
+    owner: String,
+}
+
 /// The store over a PostgreSQL database.
 pub struct PgStore {
     pool: Pool,
+    /// Connections holding people's turns ([`Store::hold_turn`]), apart from the pool the
+    /// turns themselves use, so holds waiting can never starve the work of the hold that runs.
+    people: Pool,
+    /// Connections holding groups' records ([`Store::hold_group`]), apart again: a person's
+    /// turn may hold their group inside it.
+    groups: Pool,
+    /// The address, for the elections' connections of their own.
+    url: String,
+    /// Woken by the listener when another process adds outgoing messages (`lensbot_outbox`).
+    outbox_elsewhere: Arc<tokio::sync::Notify>,
     vault: Arc<Vault>,
     /// Woken by the listener when another process adds due entries (`lensbot_due`).
     due_elsewhere: Arc<tokio::sync::Notify>,
@@ -116,7 +142,7 @@ impl PgStore {
     /// Connects to `url` (a `postgres://` URL or a key=value string), checks the schema
     /// version, and reads the key table under `store_key`.
     pub async fn connect(url: &str, store_key: StoreKey) -> Result<PgStore, StoreError> {
-        let pool = pool(url)?;
+        let pool = pool(url, 16)?;
         let client = pool.get().await.map_err(pool_error)?;
         migrate::check(&client).await?;
         let rows = client
@@ -127,12 +153,24 @@ impl PgStore {
         let vault = Arc::new(Vault::in_table(store_key, &records)?);
         drop(client);
         let due_elsewhere = Arc::new(tokio::sync::Notify::new());
+        let outbox_elsewhere = Arc::new(tokio::sync::Notify::new());
+        let owner = format!(
+            "{}:{}:{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
+            std::process::id(),
+            rand_u32()
+        );
         // On a thread and runtime of its own: the store may be opened on a short-lived runtime
         // (the command line opens it before starting the bot's), and must hear news for as
         // long as it lives.
         let (stop, stopped) = tokio::sync::oneshot::channel();
         {
-            let (url, vault, due) = (url.to_string(), vault.clone(), due_elsewhere.clone());
+            let (url, vault) = (url.to_string(), vault.clone());
+            let news = News {
+                due: due_elsewhere.clone(),
+                outbox: outbox_elsewhere.clone(),
+                owner: owner.clone(),
+            };
             std::thread::Builder::new()
                 .name("lensbot-pg-listen".into())
                 .spawn(move || {
@@ -145,20 +183,18 @@ impl PgStore {
                     rt.block_on(async move {
                         tokio::select! {
                             _ = stopped => {}
-                            _ = listen(url, vault, due) => {}
+                            _ = listen(url, vault, news) => {}
                         }
                     });
                 })
                 .map_err(|e| StoreError::Io(format!("cannot start the listener thread: {e}")))?;
         }
-        let owner = format!(
-            "{}:{}:{:08x}",
-            std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into()),
-            std::process::id(),
-            rand_u32()
-        );
         Ok(PgStore {
             pool,
+            people: self::pool(url, PEOPLE_HOLDS)?,
+            groups: self::pool(url, GROUP_HOLDS)?,
+            url: url.to_string(),
+            outbox_elsewhere,
             vault,
             due_elsewhere,
             _listener: stop,
@@ -276,6 +312,9 @@ impl PgStore {
 
 /// The notification channel for new due entries (payload: none).
 const DUE_CHANNEL: &str = "lensbot_due";
+/// The notification channel for new outgoing messages (payload: the lease owner name of the
+/// process that wrote them, so its own listener ignores them).
+const OUTBOX_CHANNEL: &str = "lensbot_outbox";
 /// The notification channel for forgotten people (payload: the person's store key, an
 /// identifier like `telegram:123`, never anything they wrote).
 const FORGET_CHANNEL: &str = "lensbot_forget";
@@ -284,7 +323,7 @@ const FORGET_CHANNEL: &str = "lensbot_forget";
 /// the scheduler; a forgotten person's keys are dropped from this process's memory too. When
 /// the connection fails it reconnects after a pause (news sent meanwhile is lost; the
 /// scheduler's polling and the deleted key rows cover it).
-async fn listen(url: String, vault: Arc<Vault>, due: Arc<tokio::sync::Notify>) {
+async fn listen(url: String, vault: Arc<Vault>, news: News) {
     use tokio_postgres::AsyncMessage;
     let mut pause = std::time::Duration::from_millis(500);
     loop {
@@ -302,17 +341,24 @@ async fn listen(url: String, vault: Arc<Vault>, due: Arc<tokio::sync::Notify>) {
                 }
             });
             let listening = client
-                .batch_execute(&format!("LISTEN {DUE_CHANNEL}; LISTEN {FORGET_CHANNEL}"))
+                .batch_execute(&format!(
+                    "LISTEN {DUE_CHANNEL}; LISTEN {FORGET_CHANNEL}; LISTEN {OUTBOX_CHANNEL}"
+                ))
                 .await;
             if listening.is_ok() {
                 pause = std::time::Duration::from_millis(500);
                 // Whatever was added while this connection was down is looked at now.
-                due.notify_one();
+                news.due.notify_one();
+                news.outbox.notify_one();
                 while let Some((channel, payload)) = rx.recv().await {
                     if channel == FORGET_CHANNEL {
                         vault.drop_person(&payload);
+                    } else if channel == OUTBOX_CHANNEL {
+                        if payload != news.owner {
+                            news.outbox.notify_one();
+                        }
                     } else {
-                        due.notify_one();
+                        news.due.notify_one();
                     }
                 }
             }
@@ -329,8 +375,8 @@ fn rand_u32() -> u32 {
     OsRng.next_u32()
 }
 
-/// A pool over `url`.
-fn pool(url: &str) -> Result<Pool, StoreError> {
+/// A pool over `url` of at most `size` connections.
+fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
     let config = tokio_postgres::Config::from_str(url)
         .map_err(|e| StoreError::Io(format!("the PostgreSQL address is not valid: {e}")))?;
     let manager = Manager::from_config(
@@ -341,14 +387,14 @@ fn pool(url: &str) -> Result<Pool, StoreError> {
         },
     );
     Pool::builder(manager)
-        .max_size(16)
+        .max_size(size)
         .build()
         .map_err(|e| StoreError::Io(format!("PostgreSQL, making the pool: {e}")))
 }
 
 /// `lensbot migrate --store URL`: brings the database's schema to this binary's version.
 pub async fn migrate_url(url: &str) -> Result<migrate::Migrated, StoreError> {
-    let pool = pool(url)?;
+    let pool = pool(url, 1)?;
     let mut client = pool.get().await.map_err(pool_error)?;
     migrate::migrate(&mut client).await
 }
@@ -621,6 +667,13 @@ impl Store for PgStore {
                     .await
                     .map_err(pg("queueing a message"))?;
             }
+            if !outbox.is_empty() {
+                // The process sending for the platform may be another one: it looks again
+                // (the payload names this process, whose own listener ignores it).
+                tx.execute("SELECT pg_notify($1, $2)", &[&OUTBOX_CHANNEL, &self.owner])
+                    .await
+                    .map_err(pg("telling the other processes"))?;
+            }
             for k in &w.inbox_done {
                 tx.execute("DELETE FROM inbox WHERE key = $1", &[k])
                     .await
@@ -804,5 +857,173 @@ impl Store for PgStore {
 
     async fn changed_elsewhere(&self) {
         self.due_elsewhere.notified().await
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn outbox_changed_elsewhere(&self) {
+        self.outbox_elsewhere.notified().await
+    }
+
+    async fn elect(&self, role: &str) -> Result<Option<Held>, StoreError> {
+        elect(&self.url, role).await
+    }
+
+    async fn hold_turn(&self, user: &str) -> Result<TurnHold, StoreError> {
+        hold(&self.people, PEOPLE, user).await
+    }
+
+    async fn hold_group(&self, group: &str) -> Result<TurnHold, StoreError> {
+        hold(&self.groups, GROUPS, group).await
+    }
+}
+
+/// How many people's turns one process holds at once (more wait for a connection), and
+/// groups' records, apart: with the turns' own pool (16) and the listener and roles (up to
+/// 3), a process uses at most 43 connections.
+const PEOPLE_HOLDS: usize = 16;
+const GROUP_HOLDS: usize = 8;
+
+/// The first half of the advisory lock keys of roles ("role" in ASCII); the second is the
+/// role's name hashed ([`leases::lock_key`]).
+const ROLES: i32 = 0x726f_6c65;
+/// The same for people's turns ("turn").
+const PEOPLE: i32 = 0x7475_726e;
+/// The same for groups' records ("grup").
+const GROUPS: i32 = 0x6772_7570;
+
+/// How long a turn waits for another process to finish the same person's turn before giving
+/// up ([`StoreError::Busy`]; a turn takes milliseconds).
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// How often the holder of a role checks that its connection (and so its lock) is alive, and
+/// how long it waits for the answer before it counts the role as lost.
+const ROLE_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+const ROLE_ANSWER: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Tries to take `role` on a connection of its own (not the pool's: the lock lives as long as
+/// the connection). Held: the connection is checked every [`ROLE_CHECK`]; when it fails the
+/// role is lost (and the server, seeing the connection gone, gives the lock to another
+/// process). A process that dies loses it at once: its connection closes.
+async fn elect(url: &str, role: &str) -> Result<Option<Held>, StoreError> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .map_err(pg("connecting for an election"))?;
+    let (closed_tx, mut closed) = tokio::sync::oneshot::channel::<()>();
+    let driver = tokio::spawn(async move {
+        let _ = connection.await;
+        let _ = closed_tx.send(());
+    });
+    let got: bool = match client
+        .query_one(
+            "SELECT pg_try_advisory_lock($1, $2)",
+            &[&ROLES, &leases::lock_key(role)],
+        )
+        .await
+    {
+        Ok(row) => row.get(0),
+        Err(e) => {
+            driver.abort();
+            return Err(pg("taking a role")(e));
+        }
+    };
+    if !got {
+        drop(client);
+        driver.abort();
+        return Ok(None);
+    }
+    let (lost_tx, lost) = tokio::sync::watch::channel(false);
+    let keeper = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = &mut closed => break,
+                _ = tokio::time::sleep(ROLE_CHECK) => {
+                    match tokio::time::timeout(ROLE_ANSWER, client.simple_query("SELECT 1")).await {
+                        Ok(Ok(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+        }
+        let _ = lost_tx.send(true);
+        // The client goes with this task: the connection closes and the lock with it.
+    });
+    Ok(Some(Held::new(
+        lost,
+        Box::new(AbortOnDrop(vec![keeper, driver])),
+    )))
+}
+
+/// Tasks stopped when the value goes (a role's connection: closing it gives the role up).
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
+/// Holds the advisory lock (`space`, hash of `key`) on a connection from `pool`, waiting for
+/// another process to let it go (at most [`TURN_WAIT`]). Two keys with the same hash merely
+/// wait for each other.
+async fn hold(pool: &Pool, space: i32, key: &str) -> Result<TurnHold, StoreError> {
+    let client = pool.get().await.map_err(pool_error)?;
+    let k = leases::lock_key(key);
+    match tokio::time::timeout(
+        TURN_WAIT,
+        client.execute("SELECT pg_advisory_lock($1, $2)", &[&space, &k]),
+    )
+    .await
+    {
+        Ok(Ok(_)) => Ok(TurnHold::new(Box::new(Unlock {
+            client: Some(client),
+            space,
+            key: k,
+        }))),
+        Ok(Err(e)) => Err(pg("holding a turn")(e)),
+        Err(_) => {
+            // The lock may still be granted to this connection later: it leaves the pool and
+            // closes, which releases whatever it holds.
+            drop(deadpool_postgres::Object::take(client));
+            Err(StoreError::Busy(format!(
+                "another process has held this turn for {} seconds; it was not taken",
+                TURN_WAIT.as_secs()
+            )))
+        }
+    }
+}
+
+/// Releases a held turn when dropped: unlocks on the connection (in a task) before it goes
+/// back to the pool; without a runtime, or when the unlock fails, the connection is closed
+/// instead, which releases the lock too.
+struct Unlock {
+    client: Option<deadpool_postgres::Object>,
+    space: i32,
+    key: i32,
+}
+
+impl Drop for Unlock {
+    fn drop(&mut self) {
+        let Some(client) = self.client.take() else {
+            return;
+        };
+        let (space, key) = (self.space, self.key);
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    let unlocked = client
+                        .execute("SELECT pg_advisory_unlock($1, $2)", &[&space, &key])
+                        .await;
+                    if unlocked.is_err() {
+                        drop(deadpool_postgres::Object::take(client));
+                    }
+                });
+            }
+            Err(_) => drop(deadpool_postgres::Object::take(client)),
+        }
     }
 }

@@ -26,11 +26,15 @@
 //!   limits, a full disk (a tmpfs, as root);
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
 //!   `/healthz`.
+//! - `cluster`: three `lensbot serve` processes over one PostgreSQL: one holder per platform
+//!   role, taken over when it is killed, nothing lost or applied twice.
 
 mod backups;
 mod challenges;
 mod checker;
 mod cli;
+#[cfg(all(feature = "telegram", feature = "postgres"))]
+mod cluster;
 #[cfg(feature = "telegram")]
 mod deep_links;
 #[cfg(feature = "discord")]
