@@ -37,6 +37,7 @@
 //!   within seconds.
 
 pub mod migrate;
+pub mod tls;
 
 use super::leases::{self, Held, TurnHold};
 use super::vault::{self, StoreKey, Unseal, Vault};
@@ -46,16 +47,31 @@ use crate::inbox::InboxEntry;
 use crate::outbox::OutboxEntry;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use jiff::Timestamp;
-use std::str::FromStr;
 use std::sync::Arc;
-use tokio_postgres::NoTls;
+use tls::Tls;
 
 /// A database error in words (PostgreSQL's own message, without the connection string).
 pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        None => with_causes(e),
     }
+}
+
+/// An error with the causes under it ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer"), so a person setting up a database sees why.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let s = c.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 fn pg(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
@@ -63,7 +79,10 @@ fn pg(what: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
 }
 
 fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
-    StoreError::Io(format!("PostgreSQL, getting a connection: {e}"))
+    StoreError::Io(format!(
+        "PostgreSQL, getting a connection: {}",
+        with_causes(&e)
+    ))
 }
 
 /// Associated data binding a sealed value to its place (table and key), as on sled.
@@ -125,8 +144,10 @@ pub struct PgStore {
     /// Connections holding groups' records ([`Store::hold_group`]), apart again: a person's
     /// turn may hold their group inside it.
     groups: Pool,
-    /// The address, for the elections' connections of their own.
-    url: String,
+    /// The database's address, for the elections' connections of their own.
+    config: tokio_postgres::Config,
+    /// The TLS connector (plain unless the URL asks for TLS: [`tls`]).
+    tls: Tls,
     /// Woken by the listener when another process adds outgoing messages (`lensbot_outbox`).
     outbox_elsewhere: Arc<tokio::sync::Notify>,
     vault: Arc<Vault>,
@@ -142,7 +163,8 @@ impl PgStore {
     /// Connects to `url` (a `postgres://` URL or a key=value string), checks the schema
     /// version, and reads the key table under `store_key`.
     pub async fn connect(url: &str, store_key: StoreKey) -> Result<PgStore, StoreError> {
-        let pool = pool(url, 16)?;
+        let (config, tls) = tls::settings(url)?;
+        let pool = pool(&config, &tls, 16)?;
         let client = pool.get().await.map_err(pool_error)?;
         migrate::check(&client).await?;
         let rows = client
@@ -165,7 +187,7 @@ impl PgStore {
         // long as it lives.
         let (stop, stopped) = tokio::sync::oneshot::channel();
         {
-            let (url, vault) = (url.to_string(), vault.clone());
+            let (config, tls, vault) = (config.clone(), tls.clone(), vault.clone());
             let news = News {
                 due: due_elsewhere.clone(),
                 outbox: outbox_elsewhere.clone(),
@@ -183,7 +205,7 @@ impl PgStore {
                     rt.block_on(async move {
                         tokio::select! {
                             _ = stopped => {}
-                            _ = listen(url, vault, news) => {}
+                            _ = listen(config, tls, vault, news) => {}
                         }
                     });
                 })
@@ -191,9 +213,10 @@ impl PgStore {
         }
         Ok(PgStore {
             pool,
-            people: self::pool(url, PEOPLE_HOLDS)?,
-            groups: self::pool(url, GROUP_HOLDS)?,
-            url: url.to_string(),
+            people: self::pool(&config, &tls, PEOPLE_HOLDS)?,
+            groups: self::pool(&config, &tls, GROUP_HOLDS)?,
+            config,
+            tls,
             outbox_elsewhere,
             vault,
             due_elsewhere,
@@ -323,11 +346,11 @@ const FORGET_CHANNEL: &str = "lensbot_forget";
 /// the scheduler; a forgotten person's keys are dropped from this process's memory too. When
 /// the connection fails it reconnects after a pause (news sent meanwhile is lost; the
 /// scheduler's polling and the deleted key rows cover it).
-async fn listen(url: String, vault: Arc<Vault>, news: News) {
+async fn listen(config: tokio_postgres::Config, tls: Tls, vault: Arc<Vault>, news: News) {
     use tokio_postgres::AsyncMessage;
     let mut pause = std::time::Duration::from_millis(500);
     loop {
-        if let Ok((client, mut conn)) = tokio_postgres::connect(&url, NoTls).await {
+        if let Ok((client, mut conn)) = config.connect(tls.clone()).await {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let driver = tokio::spawn(async move {
                 while let Some(m) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
@@ -375,13 +398,11 @@ fn rand_u32() -> u32 {
     OsRng.next_u32()
 }
 
-/// A pool over `url` of at most `size` connections.
-fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
-    let config = tokio_postgres::Config::from_str(url)
-        .map_err(|e| StoreError::Io(format!("the PostgreSQL address is not valid: {e}")))?;
+/// A pool of at most `size` connections.
+fn pool(config: &tokio_postgres::Config, tls: &Tls, size: usize) -> Result<Pool, StoreError> {
     let manager = Manager::from_config(
-        config,
-        NoTls,
+        config.clone(),
+        tls.clone(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },
@@ -394,7 +415,8 @@ fn pool(url: &str, size: usize) -> Result<Pool, StoreError> {
 
 /// `lensbot migrate --store URL`: brings the database's schema to this binary's version.
 pub async fn migrate_url(url: &str) -> Result<migrate::Migrated, StoreError> {
-    let pool = pool(url, 1)?;
+    let (config, tls) = tls::settings(url)?;
+    let pool = pool(&config, &tls, 1)?;
     let mut client = pool.get().await.map_err(pool_error)?;
     migrate::migrate(&mut client).await
 }
@@ -868,7 +890,7 @@ impl Store for PgStore {
     }
 
     async fn elect(&self, role: &str) -> Result<Option<Held>, StoreError> {
-        elect(&self.url, role).await
+        elect(&self.config, &self.tls, role).await
     }
 
     async fn hold_turn(&self, user: &str) -> Result<TurnHold, StoreError> {
@@ -907,8 +929,13 @@ const ROLE_ANSWER: std::time::Duration = std::time::Duration::from_secs(3);
 /// the connection). Held: the connection is checked every [`ROLE_CHECK`]; when it fails the
 /// role is lost (and the server, seeing the connection gone, gives the lock to another
 /// process). A process that dies loses it at once: its connection closes.
-async fn elect(url: &str, role: &str) -> Result<Option<Held>, StoreError> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls)
+async fn elect(
+    config: &tokio_postgres::Config,
+    tls: &Tls,
+    role: &str,
+) -> Result<Option<Held>, StoreError> {
+    let (client, connection) = config
+        .connect(tls.clone())
         .await
         .map_err(pg("connecting for an election"))?;
     let (closed_tx, mut closed) = tokio::sync::oneshot::channel::<()>();

@@ -129,10 +129,10 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
         .await,
         "one process took the Telegram role"
     );
-    // Everyone asks for a reminder two minutes from now (about the lens they are on).
+    // Everyone asks for a reminder a minute from now (about the lens they are on).
     let people: Vec<i64> = (0..12).map(|i| 61_000 + i).collect();
     for p in &people {
-        fake.send_private(*p, "/remind in 2 minutes");
+        fake.send_private(*p, "/remind in 1 minute");
     }
     for p in &people {
         let asked = fake
@@ -186,7 +186,7 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
         until(120, || people.iter().all(|p| count(&fake, *p, &last) > 0)).await,
         "every note was answered"
     );
-    // The reminders fall due two minutes after they were set.
+    // The reminders fall due a minute after they were set, after the takeover.
     assert!(
         until(180, || people
             .iter()

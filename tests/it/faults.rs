@@ -108,11 +108,19 @@ pub(crate) async fn storm_on(
     let mut x: u64 = 0x9e37_79b9;
     let mut mid_work = 0;
     for _ in 0..kills {
+        // The moment is counted from when the process is polling, not from its start, so a
+        // slow start on a loaded machine does not turn the kills into kills before any work.
+        let polls = fake.calls("getUpdates").len();
         let child = spawn_on(&fake, data.path(), throttle, store);
+        let started = Instant::now();
+        while fake.calls("getUpdates").len() == polls && started.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         x = x
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        tokio::time::sleep(Duration::from_millis(150 + (x >> 33) % 450)).await;
+        tokio::time::sleep(Duration::from_millis(50 + (x >> 33) % 400)).await;
         let before = fake.calls("sendMessage").len();
         signal(&child, "-KILL");
         exit(child).await;

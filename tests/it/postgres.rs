@@ -28,7 +28,7 @@ fn base() -> Option<String> {
 /// A database of the test's own, dropped when this is dropped.
 pub(crate) struct Db {
     base: String,
-    name: String,
+    pub(crate) name: String,
     pub(crate) url: String,
 }
 
@@ -721,4 +721,65 @@ async fn the_sending_process_delivers_what_another_process_wrote_once() {
     sender.await.unwrap();
     let left = other.store().outbox().await.unwrap();
     assert!(left.is_empty(), "{} left in the outbox", left.len());
+}
+
+/// Proves the store reaches a database over TLS as a managed database is reached
+/// (`sslmode=require`): `lensbot migrate` over TLS to the test cluster (its certificate made by
+/// `scripts/with-postgres` for "localhost") is refused when the certificate cannot be verified
+/// (rustls always verifies; the message says why) and works once `LENSBOT_STORE_CA_FILE` names
+/// the CA; `lensbot doctor` then opens and checks the whole store over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_reaches_its_database_over_verified_tls() {
+    let Some(db) = Db::new().await else { return };
+    let (Ok(base), Ok(ca)) = (
+        std::env::var("LENSBOT_TEST_POSTGRES_TLS"),
+        std::env::var("LENSBOT_TEST_POSTGRES_CA"),
+    ) else {
+        eprintln!("skipped: the test cluster has no TLS (openssl missing)");
+        return;
+    };
+    let url = base.replacen("/postgres?", &format!("/{}?", db.name), 1);
+    let migrate = |ca: Option<&str>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"));
+        c.args(["migrate", "--store", &url])
+            .env_remove("LENSBOT_STORE_CA_FILE")
+            .env_remove("LENSBOT_STORE");
+        if let Some(ca) = ca {
+            c.env("LENSBOT_STORE_CA_FILE", ca);
+        }
+        c.output().unwrap()
+    };
+    let refused = migrate(None);
+    let said = String::from_utf8_lossy(&refused.stderr).to_string();
+    assert!(
+        !refused.status.success(),
+        "an unverified certificate was accepted"
+    );
+    assert!(
+        said.contains("certificate") || said.contains("UnknownIssuer"),
+        "the refusal says why: {said}"
+    );
+    let done = migrate(Some(&ca));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    // The whole store over TLS: `lensbot doctor` opens it and checks every record.
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("store.key");
+    std::fs::write(&key, format!("{}\n", "07".repeat(32))).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"))
+        .args(["doctor", "--store", &url])
+        .env("LENSBOT_STORE_CA_FILE", &ca)
+        .env("LENSBOT_STORE_KEY_FILE", &key)
+        .env_remove("LENSBOT_STORE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "doctor over TLS: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
