@@ -190,7 +190,7 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
     assert!(
         until(180, || people
             .iter()
-            .all(|p| fake.sent_to(*p).iter().any(|m| is_reminder(m))))
+            .all(|p| fake.sent_to(*p).iter().any(is_reminder)))
         .await,
         "every reminder arrived"
     );
