@@ -253,7 +253,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
     let all = tokens.clone();
     f.wait("the one transition", move |f| {
         all.iter()
-            .flat_map(|t| f.followups(t))
+            .flat_map(|t| f.replies(t))
             .find(|m| m["content"].as_str().unwrap_or("").contains("awareness"))
     })
     .await;
@@ -275,7 +275,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
             stop: "awareness".into()
         }
     );
-    let answered: usize = tokens.iter().map(|t| f.followups(t).len()).sum();
+    let answered: usize = tokens.iter().map(|t| f.replies(t).len()).sum();
     assert_eq!(answered, 1, "one transition, nine quiet acknowledgements");
     let callbacks = f
         .calls()
