@@ -225,46 +225,6 @@ pub fn find(input: &str) -> Result<String, Vec<String>> {
     Err(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn friendly_names_cities_and_suggestions() {
-        assert_eq!(find("London"), Ok("Europe/London".into()));
-        assert_eq!(find("UK"), Ok("Europe/London".into()));
-        assert_eq!(find("Belfast"), Ok("Europe/London".into()));
-        for place in [
-            "Cardiff",
-            "Edinburgh",
-            "Manchester",
-            "Glasgow",
-            "Swansea",
-            "Derry",
-        ] {
-            assert_eq!(find(place), Ok("Europe/London".into()), "{place}");
-        }
-        for place in ["Dublin", "Cork", "Galway", "Republic of Ireland"] {
-            assert_eq!(find(place), Ok("Europe/Dublin".into()), "{place}");
-        }
-        assert_eq!(find("Cardiff, UK"), Ok("Europe/London".into()));
-        assert_eq!(find("Mumbai"), Ok("Asia/Kolkata".into()));
-        assert_eq!(find("San Francisco"), Ok("America/Los_Angeles".into()));
-        assert_eq!(find("Sydney"), Ok("Australia/Sydney".into()));
-        let s = find("Edinbrugh").unwrap_err();
-        assert_eq!(
-            s.first().map(String::as_str),
-            Some("Europe/London"),
-            "{s:?}"
-        );
-        assert_eq!(find("europe/paris"), Ok("Europe/Paris".into()));
-        assert_eq!(find("new york"), Ok("America/New_York".into()));
-        assert_eq!(find("Asia/Kolkata"), Ok("Asia/Kolkata".into()));
-        let s = find("Lundon").unwrap_err();
-        assert!(s.contains(&"Europe/London".to_string()), "{s:?}");
-    }
-}
-
 /// Places and zone names matching what someone has typed so far, for a picker's suggestions
 /// (Discord's autocomplete): `(shown, zone)` pairs, the friendly places (UK and Irish towns,
 /// countries) first, then zone names whose name or city starts with the words typed; at most
@@ -305,4 +265,44 @@ fn title_case(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn friendly_names_cities_and_suggestions() {
+        assert_eq!(find("London"), Ok("Europe/London".into()));
+        assert_eq!(find("UK"), Ok("Europe/London".into()));
+        assert_eq!(find("Belfast"), Ok("Europe/London".into()));
+        for place in [
+            "Cardiff",
+            "Edinburgh",
+            "Manchester",
+            "Glasgow",
+            "Swansea",
+            "Derry",
+        ] {
+            assert_eq!(find(place), Ok("Europe/London".into()), "{place}");
+        }
+        for place in ["Dublin", "Cork", "Galway", "Republic of Ireland"] {
+            assert_eq!(find(place), Ok("Europe/Dublin".into()), "{place}");
+        }
+        assert_eq!(find("Cardiff, UK"), Ok("Europe/London".into()));
+        assert_eq!(find("Mumbai"), Ok("Asia/Kolkata".into()));
+        assert_eq!(find("San Francisco"), Ok("America/Los_Angeles".into()));
+        assert_eq!(find("Sydney"), Ok("Australia/Sydney".into()));
+        let s = find("Edinbrugh").unwrap_err();
+        assert_eq!(
+            s.first().map(String::as_str),
+            Some("Europe/London"),
+            "{s:?}"
+        );
+        assert_eq!(find("europe/paris"), Ok("Europe/Paris".into()));
+        assert_eq!(find("new york"), Ok("America/New_York".into()));
+        assert_eq!(find("Asia/Kolkata"), Ok("Asia/Kolkata".into()));
+        let s = find("Lundon").unwrap_err();
+        assert!(s.contains(&"Europe/London".to_string()), "{s:?}");
+    }
 }
