@@ -956,13 +956,14 @@ impl Dm {
 
     /// Follows up an interaction by its token; after the token's fifteen minutes (401/404), by DM.
     ///
-    /// With `in_place` (a button's answer) the answer's first part replaces the message the
-    /// button was on (`PATCH /webhooks/{app}/{token}/messages/@original`: its content, its
-    /// buttons, none when the answer has none, and its files), and the rest follow up as new
-    /// messages: the person sees the conversation move on in one message, and a new one only
-    /// when there is more to say than one message holds (a long text in parts, a file after
-    /// its text, a second message). The edit names the message by the token, so a retry after
-    /// a failure makes the same edit again: it is idempotent.
+    /// With `in_place` (a button's answer) the answer's leading messages are joined into one
+    /// ([`render::joined`]: "Saved." above the next step), whose first part replaces the
+    /// message the button was on (`PATCH /webhooks/{app}/{token}/messages/@original`: its
+    /// content, its buttons, none when the answer has none, and its files); the rest follow
+    /// up as new messages. So the person sees the conversation move on in one message, and a
+    /// new one only when there is more than one message holds (a long text in parts, a file,
+    /// a message for another audience). The edit names the message by the token, so a retry
+    /// after a failure makes the same edit again: it is idempotent.
     async fn follow_up(
         &self,
         to: &str,
@@ -972,6 +973,13 @@ impl Dm {
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
         let mut first = in_place;
+        let joined;
+        let messages = if in_place {
+            joined = render::joined(messages);
+            &joined[..]
+        } else {
+            messages
+        };
         for (i, m) in messages.iter().enumerate() {
             for part in self.posts(m).await {
                 let sent = if std::mem::take(&mut first) {

@@ -85,6 +85,46 @@ async fn a_lens_walk_by_buttons_is_one_message_updated_in_place() {
     );
 }
 
+/// Proves the rule for an answer of several messages: a button's answer that confirms and
+/// shows the next step ("Committed: …" and the actions again, two messages from the engine)
+/// replaces the pressed message as one message, the confirmation above the step and its
+/// buttons, with no new message; every edit fits Discord's OpenAPI spec for
+/// `PATCH /webhooks/{id}/{token}/messages/@original`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirmation_and_the_next_step_replace_the_pressed_message_as_one() {
+    let r = start().await;
+    let f = r.fake.clone();
+    let me = 9107;
+    let t = f.command(me, Some(GUILD), "lens", &[("lens", "2")]);
+    let mut on = f.wait_followup(&t, "Lens 2").await;
+    let mut tokens = Vec::new();
+    for (label, needle) in [
+        ("Begin (about five minutes)", "Step 2 of 7"),
+        ("Skip", "Step 3 of 7"),
+        ("Skip", "Step 4 of 7"),
+        ("Action 1", "Committed:"),
+    ] {
+        let t = f.click(me, Some(GUILD), &button(&on, label), &as_message(&on));
+        on = wait_edit(&f, &t, needle).await;
+        tokens.push(t);
+    }
+    let c = content(&on);
+    assert!(
+        c.find("Committed:").unwrap() < c.find("You can commit to another").unwrap(),
+        "{c}"
+    );
+    assert!(button(&on, "Action 1").contains("act:"));
+    r.stop().await.unwrap();
+    let path = "/webhooks/{webhook_id}/{webhook_token}/messages/@original";
+    for t in &tokens {
+        assert!(f.followups(t).is_empty(), "a new message under {t}");
+        for e in f.edits(t) {
+            let found = problems("PATCH", path, &e);
+            assert!(found.is_empty(), "{found:?}\n{e}");
+        }
+    }
+}
+
 /// Proves the answer box carries the question: pressing "Type my answer" at a lens prompt
 /// opens a modal (type 9) whose text input's label and placeholder hold the prompt's question
 /// (its start in the label, the rest in the placeholder, cut between words), within Discord's
