@@ -63,7 +63,9 @@ async fn a_lens_walk_by_buttons_is_one_message_updated_in_place() {
     ] {
         let t = f.click(me, Some(GUILD), &button(&on, label), &as_message(&on));
         let edited = wait_edit(&f, &t, needle).await;
-        assert_eq!(wait_callback(&f, &t).await["type"], 6, "a deferred update");
+        let ack = wait_callback(&f, &t).await;
+        assert_eq!(ack["type"], 6, "a deferred update");
+        assert!(problems("POST", CALLBACK, &ack).is_empty(), "{ack}");
         // The edited message carries the new step's buttons, so the walk goes on from it.
         assert!(
             edited["components"]
