@@ -9,28 +9,36 @@
 //! is acknowledged first (deferred), then the turn and its reply are saved in one write (the
 //! outbox), then the [`crate::sender`] follows up through this adapter's [`Deliver`]: no fsync
 //! stands before the acknowledgement, and a follow-up that fails is retried (after its token's
-//! fifteen minutes, by DM). Buttons carry the engine's `STEP:ACTION` tokens in
+//! fifteen minutes, by DM). A button is acknowledged as a deferred update (nothing shows), and
+//! its answer's first part then replaces the message it was pressed on (an edit of the
+//! interaction's original message, idempotent when retried); anything more follows up as new
+//! messages, so a walk through a lens stays one message. A challenge's buttons are the
+//! exception: on a channel's post they are everyone's, and a day's prompt in a DM is kept to
+//! read back, so their answers follow up. The first response each interaction gets is chosen
+//! in [`respond`]; the commands and their subcommands are in [`commands`], suggestions while
+//! an option is typed in [`autocomplete`]. Buttons carry the engine's `STEP:ACTION` tokens in
 //! their `custom_id`, so they keep working after a restart and a stale one says where the
 //! person is now. Every message is sent with empty allowed mentions. The token is never
 //! printed; nothing a person writes is logged or posted publicly.
 
+pub mod autocomplete;
+pub mod commands;
 pub mod order;
 pub mod render;
+pub mod respond;
 
 use crate::challenge::{
     self,
     group::{Actor, Group},
 };
-use crate::engine::{self, COMMANDS, Input, Message};
+use crate::engine::{self, Input, Message};
 use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::{ANSWER, Event, Session};
 use serenity::all::{
-    ButtonStyle, Command, CommandDataOptionValue, CommandInteraction, CommandOptionType,
-    ComponentInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateAttachment,
-    CreateButton, CreateCommand, CreateCommandOption, CreateInputText, CreateInteractionResponse,
-    CreateInteractionResponseFollowup, CreateMessage, CreateModal, EditInteractionResponse,
-    EventHandler, GatewayIntents, GuildId, Http, HttpBuilder, InputTextStyle, Interaction,
-    ModalInteraction, Ready, UserId,
+    ButtonStyle, Command, CommandInteraction, ComponentInteraction, Context, CreateActionRow,
+    CreateAllowedMentions, CreateAttachment, CreateButton, CreateInteractionResponse,
+    CreateInteractionResponseFollowup, CreateMessage, EditInteractionResponse, EventHandler,
+    GatewayIntents, GuildId, Http, HttpBuilder, Interaction, ModalInteraction, Ready, UserId,
 };
 use serenity::async_trait;
 use serenity::builder::Builder as _;
@@ -91,106 +99,6 @@ pub fn user_key(id: u64) -> String {
     format!("discord:{id}")
 }
 
-/// The options each command takes, so servers show typed choices.
-fn command_definitions(session: &Session) -> Vec<CreateCommand> {
-    let cat = session.catalog();
-    COMMANDS
-        .iter()
-        .map(|(name, _)| {
-            let description: String = cat.t(&format!("cmd.{name}")).chars().take(100).collect();
-            let cmd = CreateCommand::new(*name)
-                .description(description)
-                .dm_permission(true);
-            let text = |n: &str, d: &str| {
-                CreateCommandOption::new(CommandOptionType::String, n, d).required(false)
-            };
-            // A string option offering choices (Discord allows 25, each label up to 100).
-            let choices = |n: &str, d: &str, items: Vec<(String, String)>| {
-                items
-                    .into_iter()
-                    .take(25)
-                    .fold(text(n, d), |o, (label, value)| {
-                        o.add_string_choice(label.chars().take(100).collect::<String>(), value)
-                    })
-            };
-            match *name {
-                "lens" => cmd.add_option(choices(
-                    "lens",
-                    "Which lens (1-6)",
-                    cat.lenses
-                        .iter()
-                        .map(|l| (format!("{} {}", l.number, l.name), l.number.to_string()))
-                        .collect(),
-                )),
-                "profession" => cmd.add_option(choices(
-                    "profession",
-                    "Your profession",
-                    cat.professions
-                        .iter()
-                        .map(|p| (p.name.clone(), p.id.clone()))
-                        .collect(),
-                )),
-                "signpost" => cmd.add_option(choices(
-                    "need",
-                    "What the person needs help with",
-                    cat.needs
-                        .iter()
-                        .map(|n| (n.name.clone(), n.id.clone()))
-                        .collect(),
-                )),
-                "prep" => cmd.add_option(choices(
-                    "meeting",
-                    "What kind of meeting",
-                    cat.meetings
-                        .iter()
-                        .map(|m| (m.name.clone(), m.id.clone()))
-                        .collect(),
-                )),
-                "note" => cmd.add_option(text("text", "Your note (private)")),
-                "resources" => cmd.add_option(text(
-                    "words",
-                    "Words to search for, a lens (lens 3) or a type",
-                )),
-                "examples" => cmd.add_option(text("words", "A profession or words")),
-                "define" => cmd.add_option(text("term", "The term")),
-                "role" => cmd.add_option(choices(
-                    "role",
-                    "Your role",
-                    cat.roles
-                        .iter()
-                        .map(|r| (r.name.clone(), r.id.clone()))
-                        .collect(),
-                )),
-                "timezone" => {
-                    cmd.add_option(text("place", "A place or time-zone name, e.g. London"))
-                }
-                "remind" => cmd.add_option(text(
-                    "what",
-                    "e.g. prep team every Tuesday 09:25, list, cancel 1",
-                )),
-                "challenge" => cmd.add_option(text("what", "start, join, status …")),
-                "export" => cmd.add_option(text(
-                    "since",
-                    "Only what you wrote from this date on, e.g. 2026-09-01",
-                )),
-                _ => cmd,
-            }
-        })
-        .collect()
-}
-
-/// Turns a slash command into the text the engine reads: `/name value`.
-fn command_text(cmd: &CommandInteraction) -> String {
-    let mut text = format!("/{}", cmd.data.name);
-    for o in &cmd.data.options {
-        if let CommandDataOptionValue::String(v) = &o.value {
-            text.push(' ');
-            text.push_str(v);
-        }
-    }
-    text
-}
-
 fn no_mentions() -> CreateAllowedMentions {
     CreateAllowedMentions::new()
         .empty_users()
@@ -228,6 +136,8 @@ struct Handler {
     /// The sink the sender uses, set once the client exists: a failing store's apology goes
     /// through it directly, since the outbox cannot keep it.
     direct: Arc<std::sync::OnceLock<Arc<Dm>>>,
+    /// Servers' names by id, as Discord gave them (asked once per server).
+    server_names: std::sync::Mutex<std::collections::HashMap<u64, String>>,
 }
 
 /// The collector that gives tickets: called by the shard runner for every event, in order.
@@ -352,13 +262,21 @@ fn hook(user: &str, token: &str, ephemeral: bool) -> String {
     format!("discord:hook:{kind}:{id}:{token}")
 }
 
+/// Where a button's answer goes: the message it was pressed on is edited in place with the
+/// answer's first part (`PATCH …/messages/@original`), and any further parts follow up.
+fn hook_in_place(user: &str, token: &str, ephemeral: bool) -> String {
+    let id = user.strip_prefix("discord:").unwrap_or(user);
+    let kind = if ephemeral { "ue" } else { "up" };
+    format!("discord:hook:{kind}:{id}:{token}")
+}
+
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         self.session.health().set_connected("discord", true);
         ctx.shard
             .add_collector(ticket_collector(self.tickets.clone(), self.session.clone()));
-        let cmds = command_definitions(&self.session);
+        let cmds = commands::definitions(self.session.catalog());
         let registered = match self.guild {
             Some(g) => GuildId::new(g)
                 .set_commands(&ctx.http, cmds)
@@ -381,6 +299,10 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        // Suggestions touch nothing and wait for nobody: no ticket, no turn.
+        if let Interaction::Autocomplete(a) = interaction {
+            return self.on_autocomplete(&ctx, a).await;
+        }
         let id = match &interaction {
             Interaction::Command(c) => c.id.get(),
             Interaction::Component(c) => c.id.get(),
@@ -422,11 +344,75 @@ impl EventHandler for Handler {
     }
 }
 
+/// What a slash command will do, decided before it is acknowledged (the acknowledgement's
+/// visibility is the answer's and cannot change afterwards).
+enum Route {
+    /// A turn through the session (`public`: a lookup answered in the channel).
+    Turn {
+        /// The engine's text.
+        text: String,
+        /// Answered in the channel.
+        public: bool,
+    },
+    /// `/challenge …` for this channel's challenge.
+    Group {
+        /// The words after `/challenge`.
+        args: String,
+        /// Whether the person may facilitate.
+        admin: bool,
+        /// Answered only to the person (a facilitator word from someone who may not).
+        private: bool,
+    },
+    /// `/challenge role …`: a server's facilitator role.
+    Role {
+        /// Whether the person manages the server.
+        manager: bool,
+        /// The change to make: the server and the role id (empty for none).
+        change: Option<(GuildId, String)>,
+    },
+}
+
+impl Route {
+    /// Whether the answer is only for the person who asked.
+    fn private(&self, in_server: bool) -> bool {
+        match self {
+            Route::Turn { public, .. } => in_server && !public,
+            Route::Group { private, .. } => *private,
+            Route::Role { change, .. } => change.is_none(),
+        }
+    }
+}
+
 impl Handler {
     async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
         let in_server = cmd.guild_id.is_some();
-        let name = cmd.data.name.clone();
-        let mut text = command_text(&cmd);
+        let route = self.route(&cmd).await;
+        // Acknowledge first: nothing slow before this (a server's role setting is read).
+        let response = respond::defer(route.private(in_server));
+        if ctx
+            .http
+            .create_interaction_response(cmd.id, &cmd.token, &response, vec![])
+            .await
+            .is_err()
+        {
+            return;
+        }
+        match route {
+            Route::Turn { text, public } => self.command_turn(&cmd, text, public).await,
+            Route::Group {
+                args,
+                admin,
+                private,
+            } => self.group_challenge(ctx, &cmd, &args, admin, private).await,
+            Route::Role { manager, change } => self.set_server_role(&cmd, manager, change).await,
+        }
+    }
+
+    /// Decides what a slash command does, and so how visibly it is acknowledged.
+    async fn route(&self, cmd: &CommandInteraction) -> Route {
+        let in_server = cmd.guild_id.is_some();
+        let name = cmd.data.name.as_str();
+        let mut text = commands::text(&cmd.data);
         if in_server && name == "challenge" {
             let args = text
                 .split_once(' ')
@@ -434,26 +420,33 @@ impl Handler {
                 .unwrap_or("")
                 .to_string();
             let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
+            if sub == "role" {
+                let (manager, change) = role_change(cmd, &args);
+                return Route::Role { manager, change };
+            }
             if MEMBER_WORDS.contains(&sub.as_str()) {
                 // A member's own business: privately, for this channel's challenge.
                 let group = challenge::group_key("discord", &cmd.channel_id.get().to_string());
                 text = format!("/challenge {args} {}", challenge::code(&group));
             } else {
-                return self.group_challenge(ctx, &cmd, &args).await;
+                let admin = self.may_facilitate(cmd).await;
+                let private = FACILITATOR_WORDS.contains(&sub.as_str()) && !admin;
+                return Route::Group {
+                    args,
+                    admin,
+                    private,
+                };
             }
         }
-        let user = user_key(cmd.user.id.get());
         let args = text.split_once(' ').map(|(_, a)| a).unwrap_or("");
-        let public = in_server && engine::is_public_lookup(&name, args);
-        // Acknowledge first: nothing slow before this.
-        let deferred = if public {
-            cmd.defer(&ctx.http).await
-        } else {
-            cmd.defer_ephemeral(&ctx.http).await
-        };
-        if deferred.is_err() {
-            return;
-        }
+        let public = in_server && engine::is_public_lookup(name, args);
+        Route::Turn { text, public }
+    }
+
+    /// A command's turn, once acknowledged.
+    async fn command_turn(&self, cmd: &CommandInteraction, text: String, public: bool) {
+        let in_server = cmd.guild_id.is_some();
+        let user = user_key(cmd.user.id.get());
         let _ticket = self.tickets.wait(cmd.id.get()).await;
         let mut ev = Event::new(&user, Input::Text(text.clone()));
         ev.id = Some(format!("dc:i:{}", cmd.id.get()));
@@ -483,6 +476,25 @@ impl Handler {
         self.turn(self.in_server(ev, in_server)).await;
     }
 
+    /// Suggestions for the option being typed, from the catalog and the clock alone.
+    async fn on_autocomplete(&self, ctx: &Context, a: CommandInteraction) {
+        let choices = match a.data.autocomplete() {
+            Some(o) => autocomplete::suggest(
+                self.session.catalog(),
+                &a.data.name,
+                o.name,
+                o.value,
+                self.session.now(),
+            ),
+            None => Vec::new(),
+        };
+        let response = respond::choices(choices);
+        let _ = ctx
+            .http
+            .create_interaction_response(a.id, &a.token, &response, vec![])
+            .await;
+    }
+
     /// In a server, free text is typed into a modal: the answer offers the button that opens it.
     fn in_server(&self, mut ev: Event, in_server: bool) -> Event {
         if in_server {
@@ -491,43 +503,52 @@ impl Handler {
         ev
     }
 
+    /// The answer box for a person at a step: the question asked there (read from their
+    /// record; none when it cannot be read, or the box is from an earlier step).
+    async fn answer_box(&self, user: &str, step: &str) -> CreateInteractionResponse {
+        let cat = self.session.catalog();
+        let state = self.session.store().get_user(user).await.ok().flatten();
+        let question = state
+            .filter(|st| st.step.to_string() == step)
+            .and_then(|st| engine::answer_box::question(cat, &st));
+        let words = respond::box_words(
+            cat.t("modal_title"),
+            question.as_deref(),
+            cat.t("modal_label"),
+        );
+        respond::answer_box(
+            format!("{ANSWER}:{step}"),
+            words,
+            engine::text::MAX_INPUT_CHARS as u16,
+        )
+    }
+
     async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
         let user = user_key(c.user.id.get());
         let id = c.data.custom_id.clone();
         let in_server = c.guild_id.is_some();
-        if let Some(step) = id.strip_prefix(&format!("{ANSWER}:")) {
-            // Open the private text box; its submission carries the step it was opened at.
-            let label: String = self
-                .session
-                .catalog()
-                .t("modal_label")
-                .chars()
-                .take(45)
-                .collect();
-            let input = CreateInputText::new(InputTextStyle::Paragraph, label, "text")
-                .max_length(engine::text::MAX_INPUT_CHARS as u16)
-                .required(true);
-            let title: String = self
-                .session
-                .catalog()
-                .t("modal_title")
-                .chars()
-                .take(45)
-                .collect();
-            let modal = CreateModal::new(format!("{ANSWER}:{step}"), title)
-                .components(vec![CreateActionRow::InputText(input)]);
-            let _ = c
-                .create_response(&ctx.http, CreateInteractionResponse::Modal(modal))
-                .await;
-            return;
-        }
-        // Acknowledge first (the button's message stays as it is until we edit it).
-        if c.defer(&ctx.http).await.is_err() {
+        let step = id.strip_prefix(&format!("{ANSWER}:"));
+        // The answer button opens the private text box (its submission carries the step it
+        // was opened at); any other button is acknowledged as a deferred update of its message.
+        let response = match step {
+            Some(step) => self.answer_box(&user, step).await,
+            None => respond::deferred_update(),
+        };
+        if ctx
+            .http
+            .create_interaction_response(c.id, &c.token, &response, vec![])
+            .await
+            .is_err()
+            || step.is_some()
+        {
             return;
         }
         let _ticket = self.tickets.wait(c.id.get()).await;
-        // A challenge button on a channel's post is shared by everyone: it must stay.
-        let shared = in_server && id.starts_with("ch_");
+        // A challenge's button stays where it is: on a channel's post it is everyone's, and a
+        // day's prompt in a DM is kept to read back; its answer follows up. Any other button's
+        // answer replaces the message it was pressed on.
+        let challenge_button = id.starts_with("ch_");
+        let shared = in_server && challenge_button;
         let mut ev = Event::new(&user, Input::Button(id));
         ev.name = Some(display_name(&c.user));
         if in_server {
@@ -538,10 +559,14 @@ impl Handler {
             ));
         }
         ev.id = Some(format!("dc:i:{}", c.id.get()));
-        ev.to = Some(hook(&user, &c.token, in_server));
+        ev.to = Some(if challenge_button {
+            hook(&user, &c.token, in_server)
+        } else {
+            hook_in_place(&user, &c.token, in_server)
+        });
         let answered = self.turn(self.in_server(ev, in_server)).await;
-        if answered && !shared {
-            // The pressed message's buttons go, so they cannot be pressed twice.
+        if answered && challenge_button && !shared {
+            // The prompt's buttons go, so they cannot be pressed twice.
             let http = ctx.http.clone();
             tokio::spawn(async move {
                 let _ = c
@@ -553,7 +578,13 @@ impl Handler {
 
     async fn on_modal(&self, ctx: &Context, m: ModalInteraction) {
         let user = user_key(m.user.id.get());
-        if m.defer_ephemeral(&ctx.http).await.is_err() {
+        let response = respond::defer(true);
+        if ctx
+            .http
+            .create_interaction_response(m.id, &m.token, &response, vec![])
+            .await
+            .is_err()
+        {
             return;
         }
         // A box opened at an earlier step is stale: its text is not filed under a new prompt.
@@ -631,33 +662,17 @@ impl Handler {
             .ok()
     }
 
-    /// `/challenge role @Role` (or `role off`): people who manage the server choose a role
-    /// whose members may facilitate challenges there.
-    async fn set_server_role(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
-        let manager = manages(cmd);
-        let rest = args
-            .split_once(char::is_whitespace)
-            .map(|(_, r)| r)
-            .unwrap_or("");
-        let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
-        let off = matches!(rest.trim().to_lowercase().as_str(), "off" | "none");
-        // What the answer will be is known before the defer: only a manager's valid change is
-        // announced in the channel; a refusal or the usage line is deferred ephemerally, so it
-        // never shows publicly (a deferred answer's visibility cannot change afterwards).
-        let change = match (manager, cmd.guild_id) {
-            (true, Some(guild)) if off => Some((guild, String::new())),
-            (true, Some(guild)) => digits.parse::<u64>().ok().map(|id| (guild, id.to_string())),
-            _ => None,
-        };
+    /// `/challenge role @Role` (or `role off`), once acknowledged: people who manage the
+    /// server choose a role whose members may facilitate challenges there. Only a manager's
+    /// valid change is announced in the channel; a refusal or the usage line was deferred
+    /// ephemerally, so it never shows publicly.
+    async fn set_server_role(
+        &self,
+        cmd: &CommandInteraction,
+        manager: bool,
+        change: Option<(GuildId, String)>,
+    ) {
         let public = change.is_some();
-        let deferred = if public {
-            cmd.defer(&ctx.http).await
-        } else {
-            cmd.defer_ephemeral(&ctx.http).await
-        };
-        if deferred.is_err() {
-            return;
-        }
         let cat = self.session.catalog();
         let text = match change {
             None if manager && cmd.guild_id.is_some() => cat.t("ch.role_usage").to_string(),
@@ -702,30 +717,30 @@ impl Handler {
         }
     }
 
-    /// `/challenge …` in a server channel: the channel's challenge. Facilitator commands are
-    /// answered in the channel (a refusal only to the person who asked).
-    async fn group_challenge(&self, ctx: &Context, cmd: &CommandInteraction, args: &str) {
-        let sub = args.split_whitespace().next().unwrap_or("").to_lowercase();
-        if sub == "role" {
-            return self.set_server_role(ctx, cmd, args).await;
-        }
-        let facilitating = FACILITATOR_WORDS.contains(&sub.as_str());
-        let admin = self.may_facilitate(cmd).await;
-        let private = facilitating && !admin;
-        let deferred = if private {
-            cmd.defer_ephemeral(&ctx.http).await
-        } else {
-            cmd.defer(&ctx.http).await
+    /// `/challenge …` in a server channel, once acknowledged: the channel's challenge.
+    /// Facilitator commands are answered in the channel (a refusal only to the person who
+    /// asked). The group is named by its channel and its server.
+    async fn group_challenge(
+        &self,
+        ctx: &Context,
+        cmd: &CommandInteraction,
+        args: &str,
+        admin: bool,
+        private: bool,
+    ) {
+        let channel = cmd.channel.as_ref().and_then(|c| c.name.clone());
+        let server = match cmd.guild_id {
+            Some(g) => self.server_name(ctx, g).await,
+            None => None,
         };
-        if deferred.is_err() {
-            return;
-        }
-        let title = cmd
-            .channel
-            .as_ref()
-            .and_then(|c| c.name.clone())
-            .map(|n| format!("#{n}"))
-            .unwrap_or_default();
+        let title = match (channel, server) {
+            (Some(channel), Some(server)) => self.session.catalog().tf(
+                "dc.channel_in_server",
+                &[("channel", &channel), ("server", &server)],
+            ),
+            (Some(channel), None) => format!("#{channel}"),
+            _ => String::new(),
+        };
         let group = Group {
             key: challenge::group_key("discord", &cmd.channel_id.get().to_string()),
             title,
@@ -741,6 +756,50 @@ impl Handler {
         ev.to = Some(hook(&actor.user, &cmd.token, private));
         self.session.group_answer(&group, &actor, args, &ev).await;
     }
+
+    /// A server's name (`GET /guilds/{id}`, once per server per process), so a challenge's
+    /// private messages say which server its channel is in; `None` when Discord does not say.
+    async fn server_name(&self, ctx: &Context, guild: GuildId) -> Option<String> {
+        if let Some(n) = self.server_names.lock().ok()?.get(&guild.get()) {
+            return Some(n.clone());
+        }
+        let req = serenity::http::Request::new(
+            serenity::http::Route::Guild { guild_id: guild },
+            serenity::http::LightMethod::Get,
+        );
+        let resp = ctx.http.request(req).await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let body: serde_json::Value = serde_json::from_slice(&resp.bytes().await.ok()?).ok()?;
+        let name = body["name"].as_str()?.trim().to_string();
+        if name.is_empty() {
+            return None;
+        }
+        if let Ok(mut names) = self.server_names.lock() {
+            names.insert(guild.get(), name.clone());
+        }
+        Some(name)
+    }
+}
+
+/// What `/challenge role …` asks for, known before the acknowledgement: whether the person
+/// manages the server, and the change (the server, and the role id or empty for none) when
+/// they do and named a role or `off`.
+fn role_change(cmd: &CommandInteraction, args: &str) -> (bool, Option<(GuildId, String)>) {
+    let manager = manages(cmd);
+    let rest = args
+        .split_once(char::is_whitespace)
+        .map(|(_, r)| r)
+        .unwrap_or("");
+    let digits: String = rest.chars().filter(char::is_ascii_digit).collect();
+    let off = matches!(rest.trim().to_lowercase().as_str(), "off" | "none");
+    let change = match (manager, cmd.guild_id) {
+        (true, Some(guild)) if off => Some((guild, String::new())),
+        (true, Some(guild)) => digits.parse::<u64>().ok().map(|id| (guild, id.to_string())),
+        _ => None,
+    };
+    (manager, change)
 }
 
 /// `/challenge` words that concern only the member (answered privately).
@@ -896,31 +955,68 @@ impl Dm {
     }
 
     /// Follows up an interaction by its token; after the token's fifteen minutes (401/404), by DM.
+    ///
+    /// With `in_place` (a button's answer) the answer's leading messages are joined into one
+    /// ([`render::joined`]: "Saved." above the next step), whose first part replaces the
+    /// message the button was on (`PATCH /webhooks/{app}/{token}/messages/@original`: its
+    /// content, its buttons, none when the answer has none, and its files); the rest follow
+    /// up as new messages. So the person sees the conversation move on in one message, and a
+    /// new one only when there is more than one message holds (a long text in parts, a file,
+    /// a message for another audience). The edit names the message by the token, so a retry
+    /// after a failure makes the same edit again: it is idempotent.
     async fn follow_up(
         &self,
         to: &str,
         user: u64,
         token: &str,
-        ephemeral: bool,
+        (ephemeral, in_place): (bool, bool),
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
+        let mut first = in_place;
+        let joined;
+        let messages = if in_place {
+            joined = render::joined(messages);
+            &joined[..]
+        } else {
+            messages
+        };
         for (i, m) in messages.iter().enumerate() {
             for part in self.posts(m).await {
-                let mut f = CreateInteractionResponseFollowup::new()
-                    .content(part.content)
-                    .ephemeral(ephemeral)
-                    .allowed_mentions(no_mentions());
-                if !part.rows.is_empty() {
-                    f = f.components(components(&part.rows));
-                }
-                let sent = match part.file {
-                    // With a file, serenity's builder writes the multipart body
-                    // (`payload_json` and `files[0]`).
-                    Some(file) => f.add_file(file).execute(&*self.http, (None, token)).await,
-                    None => self.http.create_followup_message(token, &f, vec![]).await,
+                let sent = if std::mem::take(&mut first) {
+                    let mut e = EditInteractionResponse::new()
+                        .content(part.content)
+                        .allowed_mentions(no_mentions())
+                        .components(components(&part.rows));
+                    e = match part.file {
+                        Some(file) => e.new_attachment(file),
+                        None => e.clear_attachments(),
+                    };
+                    e.execute(&*self.http, token).await.map(|_| ())
+                } else {
+                    let mut f = CreateInteractionResponseFollowup::new()
+                        .content(part.content)
+                        .ephemeral(ephemeral)
+                        .allowed_mentions(no_mentions());
+                    if !part.rows.is_empty() {
+                        f = f.components(components(&part.rows));
+                    }
+                    match part.file {
+                        // With a file, serenity's builder writes the multipart body
+                        // (`payload_json` and `files[0]`).
+                        Some(file) => f
+                            .add_file(file)
+                            .execute(&*self.http, (None, token))
+                            .await
+                            .map(|_| ()),
+                        None => self
+                            .http
+                            .create_followup_message(token, &f, vec![])
+                            .await
+                            .map(|_| ()),
+                    }
                 };
                 match sent {
-                    Ok(_) => {}
+                    Ok(()) => {}
                     Err(serenity::Error::Http(h))
                         if h.status_code()
                             .is_some_and(|s| matches!(s.as_u16(), 401 | 404)) =>
@@ -958,8 +1054,10 @@ impl Deliver for Dm {
                 let (kind, user, token) = (it.next(), it.next(), it.next());
                 let user: u64 = user.and_then(|u| u.parse().ok()).ok_or_else(bad)?;
                 let token = token.ok_or_else(bad)?;
-                let ephemeral = kind == Some("e");
-                return self.follow_up(to, user, token, ephemeral, &messages).await;
+                // `e`/`p`: ephemeral or not; a leading `u`: the first part edits in place.
+                let kind = kind.unwrap_or("");
+                let mode = (kind.ends_with('e'), kind.starts_with('u'));
+                return self.follow_up(to, user, token, mode, &messages).await;
             }
             if let Some(channel) = to.strip_prefix("discord:channel:") {
                 // A challenge's post in its channel: public messages only.
@@ -1013,6 +1111,7 @@ pub async fn run(
         in_flight: in_flight.clone(),
         tickets: Arc::new(order::Tickets::default()),
         direct: direct.clone(),
+        server_names: Default::default(),
     };
     // Direct messages only: no privileged intents (DM content needs none).
     let intents = GatewayIntents::DIRECT_MESSAGES;

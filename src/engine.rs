@@ -20,6 +20,7 @@
 //! number or label (accessibility, and the terminal).
 
 pub mod account;
+pub mod answer_box;
 pub mod cancel;
 pub mod export;
 pub mod free;

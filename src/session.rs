@@ -641,6 +641,11 @@ impl Session {
         }
         self.add_streak(user, &mut turn.messages).await?;
         if let Some(label) = &ev.answer_button {
+            // Labelled for what is typed there (a profession, search words …).
+            let label = match engine::answer_box::button_key(&turn.state) {
+                "button.type_answer" => label.as_str(),
+                key => self.catalog.t(key),
+            };
             with_answer_button(&mut turn.messages, &turn.state, label);
         }
         let after = due_entries(&turn.state);

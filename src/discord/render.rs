@@ -137,6 +137,32 @@ pub fn rows(m: &Message) -> Vec<Vec<(String, String)>> {
         .collect()
 }
 
+/// A button's answer, as it replaces the message the button was on: the answer's leading
+/// messages joined into one (a confirmation and the next step read as one message: "Saved."
+/// above the next prompt and its buttons), as long as none of them carries a file, only the
+/// last of them has buttons, and all have the same audience; the rest as they were. The
+/// joined message may still render as several parts; the first replaces the pressed message
+/// and the others follow it.
+pub fn joined(messages: &[Message]) -> Vec<Message> {
+    let mut out: Vec<Message> = Vec::new();
+    let mut joining = true;
+    for m in messages {
+        if joining
+            && let Some(last) = out.last_mut()
+            && last.buttons.is_empty()
+            && m.file.is_none()
+            && last.audience == m.audience
+        {
+            last.blocks.extend(m.blocks.iter().cloned());
+            last.buttons = m.buttons.clone();
+            continue;
+        }
+        joining = out.is_empty() && m.file.is_none();
+        out.push(m.clone());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +293,25 @@ mod tests {
         let rows = &out.last().unwrap().rows;
         assert_eq!(rows.len(), 5);
         assert!(rows.iter().all(|r| r.len() <= 5));
+    }
+
+    #[test]
+    fn a_buttons_answer_joins_its_leading_messages_into_one() {
+        let saved = Message::private().para("Saved.");
+        let next = Message::private()
+            .para("Question 2")
+            .buttons(vec![crate::engine::Button {
+                label: "Skip".into(),
+                token: "skip".into(),
+            }]);
+        let after = Message::private().para("More");
+        let j = joined(&[saved.clone(), next.clone(), after.clone()]);
+        assert_eq!(j.len(), 2);
+        assert_eq!(j[0].blocks.len(), 2);
+        assert_eq!(j[0].buttons, next.buttons);
+        assert_eq!(j[1], after);
+        // A public message is not joined to a private one.
+        let public = Message::public().para("For the channel");
+        assert_eq!(joined(&[saved, public]).len(), 2);
     }
 }

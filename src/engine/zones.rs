@@ -225,6 +225,48 @@ pub fn find(input: &str) -> Result<String, Vec<String>> {
     Err(out)
 }
 
+/// Places and zone names matching what someone has typed so far, for a picker's suggestions
+/// (Discord's autocomplete): `(shown, zone)` pairs, the friendly places (UK and Irish towns,
+/// countries) first, then zone names whose name or city starts with the words typed; at most
+/// `n`. With nothing typed, the friendly places.
+pub fn suggest(typed: &str, n: usize) -> Vec<(String, String)> {
+    let t = typed.trim().to_lowercase().replace(' ', "_");
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (place, zone) in FRIENDLY {
+        let name = place.replace(' ', "_");
+        if name.starts_with(&t) && seen.insert(place.to_string()) {
+            out.push((format!("{} ({zone})", title_case(place)), zone.to_string()));
+        }
+    }
+    for z in names() {
+        let lower = z.to_lowercase();
+        let city = lower.rsplit('/').next().unwrap_or(&lower);
+        if (lower.starts_with(&t) || city.starts_with(&t)) && seen.insert(lower.clone()) {
+            out.push((z.replace('_', " "), z.clone()));
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+/// "northern ireland" as "Northern Ireland" ("uk" and the like in capitals).
+fn title_case(s: &str) -> String {
+    if s.len() <= 3 {
+        return s.to_uppercase();
+    }
+    s.split(' ')
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,11 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const TOKEN: &str = "MTAxMDEwMTAxMDEwMTAxMDEw.FAKE.never-printed-token";
-const GUILD: u64 = 500;
+pub(crate) const GUILD: u64 = 500;
 
-struct Running {
-    fake: FakeDiscord,
-    store: Arc<dyn Store>,
+pub(crate) struct Running {
+    pub(crate) fake: FakeDiscord,
+    pub(crate) store: Arc<dyn Store>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), DiscordError>>,
 }
@@ -50,12 +50,12 @@ async fn start_with(fake: FakeDiscord, store: Arc<dyn Store>) -> Running {
     }
 }
 
-async fn start() -> Running {
+pub(crate) async fn start() -> Running {
     start_with(FakeDiscord::start().await, Arc::new(MemoryStore::new())).await
 }
 
 impl Running {
-    async fn stop(self) -> Result<(), DiscordError> {
+    pub(crate) async fn stop(self) -> Result<(), DiscordError> {
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(15), self.task)
             .await
@@ -64,7 +64,7 @@ impl Running {
     }
 }
 
-fn ephemeral(m: &Value) -> bool {
+pub(crate) fn ephemeral(m: &Value) -> bool {
     m["flags"].as_u64().unwrap_or(0) & 64 != 0
 }
 
@@ -253,7 +253,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
     let all = tokens.clone();
     f.wait("the one transition", move |f| {
         all.iter()
-            .flat_map(|t| f.followups(t))
+            .flat_map(|t| f.replies(t))
             .find(|m| m["content"].as_str().unwrap_or("").contains("awareness"))
     })
     .await;
@@ -275,7 +275,7 @@ async fn ten_fast_clicks_on_one_button_make_one_transition() {
             stop: "awareness".into()
         }
     );
-    let answered: usize = tokens.iter().map(|t| f.followups(t).len()).sum();
+    let answered: usize = tokens.iter().map(|t| f.replies(t).len()).sum();
     assert_eq!(answered, 1, "one transition, nine quiet acknowledgements");
     let callbacks = f
         .calls()

@@ -23,6 +23,9 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 /// The bot's application and user id.
 pub const APP_ID: u64 = 42;
 
+/// The name of the fake's server (`GET /guilds/{id}`).
+pub const SERVER_NAME: &str = "Allied Health Peers";
+
 /// One recorded REST call.
 #[derive(Clone, Debug)]
 pub struct Call {
@@ -270,12 +273,26 @@ impl FakeDiscord {
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})),
             ),
             ("GET", ["users", "@me"]) => (200, Some(bot_user())),
+            // The fields the bot reads of a server; Discord sends many more.
+            ("GET", ["guilds", g]) => (
+                200,
+                Some(json!({"id": g, "name": SERVER_NAME, "icon": null, "owner_id": "1"})),
+            ),
             ("PUT", ["applications", _, "commands"])
             | ("PUT", ["applications", _, "guilds", _, "commands"]) => (200, Some(json!([]))),
             ("POST", ["interactions", _, _, "callback"]) => (204, None),
             ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
                 let content = body["content"].as_str().unwrap_or("");
-                (200, Some(message(id, 600, bot_user(), content, json!([]))))
+                (
+                    200,
+                    Some(message(
+                        id,
+                        600,
+                        bot_user(),
+                        content,
+                        body["components"].clone(),
+                    )),
+                )
             }
             ("POST", ["users", "@me", "channels"]) => {
                 let recipient: u64 = body["recipient_id"]
@@ -396,6 +413,66 @@ impl FakeDiscord {
         .1
     }
 
+    /// A slash command with a subcommand and typed options, each `(name, type, value)` as
+    /// Discord sends them (3 text, 4 integer, 5 boolean, 8 role); returns the token.
+    pub fn subcommand(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        name: &str,
+        sub: &str,
+        options: &[(&str, u8, Value)],
+    ) -> String {
+        let options: Vec<Value> = options
+            .iter()
+            .map(|(n, t, v)| json!({"name": n, "type": t, "value": v}))
+            .collect();
+        let sub = json!({"name": sub, "type": 1, "options": options});
+        self.interaction(
+            2,
+            user_id,
+            guild,
+            json!({"id": "1", "name": name, "type": 1, "options": [sub]}),
+            None,
+        )
+        .1
+    }
+
+    /// An autocomplete request (type 4) while `option` of `name`'s subcommand `sub` (or of the
+    /// command itself, when `sub` is empty) is typed, with `typed` so far; returns the token.
+    pub fn autocomplete(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        name: &str,
+        sub: &str,
+        option: &str,
+        typed: &str,
+    ) -> String {
+        let focused = json!({"name": option, "type": 3, "value": typed, "focused": true});
+        let options = if sub.is_empty() {
+            json!([focused])
+        } else {
+            json!([{"name": sub, "type": 1, "options": [focused]}])
+        };
+        self.interaction(
+            4,
+            user_id,
+            guild,
+            json!({"id": "1", "name": name, "type": 1, "options": options}),
+            None,
+        )
+        .1
+    }
+
+    /// The first response to the interaction with this token (the callback's body).
+    pub fn callback(&self, token: &str) -> Option<Value> {
+        self.calls()
+            .into_iter()
+            .find(|c| c.path.ends_with("/callback") && c.path.contains(&format!("/{token}/")))
+            .map(|c| c.body)
+    }
+
     /// A button click on a message (a follow-up the bot sent, as the fake returned it).
     pub fn click(&self, user_id: u64, guild: Option<u64>, custom_id: &str, on: &Value) -> String {
         let data = json!({"custom_id": custom_id, "component_type": 2});
@@ -478,6 +555,37 @@ impl FakeDiscord {
             .collect()
     }
 
+    /// Edits of the message an interaction came from (`PATCH …/{token}/messages/@original`),
+    /// in order.
+    pub fn edits(&self, token: &str) -> Vec<Value> {
+        let suffix = format!("/{token}/messages/@original");
+        self.calls()
+            .into_iter()
+            .filter(|c| c.method == "PATCH" && c.path.ends_with(&suffix))
+            .map(|c| c.body)
+            .collect()
+    }
+
+    /// Everything said under an interaction token: edits of its message, then follow-ups.
+    pub fn replies(&self, token: &str) -> Vec<Value> {
+        let mut out = self.edits(token);
+        out.extend(self.followups(token));
+        out
+    }
+
+    /// New messages the bot has created anywhere (follow-ups and channel or DM posts; edits
+    /// change a message, they make none).
+    pub fn messages_created(&self) -> usize {
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                c.method == "POST"
+                    && (c.path.starts_with("/webhooks/")
+                        || (c.path.starts_with("/channels/") && c.path.ends_with("/messages")))
+            })
+            .count()
+    }
+
     /// Messages sent to a person's DM channel.
     pub fn dms_to(&self, user_id: u64) -> Vec<Value> {
         let path = format!("/channels/{}/messages", user_id + 1_000_000);
@@ -507,12 +615,13 @@ impl FakeDiscord {
         }
     }
 
-    /// Waits for a follow-up under `token` whose content contains `needle`.
+    /// Waits for a reply under `token` (a follow-up, or an edit of the message a button was
+    /// pressed on) whose content contains `needle`.
     pub async fn wait_followup(&self, token: &str, needle: &str) -> Value {
         let token = token.to_string();
         let needle = needle.to_string();
-        self.wait(&format!("a follow-up containing {needle:?}"), move |f| {
-            f.followups(&token)
+        self.wait(&format!("a reply containing {needle:?}"), move |f| {
+            f.replies(&token)
                 .into_iter()
                 .find(|b| b["content"].as_str().unwrap_or("").contains(&needle))
         })

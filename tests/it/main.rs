@@ -22,6 +22,9 @@
 //! - `telegram_spec`: requests to the fake Telegram checked against the Bot API spec;
 //! - `deep_links`: `/start` links only navigate; challenge joins only for the group's members;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
+//! - `discord_native`: Discord as its users expect an app to behave (issue 15): answers in
+//!   place, the question in the answer box, subcommands and autocomplete, servers named;
+//! - `discord_openapi`: bodies sent to the fake Discord checked against Discord's OpenAPI spec;
 //! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
 //!   limits, a full disk (a tmpfs, as root);
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
@@ -39,6 +42,9 @@ mod cluster;
 mod deep_links;
 #[cfg(feature = "discord")]
 mod discord;
+#[cfg(feature = "discord")]
+mod discord_native;
+mod discord_openapi;
 mod engine;
 #[cfg(feature = "discord")]
 mod fake_discord;
