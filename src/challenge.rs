@@ -128,6 +128,11 @@ pub struct Member {
     /// Steps they checked in for.
     #[serde(default)]
     pub checkins: Vec<u32>,
+    /// The step offered at once when they joined late (its time had passed before they
+    /// joined): left undone, it is not a missed step for their streak, since it fell before
+    /// they were in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_step: Option<u32>,
     /// When their next prompt is due.
     #[serde(default)]
     pub next_prompt: Option<Timestamp>,

@@ -555,6 +555,17 @@ impl Catalog {
     pub fn tf(&self, key: &str, vars: &[(&str, &str)]) -> String {
         fill(self.t(key), vars)
     }
+
+    /// A count in words, singular or plural as English needs ("1 member", "12 members"):
+    /// `{key}_one` for one, `{key}_many` (with `{n}` filled) otherwise. Other placeholders are
+    /// left for the caller to fill.
+    pub fn counted(&self, key: &str, n: usize) -> String {
+        if n == 1 {
+            self.t(&format!("{key}_one")).to_string()
+        } else {
+            self.tf(&format!("{key}_many"), &[("n", &n.to_string())])
+        }
+    }
 }
 
 /// Replaces `{name}` placeholders with values; unknown placeholders are left as they are (the

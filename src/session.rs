@@ -724,6 +724,13 @@ impl Session {
     /// Records that a person cannot be reached (blocked the bot, closed DMs): their reminders
     /// are not retried until they write again.
     pub async fn mark_unreachable(&self, user: &str) -> Result<(), StoreError> {
+        self.mark_unreachable_as(user, true).await
+    }
+
+    /// [`Session::mark_unreachable`], saying so in a notice for their next turn only when
+    /// `notice` (a reminder failed); a challenge prompt that failed is the group's digest to
+    /// mention ("Tap Today's prompt"), and would be wrongly called a reminder.
+    pub async fn mark_unreachable_as(&self, user: &str, notice: bool) -> Result<(), StoreError> {
         let lock = self.lock_for(user);
         let result = {
             let _guard = lock.lock().await;
@@ -734,8 +741,10 @@ impl Session {
             {
                 Some(mut s) if !s.unreachable => {
                     s.unreachable = true;
-                    s.notices
-                        .push(self.catalog.t("unreachable_notice").to_string());
+                    if notice {
+                        s.notices
+                            .push(self.catalog.t("unreachable_notice").to_string());
+                    }
                     self.store.put_user(&s).await?;
                     self.store.flush().await
                 }

@@ -294,6 +294,7 @@ impl Session {
         let mut st = state.clone();
         let cat = self.catalog.clone();
         let cat = cat.as_ref();
+        let group = req.group().map(str::to_string);
         let mut messages = match req {
             _ if !self.may_ask(ev, &req).await? => {
                 vec![Message::private().para(cat.t("ch.members_only"))]
@@ -400,6 +401,11 @@ impl Session {
             w.users.push(st.clone());
         }
         self.settle(ev, &messages, &mut w, now).await?;
+        // The reply belongs to the group's challenge: if it cannot be delivered (a private
+        // chat never opened), the member is marked, and no reminder is said to have failed.
+        if let (Some(g), Some(e)) = (group, w.outbox.last_mut()) {
+            e.group = Some(g);
+        }
         self.write(w).await?;
         self.commit().await?;
         Ok(Reply {
