@@ -632,6 +632,7 @@ impl Session {
                 .extend(self.memberships_message(user, now).await?);
         }
         self.add_streak(user, &mut turn.messages).await?;
+        self.add_names_line(user, &mut turn.messages).await?;
         if let Some(label) = &ev.answer_button {
             with_answer_button(&mut turn.messages, &turn.state, label);
         }

@@ -24,7 +24,8 @@ fn tz(ctx: &Ctx<'_>) -> jiff::tz::TimeZone {
     zones::of(Some(&tz_name(ctx)))
 }
 
-fn tz_name(ctx: &Ctx<'_>) -> String {
+/// The person's time zone's name (theirs, else everyone's default).
+pub(super) fn tz_name(ctx: &Ctx<'_>) -> String {
     ctx.st
         .timezone
         .clone()

@@ -1298,3 +1298,61 @@ async fn counts_in_the_digest_agree_in_number() {
     );
     assert!(!day2.contains("1 members"), "{day2}");
 }
+
+/// `/settings` (issue 15): the line about names in challenge updates says what the person
+/// chose in each challenge (the session fills it in; the engine cannot see challenges), and
+/// its button lists each challenge with a button to change it, confirmed as `/challenge name`
+/// always was.
+#[tokio::test]
+async fn settings_show_and_change_the_name_in_challenge_updates() {
+    let r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    let ms = r
+        .input_named(A, "Asha Patel", Input::Button(token(&announce, "Join")))
+        .await;
+    r.input_named(
+        A,
+        "Asha Patel",
+        Input::Button(token(&ms, "Show my first name")),
+    )
+    .await;
+    let settings = r
+        .input_named(A, "Asha Patel", Input::Text("/settings".into()))
+        .await;
+    let shown = text(&settings);
+    assert!(
+        shown.contains("Your first name in group challenge updates: shown in North AHP network"),
+        "{shown}"
+    );
+    let names = r
+        .input_named(
+            A,
+            "Asha Patel",
+            Input::Button(token(&settings, "Name in challenges")),
+        )
+        .await;
+    let shown = text(&names);
+    assert!(
+        shown.contains("North AHP network: your first name and streak are shown."),
+        "{shown}"
+    );
+    let out = r
+        .input(
+            A,
+            Input::Button(token(&names, "Hide my name in North AHP network")),
+        )
+        .await;
+    assert!(out.contains("without your name"), "{out}");
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
+    assert_eq!(c.member(A).unwrap().name, None);
+    let again = r.say(A, "/settings").await;
+    assert!(
+        again
+            .contains("Your first name in group challenge updates: not shown in North AHP network"),
+        "{again}"
+    );
+}
