@@ -613,10 +613,13 @@ impl fmt::Display for LoadError {
             .iter()
             .filter(|p| p.severity == Severity::Error)
             .collect();
+        let n = match errors.len() {
+            1 => "1 error".to_string(),
+            n => format!("{n} errors"),
+        };
         writeln!(
             f,
-            "the content in dialogues/ has {} error(s); run `lensbot check` for the full list:",
-            errors.len()
+            "the content in dialogues/ has {n}; run `lensbot check` for the full list:"
         )?;
         for p in errors.iter().take(10) {
             writeln!(f, "{p}")?;

@@ -577,4 +577,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("settings.names_item_hidden", &["group"]),
     ("button.settings_name_show", &["group"]),
     ("button.settings_name_hide", &["group"]),
+    ("deeper_opened_one", &["mode"]),
+    ("resources_hint_one", &["n"]),
+    ("remind_ask_kind_days", &["days"]),
+    ("when_no_time_days", &["days"]),
 ];
