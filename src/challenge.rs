@@ -128,6 +128,11 @@ pub struct Member {
     /// Steps they checked in for.
     #[serde(default)]
     pub checkins: Vec<u32>,
+    /// The step offered at once when they joined late (its time had passed before they
+    /// joined): left undone, it is not a missed step for their streak, since it fell before
+    /// they were in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined_step: Option<u32>,
     /// When their next prompt is due.
     #[serde(default)]
     pub next_prompt: Option<Timestamp>,
@@ -285,13 +290,20 @@ pub enum Request {
     Done(String, u32),
     /// Reflect on prompt `k` of a step.
     Reflect(String, u32, usize),
+    /// Whether their first name shows in each challenge's updates, with buttons to change it
+    /// (from `/settings`).
+    Names,
 }
 
 impl Request {
     /// The group the request names, if it names one.
     pub fn group(&self) -> Option<&str> {
         match self {
-            Request::Status | Request::Help | Request::Leave(None) | Request::Name(None, _) => None,
+            Request::Status
+            | Request::Help
+            | Request::Names
+            | Request::Leave(None)
+            | Request::Name(None, _) => None,
             Request::Join(g)
             | Request::Leave(Some(g))
             | Request::Name(Some(g), _)
@@ -312,8 +324,16 @@ pub fn token(verb: char, group: &str, more: &[String]) -> String {
     t
 }
 
+/// The action of the `/settings` button about names in challenge updates: the engine shows it
+/// (with its step, `5:ch_names`), the session answers it, since only the session reads
+/// challenge records.
+pub const NAMES_TOKEN: &str = "ch_names";
+
 /// Reads a `ch_…` token (from a button or a `/start` deep link).
 pub fn parse_token(t: &str) -> Option<Request> {
+    if t == NAMES_TOKEN {
+        return Some(Request::Names);
+    }
     let rest = t.strip_prefix("ch_")?;
     let mut parts = rest.split('_');
     let verb = parts.next()?;
@@ -349,7 +369,11 @@ pub fn parse_token(t: &str) -> Option<Request> {
 pub fn request(input: &crate::engine::Input) -> Option<Request> {
     use crate::engine::Input;
     match input {
-        Input::Button(t) => parse_token(t),
+        Input::Button(t) => parse_token(t).or_else(|| {
+            // The settings menu's button is the engine's, so it carries the engine's step.
+            let (_, action) = t.split_once(':')?;
+            (action == NAMES_TOKEN).then_some(Request::Names)
+        }),
         Input::Text(t) => {
             let t = t.trim();
             let rest = t.strip_prefix('/')?;

@@ -973,7 +973,11 @@ fn check(
             "source documents not found: URLs were not checked against them (use --sources DIR)"
         ),
     }
-    println!("{errors} error(s), {warnings} warning(s)");
+    let count = |n: usize, one: &str| match n {
+        1 => format!("1 {one}"),
+        n => format!("{n} {one}s"),
+    };
+    println!("{}, {}", count(errors, "error"), count(warnings, "warning"));
     if let (Some(c), true) = (&catalog, write_ids) {
         let mut lines = vec![
             "# Stop ids released to users: the checker reports any that disappear.".to_string(),

@@ -555,6 +555,17 @@ impl Catalog {
     pub fn tf(&self, key: &str, vars: &[(&str, &str)]) -> String {
         fill(self.t(key), vars)
     }
+
+    /// A count in words, singular or plural as English needs ("1 member", "12 members"):
+    /// `{key}_one` for one, `{key}_many` (with `{n}` filled) otherwise. Other placeholders are
+    /// left for the caller to fill.
+    pub fn counted(&self, key: &str, n: usize) -> String {
+        if n == 1 {
+            self.t(&format!("{key}_one")).to_string()
+        } else {
+            self.tf(&format!("{key}_many"), &[("n", &n.to_string())])
+        }
+    }
 }
 
 /// Replaces `{name}` placeholders with values; unknown placeholders are left as they are (the
@@ -602,10 +613,13 @@ impl fmt::Display for LoadError {
             .iter()
             .filter(|p| p.severity == Severity::Error)
             .collect();
+        let n = match errors.len() {
+            1 => "1 error".to_string(),
+            n => format!("{n} errors"),
+        };
         writeln!(
             f,
-            "the content in dialogues/ has {} error(s); run `lensbot check` for the full list:",
-            errors.len()
+            "the content in dialogues/ has {n}; run `lensbot check` for the full list:"
         )?;
         for p in errors.iter().take(10) {
             writeln!(f, "{p}")?;

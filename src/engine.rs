@@ -12,7 +12,8 @@
 //! reminders and what happens when one is due), [`when`] (phrases like "every Tuesday at
 //! 09:25", DST-correct), [`zones`] (time-zone names), [`identifiers`] (what in free text could
 //! identify a patient or colleague) with [`guard`] (asking before such text is saved), and
-//! [`retention`] (deleting data after a stretch without activity, with a warning first).
+//! [`retention`] (deleting data after a stretch without activity, with a warning first) and
+//! [`settings`] (every setting in one menu, each changed through its own flow).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
@@ -32,6 +33,7 @@ pub mod output;
 pub mod prep;
 pub mod remind;
 pub mod retention;
+pub mod settings;
 pub mod state;
 pub mod text;
 pub mod walk;
@@ -98,7 +100,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 23] = [
+pub const COMMANDS: [(&str, &str); 24] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -115,6 +117,7 @@ pub const COMMANDS: [(&str, &str); 23] = [
     ("role", "What to do in your role (All Our Health)"),
     ("profession", "Set your profession"),
     ("timezone", "Set your time zone"),
+    ("settings", "Your settings in one place"),
     ("remind", "Reminders"),
     ("cancel", "Leave what is in progress, nothing lost"),
     ("challenge", "Group reflection challenges"),
@@ -265,6 +268,7 @@ pub fn expects_text(st: &UserState) -> bool {
         | At::Note
         | At::RemindWhen { .. }
         | At::Timezone
+        | At::Quiet
         | At::ResourceQuery
         | At::Profession
         | At::SignpostMenu
@@ -443,6 +447,7 @@ fn reshow(ctx: &mut Ctx<'_>) {
         At::ResourceResults { query, page } => lookup::resource_page(ctx, &query, page),
         At::PrepMenu => prep::menu(ctx),
         At::Timezone => remind::timezone(ctx, ""),
+        At::Quiet => settings::ask_quiet(ctx),
         At::RemindKind { when } => remind::kind_menu(ctx, when),
         At::RemindWhen { reminder, .. } => remind::ask_or_create(ctx, reminder, ""),
         At::RemindAction => remind::action_menu(ctx),
@@ -506,6 +511,12 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "checkin" => remind::checkin(ctx, arg),
         guard::VERB => guard::choose(ctx, arg),
         "retention" => retention::set(ctx, arg),
+        "settings" => settings::menu(ctx),
+        "tzmenu" => remind::timezone(ctx, ""),
+        "quietmenu" => settings::ask_quiet(ctx),
+        "quiet" => settings::set_quiet(ctx, arg),
+        "retmenu" => retention::command(ctx, ""),
+        crate::challenge::NAMES_TOKEN => settings::names_typed(ctx),
         _ => walk::act(ctx, verb, arg),
     }
 }
@@ -544,6 +555,7 @@ fn on_text(ctx: &mut Ctx<'_>, t: &str) {
         At::LensMenu => walk::open(ctx, t),
         At::PrepMenu => prep::prep(ctx, t),
         At::Timezone => remind::timezone(ctx, t),
+        At::Quiet => settings::set_quiet(ctx, t),
         At::RemindKind { .. } | At::RemindWhen { .. } => remind::when_typed(ctx, t),
         At::RemindAction => remind::action_menu(ctx),
         At::ChallengeNote { .. } => challenge_note(ctx, t),
@@ -684,6 +696,7 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "forgetme" => account::forget(ctx),
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),
+        "settings" => settings::menu(ctx),
         "remind" => remind::remind(ctx, args),
         "cancel" => cancel::cancel(ctx),
         "challenge" => {

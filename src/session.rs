@@ -640,6 +640,7 @@ impl Session {
                 .extend(self.memberships_message(user, now).await?);
         }
         self.add_streak(user, &mut turn.messages).await?;
+        self.add_names_line(user, &mut turn.messages).await?;
         if let Some(label) = &ev.answer_button {
             // Labelled for what is typed there (a profession, search words …).
             let label = match engine::answer_box::button_key(&turn.state) {
@@ -737,6 +738,13 @@ impl Session {
     /// Records that a person cannot be reached (blocked the bot, closed DMs): their reminders
     /// are not retried until they write again.
     pub async fn mark_unreachable(&self, user: &str) -> Result<(), StoreError> {
+        self.mark_unreachable_as(user, true).await
+    }
+
+    /// [`Session::mark_unreachable`], saying so in a notice for their next turn only when
+    /// `notice` (a reminder failed); a challenge prompt that failed is the group's digest to
+    /// mention ("Tap Today's prompt"), and would be wrongly called a reminder.
+    pub async fn mark_unreachable_as(&self, user: &str, notice: bool) -> Result<(), StoreError> {
         let lock = self.lock_for(user);
         let result = async {
             let _guard = lock.lock().await;
@@ -748,8 +756,10 @@ impl Session {
             {
                 Some(mut s) if !s.unreachable => {
                     s.unreachable = true;
-                    s.notices
-                        .push(self.catalog.t("unreachable_notice").to_string());
+                    if notice {
+                        s.notices
+                            .push(self.catalog.t("unreachable_notice").to_string());
+                    }
                     self.store.put_user(&s).await?;
                     self.store.flush().await
                 }

@@ -306,7 +306,7 @@ fn start(
                 ("time", &c.time()),
                 ("zone", &zone),
                 ("unit", unit),
-                ("total", &plan.days.len().to_string()),
+                ("length", &length(cat, plan, plan.days.len())),
             ],
         ))
         .para(cat.t("ch.announce_privacy"))
@@ -491,7 +491,7 @@ fn last_count(cat: &Catalog, c: &Challenge, plan: &Plan) -> Option<String> {
         &[
             ("step", &step_label(cat, plan, step)),
             ("done", &done.to_string()),
-            ("of", &eligible.to_string()),
+            ("members", &members(cat, eligible)),
         ],
     ))
 }
@@ -583,7 +583,7 @@ pub fn post(
         c.midpoint_said = true;
         m = m.para(cat.tf(
             "ch.midpoint",
-            &[("left", &(len - step).to_string()), ("unit", plan.unit())],
+            &[("left", &length(cat, plan, (len - step) as usize))],
         ));
     }
     if step + 1 == len {
@@ -625,13 +625,19 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
         &[
             ("members", &members(cat, c.members.len())),
             ("active", &took_part.to_string()),
-            ("checkins", &checkins.to_string()),
-            ("sent", &sent.to_string()),
+            ("checkins", &cat.counted("ch.checkins", checkins)),
+            ("sent", &cat.counted("ch.prompts_sent", sent)),
             ("pct", &pct.to_string()),
         ],
     ));
+    // Only the steps the challenge reached (announced, or sent to someone): an early end
+    // lists no lens it never got to.
+    let reached = |i: u32| c.posted.contains(&i) || c.members.iter().any(|m| m.sent.contains(&i));
     let mut per_lens: Vec<(u8, usize)> = Vec::new();
     for (i, day) in plan.days.iter().enumerate() {
+        if !reached(i as u32) {
+            continue;
+        }
         let n = c
             .members
             .iter()
@@ -642,7 +648,7 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
             None => per_lens.push((day.lens, n)),
         }
     }
-    let lines = per_lens
+    let lines: Vec<String> = per_lens
         .iter()
         .map(|(l, n)| {
             let name = cat
@@ -654,12 +660,14 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
                 &[
                     ("n", &l.to_string()),
                     ("name", name),
-                    ("checkins", &n.to_string()),
+                    ("checkins", &cat.counted("ch.checkins", *n)),
                 ],
             )
         })
         .collect();
-    m = m.list(false, lines);
+    if !lines.is_empty() {
+        m = m.list(false, lines);
+    }
     for line in streak_lines(cat, c) {
         m = m.para(line);
     }
@@ -669,9 +677,10 @@ pub fn summary(cat: &Catalog, c: &Challenge, plan: &Plan, last: Option<u32>) -> 
 
 /// "1 member", "12 members".
 fn members(cat: &Catalog, n: usize) -> String {
-    if n == 1 {
-        cat.t("ch.members_one").to_string()
-    } else {
-        cat.tf("ch.members_many", &[("n", &n.to_string())])
-    }
+    cat.counted("ch.members", n)
+}
+
+/// "1 day", "6 weeks": a length in a plan's unit.
+fn length(cat: &Catalog, plan: &Plan, n: usize) -> String {
+    crate::content::fill(&cat.counted("ch.length", n), &[("unit", plan.unit())])
 }

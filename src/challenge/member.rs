@@ -3,7 +3,8 @@
 //!
 //! A streak counts the steps checked in for, going back from the latest, and survives one
 //! missed step (the grace day): a second miss ends it. The latest step does not count as
-//! missed while it is still the member's current one.
+//! missed while it is still the member's current one, nor does a step that had begun before
+//! a late joiner joined (offered at once, it is theirs to take or leave).
 
 use super::calendar;
 use super::{Challenge, Member};
@@ -37,7 +38,7 @@ pub fn streak(c: &Challenge, m: &Member) -> Streak {
     for step in sent.iter().rev() {
         if m.checkins.contains(step) {
             s.count += 1;
-        } else if Some(*step) == open {
+        } else if Some(*step) == open || Some(*step) == m.joined_step {
             continue;
         } else if !s.grace_used {
             s.grace_used = true;
@@ -208,6 +209,7 @@ pub fn join(
         joined: now,
         sent: Vec::new(),
         checkins: Vec::new(),
+        joined_step: None,
         next_prompt: None,
         unreachable: false,
     });
@@ -225,6 +227,7 @@ pub fn join(
         && let Some(m) = c.member_mut(user)
     {
         m.sent.push(s);
+        m.joined_step = Some(s);
     }
     calendar::reschedule(c, plan, now);
     let m = c.member(user).expect("just added").clone();
@@ -235,7 +238,21 @@ pub fn join(
             "ch.joined",
             &[("group", &name), ("time", &c.time()), ("zone", &zone_name)],
         ));
-    let next = when_next(cat, c, &m);
+    // Told what happens: the step under way comes now (below), then the next at its time.
+    let next = match (today, m.next_prompt) {
+        (Some(s), Some(t)) => cat.tf(
+            "ch.joined_now_then",
+            &[
+                ("step", &step_label(cat, plan, s)),
+                (
+                    "when",
+                    &crate::engine::when::format_local(t, &calendar::member_zone(c, &m)),
+                ),
+            ],
+        ),
+        (Some(s), None) => cat.tf("ch.joined_now", &[("step", &step_label(cat, plan, s))]),
+        (None, _) => when_next(cat, c, &m),
+    };
     if !next.is_empty() {
         intro = intro.para(next);
     } else if c.paused.is_some() {

@@ -21,6 +21,7 @@ pub fn start(ctx: &mut Ctx<'_>) {
     if ctx.st.last_lens.is_some() {
         b.insert(0, ctx.button("button.continue", "continue"));
     }
+    b.push(ctx.button("button.settings", "settings"));
     b.push(ctx.button("button.help", "help"));
     let m = Message::private()
         .title(ctx.t("welcome_title"))
@@ -51,7 +52,8 @@ pub fn help(ctx: &mut Ctx<'_>) {
         .title(ctx.t("help_title"))
         .para(ctx.t("help_intro"))
         .list(false, items)
-        .para(ctx.t("help_buttons"));
+        .para(ctx.t("help_buttons"))
+        .buttons(vec![ctx.button("button.settings", "settings")]);
     ctx.say(m);
 }
 

@@ -46,6 +46,7 @@ pub fn cancel(ctx: &mut Ctx<'_>) {
         | At::RoleMenu
         | At::ResourceQuery
         | At::ResourceResults { .. }
+        | At::Quiet
         | At::PrepMenu => Some(ctx.t("cancel_menu")),
     };
     ctx.st.at = At::Idle;

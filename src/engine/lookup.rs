@@ -286,6 +286,11 @@ pub fn resource_page(ctx: &mut Ctx<'_>, query: &str, page: u32) {
         Some(g) => m.para(ctx.tf("resources_guessed", &[("guess", g)])),
         None => m,
     };
+    // The results are for the guess, so the count names it, not the words as typed.
+    let shown = match &guessed {
+        Some(g) => super::text::shorten(g, 60),
+        None => shown,
+    };
     if found.len() == 1 {
         // One result is shown at once, not as a list of one.
         let m = with_guess(ctx, Message::public());

@@ -24,7 +24,8 @@ fn tz(ctx: &Ctx<'_>) -> jiff::tz::TimeZone {
     zones::of(Some(&tz_name(ctx)))
 }
 
-fn tz_name(ctx: &Ctx<'_>) -> String {
+/// The person's time zone's name (theirs, else everyone's default).
+pub(super) fn tz_name(ctx: &Ctx<'_>) -> String {
     ctx.st
         .timezone
         .clone()
@@ -197,18 +198,28 @@ fn menu(ctx: &mut Ctx<'_>) {
 /// named in the question when it is a time, so the person sees it was understood).
 pub fn kind_menu(ctx: &mut Ctx<'_>, when: Option<String>) {
     let zone = tz(ctx);
-    let understood = when
+    let parsed = when
         .as_deref()
-        .and_then(|w| when::parse(w, ctx.now, &zone, quiet(ctx)).ok())
-        .map(|p| when::describe(&p.schedule, &zone));
+        .map(|w| when::parse(w, ctx.now, &zone, quiet(ctx)));
+    let understood = match &parsed {
+        Some(Ok(p)) => Some(when::describe(&p.schedule, &zone)),
+        _ => None,
+    };
+    // Days without a time ("fortnightly on Monday"): named, so the person sees they were
+    // kept; the time is asked next.
+    let days = match (&parsed, when.as_deref()) {
+        (Some(Err(WhenError::NoTime)), Some(w)) => Some(days_as_typed(w)).filter(|d| !d.is_empty()),
+        _ => None,
+    };
     ctx.st.at = At::RemindKind { when };
     let vars = [("quiet", quiet(ctx).describe()), ("zone", tz_name(ctx))];
-    let ask = match understood {
-        Some(w) => ctx.tf(
+    let ask = match (understood, days) {
+        (Some(w), _) => ctx.tf(
             "remind_ask_kind_when",
             &[("when", &w), ("zone", &vars[1].1)],
         ),
-        None => ctx.tf(
+        (None, Some(d)) => ctx.tf("remind_ask_kind_days", &[("days", &d)]),
+        (None, None) => ctx.tf(
             "remind_ask_kind",
             &[("quiet", &vars[0].1), ("zone", &vars[1].1)],
         ),
@@ -223,6 +234,16 @@ pub fn kind_menu(ctx: &mut Ctx<'_>, when: Option<String>) {
             ctx.button("button.my_reminders", "remind:list"),
         ]);
     ctx.say(m);
+}
+
+/// The day words of a phrase without a time, as the person typed them ("fortnightly on
+/// Monday"), shortened for showing back.
+fn days_as_typed(phrase: &str) -> String {
+    let kept: Vec<&str> = phrase
+        .split_whitespace()
+        .filter(|w| !when::without_time(w).is_empty())
+        .collect();
+    super::text::shorten(&kept.join(" "), 60)
 }
 
 /// A kind button from the reminder menu.
@@ -369,7 +390,7 @@ fn create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
             };
             ctx.st.at = At::RemindWhen {
                 reminder: kind,
-                days,
+                days: days.clone(),
             };
             let msg = match e {
                 WhenError::Unclear => ctx.tf("when_unclear", &[("input", &shown)]),
@@ -380,7 +401,10 @@ fn create(ctx: &mut Ctx<'_>, kind: ReminderKind, phrase: &str) {
                         ("pm", &format!("{:02}:00", h + 12)),
                     ],
                 ),
-                WhenError::NoTime => ctx.t("when_no_time"),
+                WhenError::NoTime => match &days {
+                    Some(_) => ctx.tf("when_no_time_days", &[("days", &days_as_typed(phrase))]),
+                    None => ctx.t("when_no_time"),
+                },
                 WhenError::InQuiet(t) => {
                     ctx.tf("when_quiet", &[("time", &t), ("quiet", &q.describe())])
                 }

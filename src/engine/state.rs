@@ -226,6 +226,8 @@ pub enum At {
     PrepMenu,
     /// Typing a time zone.
     Timezone,
+    /// Choosing or typing quiet hours (from `/settings`).
+    Quiet,
     /// Choosing what a reminder is for; `when` is a phrase already given.
     RemindKind {
         /// The phrase typed with `/remind`, if any.

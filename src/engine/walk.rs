@@ -517,8 +517,13 @@ fn deeper(ctx: &mut Ctx<'_>, lens: &Lens, stop: &str, arg: &str) {
     let core = md.core_prompt().map(|p| p.id.clone()).unwrap_or_default();
     let others = md.prompts.iter().filter(|p| p.id != core).count();
     let at_core = stop == format!("{}/{core}", mode.as_str());
+    let key = if others == 1 {
+        "deeper_opened_one"
+    } else {
+        "deeper_opened"
+    };
     let msg = ctx.tf(
-        "deeper_opened",
+        key,
         &[
             ("count", &others.to_string()),
             ("mode", &ctx.t(&format!("mode.{}", mode.as_str()))),
@@ -1006,10 +1011,13 @@ fn show_with(ctx: &mut Ctx<'_>, expanded: bool) {
         Stop::Resources => {
             let rs = super::lookup::lens_resources(ctx.cat, lens.number);
             let shown: Vec<_> = rs.iter().take(6).collect();
-            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)])).para(ctx.tf(
-                "resources_hint",
-                &[("count", &rs.len().to_string()), ("n", &n)],
-            ));
+            let hint = if rs.len() == 1 {
+                "resources_hint_one"
+            } else {
+                "resources_hint"
+            };
+            let mut m = titled(ctx, ctx.tf("resources_title", &[("n", &n)]))
+                .para(ctx.tf(hint, &[("count", &rs.len().to_string()), ("n", &n)]));
             for r in shown {
                 m = super::lookup::resource_blocks(ctx, m, r);
             }

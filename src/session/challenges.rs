@@ -297,11 +297,13 @@ impl Session {
         let mut st = state.clone();
         let cat = self.catalog.clone();
         let cat = cat.as_ref();
+        let group = req.group().map(str::to_string);
         let mut messages = match req {
             _ if !self.may_ask(ev, &req).await? => {
                 vec![Message::private().para(cat.t("ch.members_only"))]
             }
             Request::Status => vec![self.status_message(user, now).await?],
+            Request::Names => vec![self.names_message(user).await?],
             Request::Help => vec![Message::private().para(cat.t("ch.help_private"))],
             Request::Join(group) => {
                 let tz = st.timezone.clone();
@@ -403,6 +405,11 @@ impl Session {
             w.users.push(st.clone());
         }
         self.settle(ev, &messages, &mut w, now).await?;
+        // The reply belongs to the group's challenge: if it cannot be delivered (a private
+        // chat never opened), the member is marked, and no reminder is said to have failed.
+        if let (Some(g), Some(e)) = (group, w.outbox.last_mut()) {
+            e.group = Some(g);
+        }
         self.write(w).await?;
         self.commit().await?;
         Ok(Reply {
@@ -464,12 +471,7 @@ impl Session {
         more: &[String],
     ) -> Result<Result<String, Vec<Message>>, StoreError> {
         let cat = &self.catalog;
-        let mine: Vec<Challenge> = self
-            .challenges()
-            .await?
-            .into_iter()
-            .filter(|c| c.active() && c.member(user).is_some())
-            .collect();
+        let mine = self.my_challenges(user).await?;
         match mine.as_slice() {
             [] => return Ok(Err(vec![Message::private().para(cat.t("ch.in_none"))])),
             [only] => return Ok(Ok(only.group.clone())),
@@ -522,6 +524,103 @@ impl Session {
             .title(cat.t("ch.status_title"))
             .list(false, lines)
             .para(cat.t("ch.status_hint")))
+    }
+
+    /// The challenges the person is in (still running).
+    async fn my_challenges(&self, user: &str) -> Result<Vec<Challenge>, StoreError> {
+        Ok(self
+            .challenges()
+            .await?
+            .into_iter()
+            .filter(|c| c.active() && c.member(user).is_some())
+            .collect())
+    }
+
+    /// From `/settings`: whether the person's first name shows in each challenge's updates,
+    /// with a button per challenge to change it (answered by [`member::set_name`], which
+    /// confirms the change).
+    async fn names_message(&self, user: &str) -> Result<Message, StoreError> {
+        let cat = &self.catalog;
+        let mine = self.my_challenges(user).await?;
+        if mine.is_empty() {
+            return Ok(Message::private().para(cat.t("settings.names_none")));
+        }
+        let mut lines = Vec::new();
+        let mut buttons = Vec::new();
+        for c in &mine {
+            let group = crate::engine::text::shorten(&member::group_name(cat, c), 40);
+            let named = c.member(user).is_some_and(|m| m.name.is_some());
+            let (line, label, on) = if named {
+                (
+                    "settings.names_item_shown",
+                    "button.settings_name_hide",
+                    "0",
+                )
+            } else {
+                (
+                    "settings.names_item_hidden",
+                    "button.settings_name_show",
+                    "1",
+                )
+            };
+            lines.push(cat.tf(line, &[("group", &group)]));
+            buttons.push(Button {
+                label: cat.tf(label, &[("group", &group)]),
+                token: challenge::token('n', &c.group, &[on.to_string()]),
+            });
+        }
+        Ok(Message::private()
+            .title(cat.t("settings.names_title"))
+            .list(false, lines)
+            .buttons(buttons))
+    }
+
+    /// For `/settings`: the line about names in challenge updates, which the engine writes
+    /// without seeing challenge records ("not in a challenge"), made true for a person who is
+    /// in one. Reads the store only when that line is there.
+    pub(super) async fn add_names_line(
+        &self,
+        user: &str,
+        messages: &mut [Message],
+    ) -> Result<(), StoreError> {
+        let cat = &self.catalog;
+        let default = crate::engine::settings::names_line_default(cat);
+        let has_line = |m: &Message| {
+            m.blocks.iter().any(
+                |b| matches!(b, crate::engine::Block::List { items, .. } if items.contains(&default)),
+            )
+        };
+        if !messages.iter().any(has_line) {
+            return Ok(());
+        }
+        let mine = self.my_challenges(user).await?;
+        if mine.is_empty() {
+            return Ok(());
+        }
+        let value = mine
+            .iter()
+            .map(|c| {
+                let group = crate::engine::text::shorten(&member::group_name(cat, c), 40);
+                let key = if c.member(user).is_some_and(|m| m.name.is_some()) {
+                    "settings.names_shown"
+                } else {
+                    "settings.names_hidden"
+                };
+                cat.tf(key, &[("group", &group)])
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let line = cat.tf("settings.names", &[("value", &value)]);
+        for m in messages.iter_mut() {
+            for b in &mut m.blocks {
+                if let crate::engine::Block::List { items, .. } = b {
+                    for item in items.iter_mut().filter(|i| **i == default) {
+                        *item = line.clone();
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// For `/mydata`: what challenge records hold about the person.

@@ -272,7 +272,8 @@ impl Session {
             self.end_unreachable_challenge(&entry.to).await?;
             tracing::warn!("a challenge's group could not be reached; the challenge ended");
         } else if let Some(person) = &entry.person {
-            self.mark_unreachable(person).await?;
+            self.mark_unreachable_as(person, entry.group.is_none())
+                .await?;
             if let Some(group) = &entry.group {
                 self.member_unreachable(group, person).await?;
             }

@@ -1133,3 +1133,226 @@ async fn a_members_name_is_sealed_and_forgetting_them_erases_it_from_old_copies(
     let c = r.session.challenge(GROUP).await.unwrap().unwrap();
     assert_eq!(c.member(A).unwrap().name, None);
 }
+
+/// Issue 15, small slips: a late joiner is told that the step under way comes now and when the
+/// next one comes (not a "Next prompt" that the prompt below contradicts); a step that had begun
+/// before they joined, left undone, does not cost them their grace day, while a real miss
+/// later still does.
+#[tokio::test]
+async fn a_late_joiner_is_told_what_comes_and_keeps_the_grace_day() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    r.say(B, "/timezone America/New_York").await;
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    let join = token(&announce, "Join");
+
+    // Tuesday 03:00 UTC: day 2 in London, still Monday evening (day 1) in New York.
+    r.advance_to(ts("2026-11-24T03:00:00Z")).await;
+    r.sink.take();
+    let ms = r.input_named(B, "Ben", Input::Button(join.clone())).await;
+    let shown = text(&ms);
+    assert!(
+        shown.contains("Day 1 of 6 has already begun, so its prompt follows now. The next one comes on Tue 24 Nov 08:00."),
+        "{shown}"
+    );
+    assert!(!shown.contains("Next prompt:"), "{shown}");
+    assert!(shown.contains("North AHP network · Day 1 of 6"), "{shown}");
+
+    // Tuesday noon: Asha, in London, joins on day 2 and is told the same way.
+    r.advance_to(ts("2026-11-24T12:00:00Z")).await;
+    let ms = r.input_named(A, "Asha", Input::Button(join)).await;
+    let shown = text(&ms);
+    assert!(
+        shown.contains("Day 2 of 6 has already begun, so its prompt follows now. The next one comes on Wed 25 Nov 08:00."),
+        "{shown}"
+    );
+    assert!(shown.contains("North AHP network · Day 2 of 6"), "{shown}");
+    // And what she was told happens: the next prompt is Wednesday's, not another now.
+    r.advance_to(ts("2026-11-25T07:59:00Z")).await;
+    assert!(r.sink.to(A).is_empty(), "nothing before Wednesday 08:00");
+
+    // Ben left day 1 (offered late, on joining) undone and checks in for day 2 when it
+    // comes at 08:00 his time: no grace day used for a day before he was in.
+    r.advance_to(ts("2026-11-24T13:00:00Z")).await;
+    let got = r.sink.to(B);
+    let (_, day2) = got.last().expect("day 2 reached Ben");
+    assert!(text(day2).contains("Day 2 of 6"), "{}", text(day2));
+    let out = r
+        .input(B, Input::Button(token(day2, "Done, no notes")))
+        .await;
+    assert!(out.contains("Your streak: 1."), "{out}");
+    assert!(!out.contains("grace day"), "{out}");
+    // He misses day 3; checking in for day 4 uses the grace day, as it should.
+    r.advance_to(ts("2026-11-26T13:00:00Z")).await;
+    let got = r.sink.to(B);
+    let (_, day4) = got.last().expect("day 4 reached Ben");
+    assert!(text(day4).contains("Day 4 of 6"), "{}", text(day4));
+    let out = r
+        .input(B, Input::Button(token(day4, "Done, no notes")))
+        .await;
+    assert!(out.contains("used its one grace day"), "{out}");
+}
+
+/// Issue 15, small slips: a prompt or a "Today's prompt" reply that could not be delivered
+/// privately (a private chat not open) is the challenge's to mention; when the person comes
+/// back through "Today's prompt" and reflects, nothing says a *reminder* failed.
+#[tokio::test]
+async fn a_failed_challenge_prompt_is_not_called_a_reminder() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    r.input_named(A, "Asha", Input::Button(token(&announce, "Join")))
+        .await;
+    // Her private chat is closed when day 1's prompt comes.
+    r.sink.blocked.lock().unwrap().push(A.to_string());
+    r.advance_to(ts("2026-11-23T08:30:00Z")).await;
+    let post = r.sink.to(GROUP).last().expect("the day 1 digest").1.clone();
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
+    assert!(c.member(A).unwrap().unreachable, "marked in the challenge");
+    // She taps "Today's prompt" in the group while still closed: the reply fails too.
+    let mut ev = lensbot::session::Event::new(A, Input::Button(token(&post, "Today's prompt")));
+    ev.to = Some(A.to_string());
+    r.session.handle_event(ev, r.now).await.unwrap();
+    r.advance_to(ts("2026-11-23T08:31:00Z")).await;
+    // She opens the chat and taps it again: the prompt comes; she reflects.
+    r.sink.blocked.lock().unwrap().clear();
+    let prompt = r
+        .input_named(A, "Asha", Input::Button(token(&post, "Today's prompt")))
+        .await;
+    assert!(text(&prompt).contains("Day 1 of 6"), "{}", text(&prompt));
+    let ask = r
+        .input(A, Input::Button(prompt[0].buttons[0].token.clone()))
+        .await;
+    assert!(ask.contains("Type your reflection"), "{ask}");
+    let saved = r.say(A, "The bus fare came up again in clinic.").await;
+    assert!(saved.contains("Checked in"), "{saved}");
+    assert!(!saved.contains("tried to send you a reminder"), "{saved}");
+    let ms = r
+        .session
+        .handle_as(A, None, Input::Text("/help".into()), None, r.now)
+        .await
+        .unwrap()
+        .messages;
+    let out = text(&ms);
+    assert!(!out.contains("tried to send"), "{out}");
+}
+
+/// Issue 15, small slips: a challenge ended early lists in its summary only the lenses it
+/// reached, not the ones it never got to.
+#[tokio::test]
+async fn an_early_end_lists_only_the_lenses_reached() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    r.input_named(A, "Asha", Input::Button(token(&announce, "Join")))
+        .await;
+    r.advance_to(ts("2026-11-24T12:00:00Z")).await; // Day 2.
+    let summary = r.group("end").await;
+    assert!(summary.contains("ended the challenge early"), "{summary}");
+    assert!(summary.contains("Lens 1 "), "{summary}");
+    assert!(summary.contains("Lens 2 "), "{summary}");
+    for never in ["Lens 3 ", "Lens 4 ", "Lens 5 ", "Lens 6 "] {
+        assert!(!summary.contains(never), "{never} listed: {summary}");
+    }
+    // Counts in words: one member, no "members" or "prompts" for one.
+    assert!(summary.contains("1 member;"), "{summary}");
+    assert!(summary.contains("2 prompts sent"), "{summary}");
+    assert!(
+        summary.contains("Lens 1 Myself as an individual: 0 check-ins"),
+        "{summary}"
+    );
+}
+
+/// Issue 15, small slips: a digest for a group of one says "of 1 member", not "of 1 members";
+/// lengths and counts are singular or plural as English needs.
+#[tokio::test]
+async fn counts_in_the_digest_agree_in_number() {
+    let mut r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    assert!(
+        text(&announce).contains("runs for 6 days"),
+        "{}",
+        text(&announce)
+    );
+    r.input_named(A, "Asha", Input::Button(token(&announce, "Join")))
+        .await;
+    r.advance_to(ts("2026-11-24T08:30:00Z")).await;
+    let posts = r.sink.to(GROUP);
+    let day2 = text(&posts.last().unwrap().1);
+    assert!(
+        day2.contains("Day 1 of 6: 0 of 1 member checked in."),
+        "{day2}"
+    );
+    assert!(!day2.contains("1 members"), "{day2}");
+}
+
+/// `/settings` (issue 15): the line about names in challenge updates says what the person
+/// chose in each challenge (the session fills it in; the engine cannot see challenges), and
+/// its button lists each challenge with a button to change it, confirmed as `/challenge name`
+/// always was.
+#[tokio::test]
+async fn settings_show_and_change_the_name_in_challenge_updates() {
+    let r = Run::new(Arc::new(MemoryStore::new()), ts("2026-11-22T12:00:00Z"));
+    let announce = r
+        .session
+        .group_command(&group(), &admin(), "start six-days tomorrow 08:00", r.now)
+        .await
+        .unwrap();
+    let ms = r
+        .input_named(A, "Asha Patel", Input::Button(token(&announce, "Join")))
+        .await;
+    r.input_named(
+        A,
+        "Asha Patel",
+        Input::Button(token(&ms, "Show my first name")),
+    )
+    .await;
+    let settings = r
+        .input_named(A, "Asha Patel", Input::Text("/settings".into()))
+        .await;
+    let shown = text(&settings);
+    assert!(
+        shown.contains("Your first name in group challenge updates: shown in North AHP network"),
+        "{shown}"
+    );
+    let names = r
+        .input_named(
+            A,
+            "Asha Patel",
+            Input::Button(token(&settings, "Name in challenges")),
+        )
+        .await;
+    let shown = text(&names);
+    assert!(
+        shown.contains("North AHP network: your first name and streak are shown."),
+        "{shown}"
+    );
+    let out = r
+        .input(
+            A,
+            Input::Button(token(&names, "Hide my name in North AHP network")),
+        )
+        .await;
+    assert!(out.contains("without your name"), "{out}");
+    let c = r.session.challenge(GROUP).await.unwrap().unwrap();
+    assert_eq!(c.member(A).unwrap().name, None);
+    let again = r.say(A, "/settings").await;
+    assert!(
+        again
+            .contains("Your first name in group challenge updates: not shown in North AHP network"),
+        "{again}"
+    );
+}

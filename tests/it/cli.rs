@@ -138,7 +138,7 @@ fn a_store_in_use_is_a_clear_error_not_a_panic() {
 fn check_passes_on_the_real_content_and_names_lines_on_broken_content() {
     let (code, out, _) = run(&["check"], "");
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("0 error(s)"), "{out}");
+    assert!(out.contains("0 errors, 0 warnings"), "{out}");
     let d = crate::helpers::copy_dialogues();
     let line = crate::helpers::edit(
         d.path(),
