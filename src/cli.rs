@@ -588,7 +588,7 @@ fn telegram_webhook_command(
             let parsed = reqwest::Url::parse(&url).map_err(|_| {
                 format!("`{url}` is not a URL; give the https:// address Telegram should post to")
             })?;
-            let Some(secret) = settings.and_then(|s| s.telegram_webhook_secret) else {
+            let Some(secret) = crate::config::webhook_settings(config.as_deref())?.1 else {
                 return Err("no webhook secret: set LENSBOT_TELEGRAM_WEBHOOK_SECRET, or telegram_webhook_secret_file in lensbot.toml, to the secret `lensbot serve` checks (1-256 characters of A-Z a-z 0-9 _ -)".into());
             };
             let body = webhook::set_webhook_body(
@@ -897,6 +897,9 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
         .build()?;
     #[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(unused_mut))]
     let mut answers: Vec<(&str, Option<Result<String, String>>)> = Vec::new();
+    // Settings the platform disagrees with (Telegram: a webhook registered or not).
+    #[cfg_attr(not(feature = "telegram"), allow(unused_mut))]
+    let mut disagreements: Vec<String> = Vec::new();
     #[cfg(feature = "telegram")]
     if let Some((token, api_url)) = settings.telegram.clone() {
         let config = crate::telegram::Config {
@@ -912,6 +915,20 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
         let answer = answer
             .ok()
             .map(|r| r.map(|n| format!("@{n}")).map_err(|e| e.to_string()));
+        if matches!(answer, Some(Ok(_))) {
+            // Whether Telegram delivers the way this process takes updates (webhook or polling).
+            let api = crate::telegram::api::Api::new(&config.api_url, &config.token);
+            let info = rt.block_on(async {
+                tokio::time::timeout(ONLINE_CHECK, crate::telegram::webhook::webhook_info(&api))
+                    .await
+            });
+            if let Ok(Ok(info)) = info {
+                disagreements.extend(crate::telegram::webhook::mismatch(
+                    &info,
+                    settings.telegram_webhook.is_some(),
+                ));
+            }
+        }
         answers.push(("Telegram", answer));
     }
     #[cfg(feature = "discord")]
@@ -943,6 +960,10 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
                 );
             }
         }
+    }
+    for d in &disagreements {
+        failed += 1;
+        println!("Telegram: {d}");
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }

@@ -338,6 +338,16 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
     })
 }
 
+/// The Telegram webhook's settings alone (its address and path when set, its secret when
+/// given), from the environment and the file (`file`, else `./lensbot.toml` if present): read
+/// by `lensbot telegram set-webhook`, which needs the secret but no other setting.
+#[allow(clippy::type_complexity)]
+pub fn webhook_settings(
+    file: Option<&Path>,
+) -> Result<(Option<TelegramWebhook>, Option<String>), ConfigError> {
+    webhook_from(&read_file(file)?)
+}
+
 /// The webhook's address and path (when an address is set) and its secret (when given), from
 /// the environment first, then the file. An address without a secret is refused: anyone who
 /// found the address could otherwise post updates in anyone's name.
@@ -380,4 +390,87 @@ fn webhook_from(f: &File) -> Result<(Option<TelegramWebhook>, Option<String>), C
         ));
     }
     Ok((Some(TelegramWebhook { addr, path }), secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(toml: &str) -> File {
+        toml::from_str(toml).unwrap()
+    }
+
+    // These read the environment too: they hold only while no LENSBOT_TELEGRAM_WEBHOOK* is set,
+    // as in the test runs.
+    #[test]
+    fn a_webhook_needs_a_valid_secret_and_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "abc_DEF-123\n").unwrap();
+        let with = |extra: &str| {
+            file(&format!(
+                "telegram_webhook = \"127.0.0.1:8443\"\ntelegram_webhook_secret_file = {:?}\n{extra}",
+                secret.display().to_string()
+            ))
+        };
+        let (w, s) = webhook_from(&with("")).unwrap();
+        assert_eq!(
+            w,
+            Some(TelegramWebhook {
+                addr: "127.0.0.1:8443".parse().unwrap(),
+                path: "/telegram".into()
+            })
+        );
+        assert_eq!(s.as_deref(), Some("abc_DEF-123"));
+        let (w, _) = webhook_from(&with("telegram_webhook_path = \"/hook/tg\"")).unwrap();
+        assert_eq!(w.unwrap().path, "/hook/tg");
+        assert!(webhook_from(&with("telegram_webhook_path = \"hook\"")).is_err());
+        // An address without a secret is refused; a secret without an address is kept (for
+        // `set-webhook`); `off` is no webhook.
+        let e = webhook_from(&file("telegram_webhook = \"0.0.0.0:8443\"")).unwrap_err();
+        assert!(e.to_string().contains("no secret"), "{e}");
+        assert!(webhook_from(&file("telegram_webhook = \"port 80\"")).is_err());
+        assert_eq!(
+            webhook_from(&file("telegram_webhook = \"off\"")).unwrap(),
+            (None, None)
+        );
+        std::fs::write(&secret, "not allowed!").unwrap();
+        let e = webhook_from(&with("")).unwrap_err().to_string();
+        assert!(e.contains("A-Z, a-z, 0-9, _ and -"), "{e}");
+        assert!(!e.contains("not allowed!"), "the secret was repeated: {e}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_webhook_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, toml) = (dir.path().join("secret"), dir.path().join("lensbot.toml"));
+        std::fs::write(&secret, "Never-Printed_42").unwrap();
+        std::fs::write(
+            &toml,
+            format!(
+                "telegram_token = \"1:x\"\ntelegram_webhook = \"127.0.0.1:8443\"\ntelegram_webhook_secret_file = {:?}\n",
+                secret.display().to_string()
+            ),
+        )
+        .unwrap();
+        let s = load(Some(&toml), Some(dir.path())).unwrap();
+        assert_eq!(
+            s.telegram_webhook_secret.as_deref(),
+            Some("Never-Printed_42")
+        );
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("Never-Printed_42"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8443"), "{shown}");
+    }
+
+    #[test]
+    fn secrets_are_checked_as_the_bot_api_says() {
+        assert_eq!(webhook_secret_problem("a"), None);
+        assert_eq!(webhook_secret_problem(&"Z9_-".repeat(64)), None);
+        assert!(webhook_secret_problem("").is_some());
+        assert!(webhook_secret_problem(&"a".repeat(257)).is_some());
+        for bad in ["a b", "a/b", "é", "a.b"] {
+            assert!(webhook_secret_problem(bad).is_some(), "{bad}");
+        }
+    }
 }

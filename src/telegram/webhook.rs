@@ -280,6 +280,23 @@ pub fn describe_info(info: &Value) -> String {
     lines.join("\n")
 }
 
+/// What is wrong when Telegram's `WebhookInfo` disagrees with how this process takes updates
+/// (`webhook_on`: through `telegram_webhook`), for `serve --check --online`: a webhook set
+/// while polling (Telegram refuses `getUpdates`), or none while the process waits for one.
+pub fn mismatch(info: &Value, webhook_on: bool) -> Option<String> {
+    let url = info["url"].as_str().unwrap_or("");
+    match (webhook_on, url.is_empty()) {
+        (true, true) => Some(
+            "no webhook is registered, so no update reaches telegram_webhook: run `lensbot telegram set-webhook URL` (deploy/README.md)"
+                .to_string(),
+        ),
+        (false, false) => Some(format!(
+            "a webhook is registered ({url}), so Telegram refuses polling: run `lensbot telegram delete-webhook`, or set telegram_webhook to take updates through it"
+        )),
+        _ => None,
+    }
+}
+
 /// A failed Bot API call in words a person running the command can act on.
 fn in_words(f: &api::Failure) -> String {
     match f {

@@ -450,6 +450,51 @@ async fn set_delete_and_info_make_the_calls_the_spec_describes() {
     assert!(problems.is_empty(), "{problems:?}");
 }
 
+// Proves: `serve --check --online` says when Telegram's webhook disagrees with the settings: a
+// webhook configured but none registered, or one registered while the settings poll (which
+// Telegram would refuse), each with exit 1 and what to run; agreeing settings pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_online_says_when_the_webhook_and_the_settings_disagree() {
+    let fake = FakeTelegram::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let check = |webhook: bool| {
+        let mut c = lensbot();
+        c.args([
+            "serve",
+            "--check",
+            "--online",
+            "--data",
+            data.path().to_str().unwrap(),
+        ])
+        .env("TELEGRAM_BOT_TOKEN", TOKEN)
+        .env("TELEGRAM_API_URL", &fake.url);
+        if webhook {
+            c.env("LENSBOT_TELEGRAM_WEBHOOK", "127.0.0.1:8443")
+                .env("LENSBOT_TELEGRAM_WEBHOOK_SECRET", SECRET);
+        }
+        let out = c.output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = check(false);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = check(true);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("no webhook is registered"), "{out}");
+    assert!(out.contains("lensbot telegram set-webhook URL"), "{out}");
+    fake.set_webhook("https://bot.example.org/telegram", Some(SECRET));
+    let (code, out) = check(true);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = check(false);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("so Telegram refuses polling"), "{out}");
+    assert!(!out.contains(SECRET), "{out}");
+    assert!(fake.calls("setWebhook").is_empty() && fake.calls("deleteWebhook").is_empty());
+    crate::telegram_spec::assert_calls_match(&fake);
+}
+
 // Proves: while the fake pushes a stream of notes from many people, SIGKILLs of `lensbot serve`
 // followed by a restart lose nothing it answered 200 to (every such update's note is held and
 // answered), apply nothing twice (each person's notes once each, in order), and in the end
