@@ -140,8 +140,9 @@ fn bot(config: &Config) -> Result<Bot, TelegramError> {
 /// Runs the bot until `shutdown` resolves: start-up checks, command registration, the inbox's
 /// leftovers, polling (or the webhook, when `config.webhook` is set: no polling then), the
 /// scheduler and the sender. On shutdown it stops polling (or answers the webhook 503),
-/// confirms to Telegram what the inbox holds, lets the turns in hand finish (a few seconds at most; the
-/// rest stay in the inbox), leaves unsent messages in the outbox and flushes the store.
+/// confirms to Telegram what the inbox holds, lets the turns in hand finish (a few seconds at
+/// most; the rest stay in the inbox), leaves unsent messages in the outbox and flushes the
+/// store.
 pub async fn run(
     session: Arc<Session>,
     config: Config,
