@@ -13,7 +13,7 @@ use std::sync::Arc;
 mod args;
 #[cfg(any(feature = "telegram", feature = "discord"))]
 mod roles;
-pub use args::{Cli, Command, StoreArgs, parse};
+pub use args::{Cli, Command, StoreArgs, TelegramCommand, parse};
 
 /// Runs the command line: no command prints the help (code 0), else [`run`].
 pub fn run_cli(cli: Cli) -> Result<i32, Box<dyn std::error::Error>> {
@@ -67,6 +67,12 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
             write_ids,
         } => check(dir, sources, write_ids),
         Command::Telegram {
+            webhook: Some(cmd),
+            token_file,
+            ..
+        } => telegram_webhook_command(cmd, token_file),
+        Command::Telegram {
+            webhook: None,
             store,
             dialogues,
             token_file,
@@ -507,6 +513,7 @@ fn telegram(
             .map(|v| v != "off")
             .unwrap_or(true),
         poll_timeout: 10,
+        webhook: None,
     };
     crate::logging::init("info");
     let rt = tokio::runtime::Runtime::new()?;
@@ -517,6 +524,118 @@ fn telegram(
     result?;
     eprintln!("lensbot: stopped cleanly");
     Ok(0)
+}
+
+/// The webhook `serve` takes Telegram's updates through, when `telegram_webhook` is set (the
+/// settings have checked that a secret comes with it).
+#[cfg(feature = "telegram")]
+fn telegram_webhook(
+    settings: &crate::config::Settings,
+) -> Option<crate::telegram::webhook::Config> {
+    let w = settings.telegram_webhook.clone()?;
+    Some(crate::telegram::webhook::Config {
+        addr: w.addr,
+        path: w.path,
+        secret: settings.telegram_webhook_secret.clone()?,
+    })
+}
+
+/// `lensbot telegram set-webhook | delete-webhook | webhook-info`: one Bot API call each, with
+/// the token (`--token-file`, else the settings) and, for `set-webhook`, the secret `serve`
+/// checks. Deploy steps: `serve` never makes these calls itself.
+#[cfg(feature = "telegram")]
+fn telegram_webhook_command(
+    cmd: TelegramCommand,
+    token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    use crate::telegram::{self, api::Api, webhook};
+    let config = match &cmd {
+        TelegramCommand::SetWebhook { config, .. }
+        | TelegramCommand::DeleteWebhook { config, .. }
+        | TelegramCommand::WebhookInfo { config } => config.clone(),
+    };
+    let settings = match crate::config::load(config.as_deref(), None) {
+        Ok(s) => Some(s),
+        // A token file on the command line is enough without any other setting.
+        Err(crate::config::ConfigError::NoPlatform) if token_file.is_some() => None,
+        Err(e) => return Err(e.into()),
+    };
+    let (token, api_url) = match (
+        secret(token_file.as_deref(), "TELEGRAM_BOT_TOKEN")?,
+        settings.as_ref().and_then(|s| s.telegram.clone()),
+    ) {
+        (Some(t), configured) => (
+            t,
+            configured.map(|c| c.1).unwrap_or_else(|| {
+                std::env::var("TELEGRAM_API_URL")
+                    .ok()
+                    .filter(|u| !u.is_empty())
+                    .unwrap_or_else(|| telegram::DEFAULT_API_URL.to_string())
+            }),
+        ),
+        (None, Some((t, url))) => (t, url),
+        (None, None) => return Err(telegram::TelegramError::NoToken.into()),
+    };
+    let api = Api::new(&api_url, &token);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match cmd {
+        TelegramCommand::SetWebhook {
+            url,
+            max_connections,
+            drop_pending_updates,
+            ..
+        } => {
+            let parsed = reqwest::Url::parse(&url).map_err(|_| {
+                format!("`{url}` is not a URL; give the https:// address Telegram should post to")
+            })?;
+            let Some(secret) = crate::config::webhook_settings(config.as_deref())?.1 else {
+                return Err("no webhook secret: set LENSBOT_TELEGRAM_WEBHOOK_SECRET, or telegram_webhook_secret_file in lensbot.toml, to the secret `lensbot serve` checks (1-256 characters of A-Z a-z 0-9 _ -)".into());
+            };
+            let body = webhook::set_webhook_body(
+                parsed.as_str(),
+                &secret,
+                max_connections,
+                drop_pending_updates,
+            );
+            rt.block_on(webhook::set_webhook(&api, &body))
+                .map_err(|e| format!("the webhook was not set: {e}"))?;
+            println!(
+                "Telegram now posts the bot's updates to {parsed}, with the secret from the settings. `lensbot serve` with telegram_webhook set takes them; polling (`lensbot telegram`) is refused until `lensbot telegram delete-webhook`."
+            );
+        }
+        TelegramCommand::DeleteWebhook {
+            drop_pending_updates,
+            ..
+        } => {
+            rt.block_on(webhook::delete_webhook(&api, drop_pending_updates))
+                .map_err(|e| format!("the webhook was not removed: {e}"))?;
+            println!(
+                "The webhook is removed{}: the bot takes updates by polling again (`lensbot telegram`, or `serve` without telegram_webhook).",
+                if drop_pending_updates {
+                    " and the updates waiting were dropped"
+                } else {
+                    ""
+                }
+            );
+        }
+        TelegramCommand::WebhookInfo { .. } => {
+            let info = rt
+                .block_on(webhook::webhook_info(&api))
+                .map_err(|e| format!("could not ask about the webhook: {e}"))?;
+            println!("{}", webhook::describe_info(&info));
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(not(feature = "telegram"))]
+fn telegram_webhook_command(
+    _cmd: TelegramCommand,
+    _token_file: Option<PathBuf>,
+) -> Result<i32, Box<dyn std::error::Error>> {
+    Err("this lensbot was built without the Telegram adapter (cargo feature `telegram`)".into())
 }
 
 #[cfg(not(feature = "telegram"))]
@@ -657,6 +776,7 @@ fn serve(
                     .map(|v| v != "off")
                     .unwrap_or(true),
                 poll_timeout: 10,
+                webhook: telegram_webhook(&settings),
             };
             let (s, rx) = (session.clone(), rx.clone());
             // One process at a time polls and sends (see `roles`).
@@ -790,6 +910,9 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
         .build()?;
     #[cfg_attr(not(any(feature = "telegram", feature = "discord")), allow(unused_mut))]
     let mut answers: Vec<(&str, Option<Result<String, String>>)> = Vec::new();
+    // Settings the platform disagrees with (Telegram: a webhook registered or not).
+    #[cfg_attr(not(feature = "telegram"), allow(unused_mut))]
+    let mut disagreements: Vec<String> = Vec::new();
     #[cfg(feature = "telegram")]
     if let Some((token, api_url)) = settings.telegram.clone() {
         let config = crate::telegram::Config {
@@ -797,6 +920,7 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
             api_url,
             throttle: false,
             poll_timeout: 0,
+            webhook: None,
         };
         let answer = rt.block_on(async {
             tokio::time::timeout(ONLINE_CHECK, crate::telegram::who_am_i(&config)).await
@@ -804,6 +928,20 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
         let answer = answer
             .ok()
             .map(|r| r.map(|n| format!("@{n}")).map_err(|e| e.to_string()));
+        if matches!(answer, Some(Ok(_))) {
+            // Whether Telegram delivers the way this process takes updates (webhook or polling).
+            let api = crate::telegram::api::Api::new(&config.api_url, &config.token);
+            let info = rt.block_on(async {
+                tokio::time::timeout(ONLINE_CHECK, crate::telegram::webhook::webhook_info(&api))
+                    .await
+            });
+            if let Ok(Ok(info)) = info {
+                disagreements.extend(crate::telegram::webhook::mismatch(
+                    &info,
+                    settings.telegram_webhook.is_some(),
+                ));
+            }
+        }
         answers.push(("Telegram", answer));
     }
     #[cfg(feature = "discord")]
@@ -835,6 +973,10 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
                 );
             }
         }
+    }
+    for d in &disagreements {
+        failed += 1;
+        println!("Telegram: {d}");
     }
     Ok(if failed == 0 { 0 } else { 1 })
 }

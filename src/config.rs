@@ -12,13 +12,26 @@
 //! backup_keep = 7                         # days of daily backups kept in DATA/backups (0: none)
 //! health = "127.0.0.1:9631"               # GET /healthz for supervisors ("off": none)
 //! store = "postgres://lensbot@db/lensbot"  # optional: PostgreSQL instead of sled (deploy/POSTGRES.md)
+//! telegram_webhook = "0.0.0.0:8443"       # optional: Telegram pushes updates here; no polling
+//! telegram_webhook_path = "/telegram"     # the path it posts to (the default)
+//! telegram_webhook_secret_file = "/etc/lensbot/telegram-webhook-secret"  # required with it
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
 //! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `DISCORD_FACILITATOR_ROLE`,
 //! `LENSBOT_TIMEZONE`,
-//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`. Tokens may sit in the file, but a
-//! token file (readable only by the service) is better. `Debug` never shows a token.
+//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`,
+//! `LENSBOT_TELEGRAM_WEBHOOK` (an address, or `off`), `LENSBOT_TELEGRAM_WEBHOOK_PATH`,
+//! `LENSBOT_TELEGRAM_WEBHOOK_SECRET` (the secret itself). Tokens may sit in the file, but a
+//! token file (readable only by the service) is better. `Debug` never shows a token or the
+//! webhook's secret.
+//!
+//! **The Telegram webhook.** With `telegram_webhook` set, `serve` takes Telegram's updates on
+//! that address (plain HTTP: TLS ends at the reverse proxy in front) instead of polling, and
+//! checks each request's `X-Telegram-Bot-Api-Secret-Token` against the secret, which is then
+//! required: 1-256 characters of `A-Z a-z 0-9 _ -`, as the Bot API allows. Registering the
+//! webhook with Telegram is a deploy step (`lensbot telegram set-webhook URL`, which sends
+//! the same secret), never done by `serve` itself.
 
 use crate::engine::when::Quiet;
 use crate::engine::zones;
@@ -45,6 +58,9 @@ struct File {
     backup_keep: Option<usize>,
     health: Option<String>,
     store: Option<String>,
+    telegram_webhook: Option<String>,
+    telegram_webhook_path: Option<String>,
+    telegram_webhook_secret_file: Option<PathBuf>,
 }
 
 /// Validated settings.
@@ -76,6 +92,46 @@ pub struct Settings {
     /// The store the file names (`store = "postgres://…"`); `--store` and `LENSBOT_STORE`
     /// come first ([`crate::store::location`]).
     pub store: Option<String>,
+    /// Where Telegram's updates are taken over HTTP instead of polling (`telegram_webhook`,
+    /// `LENSBOT_TELEGRAM_WEBHOOK`); `None`: polling.
+    pub telegram_webhook: Option<TelegramWebhook>,
+    /// The webhook's secret token (`telegram_webhook_secret_file`,
+    /// `LENSBOT_TELEGRAM_WEBHOOK_SECRET`): required with `telegram_webhook`, and what
+    /// `lensbot telegram set-webhook` registers. Never logged; `Debug` redacts it.
+    pub telegram_webhook_secret: Option<String>,
+}
+
+/// Where `serve` listens for Telegram's webhook requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramWebhook {
+    /// The address and port to listen on (behind the reverse proxy that ends TLS).
+    pub addr: std::net::SocketAddr,
+    /// The path Telegram posts to (`/telegram` unless set).
+    pub path: String,
+}
+
+/// The webhook path when `telegram_webhook_path` is not set.
+pub const DEFAULT_WEBHOOK_PATH: &str = "/telegram";
+
+/// What is wrong with a webhook secret, if anything: the Bot API takes 1-256 characters of
+/// `A-Z`, `a-z`, `0-9`, `_` and `-`. Says so without repeating the secret.
+pub fn webhook_secret_problem(secret: &str) -> Option<String> {
+    if secret.is_empty() || secret.len() > 256 {
+        return Some(format!(
+            "the Telegram webhook secret must be 1-256 characters long (it has {})",
+            secret.chars().count()
+        ));
+    }
+    if !secret
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Some(
+            "the Telegram webhook secret may hold only A-Z, a-z, 0-9, _ and - (as the Bot API allows)"
+                .to_string(),
+        );
+    }
+    None
 }
 
 impl std::fmt::Debug for Settings {
@@ -91,6 +147,11 @@ impl std::fmt::Debug for Settings {
             .field(
                 "store",
                 &self.store.as_deref().map(crate::store::location::redact),
+            )
+            .field("telegram_webhook", &self.telegram_webhook)
+            .field(
+                "telegram_webhook_secret",
+                &self.telegram_webhook_secret.as_ref().map(|_| "<redacted>"),
             )
             .finish()
     }
@@ -182,6 +243,7 @@ fn health_from(f: &File) -> Result<Option<std::net::SocketAddr>, ConfigError> {
 pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, ConfigError> {
     let f = read_file(file)?;
     let health = health_from(&f)?;
+    let (telegram_webhook, telegram_webhook_secret) = webhook_from(&f)?;
     let data_dir = data_flag
         .map(Path::to_path_buf)
         .or_else(|| env("LENSBOT_DATA").map(PathBuf::from))
@@ -271,5 +333,144 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         backup_keep,
         health,
         store: f.store,
+        telegram_webhook,
+        telegram_webhook_secret,
     })
+}
+
+/// The Telegram webhook's settings alone (its address and path when set, its secret when
+/// given), from the environment and the file (`file`, else `./lensbot.toml` if present): read
+/// by `lensbot telegram set-webhook`, which needs the secret but no other setting.
+#[allow(clippy::type_complexity)]
+pub fn webhook_settings(
+    file: Option<&Path>,
+) -> Result<(Option<TelegramWebhook>, Option<String>), ConfigError> {
+    webhook_from(&read_file(file)?)
+}
+
+/// The webhook's address and path (when an address is set) and its secret (when given), from
+/// the environment first, then the file. An address without a secret is refused: anyone who
+/// found the address could otherwise post updates in anyone's name.
+fn webhook_from(f: &File) -> Result<(Option<TelegramWebhook>, Option<String>), ConfigError> {
+    let secret = match (
+        env("LENSBOT_TELEGRAM_WEBHOOK_SECRET"),
+        &f.telegram_webhook_secret_file,
+    ) {
+        (Some(s), _) => Some(s),
+        (None, Some(p)) => Some(read_token(p, "Telegram webhook secret")?),
+        (None, None) => None,
+    };
+    if let Some(problem) = secret.as_deref().and_then(webhook_secret_problem) {
+        return Err(ConfigError::Value(problem));
+    }
+    let addr = env("LENSBOT_TELEGRAM_WEBHOOK").or_else(|| f.telegram_webhook.clone());
+    let addr = match addr.as_deref().map(str::trim) {
+        None => None,
+        Some(a) if a.eq_ignore_ascii_case("off") => None,
+        Some(a) => Some(a.parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::Value(format!(
+                "telegram_webhook `{a}` should be an address and port to listen on, such as 0.0.0.0:8443, or off"
+            ))
+        })?),
+    };
+    let path = env("LENSBOT_TELEGRAM_WEBHOOK_PATH")
+        .or_else(|| f.telegram_webhook_path.clone())
+        .unwrap_or_else(|| DEFAULT_WEBHOOK_PATH.to_string());
+    if !path.starts_with('/') || path.contains(char::is_whitespace) || path.contains('?') {
+        return Err(ConfigError::Value(format!(
+            "telegram_webhook_path `{path}` should be a path such as {DEFAULT_WEBHOOK_PATH}"
+        )));
+    }
+    let Some(addr) = addr else {
+        return Ok((None, secret));
+    };
+    if secret.is_none() {
+        return Err(ConfigError::Value(
+            "telegram_webhook is set but no secret is: set LENSBOT_TELEGRAM_WEBHOOK_SECRET, or telegram_webhook_secret_file in lensbot.toml (1-256 characters of A-Z a-z 0-9 _ -), and pass the same secret to `lensbot telegram set-webhook`".to_string(),
+        ));
+    }
+    Ok((Some(TelegramWebhook { addr, path }), secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(toml: &str) -> File {
+        toml::from_str(toml).unwrap()
+    }
+
+    // These read the environment too: they hold only while no LENSBOT_TELEGRAM_WEBHOOK* is set,
+    // as in the test runs.
+    #[test]
+    fn a_webhook_needs_a_valid_secret_and_a_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "abc_DEF-123\n").unwrap();
+        let with = |extra: &str| {
+            file(&format!(
+                "telegram_webhook = \"127.0.0.1:8443\"\ntelegram_webhook_secret_file = {:?}\n{extra}",
+                secret.display().to_string()
+            ))
+        };
+        let (w, s) = webhook_from(&with("")).unwrap();
+        assert_eq!(
+            w,
+            Some(TelegramWebhook {
+                addr: "127.0.0.1:8443".parse().unwrap(),
+                path: "/telegram".into()
+            })
+        );
+        assert_eq!(s.as_deref(), Some("abc_DEF-123"));
+        let (w, _) = webhook_from(&with("telegram_webhook_path = \"/hook/tg\"")).unwrap();
+        assert_eq!(w.unwrap().path, "/hook/tg");
+        assert!(webhook_from(&with("telegram_webhook_path = \"hook\"")).is_err());
+        // An address without a secret is refused; a secret without an address is kept (for
+        // `set-webhook`); `off` is no webhook.
+        let e = webhook_from(&file("telegram_webhook = \"0.0.0.0:8443\"")).unwrap_err();
+        assert!(e.to_string().contains("no secret"), "{e}");
+        assert!(webhook_from(&file("telegram_webhook = \"port 80\"")).is_err());
+        assert_eq!(
+            webhook_from(&file("telegram_webhook = \"off\"")).unwrap(),
+            (None, None)
+        );
+        std::fs::write(&secret, "not allowed!").unwrap();
+        let e = webhook_from(&with("")).unwrap_err().to_string();
+        assert!(e.contains("A-Z, a-z, 0-9, _ and -"), "{e}");
+        assert!(!e.contains("not allowed!"), "the secret was repeated: {e}");
+    }
+
+    #[test]
+    fn debug_never_shows_the_webhook_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let (secret, toml) = (dir.path().join("secret"), dir.path().join("lensbot.toml"));
+        std::fs::write(&secret, "Never-Printed_42").unwrap();
+        std::fs::write(
+            &toml,
+            format!(
+                "telegram_token = \"1:x\"\ntelegram_webhook = \"127.0.0.1:8443\"\ntelegram_webhook_secret_file = {:?}\n",
+                secret.display().to_string()
+            ),
+        )
+        .unwrap();
+        let s = load(Some(&toml), Some(dir.path())).unwrap();
+        assert_eq!(
+            s.telegram_webhook_secret.as_deref(),
+            Some("Never-Printed_42")
+        );
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("Never-Printed_42"), "{shown}");
+        assert!(shown.contains("127.0.0.1:8443"), "{shown}");
+    }
+
+    #[test]
+    fn secrets_are_checked_as_the_bot_api_says() {
+        assert_eq!(webhook_secret_problem("a"), None);
+        assert_eq!(webhook_secret_problem(&"Z9_-".repeat(64)), None);
+        assert!(webhook_secret_problem("").is_some());
+        assert!(webhook_secret_problem(&"a".repeat(257)).is_some());
+        for bad in ["a b", "a/b", "é", "a.b"] {
+            assert!(webhook_secret_problem(bad).is_some(), "{bad}");
+        }
+    }
 }

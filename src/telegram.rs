@@ -1,12 +1,22 @@
 //! The Telegram adapter: parse and render only; the path every event takes is the crate's
 //! (inbox → a queue per person → one atomic turn → outbox → sender).
 //!
-//! - **Intake.** Our own long-polling loop ([`api`]): each batch of updates is appended to the
-//!   store's inbox and flushed, and only then confirmed to Telegram by the next `getUpdates`
-//!   offset. A copy of an update already appended (Telegram re-serving what was not
-//!   confirmed, or a replay) is recognised exactly by the store's ledger of applied events (or,
-//!   while the first is still waiting, by its turn, which comes after it in the same queue).
-//!   An update that cannot be read is skipped by id and logged; polling carries on.
+//! - **Intake.** By polling, or through a webhook; both take updates in by one function
+//!   (`take_in`): a copy of an update already appended (Telegram re-serving what was not
+//!   confirmed, or a replay) is recognised exactly by the store's ledger of applied events
+//!   (or, while the first is still waiting, by its turn, which comes after it in the same
+//!   queue); an update that cannot be read is skipped by id and logged; the rest are appended
+//!   to the store's inbox and flushed, and only then confirmed to Telegram.
+//!   - *Polling* (the default, `lensbot telegram`, `serve`): our own long-polling loop
+//!     ([`api`]); a batch is confirmed by the next `getUpdates` offset.
+//!   - *Webhook* (`serve` with `telegram_webhook`, [`webhook`]): Telegram POSTs each update;
+//!     the secret header is checked in constant time, and the answer is 200 only after the
+//!     flush (503 while the store fails or the process stops, so Telegram sends it again).
+//!     The process then never polls (Telegram refuses `getUpdates` while a webhook is set),
+//!     and never registers or removes the webhook itself: that is a deploy step
+//!     (`lensbot telegram set-webhook URL`, `delete-webhook`, `webhook-info`), so one process
+//!     stopping does not take it from the others behind the same load balancer. TLS ends at
+//!     the reverse proxy in front.
 //! - **Queues.** Each update goes to its sender's queue ([`crate::queue`]): one person's
 //!   updates in order, different people side by side, so a person sending forty messages at
 //!   once delays nobody else. At start the inbox's leftovers are queued first.
@@ -31,6 +41,7 @@ pub mod api;
 pub mod groups;
 pub mod limits;
 pub mod render;
+pub mod webhook;
 
 use crate::challenge::{
     self,
@@ -74,6 +85,8 @@ pub struct Config {
     pub throttle: bool,
     /// Long-polling timeout in seconds.
     pub poll_timeout: u32,
+    /// Take updates through this webhook instead of polling (`None`: poll).
+    pub webhook: Option<webhook::Config>,
 }
 
 impl std::fmt::Debug for Config {
@@ -82,6 +95,7 @@ impl std::fmt::Debug for Config {
             .field("token", &"<redacted>")
             .field("api_url", &self.api_url)
             .field("throttle", &self.throttle)
+            .field("webhook", &self.webhook)
             .finish()
     }
 }
@@ -100,6 +114,11 @@ pub enum TelegramError {
     /// `getMe` failed: wrong token, or Telegram unreachable.
     #[error("Telegram did not accept the bot (getMe failed: {0}); check the token and the network")]
     GetMe(String),
+    /// The webhook's address cannot be listened on.
+    #[error(
+        "cannot listen for the Telegram webhook on {0}: {1}; set telegram_webhook (LENSBOT_TELEGRAM_WEBHOOK) to another address"
+    )]
+    Listen(std::net::SocketAddr, String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -119,9 +138,11 @@ fn bot(config: &Config) -> Result<Bot, TelegramError> {
 }
 
 /// Runs the bot until `shutdown` resolves: start-up checks, command registration, the inbox's
-/// leftovers, polling, the scheduler and the sender. On shutdown it stops polling, confirms to
-/// Telegram what the inbox holds, lets the turns in hand finish (a few seconds at most; the
-/// rest stay in the inbox), leaves unsent messages in the outbox and flushes the store.
+/// leftovers, polling (or the webhook, when `config.webhook` is set: no polling then), the
+/// scheduler and the sender. On shutdown it stops polling (or answers the webhook 503),
+/// confirms to Telegram what the inbox holds, lets the turns in hand finish (a few seconds at
+/// most; the rest stay in the inbox), leaves unsent messages in the outbox and flushes the
+/// store.
 pub async fn run(
     session: Arc<Session>,
     config: Config,
@@ -157,6 +178,20 @@ pub async fn run(
         session: session.clone(),
         username,
     });
+    // The webhook's address is taken before anything starts, so a mistake in it stops the
+    // start with a clear message.
+    let listener = match &config.webhook {
+        Some(w) => {
+            let l = tokio::net::TcpListener::bind(w.addr)
+                .await
+                .map_err(|e| TelegramError::Listen(w.addr, e.to_string()))?;
+            tracing::info!(addr = %w.addr, path = %w.path, "taking Telegram updates through the webhook (not polling)");
+            // Judged by its connection, not by polls: it is there while it listens.
+            session.health().set_connected("telegram", true);
+            Some((l, w.clone()))
+        }
+        None => None,
+    };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.changed().await;
@@ -182,103 +217,27 @@ pub async fn run(
         queues.push(&e.queue.clone(), e);
     }
 
-    let mut backoff = Duration::from_millis(500);
-    // The offset lives in memory, as in every Telegram client: 0 at start asks for everything
-    // not yet confirmed. (Persisting it would be wrong: after a week without updates Telegram
-    // numbers new ones afresh, possibly below it.)
-    let mut offset: u64 = 0;
-    loop {
-        let poll = api.get_updates(offset, config.poll_timeout);
-        let polled = tokio::select! {
-            _ = &mut shutdown => break,
-            r = poll => r,
-        };
-        match polled {
-            Ok(updates) => {
-                session.health().platform_ok("telegram");
-                backoff = Duration::from_millis(500);
-                let Some(top) = updates
-                    .iter()
-                    .map(|p| match p {
-                        api::Polled::Update(id, _) | api::Polled::Unreadable(id) => *id,
-                    })
-                    .max()
-                else {
-                    continue;
-                };
-                let mut fresh = Vec::new();
-                for p in updates {
-                    match p {
-                        api::Polled::Update(id, v) => {
-                            match session.applied_id(&format!("tg:{id}")).await {
-                                // A copy of one already handled (the ledger knows it exactly); a
-                                // copy of one still waiting goes to the same queue behind it, and
-                                // its turn finds it applied.
-                                Ok(true) => {}
-                                Ok(false) => fresh.push(inbox_entry(id, v)),
-                                Err(e) => {
-                                    tracing::error!("the ledger could not be read: {e}");
-                                    fresh.push(inbox_entry(id, v));
-                                }
-                            }
-                        }
-                        api::Polled::Unreadable(id) => {
-                            tracing::warn!(
-                                update_id = id,
-                                "an update could not be read and was skipped"
-                            );
-                        }
-                    }
-                }
-                // Not confirmed (the offset stays) when the inbox cannot keep them: Telegram
-                // serves them again, after a restart if the store has failed.
-                if let Err(e) = session.receive(SOURCE, top, &fresh).await {
-                    // An I/O error was the health state's error line already.
-                    if crate::health::is_fatal(&e) {
-                        tracing::warn!("the inbox could not be written: {e}; not confirmed");
-                    } else {
-                        tracing::error!("the inbox could not be written: {e}; polling again");
-                    }
-                    tokio::time::sleep(backoff).await;
-                    continue;
-                }
-                for e in fresh {
-                    // Callback buttons stop spinning at once, whatever follows.
-                    adapter.answer_callback(&e.payload);
-                    queues.push(&e.queue.clone(), e);
-                }
-                // Durable before Telegram is told (by the next offset) that it was received;
-                // the turns run meanwhile. Should the flush fail, the same updates are served
-                // again and the ledger recognises the ones already applied.
-                if let Err(e) = session.commit().await {
-                    if crate::health::is_fatal(&e) {
-                        tracing::warn!("the inbox could not be flushed: {e}; not confirmed");
-                    } else {
-                        tracing::error!("the inbox could not be flushed: {e}; polling again");
-                    }
-                    tokio::time::sleep(backoff).await;
-                    continue;
-                }
-                offset = offset.max(top + 1);
-            }
-            Err(e) => {
-                let why = match &e {
-                    api::Failure::RetryAfter(d) => {
-                        backoff = *d;
-                        format!("rate limited for {d:?}")
-                    }
-                    api::Failure::Transient(w) => w.clone(),
-                    api::Failure::Unreachable(w) | api::Failure::Refused(_, w) => w.clone(),
-                };
-                tracing::warn!("getUpdates failed: {why}; retrying in {backoff:?}");
-                tokio::select! {
-                    _ = &mut shutdown => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
+    // Updates come through the webhook when one is configured, else by polling; never both
+    // (Telegram refuses `getUpdates` while a webhook is set). Either way they go through
+    // `take_in`: the ledger, the inbox, flushed, then their queues.
+    let offset = match listener {
+        Some((listener, w)) => {
+            let intake = webhook_intake(session.clone(), adapter.clone(), queues.clone());
+            webhook::serve(listener, w, intake, shutdown.as_mut()).await;
+            0
         }
-    }
+        None => {
+            poll(
+                &session,
+                &api,
+                &adapter,
+                &queues,
+                config.poll_timeout,
+                shutdown.as_mut(),
+            )
+            .await
+        }
+    };
     // Everything appended is durable: confirm it, so Telegram does not send it again.
     queues.close();
     if offset > 0 {
@@ -295,6 +254,160 @@ pub async fn run(
     let _ = sending.await;
     session.flush().await?;
     Ok(())
+}
+
+/// Polls Telegram (`getUpdates`) until `shutdown` resolves, taking each batch in through
+/// [`take_in`] and confirming it by the next offset only once it is durable; returns the
+/// offset reached (what the last poll at shutdown confirms).
+async fn poll<S: Future<Output = ()>>(
+    session: &Arc<Session>,
+    api: &api::Api,
+    adapter: &Arc<Adapter>,
+    queues: &Arc<Queues<InboxEntry>>,
+    poll_timeout: u32,
+    mut shutdown: std::pin::Pin<&mut S>,
+) -> u64 {
+    let mut backoff = Duration::from_millis(500);
+    // The offset lives in memory, as in every Telegram client: 0 at start asks for everything
+    // not yet confirmed. (Persisting it would be wrong: after a week without updates Telegram
+    // numbers new ones afresh, possibly below it.)
+    let mut offset: u64 = 0;
+    loop {
+        let poll = api.get_updates(offset, poll_timeout);
+        let polled = tokio::select! {
+            _ = &mut shutdown => break,
+            r = poll => r,
+        };
+        match polled {
+            Ok(updates) => {
+                session.health().platform_ok("telegram");
+                backoff = Duration::from_millis(500);
+                let Some(top) = updates.iter().map(api::Polled::id).max() else {
+                    continue;
+                };
+                // Not confirmed (the offset stays) when the inbox cannot keep them: Telegram
+                // serves them again, after a restart if the store has failed. Should only the
+                // flush fail, the same updates are served again and the ledger recognises the
+                // ones already applied.
+                let kept = take_in(session, top, updates, |e| {
+                    adapter.answer_callback(&e.payload);
+                    queues.push(&e.queue.clone(), e);
+                })
+                .await;
+                if kept.is_err() {
+                    tokio::time::sleep(backoff).await;
+                    continue;
+                }
+                offset = offset.max(top + 1);
+            }
+            Err(e) => {
+                let why = match &e {
+                    api::Failure::RetryAfter(d) => {
+                        backoff = *d;
+                        format!("rate limited for {d:?}")
+                    }
+                    api::Failure::Refused(409, w) => format!(
+                        "{w} (a webhook is set: serve with `telegram_webhook`, or remove it with `lensbot telegram delete-webhook`)"
+                    ),
+                    api::Failure::Transient(w) => w.clone(),
+                    api::Failure::Unreachable(w) | api::Failure::Refused(_, w) => w.clone(),
+                };
+                tracing::warn!("getUpdates failed: {why}; retrying in {backoff:?}");
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+    offset
+}
+
+/// Takes updates into the inbox, the one way polling and the webhook both do it: an update
+/// the ledger of applied events knows is left out (a copy of one still waiting goes to the
+/// same queue behind it, and its turn finds it applied); one that cannot be read is logged by
+/// id and skipped; the rest are appended to the inbox (with `high`, the source's high-water
+/// mark), handed to `keep` (its queue; the turns may start while the flush runs, as nothing
+/// they send goes out before their own commit), and made durable by a flush. `Ok` means every
+/// update is durable or known: only then may Telegram be told (by the next offset, or a 200).
+async fn take_in(
+    session: &Session,
+    high: u64,
+    updates: Vec<api::Polled>,
+    mut keep: impl FnMut(InboxEntry),
+) -> Result<(), crate::store::StoreError> {
+    let mut fresh = Vec::new();
+    for p in updates {
+        match p {
+            api::Polled::Update(id, v) => match session.applied_id(&format!("tg:{id}")).await {
+                Ok(true) => {}
+                Ok(false) => fresh.push(inbox_entry(id, v)),
+                Err(e) => {
+                    tracing::error!("the ledger could not be read: {e}");
+                    fresh.push(inbox_entry(id, v));
+                }
+            },
+            api::Polled::Unreadable(id) => {
+                tracing::warn!(
+                    update_id = id,
+                    "an update could not be read and was skipped"
+                );
+            }
+        }
+    }
+    if let Err(e) = session.receive(SOURCE, high, &fresh).await {
+        // An I/O error was the health state's error line already.
+        if crate::health::is_fatal(&e) {
+            tracing::warn!("the inbox could not be written: {e}; not confirmed");
+        } else {
+            tracing::error!(
+                "the inbox could not be written: {e}; not confirmed, Telegram sends it again"
+            );
+        }
+        return Err(e);
+    }
+    for e in fresh {
+        keep(e);
+    }
+    if let Err(e) = session.commit().await {
+        if crate::health::is_fatal(&e) {
+            tracing::warn!("the inbox could not be flushed: {e}; not confirmed");
+        } else {
+            tracing::error!(
+                "the inbox could not be flushed: {e}; not confirmed, Telegram sends it again"
+            );
+        }
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// The webhook's intake: one update through [`take_in`] (the same ledger, inbox, flush and
+/// queues as polling), refused at once while the store is failing.
+fn webhook_intake(
+    session: Arc<Session>,
+    adapter: Arc<Adapter>,
+    queues: Arc<Queues<InboxEntry>>,
+) -> webhook::Intake {
+    Arc::new(move |update: api::Polled| {
+        let (session, adapter, queues) = (session.clone(), adapter.clone(), queues.clone());
+        Box::pin(async move {
+            if session.health().is_failing() {
+                return webhook::Taken::NotKept;
+            }
+            let id = update.id();
+            let kept = take_in(&session, id, vec![update], |e| {
+                adapter.answer_callback(&e.payload);
+                queues.push(&e.queue.clone(), e);
+            })
+            .await;
+            match kept {
+                Ok(()) => webhook::Taken::Kept,
+                Err(_) => webhook::Taken::NotKept,
+            }
+        })
+    })
 }
 
 /// An update from its JSON. teloxide's types read a message only from text: from a

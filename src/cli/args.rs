@@ -82,13 +82,22 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         png: Option<PathBuf>,
     },
-    /// Run the bot on Telegram.
-    #[command(after_help = "\
+    /// Run the bot on Telegram (polling), or manage its webhook.
+    #[command(
+        long_about = "Run the bot on Telegram, taking updates by polling (getUpdates). To take \
+them through a webhook instead, run `lensbot serve` with `telegram_webhook` set, after \
+registering the webhook once with `lensbot telegram set-webhook URL` (a deploy step: no \
+process registers or removes it at start or stop).",
+        after_help = "\
 Environment:
   TELEGRAM_BOT_TOKEN         the bot's token (unless --token-file)
   TELEGRAM_API_URL           the Bot API's address [default: Telegram's]
-  LENSBOT_TELEGRAM_THROTTLE  off turns the rate limiter off (for tests)")]
+  LENSBOT_TELEGRAM_THROTTLE  off turns the rate limiter off (for tests)"
+    )]
     Telegram {
+        /// Manage the webhook instead of running the bot.
+        #[command(subcommand)]
+        webhook: Option<TelegramCommand>,
         /// Where the store is.
         #[command(flatten)]
         store: StoreArgs,
@@ -127,7 +136,9 @@ $LENSBOT_HEALTH; `off`). Exits 75 when the store fails (a full disk), so a super
 Environment (also settable in lensbot.toml):
   TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL, DISCORD_TOKEN, DISCORD_API_URL, DISCORD_GUILD_ID,
   DISCORD_FACILITATOR_ROLE, LENSBOT_DATA, LENSBOT_DIALOGUES, LENSBOT_TIMEZONE,
-  LENSBOT_QUIET_HOURS, LENSBOT_BACKUP_KEEP, LENSBOT_HEALTH, RUST_LOG"
+  LENSBOT_QUIET_HOURS, LENSBOT_BACKUP_KEEP, LENSBOT_HEALTH, RUST_LOG,
+  LENSBOT_TELEGRAM_WEBHOOK, LENSBOT_TELEGRAM_WEBHOOK_PATH, LENSBOT_TELEGRAM_WEBHOOK_SECRET
+  (Telegram by webhook instead of polling: deploy/README.md)"
     )]
     Serve {
         /// The settings file [default: ./lensbot.toml when present]
@@ -258,6 +269,50 @@ For example:
     },
 }
 
+/// `lensbot telegram …`: the webhook's deploy steps, each one Bot API call.
+#[derive(Debug, PartialEq, Eq, Subcommand)]
+pub enum TelegramCommand {
+    /// Register URL as the bot's webhook (setWebhook), with the secret `serve` checks.
+    #[command(
+        long_about = "Register URL (https://, on port 443, 80, 88 or 8443, where the reverse \
+proxy in front of `lensbot serve` ends TLS and passes the requests to `telegram_webhook`) as \
+the bot's webhook, with the secret from the settings (`telegram_webhook_secret_file`, \
+$LENSBOT_TELEGRAM_WEBHOOK_SECRET), which Telegram then sends with every update. From then on \
+Telegram refuses polling (`lensbot telegram`) until the webhook is deleted.",
+        after_help = "\
+Environment (also settable in lensbot.toml):
+  TELEGRAM_BOT_TOKEN, TELEGRAM_API_URL, LENSBOT_TELEGRAM_WEBHOOK_SECRET"
+    )]
+    SetWebhook {
+        /// The HTTPS address Telegram posts updates to
+        url: String,
+        /// How many connections Telegram may open to it at once, 1-100 [Telegram's default: 40]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=100))]
+        max_connections: Option<u8>,
+        /// Drop the updates Telegram holds for the bot now
+        #[arg(long)]
+        drop_pending_updates: bool,
+        /// The settings file [default: ./lensbot.toml when present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Remove the bot's webhook (deleteWebhook), so it can poll again.
+    DeleteWebhook {
+        /// Drop the updates Telegram holds for the bot now
+        #[arg(long)]
+        drop_pending_updates: bool,
+        /// The settings file [default: ./lensbot.toml when present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Say how the webhook stands (getWebhookInfo): its URL, updates waiting, the last error.
+    WebhookInfo {
+        /// The settings file [default: ./lensbot.toml when present]
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
 /// Parses the command line (with the program name first); help, version and mistakes come
 /// back as clap's error, which prints itself (`Error::exit`): help and version to standard
 /// output with code 0, mistakes to standard error with code 2.
@@ -313,6 +368,48 @@ mod tests {
             })
         );
         assert!(parse(["lensbot", "serve", "--online"]).is_err());
+        // `lensbot telegram` still runs the bot; its subcommands manage the webhook.
+        let Some(Command::Telegram { webhook, .. }) =
+            parse(["lensbot", "telegram", "--data", "/d"])
+                .unwrap()
+                .command
+        else {
+            panic!("not telegram");
+        };
+        assert_eq!(webhook, None);
+        let Some(Command::Telegram { webhook, .. }) = parse([
+            "lensbot",
+            "telegram",
+            "set-webhook",
+            "https://bot.example.org/telegram",
+            "--max-connections",
+            "5",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not telegram");
+        };
+        assert_eq!(
+            webhook,
+            Some(TelegramCommand::SetWebhook {
+                url: "https://bot.example.org/telegram".into(),
+                max_connections: Some(5),
+                drop_pending_updates: false,
+                config: None,
+            })
+        );
+        assert!(
+            parse([
+                "lensbot",
+                "telegram",
+                "set-webhook",
+                "u",
+                "--max-connections",
+                "0"
+            ])
+            .is_err()
+        );
         assert!(parse(["lensbot", "export", "--user", "a b"]).is_err());
     }
 }

@@ -45,6 +45,15 @@ pub enum Polled {
     Unreadable(u64),
 }
 
+impl Polled {
+    /// The update's id.
+    pub fn id(&self) -> u64 {
+        match self {
+            Polled::Update(id, _) | Polled::Unreadable(id) => *id,
+        }
+    }
+}
+
 impl Api {
     /// A client for `api_url` (Telegram's, or a fake) and a token.
     pub fn new(api_url: &str, token: &str) -> Api {
@@ -130,14 +139,18 @@ impl Api {
         let body = serde_json::json!({
             "offset": offset,
             "timeout": timeout,
-            // `my_chat_member`: the bot added to a group, to say hello there.
-            "allowed_updates": ["message", "callback_query", "my_chat_member"],
+            "allowed_updates": ALLOWED_UPDATES,
         });
         let timeout = Duration::from_secs(timeout as u64 + 15);
         let (status, bytes) = self.post("getUpdates", &body, timeout).await?;
         parse_updates(status, &bytes)
     }
 }
+
+/// The kinds of update lensbot asks for, by polling or through its webhook (`setWebhook`):
+/// messages, button presses, and `my_chat_member` (the bot added to a group, to say hello
+/// there).
+pub const ALLOWED_UPDATES: [&str; 3] = ["message", "callback_query", "my_chat_member"];
 
 /// A form to post as multipart/form-data: text fields and one file.
 pub struct Form<'a> {
@@ -258,10 +271,6 @@ pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> 
         #[serde(borrow, default)]
         result: Vec<&'a serde_json::value::RawValue>,
     }
-    #[derive(serde::Deserialize)]
-    struct Id {
-        update_id: u64,
-    }
     let env: Envelope = match serde_json::from_slice(bytes) {
         Ok(e) => e,
         // Not even the envelope: read it loosely for Telegram's error.
@@ -276,19 +285,29 @@ pub fn parse_updates(status: u16, bytes: &[u8]) -> Result<Vec<Polled>, Failure> 
     }
     let mut out = Vec::new();
     for raw in env.result {
-        let Ok(Id { update_id }) = serde_json::from_str::<Id>(raw.get()) else {
-            tracing::warn!("an update without a readable id was skipped");
-            continue;
-        };
-        let readable = serde_json::from_str::<teloxide_core::types::Update>(raw.get())
-            .ok()
-            .and_then(|_| serde_json::from_str::<Value>(raw.get()).ok());
-        match readable {
-            Some(v) => out.push(Polled::Update(update_id, v)),
-            None => out.push(Polled::Unreadable(update_id)),
+        match read_one(raw.get()) {
+            Some(p) => out.push(p),
+            None => tracing::warn!("an update without a readable id was skipped"),
         }
     }
     Ok(out)
+}
+
+/// Reads one update's JSON (an element of `getUpdates`' result, or a webhook request's body):
+/// `None` when not even its id can be read, [`Polled::Unreadable`] when its body cannot.
+pub fn read_one(raw: &str) -> Option<Polled> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        update_id: u64,
+    }
+    let Id { update_id } = serde_json::from_str::<Id>(raw).ok()?;
+    let readable = serde_json::from_str::<teloxide_core::types::Update>(raw)
+        .ok()
+        .and_then(|_| serde_json::from_str::<Value>(raw).ok());
+    Some(match readable {
+        Some(v) => Polled::Update(update_id, v),
+        None => Polled::Unreadable(update_id),
+    })
 }
 
 /// The failure an unsuccessful answer describes (its `error_code`, else the HTTP status).

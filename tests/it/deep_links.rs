@@ -293,6 +293,7 @@ mod on_telegram {
             api_url: fake.url.clone(),
             throttle: false,
             poll_timeout: 1,
+            webhook: None,
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(telegram::run(session.clone(), config, async {

@@ -10,6 +10,18 @@
 //! in flight at shutdown). It can also serve the bot's own membership changing in a group
 //! (`my_chat_member`, [`FakeTelegram::bot_status`]), and gives each group message its own id.
 //!
+//! **Pushing, as Telegram does with a webhook.** Once `setWebhook` is called (by
+//! `lensbot telegram set-webhook`, or a test through [`FakeTelegram::set_webhook`]), the fake
+//! keeps its updates for the webhook instead of `getUpdates` (which then answers 409 Conflict,
+//! as Telegram does) and POSTs each one as JSON to the URL, with the registered secret in
+//! `X-Telegram-Bot-Api-Secret-Token`: one update at a time per chat, in order, retrying any
+//! non-2xx answer or failed connection with back-off (50 ms doubling to 1 s) and keeping the
+//! update until a 2xx. Every attempt is recorded ([`FakeTelegram::pushes`]); `getWebhookInfo`
+//! reports the URL, the updates waiting and the last delivery error; `deleteWebhook` goes back
+//! to polling (dropping what waits when asked to). [`FakeTelegram::lose_answers`] makes the
+//! fake treat the next 2xx answers as lost (a connection that broke after the answer was
+//! sent), so it pushes the same update again, as Telegram would.
+//!
 //! `getChatMember` answers as Telegram does: the person's `ChatMember` in the group (`left`
 //! unless a test made them a member, restricted, banned or an admin), or a 400 "chat not
 //! found" / "user not found" for a chat or person Telegram does not know.
@@ -29,6 +41,25 @@ use tokio::sync::Notify;
 
 /// The bot's username, as the fake's `getMe` reports it.
 pub const BOT_USERNAME: &str = "lensbot_test_bot";
+
+/// One attempt to push an update to the webhook.
+#[derive(Clone, Debug)]
+pub struct Push {
+    /// The update's id.
+    pub update_id: i64,
+    /// The answer's status; `None` when no answer came (no connection, a reset).
+    pub status: Option<u16>,
+    /// Whether the fake counted it as delivered (a 2xx not lost on purpose).
+    pub delivered: bool,
+}
+
+/// The webhook as `setWebhook` registered it.
+#[derive(Clone, Debug)]
+struct Webhook {
+    url: String,
+    secret: Option<String>,
+    max_connections: Option<i64>,
+}
 
 /// One recorded API call.
 #[derive(Clone, Debug)]
@@ -63,6 +94,18 @@ struct State {
     missing_chats: HashSet<i64>,
     /// People `getChatMember` answers "user not found" for.
     unknown_users: HashSet<i64>,
+    /// The webhook, while one is set: updates are pushed to it, and `getUpdates` is refused.
+    webhook: Option<Webhook>,
+    /// Every push attempt, in order.
+    pushes: Vec<Push>,
+    /// Chats with a push in flight (one at a time per chat).
+    pushing: HashSet<i64>,
+    /// Per chat: failures in a row, and when the next attempt may be made.
+    retry: HashMap<i64, (u32, Instant)>,
+    /// This many 2xx answers to come are treated as lost.
+    lose: usize,
+    /// The most recent delivery error: Unix time and words, as `getWebhookInfo` reports it.
+    last_error: Option<(i64, String)>,
 }
 
 /// The fake server. Dropping it stops nothing; tests are short-lived.
@@ -104,6 +147,7 @@ impl FakeTelegram {
             })),
             notify: Arc::new(Notify::new()),
         };
+        tokio::spawn(fake.clone().pusher());
         let f = fake.clone();
         tokio::spawn(async move {
             loop {
@@ -204,8 +248,56 @@ impl FakeTelegram {
                     "supports_inline_queries": false, "has_main_web_app": false}),
                 )
             }
-            "getUpdates" => self.get_updates(&body).await,
-            "setMyCommands" | "answerCallbackQuery" | "deleteWebhook" => ok(json!(true)),
+            "getUpdates" => {
+                if self.state.lock().unwrap().webhook.is_some() {
+                    return (
+                        409,
+                        json!({"ok": false, "error_code": 409, "description": "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"}),
+                    );
+                }
+                self.get_updates(&body).await
+            }
+            "setWebhook" => {
+                let url = body["url"].as_str().unwrap_or("").to_string();
+                let mut st = self.state.lock().unwrap();
+                if body["drop_pending_updates"] == json!(true) {
+                    st.queue.clear();
+                }
+                st.webhook = (!url.is_empty()).then(|| Webhook {
+                    url,
+                    secret: body["secret_token"].as_str().map(str::to_string),
+                    max_connections: body["max_connections"].as_i64(),
+                });
+                st.retry.clear();
+                drop(st);
+                self.notify.notify_waiters();
+                ok(json!(true))
+            }
+            "deleteWebhook" => {
+                let mut st = self.state.lock().unwrap();
+                if body["drop_pending_updates"] == json!(true) {
+                    st.queue.clear();
+                }
+                st.webhook = None;
+                ok(json!(true))
+            }
+            "getWebhookInfo" => {
+                let st = self.state.lock().unwrap();
+                let mut info = json!({
+                    "url": st.webhook.as_ref().map(|w| w.url.clone()).unwrap_or_default(),
+                    "has_custom_certificate": false,
+                    "pending_update_count": st.queue.len(),
+                });
+                if let Some(w) = &st.webhook {
+                    info["max_connections"] = json!(w.max_connections.unwrap_or(40));
+                    if let Some((date, why)) = &st.last_error {
+                        info["last_error_date"] = json!(date);
+                        info["last_error_message"] = json!(why);
+                    }
+                }
+                ok(info)
+            }
+            "setMyCommands" | "answerCallbackQuery" => ok(json!(true)),
             "getChatMember" => {
                 let chat_id = body["chat_id"].as_i64().unwrap_or(0);
                 let id = body["user_id"].as_i64().unwrap_or(0);
@@ -320,6 +412,127 @@ impl FakeTelegram {
             }
             let _ = tokio::time::timeout(left, notified).await;
         }
+    }
+
+    /// Pushes updates to the webhook while one is set (see the module docs): each chat's
+    /// oldest update not yet delivered, one at a time per chat, retried with back-off.
+    async fn pusher(self) {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        loop {
+            let notified = self.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let work: Vec<(i64, Value, Webhook)> = {
+                let mut st = self.state.lock().unwrap();
+                let now = Instant::now();
+                let mut work = Vec::new();
+                if let Some(w) = st.webhook.clone() {
+                    let mut seen = HashSet::new();
+                    let queue = st.queue.clone();
+                    for u in queue {
+                        let chat = chat_of(&u);
+                        if !seen.insert(chat) || st.pushing.contains(&chat) {
+                            continue;
+                        }
+                        if st.retry.get(&chat).is_some_and(|(_, at)| *at > now) {
+                            continue;
+                        }
+                        st.pushing.insert(chat);
+                        work.push((chat, u, w.clone()));
+                    }
+                }
+                work
+            };
+            for (chat, update, w) in work {
+                let (f, client) = (self.clone(), client.clone());
+                tokio::spawn(async move { f.push_one(&client, chat, update, w).await });
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(20), notified).await;
+        }
+    }
+
+    /// One attempt to deliver an update to the webhook, recorded.
+    async fn push_one(&self, client: &reqwest::Client, chat: i64, update: Value, w: Webhook) {
+        let mut req = client
+            .post(&w.url)
+            .header("content-type", "application/json")
+            .body(update.to_string());
+        if let Some(s) = &w.secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+        }
+        let (status, error) = match req.send().await {
+            Ok(r) => {
+                let code = r.status().as_u16();
+                // Read the answer to its end, as Telegram does, so the connection is reused.
+                let _ = r.bytes().await;
+                (
+                    Some(code),
+                    format!("Wrong response from the webhook: {code}"),
+                )
+            }
+            Err(e) => (None, format!("Connection failed: {e}")),
+        };
+        let id = update["update_id"].as_i64().unwrap_or(0);
+        {
+            let mut st = self.state.lock().unwrap();
+            let ok = status.is_some_and(|c| (200..300).contains(&c));
+            let lost = ok && st.lose > 0;
+            if lost {
+                st.lose -= 1;
+            }
+            let delivered = ok && !lost;
+            st.pushes.push(Push {
+                update_id: id,
+                status,
+                delivered,
+            });
+            if delivered {
+                st.queue.retain(|u| u["update_id"].as_i64() != Some(id));
+                st.retry.remove(&chat);
+            } else {
+                let n = st.retry.get(&chat).map(|(n, _)| *n).unwrap_or(0);
+                let wait = Duration::from_millis(50 * (1 << n.min(5))).min(Duration::from_secs(1));
+                st.retry.insert(chat, (n + 1, Instant::now() + wait));
+                if !ok {
+                    st.last_error = Some((1767600000, error));
+                }
+            }
+            st.pushing.remove(&chat);
+        }
+        self.notify.notify_waiters();
+    }
+
+    /// Registers a webhook as `setWebhook` would (the deploy step, done by the test itself).
+    pub fn set_webhook(&self, url: &str, secret: Option<&str>) {
+        {
+            let mut st = self.state.lock().unwrap();
+            st.webhook = Some(Webhook {
+                url: url.to_string(),
+                secret: secret.map(str::to_string),
+                max_connections: None,
+            });
+            st.retry.clear();
+        }
+        self.notify.notify_waiters();
+    }
+
+    /// Every push attempt so far, in order.
+    pub fn pushes(&self) -> Vec<Push> {
+        self.state.lock().unwrap().pushes.clone()
+    }
+
+    /// Updates not yet delivered (to the webhook, or confirmed by polling).
+    pub fn pending(&self) -> usize {
+        self.state.lock().unwrap().queue.len()
+    }
+
+    /// The next `n` 2xx answers from the webhook are treated as lost: the update is pushed
+    /// again, as Telegram does when it never saw the answer.
+    pub fn lose_answers(&self, n: usize) {
+        self.state.lock().unwrap().lose += n;
     }
 
     fn push(&self, mut update: Value) -> i64 {
@@ -608,6 +821,16 @@ impl FakeTelegram {
             .and_then(|c| c.message_id)
             .expect("a message the fake accepted")
     }
+}
+
+/// The chat an update belongs to (Telegram delivers one chat's updates in order).
+fn chat_of(u: &Value) -> i64 {
+    u["message"]["chat"]["id"]
+        .as_i64()
+        .or_else(|| u["callback_query"]["message"]["chat"]["id"].as_i64())
+        .or_else(|| u["callback_query"]["from"]["id"].as_i64())
+        .or_else(|| u["my_chat_member"]["chat"]["id"].as_i64())
+        .unwrap_or(0)
 }
 
 /// The callback data of the button with this label in a sent message's inline keyboard.

@@ -47,7 +47,7 @@ fn spawn_on(fake: &FakeTelegram, data: &Path, throttle: bool, store: Option<&str
     c.spawn().unwrap()
 }
 
-fn signal(child: &Child, sig: &str) {
+pub(crate) fn signal(child: &Child, sig: &str) {
     let pid = child.id().to_string();
     assert!(
         std::process::Command::new("kill")
@@ -59,7 +59,7 @@ fn signal(child: &Child, sig: &str) {
 }
 
 /// Waits for a child to exit; its exit code and how long it took.
-async fn exit(mut child: Child) -> (Option<i32>, Duration) {
+pub(crate) async fn exit(mut child: Child) -> (Option<i32>, Duration) {
     let t = Instant::now();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
@@ -68,7 +68,7 @@ async fn exit(mut child: Child) -> (Option<i32>, Duration) {
 }
 
 /// How many messages each chat got that contain `needle`.
-fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
+pub(crate) fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
     fake.sent_to(chat)
         .iter()
         .filter(|m| m["text"].as_str().unwrap_or("").contains(needle))
@@ -315,11 +315,11 @@ async fn five_hundred_chats_keep_telegrams_limits() {
 }
 
 /// A small tmpfs mounted for one test, unmounted when dropped (also when the test panics).
-struct Tmpfs(std::path::PathBuf);
+pub(crate) struct Tmpfs(std::path::PathBuf);
 
 impl Tmpfs {
     /// Mounts a tmpfs of `size` (`16m`) at `dir`, or says why it cannot.
-    fn mount(dir: &Path, size: &str) -> Result<Tmpfs, String> {
+    pub(crate) fn mount(dir: &Path, size: &str) -> Result<Tmpfs, String> {
         let uid = std::process::Command::new("id")
             .arg("-u")
             .output()
@@ -357,7 +357,7 @@ impl Drop for Tmpfs {
 }
 
 /// Writes to `path` until the disk is full (ENOSPC); how many bytes went in.
-fn fill(path: &Path) -> u64 {
+pub(crate) fn fill(path: &Path) -> u64 {
     use std::io::Write;
     let mut f = std::fs::File::create(path).unwrap();
     let block = vec![0x5a_u8; 64 * 1024];
@@ -404,7 +404,7 @@ fn spawn_serve(fake: &FakeTelegram, data: &Path, log: &Path) -> Child {
 }
 
 /// Waits up to `within` for a child to exit.
-async fn exit_within(child: &mut Child, within: Duration) -> Option<i32> {
+pub(crate) async fn exit_within(child: &mut Child, within: Duration) -> Option<i32> {
     let deadline = Instant::now() + within;
     loop {
         if let Some(s) = child.try_wait().unwrap() {

@@ -20,6 +20,9 @@
 //! - `cli`: the real `lensbot` binary, including a SIGKILL right after a confirmed answer;
 //! - `telegram`: the Telegram adapter with the real teloxide client against `fake_telegram`;
 //! - `telegram_spec`: requests to the fake Telegram checked against the Bot API spec;
+//! - `telegram_webhook`: Telegram pushing updates to a webhook (the endpoint's answers, the
+//!   secret, retries, a SIGKILL under a stream of pushes, a full disk), and the deploy commands
+//!   `lensbot telegram set-webhook`, `delete-webhook`, `webhook-info`;
 //! - `deep_links`: `/start` links only navigate; challenge joins only for the group's members;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
 //! - `discord_native`: Discord as its users expect an app to behave (issue 15): answers in
@@ -69,4 +72,6 @@ mod store;
 #[cfg(feature = "telegram")]
 mod telegram;
 mod telegram_spec;
+#[cfg(feature = "telegram")]
+mod telegram_webhook;
 mod transcripts;

@@ -36,6 +36,7 @@ async fn start_with_limits(fake: FakeTelegram, store: Arc<dyn Store>, throttle: 
         api_url: fake.url.clone(),
         throttle,
         poll_timeout: 1,
+        webhook: None,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(telegram::run(session.clone(), config, async {
