@@ -11,8 +11,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod args;
-#[cfg(any(feature = "telegram", feature = "discord"))]
-mod roles;
 pub use args::{Cli, Command, StoreArgs, TelegramCommand, parse};
 
 /// Runs the command line: no command prints the help (code 0), else [`run`].
@@ -778,21 +776,17 @@ fn serve(
                 poll_timeout: 10,
                 webhook: telegram_webhook(&settings),
             };
-            let (s, rx) = (session.clone(), rx.clone());
-            // One process at a time polls and sends (see `roles`).
-            tasks.spawn(roles::while_elected(
-                store.clone(),
-                "telegram",
-                rx,
-                move |until| {
-                    let (s, config) = (s.clone(), config.clone());
-                    async move {
-                        crate::telegram::run(s, config, until)
-                            .await
-                            .map_err(|e| e.to_string())
-                    }
-                },
-            ));
+            // Every process takes the webhook; one at a time polls, schedules and sends
+            // (`telegram::run` takes part in the election, see `crate::roles`).
+            let (s, mut rx) = (session.clone(), rx.clone());
+            tasks.spawn(async move {
+                let stop = async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                };
+                crate::telegram::run(s, config, stop)
+                    .await
+                    .map_err(|e| e.to_string())
+            });
         }
         #[cfg(feature = "discord")]
         if let Some((token, api_url, guild)) = settings.discord.clone() {
@@ -804,7 +798,7 @@ fn serve(
             };
             let (s, rx) = (session.clone(), rx.clone());
             // One process at a time holds the gateway and sends (see `roles`).
-            tasks.spawn(roles::while_elected(
+            tasks.spawn(crate::roles::while_elected(
                 store.clone(),
                 "discord",
                 rx,

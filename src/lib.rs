@@ -44,6 +44,8 @@
 //! - [`sender`]: drains the outbox through a [`sender::Deliver`] each adapter supplies: a lane
 //!   per recipient, retries with back-off, unreachable people marked.
 //! - [`scheduler`]: the task that turns due reminders and challenge steps into outbox entries.
+//! - `roles` (with a platform adapter): the elections that let one process at a time hold a
+//!   platform's gateway or poller, scheduler and sender when several share a store.
 //! - [`health`]: the process's health (store, platforms, outbox) served on `GET /healthz`; a
 //!   failing store stops `serve` with exit code 75 so its supervisor restarts it.
 //! - [`logging`]: tracing set-up; one line per turn, never a token or a person's words.
@@ -75,6 +77,8 @@ pub mod logging;
 pub mod outbox;
 pub mod queue;
 pub mod render;
+#[cfg(any(feature = "telegram", feature = "discord"))]
+pub mod roles;
 pub mod scheduler;
 pub mod sender;
 pub mod session;

@@ -226,6 +226,21 @@ pub trait Store: Send + Sync {
         Ok(leases::TurnHold::none())
     }
 
+    /// The events of `queue` (a person or group) from `source` kept in the inbox before
+    /// sequence number `seq`, in order: over a store several processes share, another process
+    /// may have taken in a person's earlier event and not handled it yet, and the process about
+    /// to handle a later one handles those first, so a person's events keep their order across
+    /// processes. A store one process owns has its in-process queue for that: the default is
+    /// none.
+    async fn inbox_before(
+        &self,
+        _source: &str,
+        _queue: &str,
+        _seq: u64,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+
     /// Resolves when another process sharing this store may have added outgoing messages
     /// (`LISTEN/NOTIFY`), so this process's sender looks at the outbox again. Lost while the
     /// listening connection is down: the sender's own polling is the fallback. The default

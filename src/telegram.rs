@@ -122,6 +122,9 @@ pub enum TelegramError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// The process holding the Telegram role stopped with an error.
+    #[error("{0}")]
+    Role(String),
 }
 
 /// A user's store key on Telegram.
@@ -192,20 +195,6 @@ pub async fn run(
         }
         None => None,
     };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.changed().await;
-    };
-    let scheduler = tokio::spawn(crate::scheduler::run(
-        session.clone(),
-        Arc::new(|to: &str| to.starts_with("telegram:")),
-        wait(stopped.clone()),
-    ));
-    let sending = tokio::spawn(sender::run(
-        session.clone(),
-        adapter.clone(),
-        wait(stopped.clone()),
-    ));
     let handler = adapter.clone();
     let queues: Arc<Queues<InboxEntry>> = Queues::new(Arc::new(move |e: InboxEntry| {
         let a = handler.clone();
@@ -217,41 +206,111 @@ pub async fn run(
         queues.push(&e.queue.clone(), e);
     }
 
-    // Updates come through the webhook when one is configured, else by polling; never both
-    // (Telegram refuses `getUpdates` while a webhook is set). Either way they go through
-    // `take_in`: the ledger, the inbox, flushed, then their queues.
-    let offset = match listener {
-        Some((listener, w)) => {
-            let intake = webhook_intake(session.clone(), adapter.clone(), queues.clone());
-            webhook::serve(listener, w, intake, shutdown.as_mut()).await;
-            0
-        }
-        None => {
-            poll(
-                &session,
-                &api,
-                &adapter,
-                &queues,
-                config.poll_timeout,
-                shutdown.as_mut(),
-            )
-            .await
+    // The role (see `crate::roles`): only the process holding it polls (Telegram allows one
+    // poller), runs the scheduler and sends (Telegram's limits are per bot). Every process
+    // takes the webhook. Over sled this process holds it at once.
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|v| *v).await;
+    };
+    let polling = listener.is_none();
+    let poll_timeout = config.poll_timeout;
+    let led = {
+        let (session, api, adapter, queues) = (
+            session.clone(),
+            api.clone(),
+            adapter.clone(),
+            queues.clone(),
+        );
+        move |until: crate::roles::Until| {
+            let (session, api, adapter, queues) = (
+                session.clone(),
+                api.clone(),
+                adapter.clone(),
+                queues.clone(),
+            );
+            async move {
+                let (done, finished) = tokio::sync::watch::channel(false);
+                let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|v| *v).await;
+                };
+                let scheduler = tokio::spawn(crate::scheduler::run(
+                    session.clone(),
+                    Arc::new(|to: &str| to.starts_with("telegram:")),
+                    wait(finished.clone()),
+                ));
+                let sending = tokio::spawn(sender::run(
+                    session.clone(),
+                    adapter.clone(),
+                    wait(finished.clone()),
+                ));
+                if polling {
+                    let mut until = until;
+                    let offset = poll(
+                        &session,
+                        &api,
+                        &adapter,
+                        &queues,
+                        poll_timeout,
+                        until.as_mut(),
+                    )
+                    .await;
+                    // Everything appended is durable: confirm it, so Telegram does not send
+                    // it again (to this process or the one taking over).
+                    if offset > 0 {
+                        let _ = tokio::time::timeout(
+                            Duration::from_secs(2),
+                            api.get_updates(offset, 0),
+                        )
+                        .await;
+                    }
+                    // The turns in hand finish before the scheduler and sender stop.
+                    let _ = tokio::time::timeout(FINISH_TURNS, queues.idle()).await;
+                } else {
+                    until.await;
+                }
+                let _ = done.send(true);
+                let _ = scheduler.await;
+                let _ = sending.await;
+                Ok::<(), String>(())
+            }
         }
     };
-    // Everything appended is durable: confirm it, so Telegram does not send it again.
+    let elected =
+        crate::roles::while_elected(session.store().clone(), "telegram", stopping.clone(), led);
+    tokio::pin!(elected);
+    let ended = match listener {
+        // Updates come through the webhook when one is configured, else by polling; never
+        // both (Telegram refuses `getUpdates` while a webhook is set). Either way they go
+        // through `take_in`: the ledger, the inbox, flushed, then their queues.
+        Some((listener, w)) => {
+            let intake = webhook_intake(session.clone(), adapter.clone(), queues.clone());
+            let serving = webhook::serve(listener, w, intake, wait(stopping.clone()));
+            tokio::pin!(serving);
+            tokio::select! {
+                r = &mut elected => Some(r),
+                _ = &mut shutdown => None,
+                _ = &mut serving => None,
+            }
+        }
+        None => tokio::select! {
+            r = &mut elected => Some(r),
+            _ = &mut shutdown => None,
+        },
+    };
+    let _ = stop.send(true);
+    let ended = match ended {
+        Some(r) => r,
+        None => elected.await,
+    };
     queues.close();
-    if offset > 0 {
-        let _ = tokio::time::timeout(Duration::from_secs(2), api.get_updates(offset, 0)).await;
-    }
     if tokio::time::timeout(FINISH_TURNS, queues.idle())
         .await
         .is_err()
     {
         tracing::warn!("turns still in hand at shutdown stay in the inbox for the next start");
     }
-    let _ = stop.send(true);
-    let _ = scheduler.await;
-    let _ = sending.await;
+    ended.map_err(TelegramError::Role)?;
     session.flush().await?;
     Ok(())
 }
@@ -259,7 +318,7 @@ pub async fn run(
 /// Polls Telegram (`getUpdates`) until `shutdown` resolves, taking each batch in through
 /// [`take_in`] and confirming it by the next offset only once it is durable; returns the
 /// offset reached (what the last poll at shutdown confirms).
-async fn poll<S: Future<Output = ()>>(
+async fn poll<S: Future<Output = ()> + ?Sized>(
     session: &Arc<Session>,
     api: &api::Api,
     adapter: &Arc<Adapter>,
@@ -481,6 +540,29 @@ impl Adapter {
 
     /// Handles one inbox entry (called by its queue, in order).
     async fn handle(&self, e: InboxEntry) {
+        // Over a store several processes share, this person's earlier updates another
+        // process took in and has not handled yet come first (their own process then finds
+        // them applied), so a person's updates keep their order whichever process took each.
+        if self.session.store().shared() {
+            match self
+                .session
+                .store()
+                .inbox_before(&e.source, &e.queue, e.seq)
+                .await
+            {
+                Ok(earlier) => {
+                    for x in earlier {
+                        self.handle_one(x).await;
+                    }
+                }
+                Err(err) => tracing::warn!("the earlier updates could not be read: {err}"),
+            }
+        }
+        self.handle_one(e).await
+    }
+
+    /// One update, through the session.
+    async fn handle_one(&self, e: InboxEntry) {
         let mut ev = Event::new(&e.queue, Input::Text(String::new()));
         ev.id = Some(e.event.clone());
         ev.inbox = Some(e.key());

@@ -126,6 +126,33 @@ impl Drop for Pending<'_> {
     }
 }
 
+impl PgStore {
+    /// Inbox rows (key, value) as entries, in their order; an entry whose person was forgotten
+    /// is deleted, one that cannot be read is skipped (with a warning).
+    async fn read_inbox(
+        &self,
+        client: deadpool_postgres::Object,
+        rows: Vec<tokio_postgres::Row>,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
+        let mut out = Vec::new();
+        for r in rows {
+            let key: Vec<u8> = r.get(0);
+            let value: Vec<u8> = r.get(1);
+            match self.queued(&client, "inbox", &key, &value).await {
+                Some(Some(e)) => out.push(e),
+                Some(None) => {
+                    client
+                        .execute("DELETE FROM inbox WHERE key = $1", &[&key])
+                        .await
+                        .map_err(pg("clearing the inbox"))?;
+                }
+                None => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// What the listener passes on: due entries and outgoing messages another process added.
 #[derive(Clone)]
 struct News {
@@ -791,15 +818,19 @@ impl Store for PgStore {
         for e in entries {
             let k = e.key();
             let v = serde_json::to_vec(e).expect("an inbox entry always serialises");
-            sealed.push((self.vault.seal(&e.queue, &aad("inbox", &k), &v)?, k));
+            sealed.push((
+                self.vault.seal(&e.queue, &aad("inbox", &k), &v)?,
+                k,
+                e.queue.as_str(),
+            ));
         }
         let high = high_water as i64;
         let mut client = self.client().await?;
         let (tx, mut pending) = self.begin(&mut client).await?;
-        for (v, k) in &sealed {
+        for (v, k, q) in &sealed {
             tx.execute(
-                        "INSERT INTO inbox (key, source, value) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING",
-                        &[k, &source, v],
+                        "INSERT INTO inbox (key, source, value, queue) VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+                        &[k, &source, v, q],
                     )
                     .await
                     .map_err(pg("keeping an event"))?;
@@ -836,22 +867,25 @@ impl Store for PgStore {
             )
             .await
             .map_err(pg("reading the inbox"))?;
-        let mut out = Vec::new();
-        for r in rows {
-            let key: Vec<u8> = r.get(0);
-            let value: Vec<u8> = r.get(1);
-            match self.queued(&client, "inbox", &key, &value).await {
-                Some(Some(e)) => out.push(e),
-                Some(None) => {
-                    client
-                        .execute("DELETE FROM inbox WHERE key = $1", &[&key])
-                        .await
-                        .map_err(pg("clearing the inbox"))?;
-                }
-                None => {}
-            }
-        }
-        Ok(out)
+        self.read_inbox(client, rows).await
+    }
+
+    async fn inbox_before(
+        &self,
+        source: &str,
+        queue: &str,
+        seq: u64,
+    ) -> Result<Vec<InboxEntry>, StoreError> {
+        let client = self.client().await?;
+        let (from, to) = (crate::inbox::key(source, 0), crate::inbox::key(source, seq));
+        let rows = client
+            .query(
+                "SELECT key, value FROM inbox WHERE queue = $1 AND key >= $2 AND key < $3 ORDER BY key",
+                &[&queue, &from, &to],
+            )
+            .await
+            .map_err(pg("reading the inbox"))?;
+        self.read_inbox(client, rows).await
     }
 
     fn vault(&self) -> Option<&Vault> {

@@ -108,12 +108,14 @@ pub(crate) async fn storm_on(
     let mut x: u64 = 0x9e37_79b9;
     let mut mid_work = 0;
     for _ in 0..kills {
-        // The moment is counted from when the process is polling, not from its start, so a
-        // slow start on a loaded machine does not turn the kills into kills before any work.
-        let polls = fake.calls("getUpdates").len();
+        // The moment is counted from when the process has started answering, not from its
+        // start, so a slow start on a loaded machine does not turn the kills into kills before
+        // any work (while work remains; at most ten seconds).
+        let sends = fake.calls("sendMessage").len();
         let child = spawn_on(&fake, data.path(), throttle, store);
         let started = Instant::now();
-        while fake.calls("getUpdates").len() == polls && started.elapsed() < Duration::from_secs(30)
+        while fake.calls("sendMessage").len() == sends
+            && started.elapsed() < Duration::from_secs(10)
         {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -39,7 +39,7 @@ mod backups;
 mod challenges;
 mod checker;
 mod cli;
-#[cfg(all(feature = "telegram", feature = "postgres"))]
+#[cfg(all(feature = "telegram", feature = "discord", feature = "postgres"))]
 mod cluster;
 #[cfg(feature = "telegram")]
 mod deep_links;

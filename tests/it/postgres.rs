@@ -558,7 +558,8 @@ async fn one_process_holds_a_role_and_another_takes_it_over() {
     let sql = db.sql().await;
     let killed = sql
         .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1919904869 AND granted",
+            // This test's database only: other tests hold roles in theirs at the same time.
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND classid = 1919904869 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             &[],
         )
         .await

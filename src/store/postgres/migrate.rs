@@ -20,6 +20,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "due_leases",
         include_str!("../../../migrations/0002_due_leases.sql"),
     ),
+    (
+        3,
+        "inbox_queue",
+        include_str!("../../../migrations/0003_inbox_queue.sql"),
+    ),
 ];
 
 /// The advisory lock every migration run holds ("lensbot" in ASCII, as a number).

@@ -1,5 +1,5 @@
-//! `lensbot serve`'s roles: a platform's gateway (or poller) and its sender run in one process
-//! at a time among those sharing a store, elected through the store ([`Store::elect`]; a
+//! The platforms' roles: a platform's gateway (or poller), its scheduler and its sender run in
+//! one process at a time among those sharing a store, elected through the store ([`Store::elect`]; a
 //! PostgreSQL advisory lock), and taken over by another within seconds when that process dies
 //! or loses its connection. Over sled one process owns the store and holds every role at once.
 
