@@ -81,6 +81,9 @@ pub async fn run(
     // told by a notification, or found by looking every few seconds.
     let shared = session.store().shared();
     let mut look = tokio::time::interval(LOOK_AGAIN);
+    // Notifications coalesce into at most one read of the outbox per `READ_GAP`.
+    let mut last_read = tokio::time::Instant::now();
+    let mut read_due: Option<tokio::time::Instant> = None;
     let mut changed = session.watch_outbox();
     let mut lanes = tokio::task::JoinSet::new();
     let mut marks = tokio::time::interval(MARKS);
@@ -100,10 +103,18 @@ pub async fn run(
                     crate::health::log_store_error("recording delivered messages", &e);
                 }
             }
-            _ = session.store().outbox_changed_elsewhere(), if shared => {
+            _ = session.store().outbox_changed_elsewhere(), if shared && read_due.is_none() => {
+                read_due = Some(last_read + READ_GAP);
+            }
+            _ = tokio::time::sleep_until(read_due.unwrap_or_else(tokio::time::Instant::now)), if read_due.is_some() => {
+                read_due = None;
+                last_read = tokio::time::Instant::now();
                 reload(&session).await;
             }
-            _ = look.tick(), if shared => reload(&session).await,
+            _ = look.tick(), if shared => {
+                last_read = tokio::time::Instant::now();
+                reload(&session).await;
+            }
         }
     }
     // Replies of the turns that finished as the process stopped get a moment too; whatever is
@@ -122,14 +133,16 @@ pub async fn run(
     session.stop_sending(ticket);
 }
 
-/// Reads the shared store's outbox again, then pauses a moment, so a stream of notifications
-/// makes a few reads a second at most.
+/// Reads the shared store's outbox again.
 async fn reload(session: &Session) {
     if let Err(e) = session.reload_outbox().await {
         crate::health::log_store_error("reading the outbox", &e);
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
 }
+
+/// The least time between two reads of a shared outbox prompted by notifications: a stream
+/// of them makes at most this many reads a second, each taking everything written meanwhile.
+const READ_GAP: Duration = Duration::from_millis(20);
 
 /// How often a sender over a shared store looks at the outbox without being told to (the
 /// notifications are lost while the listening connection is down).
