@@ -32,6 +32,14 @@
 //! - **Sending.** [`Adapter`] is the [`Deliver`] the [`crate::sender`] drains the outbox
 //!   through: HTML rendered by [`render`], the rate limits of [`limits`] (per chat, per group,
 //!   overall), a 429's `retry_after` waited out, anything transient retried by the sender.
+//! - **Several processes over one database** (PostgreSQL): every process takes the webhook;
+//!   the one holding the Telegram role ([`crate::roles`], an election in the database) polls
+//!   (when there is no webhook), runs the scheduler and sends, so Telegram's limits, which are
+//!   per bot, are kept in one place; another takes the role within seconds when it dies. A
+//!   person's updates taken in by different processes keep their order: before handling one,
+//!   a process handles the person's earlier updates still in the shared inbox
+//!   ([`crate::store::Store::inbox_before`]; their own process then finds them applied), and
+//!   each turn holds the person across processes ([`crate::store::Store::hold_turn`]).
 //!
 //! The token is never printed: the API client ([`api`]) describes errors by kind only, the bot
 //! (whose `Debug` would show it) is never formatted, and [`Config`]'s `Debug` redacts it.
