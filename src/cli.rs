@@ -561,6 +561,12 @@ fn serve(
             "a Discord token is set, but this lensbot was built without the Discord adapter".into(),
         );
     }
+    // A public key that is not an Ed25519 key is refused here, `--check` included.
+    #[cfg(feature = "discord")]
+    let discord_key = match &settings.discord_public_key {
+        Some(k) => Some(crate::discord::endpoint::PublicKey::parse(k)?),
+        None => None,
+    };
     let mut store_args = store_args.clone();
     store_args.data = Some(settings.data_dir.clone());
     let location = store_args.location(settings.store.as_deref());
@@ -603,6 +609,15 @@ fn serve(
         Some(addr) => Some(rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(|e| {
             format!(
                 "cannot serve the health endpoint on {addr}: {e}; set `health` in lensbot.toml or LENSBOT_HEALTH to another address, or to off"
+            )
+        })?),
+        None => None,
+    };
+    #[cfg(feature = "discord")]
+    let interactions = match settings.discord_interactions.filter(|_| settings.discord.is_some()) {
+        Some(addr) => Some(rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(|e| {
+            format!(
+                "cannot serve the Discord interactions endpoint on {addr}: {e}; set `discord_interactions` in lensbot.toml or LENSBOT_DISCORD_INTERACTIONS to another address, or to off"
             )
         })?),
         None => None,
@@ -678,9 +693,18 @@ fn serve(
                 guild,
                 facilitator_role: settings.discord_facilitator_role,
             };
-            let (s, stop) = (session.clone(), stopped(rx.clone()));
+            let adapter = crate::discord::Adapter::new(session.clone(), config);
+            // Interactions over HTTP (every process may serve them); the gateway as before.
+            if let (Some(listener), Some(key)) = (interactions, discord_key) {
+                let (a, stop) = (adapter.clone(), stopped(rx.clone()));
+                tasks.spawn(async move {
+                    crate::discord::endpoint::serve(listener, a, key, stop).await;
+                    Ok(())
+                });
+            }
+            let stop = stopped(rx.clone());
             tasks.spawn(async move {
-                crate::discord::run(s, config, stop)
+                crate::discord::run_with(adapter, stop)
                     .await
                     .map_err(|e| e.to_string())
             });

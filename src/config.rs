@@ -12,12 +12,18 @@
 //! backup_keep = 7                         # days of daily backups kept in DATA/backups (0: none)
 //! health = "127.0.0.1:9631"               # GET /healthz for supervisors ("off": none)
 //! store = "postgres://lensbot@db/lensbot"  # optional: PostgreSQL instead of sled (deploy/POSTGRES.md)
+//! # Discord interactions over HTTP (optional; deploy/README.md): where POST /discord/interactions
+//! # listens, behind the proxy that terminates TLS, and the application's public key (developer
+//! # portal, General Information) that every request's signature is checked against.
+//! discord_interactions = "0.0.0.0:8444"
+//! discord_public_key = "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089"
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
 //! `DISCORD_TOKEN`, `DISCORD_API_URL`, `DISCORD_GUILD_ID`, `DISCORD_FACILITATOR_ROLE`,
 //! `LENSBOT_TIMEZONE`,
-//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`. Tokens may sit in the file, but a
+//! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`,
+//! `LENSBOT_DISCORD_INTERACTIONS`, `DISCORD_PUBLIC_KEY`. Tokens may sit in the file, but a
 //! token file (readable only by the service) is better. `Debug` never shows a token.
 
 use crate::engine::when::Quiet;
@@ -45,6 +51,8 @@ struct File {
     backup_keep: Option<usize>,
     health: Option<String>,
     store: Option<String>,
+    discord_interactions: Option<String>,
+    discord_public_key: Option<String>,
 }
 
 /// Validated settings.
@@ -76,6 +84,13 @@ pub struct Settings {
     /// The store the file names (`store = "postgres://…"`); `--store` and `LENSBOT_STORE`
     /// come first ([`crate::store::location`]).
     pub store: Option<String>,
+    /// Where Discord's interactions endpoint (`POST /discord/interactions`) listens, plain
+    /// HTTP behind the proxy that terminates TLS (`None`: off; interactions come over the
+    /// gateway). See `crate::discord::endpoint`.
+    pub discord_interactions: Option<std::net::SocketAddr>,
+    /// The Discord application's public key, 64 hex digits (developer portal, General
+    /// Information): the endpoint refuses a request whose signature it does not verify.
+    pub discord_public_key: Option<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -88,6 +103,7 @@ impl std::fmt::Debug for Settings {
             .field("quiet", &self.quiet.describe())
             .field("backup_keep", &self.backup_keep)
             .field("health", &self.health)
+            .field("discord_interactions", &self.discord_interactions)
             .field(
                 "store",
                 &self.store.as_deref().map(crate::store::location::redact),
@@ -182,6 +198,7 @@ fn health_from(f: &File) -> Result<Option<std::net::SocketAddr>, ConfigError> {
 pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, ConfigError> {
     let f = read_file(file)?;
     let health = health_from(&f)?;
+    let (discord_interactions, discord_public_key) = discord_interactions_from(&f)?;
     let data_dir = data_flag
         .map(Path::to_path_buf)
         .or_else(|| env("LENSBOT_DATA").map(PathBuf::from))
@@ -271,5 +288,41 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         backup_keep,
         health,
         store: f.store,
+        discord_interactions,
+        discord_public_key,
     })
+}
+
+/// The Discord interactions endpoint's address and public key: `LENSBOT_DISCORD_INTERACTIONS`
+/// (else `discord_interactions`; `off` or unset: none) and `DISCORD_PUBLIC_KEY` (else
+/// `discord_public_key`), which must be 64 hex digits and is required with the endpoint.
+fn discord_interactions_from(
+    f: &File,
+) -> Result<(Option<std::net::SocketAddr>, Option<String>), ConfigError> {
+    let addr = match env("LENSBOT_DISCORD_INTERACTIONS").or_else(|| f.discord_interactions.clone()) {
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Some(v) => Some(v.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::Value(format!(
+                "discord_interactions `{v}` should be an address and port such as 0.0.0.0:8444, or off"
+            ))
+        })?),
+        None => None,
+    };
+    let key = env("DISCORD_PUBLIC_KEY")
+        .or_else(|| f.discord_public_key.clone())
+        .map(|k| k.trim().to_ascii_lowercase())
+        .filter(|k| !k.is_empty());
+    if let Some(k) = &key
+        && (k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(ConfigError::Value(
+            "discord_public_key (DISCORD_PUBLIC_KEY) should be the 64 hex digits of the application's Public Key (Discord developer portal, General Information)".into(),
+        ));
+    }
+    if addr.is_some() && key.is_none() {
+        return Err(ConfigError::Value(
+            "discord_interactions is set, but discord_public_key (DISCORD_PUBLIC_KEY) is not: the endpoint checks every request against the application's Public Key (Discord developer portal, General Information)".into(),
+        ));
+    }
+    Ok((addr, key))
 }
