@@ -22,6 +22,9 @@
 //! - `telegram_spec`: requests to the fake Telegram checked against the Bot API spec;
 //! - `deep_links`: `/start` links only navigate; challenge joins only for the group's members;
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
+//! - `discord_http`: Discord interactions posted, signed, to the interactions endpoint: bad
+//!   signatures refused, answers in the HTTP body within three seconds, follow-ups, `serve`;
+//! - `discord_spec`: what the bot sends Discord checked against Discord's OpenAPI spec;
 //! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
 //!   limits, a full disk (a tmpfs, as root);
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
@@ -35,6 +38,10 @@ mod cli;
 mod deep_links;
 #[cfg(feature = "discord")]
 mod discord;
+#[cfg(feature = "discord")]
+mod discord_http;
+#[cfg(feature = "discord")]
+mod discord_spec;
 mod engine;
 #[cfg(feature = "discord")]
 mod fake_discord;
