@@ -940,6 +940,20 @@ impl Dm {
         self.to_channel(to, channel.id, messages).await
     }
 
+    /// Makes sure the client knows the application's id, which follow-ups are addressed by: the
+    /// gateway's READY or an interaction to the endpoint tells it; a process with neither (a
+    /// sender elected without the gateway) asks Discord once (`GET /oauth2/applications/@me`).
+    /// Should that fail, the follow-up fails too and the sender tries again later.
+    async fn know_application(&self) {
+        if self.http.application_id().is_some() {
+            return;
+        }
+        match self.http.get_current_application_info().await {
+            Ok(app) => self.http.set_application_id(app.id),
+            Err(e) => tracing::warn!("asking Discord for the application's id failed: {e}"),
+        }
+    }
+
     /// Follows up an interaction by its token; after the token's fifteen minutes (401/404), by DM.
     async fn follow_up(
         &self,
@@ -949,6 +963,7 @@ impl Dm {
         ephemeral: bool,
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
+        self.know_application().await;
         for (i, m) in messages.iter().enumerate() {
             for part in self.posts(m).await {
                 let mut f = CreateInteractionResponseFollowup::new()

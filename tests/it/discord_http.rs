@@ -325,6 +325,50 @@ async fn a_typed_answer_posted_twice_is_saved_once() {
     s.stop().await;
 }
 
+// Proves: a process that runs the sender but neither the gateway nor the endpoint (one elected
+// to send, say) still follows up an interaction another process answered: it asks Discord for
+// the application's id once and posts under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_without_the_gateway_or_the_endpoint_still_follows_up() {
+    let fake = FakeDiscord::start().await;
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let session = Arc::new(Session::new(catalog(), store.clone()));
+    let adapter = Adapter::new(
+        session.clone(),
+        Config {
+            token: TOKEN.into(),
+            api_url: Some(fake.rest_url.clone()),
+            guild: Some(GUILD),
+            facilitator_role: None,
+        },
+    );
+    let (stop, mut rx) = watch::channel(false);
+    let sending = tokio::spawn(async move {
+        adapter
+            .send(async move {
+                let _ = rx.wait_for(|v| *v).await;
+            })
+            .await
+    });
+    let mut ev =
+        lensbot::session::Event::new("discord:151", lensbot::engine::Input::Text(String::new()));
+    ev.id = Some("dc:i:151151".into());
+    ev.to = Some("discord:hook:e:151:token-elsewhere".into());
+    let m = lensbot::engine::Message::private().para("Answered from another process");
+    session.post(&ev, vec![m]).await.unwrap();
+    let sent = fake
+        .wait_followup("token-elsewhere", "Answered from another process")
+        .await;
+    assert!(ephemeral(&sent));
+    assert!(
+        fake.calls()
+            .iter()
+            .any(|c| c.method == "POST" && c.path == "/webhooks/42/token-elsewhere")
+    );
+    let _ = stop.send(true);
+    sending.await.unwrap();
+}
+
 fn lensbot() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lensbot"));
     c.current_dir(env!("CARGO_MANIFEST_DIR"));

@@ -324,6 +324,14 @@ impl FakeDiscord {
                 "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}})),
             ),
             ("GET", ["users", "@me"]) => (200, Some(bot_user())),
+            ("GET", ["oauth2", "applications", "@me"]) => (
+                200,
+                Some(
+                    json!({"id": APP_ID.to_string(), "name": "lensbot", "icon": null,
+                    "description": "", "bot_public": false, "bot_require_code_grant": false,
+                    "verify_key": self.public_key(), "flags": 0}),
+                ),
+            ),
             ("PUT", ["applications", _, "commands"])
             | ("PUT", ["applications", _, "guilds", _, "commands"]) => (200, Some(json!([]))),
             ("POST", ["interactions", _, _, "callback"]) => (204, None),
