@@ -680,6 +680,12 @@ fn serve(
             "a Discord token is set, but this lensbot was built without the Discord adapter".into(),
         );
     }
+    // A public key that is not an Ed25519 key is refused here, `--check` included.
+    #[cfg(feature = "discord")]
+    let discord_key = match &settings.discord_public_key {
+        Some(k) => Some(crate::discord::endpoint::PublicKey::parse(k)?),
+        None => None,
+    };
     let mut store_args = store_args.clone();
     store_args.data = Some(settings.data_dir.clone());
     let location = store_args.location(settings.store.as_deref());
@@ -722,6 +728,15 @@ fn serve(
         Some(addr) => Some(rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(|e| {
             format!(
                 "cannot serve the health endpoint on {addr}: {e}; set `health` in lensbot.toml or LENSBOT_HEALTH to another address, or to off"
+            )
+        })?),
+        None => None,
+    };
+    #[cfg(feature = "discord")]
+    let interactions = match settings.discord_interactions.filter(|_| settings.discord.is_some()) {
+        Some(addr) => Some(rt.block_on(tokio::net::TcpListener::bind(addr)).map_err(|e| {
+            format!(
+                "cannot serve the Discord interactions endpoint on {addr}: {e}; set `discord_interactions` in lensbot.toml or LENSBOT_DISCORD_INTERACTIONS to another address, or to off"
             )
         })?),
         None => None,
@@ -796,16 +811,29 @@ fn serve(
                 guild,
                 facilitator_role: settings.discord_facilitator_role,
             };
-            let (s, rx) = (session.clone(), rx.clone());
-            // One process at a time holds the gateway and sends (see `roles`).
+            let adapter = crate::discord::Adapter::new(session.clone(), config);
+            // Interactions over HTTP: every process serves them.
+            if let (Some(listener), Some(key)) = (interactions, discord_key) {
+                let (a, mut rx) = (adapter.clone(), rx.clone());
+                tasks.spawn(async move {
+                    let stop = async move {
+                        let _ = rx.wait_for(|v| *v).await;
+                    };
+                    crate::discord::endpoint::serve(listener, a, key, stop).await;
+                    Ok(())
+                });
+            }
+            // One process at a time holds the gateway (DMs), the scheduler and the sender
+            // (see `crate::roles`).
+            let (a, rx) = (adapter.clone(), rx.clone());
             tasks.spawn(crate::roles::while_elected(
                 store.clone(),
                 "discord",
                 rx,
                 move |until| {
-                    let (s, config) = (s.clone(), config.clone());
+                    let a = a.clone();
                     async move {
-                        crate::discord::run(s, config, until)
+                        crate::discord::run_with(a, until)
                             .await
                             .map_err(|e| e.to_string())
                     }

@@ -15,6 +15,11 @@
 //! telegram_webhook = "0.0.0.0:8443"       # optional: Telegram pushes updates here; no polling
 //! telegram_webhook_path = "/telegram"     # the path it posts to (the default)
 //! telegram_webhook_secret_file = "/etc/lensbot/telegram-webhook-secret"  # required with it
+//! # Discord interactions over HTTP (optional; deploy/README.md): where POST /discord/interactions
+//! # listens, behind the proxy that terminates TLS, and the application's public key (developer
+//! # portal, General Information) that every request's signature is checked against.
+//! discord_interactions = "0.0.0.0:8444"
+//! discord_public_key = "67c6bd767ca099e79efac9fcce4d2022a63bf7dea780e7f3d813f694c1597089"
 //! ```
 //!
 //! Environment: `LENSBOT_DATA`, `LENSBOT_DIALOGUES`, `TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_URL`,
@@ -22,9 +27,9 @@
 //! `LENSBOT_TIMEZONE`,
 //! `LENSBOT_QUIET_HOURS`, `RUST_LOG`, `LENSBOT_BACKUP_KEEP`, `LENSBOT_HEALTH`, `LENSBOT_STORE`,
 //! `LENSBOT_TELEGRAM_WEBHOOK` (an address, or `off`), `LENSBOT_TELEGRAM_WEBHOOK_PATH`,
-//! `LENSBOT_TELEGRAM_WEBHOOK_SECRET` (the secret itself). Tokens may sit in the file, but a
-//! token file (readable only by the service) is better. `Debug` never shows a token or the
-//! webhook's secret.
+//! `LENSBOT_TELEGRAM_WEBHOOK_SECRET` (the secret itself), `LENSBOT_DISCORD_INTERACTIONS`,
+//! `DISCORD_PUBLIC_KEY`. Tokens may sit in the file, but a token file (readable only by the
+//! service) is better. `Debug` never shows a token or the webhook's secret.
 //!
 //! **The Telegram webhook.** With `telegram_webhook` set, `serve` takes Telegram's updates on
 //! that address (plain HTTP: TLS ends at the reverse proxy in front) instead of polling, and
@@ -61,6 +66,8 @@ struct File {
     telegram_webhook: Option<String>,
     telegram_webhook_path: Option<String>,
     telegram_webhook_secret_file: Option<PathBuf>,
+    discord_interactions: Option<String>,
+    discord_public_key: Option<String>,
 }
 
 /// Validated settings.
@@ -92,6 +99,13 @@ pub struct Settings {
     /// The store the file names (`store = "postgres://…"`); `--store` and `LENSBOT_STORE`
     /// come first ([`crate::store::location`]).
     pub store: Option<String>,
+    /// Where Discord's interactions endpoint (`POST /discord/interactions`) listens, plain
+    /// HTTP behind the proxy that terminates TLS (`None`: off; interactions come over the
+    /// gateway). See `crate::discord::endpoint`.
+    pub discord_interactions: Option<std::net::SocketAddr>,
+    /// The Discord application's public key, 64 hex digits (developer portal, General
+    /// Information): the endpoint refuses a request whose signature it does not verify.
+    pub discord_public_key: Option<String>,
     /// Where Telegram's updates are taken over HTTP instead of polling (`telegram_webhook`,
     /// `LENSBOT_TELEGRAM_WEBHOOK`); `None`: polling.
     pub telegram_webhook: Option<TelegramWebhook>,
@@ -144,6 +158,7 @@ impl std::fmt::Debug for Settings {
             .field("quiet", &self.quiet.describe())
             .field("backup_keep", &self.backup_keep)
             .field("health", &self.health)
+            .field("discord_interactions", &self.discord_interactions)
             .field(
                 "store",
                 &self.store.as_deref().map(crate::store::location::redact),
@@ -244,6 +259,7 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
     let f = read_file(file)?;
     let health = health_from(&f)?;
     let (telegram_webhook, telegram_webhook_secret) = webhook_from(&f)?;
+    let (discord_interactions, discord_public_key) = discord_interactions_from(&f)?;
     let data_dir = data_flag
         .map(Path::to_path_buf)
         .or_else(|| env("LENSBOT_DATA").map(PathBuf::from))
@@ -335,8 +351,45 @@ pub fn load(file: Option<&Path>, data_flag: Option<&Path>) -> Result<Settings, C
         store: f.store,
         telegram_webhook,
         telegram_webhook_secret,
+        discord_interactions,
+        discord_public_key,
     })
 }
+
+/// The Discord interactions endpoint's address and public key: `LENSBOT_DISCORD_INTERACTIONS`
+/// (else `discord_interactions`; `off` or unset: none) and `DISCORD_PUBLIC_KEY` (else
+/// `discord_public_key`), which must be 64 hex digits and is required with the endpoint.
+fn discord_interactions_from(
+    f: &File,
+) -> Result<(Option<std::net::SocketAddr>, Option<String>), ConfigError> {
+    let addr = match env("LENSBOT_DISCORD_INTERACTIONS").or_else(|| f.discord_interactions.clone()) {
+        Some(v) if v.trim().eq_ignore_ascii_case("off") => None,
+        Some(v) => Some(v.trim().parse::<std::net::SocketAddr>().map_err(|_| {
+            ConfigError::Value(format!(
+                "discord_interactions `{v}` should be an address and port such as 0.0.0.0:8444, or off"
+            ))
+        })?),
+        None => None,
+    };
+    let key = env("DISCORD_PUBLIC_KEY")
+        .or_else(|| f.discord_public_key.clone())
+        .map(|k| k.trim().to_ascii_lowercase())
+        .filter(|k| !k.is_empty());
+    if let Some(k) = &key
+        && (k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        return Err(ConfigError::Value(
+            "discord_public_key (DISCORD_PUBLIC_KEY) should be the 64 hex digits of the application's Public Key (Discord developer portal, General Information)".into(),
+        ));
+    }
+    if addr.is_some() && key.is_none() {
+        return Err(ConfigError::Value(
+            "discord_interactions is set, but discord_public_key (DISCORD_PUBLIC_KEY) is not: the endpoint checks every request against the application's Public Key (Discord developer portal, General Information)".into(),
+        ));
+    }
+    Ok((addr, key))
+}
+
 
 /// The Telegram webhook's settings alone (its address and path when set, its secret when
 /// given), from the environment and the file (`file`, else `./lensbot.toml` if present): read

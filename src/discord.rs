@@ -20,9 +20,26 @@
 //! their `custom_id`, so they keep working after a restart and a stale one says where the
 //! person is now. Every message is sent with empty allowed mentions. The token is never
 //! printed; nothing a person writes is logged or posted publicly.
+//!
+//! **Interactions over HTTP.** Slash commands, buttons and modal submits can also come as
+//! signed HTTP requests to [`endpoint`] (`POST /discord/interactions`, which every process may
+//! serve; `discord_interactions` / `LENSBOT_DISCORD_INTERACTIONS`). To use it, set the
+//! application's **Interactions Endpoint URL** in the developer portal to the public HTTPS
+//! address of that path (Discord then sends interactions there and no longer over the
+//! gateway; clearing it sends them back), give lensbot the application's **Public Key**
+//! (`discord_public_key` / `DISCORD_PUBLIC_KEY`), against which every request's Ed25519
+//! signature is checked, and put a proxy in front that terminates TLS (the endpoint speaks
+//! plain HTTP). The handlers choose the first response and hand it to an [`ack::Acknowledge`]:
+//! over the gateway it goes to the interaction's callback, over HTTP it is the request's
+//! answer; either way the turn and its follow-ups come after it. The gateway stays for DMs.
+//! An [`Adapter`] is built once per process and runs its parts separately: the gateway
+//! ([`Adapter::gateway`]), the endpoint ([`endpoint::serve`]) and the sender with the
+//! scheduler ([`Adapter::send`]); [`run`] runs all but the endpoint.
 
 pub mod autocomplete;
 pub mod commands;
+pub mod ack;
+pub mod endpoint;
 pub mod order;
 pub mod render;
 pub mod respond;
@@ -34,6 +51,7 @@ use crate::challenge::{
 use crate::engine::{self, Input, Message};
 use crate::sender::{self, Deliver, DeliveryError, DeliveryFuture};
 use crate::session::{ANSWER, Event, Session};
+use ack::Acknowledge;
 use serenity::all::{
     ButtonStyle, Command, CommandInteraction, ComponentInteraction, Context, CreateActionRow,
     CreateAllowedMentions, CreateAttachment, CreateButton, CreateInteractionResponse,
@@ -126,6 +144,8 @@ fn components(rows: &[Vec<(String, String)>]) -> Vec<CreateActionRow> {
 /// The event handler: serenity calls it for every gateway event, each on its own task.
 struct Handler {
     session: Arc<Session>,
+    /// The adapter's REST client (follow-up edits; the gateway's callbacks).
+    http: Arc<Http>,
     guild: Option<u64>,
     facilitator_role: Option<u64>,
     /// Every event holds this for reading while it is handled (acknowledgement, turn and
@@ -161,28 +181,34 @@ fn ticket_collector(
                 keep(&session, id, &user, payload);
             }
             serenity::all::Event::InteractionCreate(i) => {
-                let (id, user) = match &i.interaction {
-                    Interaction::Command(c) => (c.id.get(), c.user.id.get()),
-                    Interaction::Component(c) => (c.id.get(), c.user.id.get()),
-                    Interaction::Modal(m) => (m.id.get(), m.user.id.get()),
-                    _ => return true,
-                };
-                tickets.give(id, &user_key(user));
-                if let Interaction::Modal(m) = &i.interaction {
-                    let (text, opened_at) = modal_answer(m);
-                    let payload = serde_json::json!({
-                        "kind": "answer",
-                        "event": format!("dc:i:{id}"),
-                        "text": text,
-                        "opened_at": opened_at,
-                    });
-                    keep(&session, id, &user_key(user), payload);
-                }
+                intake(&tickets, &session, &i.interaction)
             }
             _ => {}
         }
         true
     }))
+}
+
+/// An interaction as it arrives (in gateway order, or as the endpoint takes it): its
+/// person's ticket, and the text typed into an answer box kept in the inbox at once.
+fn intake(tickets: &order::Tickets, session: &Session, interaction: &Interaction) {
+    let (id, user) = match interaction {
+        Interaction::Command(c) => (c.id.get(), c.user.id.get()),
+        Interaction::Component(c) => (c.id.get(), c.user.id.get()),
+        Interaction::Modal(m) => (m.id.get(), m.user.id.get()),
+        _ => return,
+    };
+    tickets.give(id, &user_key(user));
+    if let Interaction::Modal(m) = interaction {
+        let (text, opened_at) = modal_answer(m);
+        let payload = serde_json::json!({
+            "kind": "answer",
+            "event": format!("dc:i:{id}"),
+            "text": text,
+            "opened_at": opened_at,
+        });
+        keep(session, id, &user_key(user), payload);
+    }
 }
 
 /// The text typed into an answer box, and the step the box was opened at (`None` when its id
@@ -274,6 +300,8 @@ fn hook_in_place(user: &str, token: &str, ephemeral: bool) -> String {
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         self.session.health().set_connected("discord", true);
+        // The adapter's own client follows up under this application.
+        self.http.set_application_id(ready.application.id);
         ctx.shard
             .add_collector(ticket_collector(self.tickets.clone(), self.session.clone()));
         let cmds = commands::definitions(self.session.catalog());
@@ -298,28 +326,13 @@ impl EventHandler for Handler {
         }
     }
 
-    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        // Suggestions touch nothing and wait for nobody: no ticket, no turn.
-        if let Interaction::Autocomplete(a) = interaction {
-            return self.on_autocomplete(&ctx, a).await;
-        }
-        let id = match &interaction {
-            Interaction::Command(c) => c.id.get(),
-            Interaction::Component(c) => c.id.get(),
-            Interaction::Modal(m) => m.id.get(),
-            _ => 0,
+    async fn interaction_create(&self, _ctx: Context, interaction: Interaction) {
+        let ack = Acknowledge::Gateway {
+            http: self.http.clone(),
+            id: interaction.id(),
+            token: interaction.token().to_string(),
         };
-        // Should a handler fail before it takes its ticket, the ticket is given back, so the
-        // person's next event is not held up.
-        let _release = order::Release::new(&self.tickets, id);
-        let _in_flight = self.in_flight.read().await;
-        // Each handler acknowledges first, then waits for its ticket before the turn.
-        match interaction {
-            Interaction::Command(cmd) => self.on_command(&ctx, cmd).await,
-            Interaction::Component(c) => self.on_component(&ctx, c).await,
-            Interaction::Modal(m) => self.on_modal(&ctx, m).await,
-            _ => {}
-        }
+        self.interaction(interaction, ack).await;
     }
 
     async fn shard_stage_update(&self, _ctx: Context, e: serenity::all::ShardStageUpdateEvent) {
@@ -384,16 +397,35 @@ impl Route {
 }
 
 impl Handler {
-    async fn on_command(&self, ctx: &Context, cmd: CommandInteraction) {
+    /// An interaction, from the gateway or the endpoint: its handler chooses the first
+    /// response and gives it to `ack`, then waits for its ticket before the turn.
+    async fn interaction(&self, interaction: Interaction, ack: Acknowledge) {
+        let id = match &interaction {
+            Interaction::Command(c) => c.id.get(),
+            Interaction::Component(c) => c.id.get(),
+            Interaction::Modal(m) => m.id.get(),
+            _ => 0,
+        };
+        // Should a handler fail before it takes its ticket, the ticket is given back, so the
+        // person's next event is not held up.
+        let _release = order::Release::new(&self.tickets, id);
+        let _in_flight = self.in_flight.read().await;
+        match interaction {
+            // Suggestions touch nothing and wait for nobody: no ticket, no turn.
+            Interaction::Autocomplete(a) => self.on_autocomplete(&ack, a).await,
+            Interaction::Command(cmd) => self.on_command(&ack, cmd).await,
+            Interaction::Component(c) => self.on_component(&ack, c).await,
+            Interaction::Modal(m) => self.on_modal(&ack, m).await,
+            _ => {}
+        }
+    }
+
+    async fn on_command(&self, ack: &Acknowledge, cmd: CommandInteraction) {
         let in_server = cmd.guild_id.is_some();
         let route = self.route(&cmd).await;
         // Acknowledge first: nothing slow before this (a server's role setting is read).
         let response = respond::defer(route.private(in_server));
-        if ctx
-            .http
-            .create_interaction_response(cmd.id, &cmd.token, &response, vec![])
-            .await
-            .is_err()
+        if ack.send(response).await.is_err()
         {
             return;
         }
@@ -403,7 +435,7 @@ impl Handler {
                 args,
                 admin,
                 private,
-            } => self.group_challenge(ctx, &cmd, &args, admin, private).await,
+            } => self.group_challenge(&cmd, &args, admin, private).await,
             Route::Role { manager, change } => self.set_server_role(&cmd, manager, change).await,
         }
     }
@@ -477,7 +509,7 @@ impl Handler {
     }
 
     /// Suggestions for the option being typed, from the catalog and the clock alone.
-    async fn on_autocomplete(&self, ctx: &Context, a: CommandInteraction) {
+    async fn on_autocomplete(&self, ack: &Acknowledge, a: CommandInteraction) {
         let choices = match a.data.autocomplete() {
             Some(o) => autocomplete::suggest(
                 self.session.catalog(),
@@ -489,10 +521,7 @@ impl Handler {
             None => Vec::new(),
         };
         let response = respond::choices(choices);
-        let _ = ctx
-            .http
-            .create_interaction_response(a.id, &a.token, &response, vec![])
-            .await;
+        let _ = ack.send(response).await;
     }
 
     /// In a server, free text is typed into a modal: the answer offers the button that opens it.
@@ -523,7 +552,7 @@ impl Handler {
         )
     }
 
-    async fn on_component(&self, ctx: &Context, c: ComponentInteraction) {
+    async fn on_component(&self, ack: &Acknowledge, c: ComponentInteraction) {
         let user = user_key(c.user.id.get());
         let id = c.data.custom_id.clone();
         let in_server = c.guild_id.is_some();
@@ -534,12 +563,7 @@ impl Handler {
             Some(step) => self.answer_box(&user, step).await,
             None => respond::deferred_update(),
         };
-        if ctx
-            .http
-            .create_interaction_response(c.id, &c.token, &response, vec![])
-            .await
-            .is_err()
-            || step.is_some()
+        if ack.send(response).await.is_err() || step.is_some()
         {
             return;
         }
@@ -567,7 +591,7 @@ impl Handler {
         let answered = self.turn(self.in_server(ev, in_server)).await;
         if answered && challenge_button && !shared {
             // The prompt's buttons go, so they cannot be pressed twice.
-            let http = ctx.http.clone();
+            let http = self.http.clone();
             tokio::spawn(async move {
                 let _ = c
                     .edit_response(&http, EditInteractionResponse::new().components(vec![]))
@@ -576,14 +600,10 @@ impl Handler {
         }
     }
 
-    async fn on_modal(&self, ctx: &Context, m: ModalInteraction) {
+    async fn on_modal(&self, ack: &Acknowledge, m: ModalInteraction) {
         let user = user_key(m.user.id.get());
         let response = respond::defer(true);
-        if ctx
-            .http
-            .create_interaction_response(m.id, &m.token, &response, vec![])
-            .await
-            .is_err()
+        if ack.send(response).await.is_err()
         {
             return;
         }
@@ -722,7 +742,6 @@ impl Handler {
     /// asked). The group is named by its channel and its server.
     async fn group_challenge(
         &self,
-        ctx: &Context,
         cmd: &CommandInteraction,
         args: &str,
         admin: bool,
@@ -730,7 +749,7 @@ impl Handler {
     ) {
         let channel = cmd.channel.as_ref().and_then(|c| c.name.clone());
         let server = match cmd.guild_id {
-            Some(g) => self.server_name(ctx, g).await,
+            Some(g) => self.server_name(g).await,
             None => None,
         };
         let title = match (channel, server) {
@@ -759,7 +778,7 @@ impl Handler {
 
     /// A server's name (`GET /guilds/{id}`, once per server per process), so a challenge's
     /// private messages say which server its channel is in; `None` when Discord does not say.
-    async fn server_name(&self, ctx: &Context, guild: GuildId) -> Option<String> {
+    async fn server_name(&self, guild: GuildId) -> Option<String> {
         if let Some(n) = self.server_names.lock().ok()?.get(&guild.get()) {
             return Some(n.clone());
         }
@@ -767,7 +786,7 @@ impl Handler {
             serenity::http::Route::Guild { guild_id: guild },
             serenity::http::LightMethod::Get,
         );
-        let resp = ctx.http.request(req).await.ok()?;
+        let resp = self.http.request(req).await.ok()?;
         if !resp.status().is_success() {
             return None;
         }
@@ -954,6 +973,20 @@ impl Dm {
         self.to_channel(to, channel.id, messages).await
     }
 
+    /// Makes sure the client knows the application's id, which follow-ups are addressed by: the
+    /// gateway's READY or an interaction to the endpoint tells it; a process with neither (a
+    /// sender elected without the gateway) asks Discord once (`GET /oauth2/applications/@me`).
+    /// Should that fail, the follow-up fails too and the sender tries again later.
+    async fn know_application(&self) {
+        if self.http.application_id().is_some() {
+            return;
+        }
+        match self.http.get_current_application_info().await {
+            Ok(app) => self.http.set_application_id(app.id),
+            Err(e) => tracing::warn!("asking Discord for the application's id failed: {e}"),
+        }
+    }
+
     /// Follows up an interaction by its token; after the token's fifteen minutes (401/404), by DM.
     ///
     /// With `in_place` (a button's answer) the answer's leading messages are joined into one
@@ -972,6 +1005,7 @@ impl Dm {
         (ephemeral, in_place): (bool, bool),
         messages: &[Message],
     ) -> Result<(), DeliveryError> {
+        self.know_application().await;
         let mut first = in_place;
         let joined;
         let messages = if in_place {
@@ -1095,54 +1129,96 @@ pub fn http(config: &Config) -> Http {
     b.build()
 }
 
-/// Runs the bot until `shutdown` resolves, then shuts the shards down, lets the turns in flight
-/// finish, and flushes the store.
-pub async fn run(
-    session: Arc<Session>,
+/// The Discord adapter of one process, built once and shared by what runs it: the gateway
+/// client ([`Adapter::gateway`], for DMs, and for interactions while no Interactions Endpoint
+/// URL is set), the interactions endpoint ([`endpoint::serve`], which every process may
+/// serve), and the scheduler with the sender ([`Adapter::send`]). [`run`] runs all three
+/// parts but the endpoint, as one process did before. Cloning it is cheap.
+#[derive(Clone)]
+pub struct Adapter {
+    handler: Arc<Handler>,
+    sink: Arc<Dm>,
     config: Config,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), DiscordError> {
-    let in_flight = Arc::new(tokio::sync::RwLock::new(()));
-    let direct = Arc::new(std::sync::OnceLock::new());
-    let handler = Handler {
-        session: session.clone(),
-        guild: config.guild,
-        facilitator_role: config.facilitator_role,
-        in_flight: in_flight.clone(),
-        tickets: Arc::new(order::Tickets::default()),
-        direct: direct.clone(),
-        server_names: Default::default(),
-    };
-    // Direct messages only: no privileged intents (DM content needs none).
-    let intents = GatewayIntents::DIRECT_MESSAGES;
-    tokio::pin!(shutdown);
-    // Building the client asks Discord for the gateway's address: a stop while Discord does
-    // not answer is a stop, not a wait.
-    let built = serenity::client::ClientBuilder::new_with_http(http(&config), intents)
-        .event_handler(handler)
-        .into_future();
-    let mut client = tokio::select! {
-        c = built => c.map_err(|e| DiscordError::Client(e.to_string()))?,
-        _ = &mut shutdown => return Ok(()),
-    };
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.changed().await;
-    };
-    let sink = Arc::new(Dm {
-        http: client.http.clone(),
-        file_failed: session.catalog().t("files.failed").to_string(),
-    });
-    let _ = direct.set(sink.clone());
-    let scheduler = tokio::spawn(crate::scheduler::run(
-        session.clone(),
-        Arc::new(|to: &str| to.starts_with("discord:")),
-        wait(stopped.clone()),
-    ));
-    let sending = tokio::spawn(sender::run(session.clone(), sink, wait(stopped.clone())));
-    replay_inbox(&session).await?;
-    let manager = client.shard_manager.clone();
-    let result = {
+}
+
+impl Adapter {
+    /// Builds the adapter: its REST client (no network yet), the sender's [`Deliver`], and
+    /// the handlers' shared state (each person's tickets, the interactions in flight).
+    pub fn new(session: Arc<Session>, config: Config) -> Adapter {
+        let http = Arc::new(http(&config));
+        let sink = Arc::new(Dm {
+            http: http.clone(),
+            file_failed: session.catalog().t("files.failed").to_string(),
+        });
+        let direct = Arc::new(std::sync::OnceLock::new());
+        let _ = direct.set(sink.clone());
+        let handler = Arc::new(Handler {
+            session,
+            http,
+            guild: config.guild,
+            facilitator_role: config.facilitator_role,
+            in_flight: Arc::new(tokio::sync::RwLock::new(())),
+            tickets: Arc::new(order::Tickets::default()),
+            direct,
+            server_names: Default::default(),
+        });
+        Adapter {
+            handler,
+            sink,
+            config,
+        }
+    }
+
+    /// The sink the sender delivers Discord messages through (follow-ups, DMs, channel posts).
+    pub fn sink(&self) -> Arc<dyn Deliver> {
+        self.sink.clone()
+    }
+
+    /// Finishes the turns a stop or a crash left in the inbox (answered by DM).
+    pub async fn replay_inbox(&self) -> Result<usize, crate::store::StoreError> {
+        replay_inbox(&self.handler.session).await
+    }
+
+    /// Runs the scheduler (Discord's reminders and challenge posts) and the sender (the
+    /// outbox's Discord messages) until `shutdown` resolves, then lets them stop.
+    pub async fn send(&self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let session = self.handler.session.clone();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.changed().await;
+        };
+        let scheduler = tokio::spawn(crate::scheduler::run(
+            session.clone(),
+            Arc::new(|to: &str| to.starts_with("discord:")),
+            wait(stopped.clone()),
+        ));
+        let sending = tokio::spawn(sender::run(session, self.sink(), wait(stopped)));
+        shutdown.await;
+        let _ = stop.send(true);
+        let _ = scheduler.await;
+        let _ = sending.await;
+    }
+
+    /// Runs the gateway client (DMs; slash commands and buttons too while no Interactions
+    /// Endpoint URL is set) until `shutdown` resolves, then shuts the shards down. Registers
+    /// the commands when it connects.
+    pub async fn gateway(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), DiscordError> {
+        // Direct messages only: no privileged intents (DM content needs none).
+        let intents = GatewayIntents::DIRECT_MESSAGES;
+        tokio::pin!(shutdown);
+        // Building the client asks Discord for the gateway's address: a stop while Discord
+        // does not answer is a stop, not a wait.
+        let built = serenity::client::ClientBuilder::new_with_http(http(&self.config), intents)
+            .event_handler_arc(self.handler.clone())
+            .into_future();
+        let mut client = tokio::select! {
+            c = built => c.map_err(|e| DiscordError::Client(e.to_string()))?,
+            _ = &mut shutdown => return Ok(()),
+        };
+        let manager = client.shard_manager.clone();
         let start = client.start();
         tokio::pin!(start);
         tokio::select! {
@@ -1156,12 +1232,50 @@ pub async fn run(
                 }
             }
         }
+    }
+
+    /// Lets the interactions and turns in flight finish (acknowledged, saved, owed), for a few
+    /// seconds at most: at a stop, after the gateway and the endpoint have stopped taking more.
+    pub async fn finish(&self) {
+        let _ = tokio::time::timeout(FINISH_TURNS, self.handler.in_flight.write()).await;
+        let _ = tokio::time::timeout(FINISH_TURNS, self.handler.session.drain()).await;
+    }
+}
+
+/// Runs the bot until `shutdown` resolves, then shuts the shards down, lets the turns in flight
+/// finish, and flushes the store.
+pub async fn run(
+    session: Arc<Session>,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DiscordError> {
+    run_with(Adapter::new(session, config), shutdown).await
+}
+
+/// [`run`] with an adapter already built (one whose endpoint is served beside it): the
+/// scheduler and the sender, the turns left from the last run, then the gateway until
+/// `shutdown`; then the turns in flight finish and the store is flushed.
+pub async fn run_with(
+    adapter: Adapter,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), DiscordError> {
+    let session = adapter.handler.session.clone();
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let sending = {
+        let a = adapter.clone();
+        tokio::spawn(async move {
+            a.send(async move {
+                let _ = stopped.changed().await;
+            })
+            .await
+        })
     };
-    // Let the events in flight finish (acknowledged, saved, owed), for a few seconds.
-    let _ = tokio::time::timeout(FINISH_TURNS, in_flight.write()).await;
-    let _ = tokio::time::timeout(FINISH_TURNS, session.drain()).await;
+    let result = match adapter.replay_inbox().await {
+        Ok(_) => adapter.gateway(shutdown).await,
+        Err(e) => Err(e.into()),
+    };
+    adapter.finish().await;
     let _ = stop.send(true);
-    let _ = scheduler.await;
     let _ = sending.await;
     session.flush().await?;
     result

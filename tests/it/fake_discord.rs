@@ -4,6 +4,13 @@
 //! answers heartbeats, and then sends the scripted MESSAGE_CREATE and INTERACTION_CREATE events.
 //! Drives the real serenity client in-process, or the real `lensbot discord` binary through
 //! `DISCORD_API_URL`.
+//!
+//! It also plays Discord's side of the interactions endpoint: it holds an Ed25519 key pair
+//! made at start ([`FakeDiscord::public_key`] is what the bot is configured with), signs the
+//! interactions it posts to the endpoint as Discord does ([`FakeDiscord::post`]), or signs
+//! them wrongly or not at all ([`FakeDiscord::post_badly`]). A token posted over HTTP takes
+//! follow-ups only once its HTTP answer has come back, as Discord refuses follow-ups for an
+//! interaction not yet acknowledged (404, "Unknown Webhook").
 
 use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full};
@@ -51,6 +58,30 @@ struct State {
     last: Option<Value>,
     admins: HashSet<u64>,
     roles: std::collections::HashMap<u64, Vec<u64>>,
+    /// Tokens of interactions posted over HTTP whose answer has not come back yet.
+    unanswered: HashSet<String>,
+}
+
+/// The endpoint's answer to an interaction the fake posted.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// HTTP status.
+    pub status: u16,
+    /// The body as JSON (`Null` when it is not JSON).
+    pub body: Value,
+    /// From sending the request to having the whole answer.
+    pub took: Duration,
+}
+
+/// How [`FakeDiscord::post_badly`] gets the signature wrong.
+#[derive(Debug, Clone, Copy)]
+pub enum BadSignature {
+    /// No `X-Signature-Ed25519` header.
+    Missing,
+    /// A signature by another key.
+    OtherKey,
+    /// A true signature, over a body changed after signing.
+    Tampered,
 }
 
 /// The fake.
@@ -62,6 +93,28 @@ pub struct FakeDiscord {
     pub ws_url: String,
     state: Arc<Mutex<State>>,
     notify: Arc<Notify>,
+    key: Arc<ed25519_dalek::SigningKey>,
+}
+
+/// A fresh signing key (its seed from the standard library's random hasher keys).
+fn signing_key() -> ed25519_dalek::SigningKey {
+    use std::hash::{BuildHasher, Hasher};
+    let mut seed = [0u8; 32];
+    for chunk in seed.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u128(
+            std::time::UNIX_EPOCH
+                .elapsed()
+                .unwrap_or_default()
+                .as_nanos(),
+        );
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn user(id: u64) -> Value {
@@ -110,6 +163,7 @@ impl FakeDiscord {
                 ..State::default()
             })),
             notify: Arc::new(Notify::new()),
+            key: Arc::new(signing_key()),
         };
         let f = fake.clone();
         tokio::spawn(async move {
@@ -278,9 +332,25 @@ impl FakeDiscord {
                 200,
                 Some(json!({"id": g, "name": SERVER_NAME, "icon": null, "owner_id": "1"})),
             ),
+            ("GET", ["oauth2", "applications", "@me"]) => (
+                200,
+                Some(
+                    json!({"id": APP_ID.to_string(), "name": "lensbot", "icon": null,
+                    "description": "", "bot_public": false, "bot_require_code_grant": false,
+                    "verify_key": self.public_key(), "flags": 0}),
+                ),
+            ),
             ("PUT", ["applications", _, "commands"])
             | ("PUT", ["applications", _, "guilds", _, "commands"]) => (200, Some(json!([]))),
             ("POST", ["interactions", _, _, "callback"]) => (204, None),
+            ("POST", ["webhooks", _, token]) | ("PATCH", ["webhooks", _, token, "messages", _])
+                if st.unanswered.contains(*token) =>
+            {
+                (
+                    404,
+                    Some(json!({"code": 10015, "message": "Unknown Webhook"})),
+                )
+            }
             ("POST", ["webhooks", _, _]) | ("PATCH", ["webhooks", _, _, "messages", _]) => {
                 let content = body["content"].as_str().unwrap_or("");
                 (
@@ -361,6 +431,21 @@ impl FakeDiscord {
         data: Value,
         message: Option<Value>,
     ) -> (u64, String) {
+        let (d, id, token) = self.interaction_payload(kind, user_id, guild, data, message);
+        self.dispatch("INTERACTION_CREATE", d);
+        (id, token)
+    }
+
+    /// An interaction as Discord sends it (over the gateway or to the endpoint), with its id
+    /// and token.
+    fn interaction_payload(
+        &self,
+        kind: u8,
+        user_id: u64,
+        guild: Option<u64>,
+        data: Value,
+        message: Option<Value>,
+    ) -> (Value, u64, String) {
         let id = self.next_id();
         let token = format!("token-{id}");
         let mut d = json!({"id": id.to_string(), "application_id": APP_ID.to_string(), "type": kind, "data": data,
@@ -387,8 +472,112 @@ impl FakeDiscord {
         if let Some(m) = message {
             d["message"] = m;
         }
-        self.dispatch("INTERACTION_CREATE", d);
-        (id, token)
+        (d, id, token)
+    }
+
+    /// A slash command as it would be posted to the endpoint (see [`FakeDiscord::post`]),
+    /// and its token.
+    pub fn command_payload(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        name: &str,
+        options: &[(&str, &str)],
+    ) -> (Value, String) {
+        let options: Vec<Value> = options
+            .iter()
+            .map(|(n, v)| json!({"name": n, "type": 3, "value": v}))
+            .collect();
+        let data = json!({"id": "1", "name": name, "type": 1, "options": options});
+        let (d, _, token) = self.interaction_payload(2, user_id, guild, data, None);
+        (d, token)
+    }
+
+    /// A button press as it would be posted to the endpoint, and its token.
+    pub fn click_payload(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        custom_id: &str,
+        on: &Value,
+    ) -> (Value, String) {
+        let data = json!({"custom_id": custom_id, "component_type": 2});
+        let (d, _, token) = self.interaction_payload(3, user_id, guild, data, Some(on.clone()));
+        (d, token)
+    }
+
+    /// A submitted modal as it would be posted to the endpoint, and its token.
+    pub fn submit_payload(
+        &self,
+        user_id: u64,
+        guild: Option<u64>,
+        custom_id: &str,
+        text: &str,
+    ) -> (Value, String) {
+        let data = json!({"custom_id": custom_id, "components": [{"type": 1, "components": [{"type": 4, "custom_id": "text", "value": text}]}]});
+        let (d, _, token) = self.interaction_payload(5, user_id, guild, data, None);
+        (d, token)
+    }
+
+    /// The public key the fake signs with, as the developer portal shows it (64 hex digits).
+    pub fn public_key(&self) -> String {
+        hex(self.key.verifying_key().as_bytes())
+    }
+
+    /// Posts an interaction to the endpoint at `url`, signed as Discord signs it, and reads
+    /// the answer. Follow-ups under its token are refused until the answer has come back.
+    pub async fn post(&self, url: &str, payload: &Value) -> Answered {
+        use ed25519_dalek::Signer;
+        let body = payload.to_string();
+        let timestamp = std::time::UNIX_EPOCH
+            .elapsed()
+            .unwrap_or_default()
+            .as_secs()
+            .to_string();
+        let signed = [timestamp.as_bytes(), body.as_bytes()].concat();
+        let signature = hex(&self.key.sign(&signed).to_bytes());
+        let token = payload["token"].as_str().map(str::to_string);
+        if let Some(t) = &token {
+            self.state.lock().unwrap().unanswered.insert(t.clone());
+        }
+        // Discord takes follow-ups from the moment the answer reaches it.
+        let answered = || {
+            if let Some(t) = &token {
+                self.state.lock().unwrap().unanswered.remove(t);
+            }
+        };
+        post_raw(
+            url,
+            body.into_bytes(),
+            Some(signature),
+            &timestamp,
+            answered,
+        )
+        .await
+    }
+
+    /// Posts an interaction with a missing or false signature.
+    pub async fn post_badly(&self, url: &str, payload: &Value, how: BadSignature) -> Answered {
+        use ed25519_dalek::Signer;
+        let body = payload.to_string();
+        let timestamp = "1767600000";
+        let sign = |key: &ed25519_dalek::SigningKey, body: &str| {
+            hex(&key
+                .sign(&[timestamp.as_bytes(), body.as_bytes()].concat())
+                .to_bytes())
+        };
+        let (body, signature) = match how {
+            BadSignature::Missing => (body, None),
+            BadSignature::OtherKey => {
+                let sig = sign(&signing_key(), &body);
+                (body, Some(sig))
+            }
+            BadSignature::Tampered => {
+                let sig = sign(&self.key, &body);
+                (body.replacen('{', "{\"x\":1,", 1), Some(sig))
+            }
+        };
+        post_raw(url, body.into_bytes(), signature, timestamp, || {}).await
     }
 
     /// A slash command; returns the interaction token its follow-ups are sent under.
@@ -626,6 +815,43 @@ impl FakeDiscord {
                 .find(|b| b["content"].as_str().unwrap_or("").contains(&needle))
         })
         .await
+    }
+}
+
+/// Posts a body to the endpoint with the signature headers given, and reads the answer.
+async fn post_raw(
+    url: &str,
+    body: Vec<u8>,
+    signature: Option<String>,
+    timestamp: &str,
+    answered: impl FnOnce(),
+) -> Answered {
+    let uri: hyper::Uri = url.parse().expect("an http:// URL");
+    let authority = uri.authority().expect("a host and port").to_string();
+    let started = Instant::now();
+    let stream = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let mut req = Request::post(uri.path())
+        .header(hyper::header::HOST, authority)
+        .header("content-type", "application/json")
+        .header("x-signature-timestamp", timestamp);
+    if let Some(s) = signature {
+        req = req.header("x-signature-ed25519", s);
+    }
+    let resp = sender
+        .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
+        .await
+        .unwrap();
+    answered();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Answered {
+        status,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        took: started.elapsed(),
     }
 }
 
