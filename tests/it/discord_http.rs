@@ -105,6 +105,15 @@ fn follow_ups_fit_the_spec(f: &FakeDiscord) -> usize {
             assert_request("POST", WEBHOOK, &c.body);
             n += 1;
         }
+        // A button's answer edits the message it was pressed on (issue 15: in place).
+        if c.method == "PATCH" && c.path.ends_with("/messages/@original") {
+            assert_request(
+                "PATCH",
+                "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
+                &c.body,
+            );
+            n += 1;
+        }
     }
     n
 }
