@@ -45,7 +45,7 @@ use lensbot::engine::state::{
 };
 use lensbot::engine::when::Schedule;
 use lensbot::store::postgres::{PgStore, migrate_url};
-use lensbot::store::vault::StoreKey;
+use lensbot::store::vault::{StoreKey, Vault};
 use lensbot::store::{DueEntry, SledStore, Store, Write};
 use std::io::{Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -96,9 +96,12 @@ fn args() -> Args {
 /// Content ids the records refer to, taken from the real dialogues so they are realistic.
 struct Ids {
     professions: Vec<String>,
-    /// Per lens: id, its stops, its modes with their first prompt (id, text).
-    lenses: Vec<(String, Vec<String>, Vec<(String, String, String)>)>,
+    /// Per lens: id, its stops, its modes with their first prompt.
+    lenses: Vec<(String, Vec<String>, Vec<ModePrompt>)>,
 }
+
+/// A mode's name, its first prompt's id and the prompt's text.
+type ModePrompt = (String, String, String);
 
 fn ids() -> Ids {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dialogues");
@@ -169,7 +172,7 @@ fn person(
     s.timezone = Some("Europe/London".into());
     s.step = 20 + (i % 40) as u64;
     // Progress in one lens, or two for every third person.
-    let lenses = 1 + usize::from(i % 3 == 0);
+    let lenses = 1 + usize::from(i.is_multiple_of(3));
     for l in 0..lenses {
         let (lens, stops, modes) = &ids.lenses[(i + l) % ids.lenses.len()];
         if let Some(stop) = stops.get((i / 7) % stops.len().max(1)) {
@@ -202,7 +205,7 @@ fn person(
         at: created.checked_add(48.hours()).unwrap(),
         prep: None,
     });
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         s.actions.push(Commitment {
             id: "a1".into(),
             lens: s.last_lens.clone().unwrap_or_default(),
@@ -217,7 +220,7 @@ fn person(
     // One in ten holds a weekly reminder: the first DUE_NOW of them are due at the instant
     // asked about, the rest spread over the eight weeks after it.
     let mut due = None;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let r = i / 10;
         let due_now = DUE_NOW.min(reminders / 2).max(1);
         let at = if r < due_now {
@@ -743,8 +746,36 @@ fn main() {
         );
         drop(store);
         match &place {
-            Which::Sled(dir) => println!("{label} store_mb {:.1}", dir_mb(dir)),
-            Which::Postgres { url, .. } => println!("{label} store {}", rt.block_on(pg_sizes(url))),
+            Which::Sled(dir) => {
+                println!("{label} store_mb {:.1}", dir_mb(dir));
+                // The part of sled's open that is the key file: every person key read and
+                // opened under the store key.
+                let t = Instant::now();
+                let vault = Vault::open(
+                    dir,
+                    StoreKey::load(dir).expect("the store key reads"),
+                    dir.join("backups"),
+                )
+                .expect("the key file opens");
+                println!(
+                    "{label} key_file_load_secs {:.2} keys {}",
+                    t.elapsed().as_secs_f64(),
+                    vault.len()
+                );
+            }
+            Which::Postgres { url, .. } => {
+                println!("{label} store {}", rt.block_on(pg_sizes(url)));
+                // What opening costs here: the schema checked and every person key read from
+                // the key table and opened under the store key.
+                let t = Instant::now();
+                let store = rt.block_on(PgStore::connect(url, StoreKey::from_bytes(PG_KEY)));
+                let keys = store.as_ref().map(|s| s.vault().map_or(0, |v| v.len()));
+                println!(
+                    "{label} key_table_load_secs {:.2} keys {}",
+                    t.elapsed().as_secs_f64(),
+                    keys.expect("PostgreSQL connects")
+                );
+            }
         }
         for n in 1..=a.starts {
             start_once(&place, work.path(), &telegram, label, n);
