@@ -36,8 +36,9 @@
 //!     [--runs R] [--starts S] [--batch B]
 //! ```
 //!
-//! Smoke check (a few seconds once built): `scripts/with-postgres cargo bench --bench million
-//! -- --people 1000`. Prints `key value` lines per store (`sled fill_per_sec 12345` …).
+//! Smoke check (about fifteen seconds once built):
+//! `scripts/with-postgres cargo bench --bench million -- --people 1000`. Prints `key value`
+//! lines per store (`sled fill_per_sec 12345` …).
 
 use jiff::{Timestamp, ToSpan};
 use lensbot::engine::UserState;
