@@ -3,6 +3,7 @@
 //! takes it over when that one is killed, and nothing confirmed is lost or applied twice.
 //! Runs only with a PostgreSQL (`./scripts/test` starts one); skips otherwise.
 
+use crate::fake_discord::FakeDiscord;
 use crate::fake_telegram::{FakeTelegram, button};
 use crate::postgres::Db;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "123456:CLUSTER-TOKEN";
+const DISCORD_TOKEN: &str = "MTIzNDU2.SENTINEL.CLUSTER-TOKEN";
+const GUILD: u64 = 500;
 
 /// One `lensbot serve` process and where its log goes.
 struct Process {
@@ -314,9 +317,12 @@ fn nginx_or_skip(telegram: &[String], discord: &[String]) -> Option<Nginx> {
 
 /// Proves the whole arrangement of deploy/ end to end: three `lensbot serve` processes over one
 /// PostgreSQL behind nginx (run from `deploy/nginx.conf`), the fake Telegram pushing webhooks
-/// through nginx with Telegram's retries, and Telegram's rate limiter on. People set
-/// reminders and send notes while the process holding the Telegram role (scheduler and
-/// sender) is killed with SIGKILL mid-load and later restarted. Then: every update nginx
+/// through nginx with Telegram's retries, Telegram's rate limiter on, and the fake Discord
+/// posting signed interactions through nginx and direct messages through its gateway. People
+/// set reminders and send notes while the processes holding the Telegram role (scheduler and
+/// sender) and the Discord role (gateway, scheduler and sender) are killed with SIGKILL
+/// mid-load and later restarted; Discord's commands and DMs are answered after the takeover
+/// too. Then: every update nginx
 /// answered 200 for is saved exactly once and answered exactly once; every reminder due in the
 /// window arrived exactly once; a survivor took the role over; and the limits held across the
 /// processes (at most 30 sends in any second; no chat twice within a second, except across the
@@ -338,6 +344,7 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
         return;
     };
     let fake = FakeTelegram::start().await;
+    let dc = FakeDiscord::start().await;
     let secret = "cluster-secret";
     let env_for = |n: usize| {
         vec![
@@ -345,6 +352,11 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
             ("TELEGRAM_API_URL", fake.url.clone()),
             ("LENSBOT_TELEGRAM_WEBHOOK", hooks[n].clone()),
             ("LENSBOT_TELEGRAM_WEBHOOK_SECRET", secret.to_string()),
+            ("DISCORD_TOKEN", DISCORD_TOKEN.to_string()),
+            ("DISCORD_API_URL", dc.rest_url.clone()),
+            ("DISCORD_GUILD_ID", GUILD.to_string()),
+            ("LENSBOT_DISCORD_INTERACTIONS", interactions[n].clone()),
+            ("DISCORD_PUBLIC_KEY", dc.public_key()),
         ]
     };
     let mut procs: Vec<Process> = (0..3)
@@ -357,10 +369,25 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
             .iter()
             .map(|p| p.took("telegram"))
             .sum::<usize>()
-            == 1)
+            == 1
+            && procs.iter().map(|p| p.took("discord")).sum::<usize>() == 1)
         .await,
-        "one process took the Telegram role"
+        "one process took each role"
     );
+    // Discord, before the kill: slash commands signed and posted through nginx, answered in
+    // the HTTP body, whichever process nginx chose; a direct message through the gateway.
+    let hook = format!("{}/discord/interactions", nginx.url);
+    let members: Vec<u64> = (0..6).map(|i| 71_000 + i).collect();
+    discord_notes(&dc, &hook, &members, 0).await;
+    for m in &members {
+        dc.dm(*m, &format!("/note dm {m} 0"));
+    }
+    for m in &members {
+        dc.wait(&format!("{m}'s DM answered"), |f| {
+            dms_saying(f, *m, "Note saved (you have 2)").then_some(())
+        })
+        .await;
+    }
     let people: Vec<i64> = (0..10).map(|i| 62_000 + i).collect();
     for p in &people {
         fake.send_private(*p, "/remind in 1 minute");
@@ -389,20 +416,52 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
     };
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let holder = procs.iter().position(|p| p.took("telegram") == 1).unwrap();
+    // The Discord role's holder dies too (it may be the same process).
+    let dc_holder = procs.iter().position(|p| p.took("discord") == 1).unwrap();
     procs[holder].kill("-KILL");
     let killed = Instant::now();
+    if dc_holder != holder {
+        procs[dc_holder].kill("-KILL");
+    }
+    let dead = [holder, dc_holder];
     assert!(
         until(20, || procs
             .iter()
             .enumerate()
             .any(|(i, p)| i != holder && p.took("telegram") == 1))
         .await,
-        "a survivor took the role over"
+        "a survivor took the Telegram role over"
     );
     let takeover = killed.elapsed();
-    eprintln!("webhook cluster: the Telegram role was taken over {takeover:?} after the kill");
+    assert!(
+        until(20, || procs
+            .iter()
+            .enumerate()
+            .any(|(i, p)| !dead.contains(&i) && p.took("discord") == 1))
+        .await,
+        "a survivor took the Discord gateway over"
+    );
+    eprintln!(
+        "webhook cluster: the Telegram role taken over {takeover:?}, Discord's {:?} after the kill",
+        killed.elapsed()
+    );
+    // Discord through the survivor: commands through nginx (which skips the dead), and DMs
+    // through the gateway the survivor now holds.
+    discord_notes(&dc, &hook, &members, 1).await;
+    for m in &members {
+        dc.dm(*m, &format!("/note dm {m} 1"));
+    }
+    for m in &members {
+        dc.wait(&format!("{m}'s DM answered after the takeover"), |f| {
+            dms_saying(f, *m, "Note saved (you have 4)").then_some(())
+        })
+        .await;
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     procs[holder] = Process::start(holder, &db, &key, dir.path(), &env_for(holder));
+    if dc_holder != holder {
+        procs[dc_holder] = Process::start(dc_holder, &db, &key, dir.path(), &env_for(dc_holder));
+    }
     feeder.await.unwrap();
     let last = format!("Note saved (you have {notes})");
     assert!(
@@ -483,15 +542,56 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
     }
     let took: usize = procs.iter().map(|p| p.took("telegram")).sum();
     assert_eq!(took, 2, "the role was taken twice in all (start, takeover)");
+    let took: usize = procs.iter().map(|p| p.took("discord")).sum();
+    assert_eq!(
+        took, 2,
+        "the gateway was taken twice in all (start, takeover)"
+    );
+    // Each Discord note saved once, whichever process took it.
+    for m in &members {
+        let st = lensbot::store::Store::get_user(&store, &format!("discord:{m}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            st.notes.len(),
+            4,
+            "{m}: two commands and two DMs, each once"
+        );
+    }
     for p in &mut procs {
         p.kill("-TERM");
     }
     for p in &procs {
         let log = p.log();
         assert!(
-            !log.contains("CLUSTER-TOKEN") && !log.contains(secret),
+            !log.contains("CLUSTER-TOKEN") && !log.contains(secret) && !log.contains("SENTINEL"),
             "no token or secret in the logs"
         );
         assert!(!log.contains("webhook 62"), "no person's words in the logs");
     }
+}
+
+/// Each member's `/note` slash command, signed and posted to `hook` (nginx), answered in the
+/// HTTP body (a deferral) and then followed up "Note saved".
+async fn discord_notes(dc: &FakeDiscord, hook: &str, members: &[u64], round: u32) {
+    for m in members {
+        let (payload, token) = dc.command_payload(
+            *m,
+            Some(GUILD),
+            "note",
+            &[("text", &format!("command {m} {round}"))],
+        );
+        let answered = dc.post(hook, &payload).await;
+        assert_eq!(answered.status, 200, "{m}: {answered:?}");
+        assert_eq!(answered.body["type"], 5, "{m}: deferred in the HTTP body");
+        dc.wait_followup(&token, "Note saved").await;
+    }
+}
+
+/// Whether a member got a direct message containing `needle`.
+fn dms_saying(f: &FakeDiscord, member: u64, needle: &str) -> bool {
+    f.dms_to(member)
+        .iter()
+        .any(|m| m["content"].as_str().unwrap_or("").contains(needle))
 }
