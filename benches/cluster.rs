@@ -77,7 +77,7 @@ impl Fake {
             .rsplit('/')
             .next()
             .unwrap_or_default()
-            .to_string();
+            .to_lowercase(); // method names are case-insensitive (teloxide asks for `GetMe`)
         let bytes = req
             .into_body()
             .collect()
@@ -86,15 +86,16 @@ impl Fake {
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let result = match method.as_str() {
-            "getMe" => json!({"id": 42, "is_bot": true, "first_name": "lensbot",
+            "getme" => json!({"id": 42, "is_bot": true, "first_name": "lensbot",
                 "username": "lensbot_bench_bot", "can_join_groups": true,
-                "can_read_all_group_messages": false, "supports_inline_queries": false}),
-            "getUpdates" => {
+                "can_read_all_group_messages": false, "supports_inline_queries": false,
+                "can_connect_to_business": false, "has_main_web_app": false}),
+            "getupdates" => {
                 // Webhook mode never polls; a long wait if it did.
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 json!([])
             }
-            "sendMessage" => {
+            "sendmessage" => {
                 let chat = body["chat_id"].as_i64().unwrap_or(0);
                 *self.replies.lock().unwrap().entry(chat).or_default() += 1;
                 self.arrived.notify_waiters();
@@ -148,7 +149,9 @@ fn serve(bin: &Path, api: &str, data: &Path, store: Option<&str>, key: &Path) ->
         .env("LENSBOT_QUIET_HOURS", "off")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::from(
+            std::fs::File::create(data.with_extension("log")).unwrap(),
+        ));
     match store {
         Some(url) => c.env("LENSBOT_STORE", url),
         None => c.env_remove("LENSBOT_STORE"),
@@ -290,8 +293,11 @@ async fn main() {
         bin.exists(),
         "build the release binary first: cargo build --release"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("store.key");
+    // Kept after the run: each process's log is DIR/rNpM.log.
+    let dir = std::env::temp_dir().join(format!("lensbot-cluster-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    eprintln!("logs in {}", dir.display());
+    let key = dir.join("store.key");
     std::fs::write(&key, format!("{}\n", "07".repeat(32))).unwrap();
     println!("store processes answers_per_sec p50_ms p99_ms");
     let mut n = 0;
@@ -312,7 +318,7 @@ async fn main() {
             let mut children = Vec::new();
             let mut hooks = Vec::new();
             for i in 0..processes {
-                let data = dir.path().join(format!("r{n}p{i}"));
+                let data = dir.join(format!("r{n}p{i}"));
                 let (child, hook) = serve(&bin, &api, &data, url.as_deref(), &key);
                 children.push(child);
                 hooks.push(hook);
