@@ -390,7 +390,6 @@ fn discord_interactions_from(
     Ok((addr, key))
 }
 
-
 /// The Telegram webhook's settings alone (its address and path when set, its secret when
 /// given), from the environment and the file (`file`, else `./lensbot.toml` if present): read
 /// by `lensbot telegram set-webhook`, which needs the secret but no other setting.

@@ -36,9 +36,9 @@
 //! ([`Adapter::gateway`]), the endpoint ([`endpoint::serve`]) and the sender with the
 //! scheduler ([`Adapter::send`]); [`run`] runs all but the endpoint.
 
+pub mod ack;
 pub mod autocomplete;
 pub mod commands;
-pub mod ack;
 pub mod endpoint;
 pub mod order;
 pub mod render;
@@ -425,8 +425,7 @@ impl Handler {
         let route = self.route(&cmd).await;
         // Acknowledge first: nothing slow before this (a server's role setting is read).
         let response = respond::defer(route.private(in_server));
-        if ack.send(response).await.is_err()
-        {
+        if ack.send(response).await.is_err() {
             return;
         }
         match route {
@@ -563,8 +562,7 @@ impl Handler {
             Some(step) => self.answer_box(&user, step).await,
             None => respond::deferred_update(),
         };
-        if ack.send(response).await.is_err() || step.is_some()
-        {
+        if ack.send(response).await.is_err() || step.is_some() {
             return;
         }
         let _ticket = self.tickets.wait(c.id.get()).await;
@@ -603,8 +601,7 @@ impl Handler {
     async fn on_modal(&self, ack: &Acknowledge, m: ModalInteraction) {
         let user = user_key(m.user.id.get());
         let response = respond::defer(true);
-        if ack.send(response).await.is_err()
-        {
+        if ack.send(response).await.is_err() {
             return;
         }
         // A box opened at an earlier step is stale: its text is not filed under a new prompt.
