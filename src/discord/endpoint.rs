@@ -8,7 +8,8 @@
 //! with the application's key over `X-Signature-Timestamp` followed by the body
 //! (`X-Signature-Ed25519`) must verify against the application's public key ([`PublicKey`],
 //! the `discord_public_key` setting), else the answer is 401 and nothing is parsed, stored or
-//! sent; bodies over [`MAX_BODY`] are refused with 413. A PING is answered `{"type":1}`.
+//! sent (a refused request's body is read and dropped first, so the client reads the refusal,
+//! not a broken pipe); bodies over [`MAX_BODY`] are refused with 413. A PING is answered `{"type":1}`.
 //! Anything else goes to the same handlers as the gateway's interactions
 //! ([`crate::discord::Adapter`]): the person's ticket and a modal's text are taken at once, as
 //! the gateway's collector takes them, and the handler's first response (a deferral, a modal …)
@@ -148,6 +149,19 @@ fn reply(status: StatusCode, body: impl Into<Bytes>, written: Option<Written>) -
     r
 }
 
+/// Reads and drops what a refused request sends (at most the body limit, for a moment, and
+/// nothing parsed or kept) before the refusal, so a client still writing reads the refusal
+/// rather than a connection closed under it (a broken pipe).
+async fn refuse(
+    req: Request<hyper::body::Incoming>,
+    status: StatusCode,
+    what: &str,
+) -> Response<Reply> {
+    let body = http_body_util::Limited::new(req.into_body(), MAX_BODY);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), body.collect()).await;
+    error(status, what)
+}
+
 fn error(status: StatusCode, what: &str) -> Response<Reply> {
     reply(
         status,
@@ -189,13 +203,15 @@ async fn respond(
     req: Request<hyper::body::Incoming>,
 ) -> Response<Reply> {
     if req.uri().path() != PATH {
-        return error(
+        return refuse(
+            req,
             StatusCode::NOT_FOUND,
             "not found; Discord posts to /discord/interactions",
-        );
+        )
+        .await;
     }
     if req.method() != Method::POST {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "only POST");
+        return refuse(req, StatusCode::METHOD_NOT_ALLOWED, "only POST").await;
     }
     let header = |name: &str| {
         req.headers()
@@ -207,7 +223,7 @@ async fn respond(
         header("x-signature-ed25519"),
         header("x-signature-timestamp"),
     ) else {
-        return error(StatusCode::UNAUTHORIZED, "invalid request signature");
+        return refuse(req, StatusCode::UNAUTHORIZED, "invalid request signature").await;
     };
     let declared = req
         .headers()

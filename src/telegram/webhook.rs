@@ -6,7 +6,8 @@
 //! **What a request gets.** Only `POST` to the configured path is heard (404 elsewhere, 405
 //! for another method). The `X-Telegram-Bot-Api-Secret-Token` header is compared with the
 //! secret in constant time (`subtle`; only the length can show through the timing, not the
-//! characters): missing or wrong is a 401 and nothing is read or kept. A body over
+//! characters): missing or wrong is a 401 and nothing is parsed or kept (a refused request's
+//! body is read and dropped first, so the client reads the refusal, not a broken pipe). A body over
 //! [`MAX_BODY`] is a 413. While the process is stopping, or once the store has failed, the
 //! answer is 503 and Telegram (or the load balancer, trying another process) sends it again.
 //! Otherwise the update goes to the [`Intake`] (the adapter's, shared with polling: the
@@ -97,21 +98,30 @@ fn secret_matches(given: Option<&[u8]>, secret: &str) -> bool {
     }
 }
 
+/// Reads and drops what a refused request sends (at most [`MAX_BODY`], for a moment) before
+/// the refusal goes out, so a client still writing its body reads the refusal as the answer
+/// rather than a connection closed under it (a broken pipe). Nothing read is kept or parsed.
+async fn refuse(req: Request<hyper::body::Incoming>, code: u16) -> u16 {
+    let body = Limited::new(req.into_body(), MAX_BODY);
+    let _ = tokio::time::timeout(Duration::from_secs(2), body.collect()).await;
+    code
+}
+
 /// Answers one request with a status code (see the module docs for which and why).
 async fn answer(endpoint: &Endpoint, req: Request<hyper::body::Incoming>) -> u16 {
     if req.uri().path() != endpoint.config.path {
-        return 404;
+        return refuse(req, 404).await;
     }
     if req.method() != Method::POST {
-        return 405;
+        return refuse(req, 405).await;
     }
     let given = req.headers().get(SECRET_HEADER).map(|v| v.as_bytes());
     if !secret_matches(given, &endpoint.config.secret) {
         tracing::warn!("a webhook request without the right secret was refused");
-        return 401;
+        return refuse(req, 401).await;
     }
     if endpoint.stopping.load(Ordering::SeqCst) {
-        return 503;
+        return refuse(req, 503).await;
     }
     let declared = req
         .headers()

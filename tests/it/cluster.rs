@@ -362,6 +362,15 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
     let mut procs: Vec<Process> = (0..3)
         .map(|n| Process::start(n, &db, &key, dir.path(), &env_for(n)))
         .collect();
+    // Every process listening (as an orchestrator waits for health before routing to one).
+    assert!(
+        until(60, || hooks
+            .iter()
+            .chain(&interactions)
+            .all(|a| std::net::TcpStream::connect(a).is_ok()))
+        .await,
+        "every process listens"
+    );
     // The deploy step, once: Telegram pushes to the load balancer.
     fake.set_webhook(&format!("{}/telegram", nginx.url), Some(secret));
     assert!(
