@@ -18,6 +18,11 @@ pub const RETENTION_SWEEP: Duration = Duration::from_secs(24 * 3600);
 /// The longest the scheduler sleeps before looking again, whatever the index says.
 pub const MAX_SLEEP: Duration = Duration::from_secs(60);
 
+/// The longest sleep over a store other processes share: an entry claimed by a process that
+/// then died is free again when its lease runs out, and nobody says so, so the scheduler looks
+/// this often (one small query) to deliver it soon after.
+pub const SHARED_MAX_SLEEP: Duration = Duration::from_secs(10);
+
 /// The earliest due time after `now` within the longest sleep. Entries due at or before `now`
 /// were all looked at by the sweep just run; those still in the index (a record that cannot be
 /// read, a platform this process does not serve, a sweep that failed) are looked at again
@@ -40,17 +45,30 @@ pub async fn run(
     tokio::pin!(shutdown);
     let mut pruned = std::time::Instant::now();
     let mut swept: Option<std::time::Instant> = None;
+    // The sweep reads every record (a minute or more for a million people): in a task of its
+    // own, so reminders due meanwhile are not held up; one at a time.
+    let mut sweeping: Option<tokio::task::JoinHandle<()>> = None;
+    let longest = if session.store().shared() {
+        SHARED_MAX_SLEEP
+    } else {
+        MAX_SLEEP
+    };
     loop {
         let now = session.now();
         if let Err(e) = session.enqueue_due(now, accepts.as_ref()).await {
             crate::health::log_store_error("handling due reminders", &e);
         }
         // Retention: at start, then daily (engine::retention).
-        if swept.is_none_or(|t| t.elapsed() > RETENTION_SWEEP) {
+        if swept.is_none_or(|t| t.elapsed() > RETENTION_SWEEP)
+            && sweeping.as_ref().is_none_or(|t| t.is_finished())
+        {
             swept = Some(std::time::Instant::now());
-            if let Err(e) = session.sweep_retention(now, accepts.as_ref()).await {
-                crate::health::log_store_error("the retention sweep", &e);
-            }
+            let (session, accepts) = (session.clone(), accepts.clone());
+            sweeping = Some(tokio::spawn(async move {
+                if let Err(e) = session.sweep_retention(now, accepts.as_ref()).await {
+                    crate::health::log_store_error("the retention sweep", &e);
+                }
+            }));
         }
         if pruned.elapsed() > Duration::from_secs(3600) {
             pruned = std::time::Instant::now();
@@ -66,11 +84,16 @@ pub async fn run(
         let sleep = match next_after(&session, now).await {
             Some(t) => Duration::try_from(t.duration_since(session.now()))
                 .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(200), MAX_SLEEP),
-            None => MAX_SLEEP,
+                .clamp(Duration::from_millis(200), longest),
+            None => longest,
         };
         tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => {
+                if let Some(t) = sweeping {
+                    t.abort();
+                }
+                return;
+            }
             _ = tokio::time::sleep(sleep) => {}
             _ = session.reminders_changed() => {}
         }

@@ -95,7 +95,9 @@ impl Session {
     }
 
     /// Loads what the store's outbox holds (after a restart: replies saved but not yet
-    /// delivered) into the lanes, once per process.
+    /// delivered) into the lanes: once per process over a store it owns; over a shared one,
+    /// each time it is asked (what other processes wrote), leaving out what this process
+    /// delivered lately.
     pub async fn reload_outbox(&self) -> Result<usize, StoreError> {
         self.reload_where(None).await
     }
@@ -110,7 +112,8 @@ impl Session {
     async fn reload_where(&self, also: Option<&Filter<'_>>) -> Result<usize, StoreError> {
         // One reload at a time: a second sender waits here for the first one's reload, so no
         // sender delivers while the outbox is being read (an entry read and then delivered
-        // would otherwise be queued again).
+        // would otherwise be queued again). Over a shared store the lanes keep delivering
+        // meanwhile; what they deliver is in `recent`, which the queueing below leaves out.
         let _one = self.reloading.lock().await;
         let shared = self.store.shared();
         if self.lanes().loaded && !shared {

@@ -33,12 +33,9 @@ impl Session {
         accepts: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<RetentionRun, StoreError> {
         let mut run = RetentionRun::default();
-        let (due, unreadable) = self.retention_due(now).await?;
+        let (due, unreadable) = self.retention_due(now, accepts).await?;
         run.unreadable = unreadable;
         for (user, at) in due {
-            if !accepts(&user) {
-                continue;
-            }
             let mut ev = Event::new(
                 &user,
                 Input::Due {
@@ -60,16 +57,19 @@ impl Session {
         Ok(run)
     }
 
-    /// The one store interaction: every person whose retention turn is due by `now`, with its
-    /// due time, and how many records could not be read.
+    /// The one store interaction: every person `accepts` takes whose retention turn is due by
+    /// `now`, with its due time, and how many of their records could not be read. Only their
+    /// records are read: a bot on two platforms has a sweep per platform, each over its own
+    /// people.
     async fn retention_due(
         &self,
         now: Timestamp,
+        accepts: &(dyn Fn(&str) -> bool + Send + Sync),
     ) -> Result<(Vec<(String, Timestamp)>, usize), StoreError> {
         let mut due = Vec::new();
         let mut unreadable = 0;
         for user in self.store.users().await? {
-            if crate::challenge::is_group_key(&user) {
+            if crate::challenge::is_group_key(&user) || !accepts(&user) {
                 continue;
             }
             match self.or_skip(self.store.get_user(&user).await, "retention")? {

@@ -477,13 +477,23 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
         until(120, || people.iter().all(|p| count(&fake, *p, &last) > 0)).await,
         "every note was answered"
     );
-    assert!(
-        until(180, || people
+    let arrived = until(180, || {
+        people
             .iter()
-            .all(|p| fake.sent_to(*p).iter().any(is_reminder)))
-        .await,
-        "every reminder arrived"
-    );
+            .all(|p| fake.sent_to(*p).iter().any(is_reminder))
+    })
+    .await;
+    if !arrived {
+        let missing: Vec<&i64> = people
+            .iter()
+            .filter(|p| !fake.sent_to(**p).iter().any(is_reminder))
+            .collect();
+        for p in &procs {
+            let tail: Vec<String> = p.log().lines().rev().take(12).map(String::from).collect();
+            eprintln!("--- {}:\n{}", p.log.display(), tail.join("\n"));
+        }
+        panic!("reminders missing for {missing:?}");
+    }
     tokio::time::sleep(Duration::from_secs(3)).await;
     for p in &people {
         let reminders = fake.sent_to(*p).iter().filter(|m| is_reminder(m)).count();
