@@ -18,6 +18,9 @@
 //! [--people 50] [--seconds 10] [--runs 1]`. Prints one line per configuration and run:
 //! `store processes answers_per_sec p50_ms p99_ms`.
 
+#[path = "common/postgres.rs"]
+mod postgres;
+
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
@@ -255,24 +258,6 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-/// A fresh database on the cluster, migrated; its URL.
-async fn fresh_database(base: &str, n: usize) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("the cluster answers");
-    tokio::spawn(conn);
-    let name = format!("bench_cluster_{}_{n}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client.batch_execute(&sql).await.unwrap();
-    }
-    let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
-    lensbot::store::postgres::migrate_url(&url).await.unwrap();
-    url
-}
-
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -312,7 +297,10 @@ async fn main() {
             let fake = Fake::default();
             let api = fake.start().await;
             let url = match store {
-                "postgres" => Some(fresh_database(&base, n).await),
+                "postgres" => {
+                    let name = format!("bench_cluster_{}_{n}", std::process::id());
+                    Some(postgres::fresh_database(&base, &name).await)
+                }
                 _ => None,
             };
             let mut children = Vec::new();

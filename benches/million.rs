@@ -40,13 +40,16 @@
 //! `scripts/with-postgres cargo bench --bench million -- --people 1000`. Prints `key value`
 //! lines per store (`sled fill_per_sec 12345` …).
 
+#[path = "common/postgres.rs"]
+mod postgres;
+
 use jiff::{Timestamp, ToSpan};
 use lensbot::engine::UserState;
 use lensbot::engine::state::{
     CellStatus, Commitment, Note, Reflection, Reminder, ReminderKind, Route,
 };
 use lensbot::engine::when::Schedule;
-use lensbot::store::postgres::{PgStore, migrate_url};
+use lensbot::store::postgres::PgStore;
 use lensbot::store::vault::{StoreKey, Vault};
 use lensbot::store::{DueEntry, SledStore, Store, Write};
 use std::io::{Read as _, Write as _};
@@ -343,24 +346,6 @@ async fn due_times(store: &dyn Store, start: Timestamp, runs: usize) -> (usize, 
     let next_ms = t.elapsed().as_secs_f64() * 1000.0;
     assert!(next.is_some());
     (found, median_ms(until), median_ms(claim), next_ms)
-}
-
-/// A fresh database on the cluster, migrated; its URL.
-async fn fresh_database(base: &str) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("the cluster answers");
-    tokio::spawn(conn);
-    let name = format!("million_{}", std::process::id());
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client.batch_execute(&sql).await.unwrap();
-    }
-    let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
-    migrate_url(&url).await.unwrap();
-    url
 }
 
 /// `ANALYZE`s the database (the planner's statistics, as autovacuum would make them).
@@ -713,7 +698,8 @@ fn main() {
                 std::fs::write(&key_file, format!("{hex}\n")).unwrap();
                 let data = work.path().join("data");
                 std::fs::create_dir_all(&data).unwrap();
-                let url = rt.block_on(fresh_database(&base));
+                let name = format!("million_{}", std::process::id());
+                let url = rt.block_on(postgres::fresh_database(&base, &name));
                 let store = rt.block_on(async {
                     PgStore::connect(&url, StoreKey::from_bytes(PG_KEY))
                         .await

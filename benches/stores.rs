@@ -12,30 +12,13 @@
 #[allow(dead_code)]
 #[path = "common/durable.rs"]
 mod durable;
+#[path = "common/postgres.rs"]
+mod postgres;
 
-use lensbot::store::postgres::{PgStore, migrate_url};
+use lensbot::store::postgres::PgStore;
 use lensbot::store::vault::StoreKey;
 use lensbot::store::{SledStore, Store};
 use std::sync::Arc;
-
-/// A fresh database on the cluster, migrated; its URL.
-async fn fresh_database(base: &str, n: usize) -> String {
-    let (client, conn) = tokio_postgres::connect(base, tokio_postgres::NoTls)
-        .await
-        .expect("the cluster answers");
-    tokio::spawn(conn);
-    let name = format!("bench_{}_{n}", std::process::id());
-    // One statement each: CREATE DATABASE cannot run inside a (multi-statement) transaction.
-    for sql in [
-        format!("DROP DATABASE IF EXISTS {name}"),
-        format!("CREATE DATABASE {name}"),
-    ] {
-        client.batch_execute(&sql).await.unwrap();
-    }
-    let url = base.replacen("/postgres?", &format!("/{name}?"), 1);
-    migrate_url(&url).await.unwrap();
-    url
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -77,7 +60,8 @@ fn main() {
                     Arc::new(SledStore::open(dir.path()).unwrap())
                 } else {
                     lensbot::store::wait(async {
-                        let url = fresh_database(&base, n).await;
+                        let name = format!("bench_{}_{n}", std::process::id());
+                        let url = postgres::fresh_database(&base, &name).await;
                         Arc::new(
                             PgStore::connect(&url, StoreKey::from_bytes([7; 32]))
                                 .await

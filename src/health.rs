@@ -15,6 +15,7 @@
 //! acknowledged is lost: what a platform was told was taken is in the inbox, what a person was
 //! told was saved is in the store with its reply in the outbox, and the next start finishes both.
 
+use crate::http_server::{self, Limits};
 use crate::store::StoreError;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -350,39 +351,23 @@ pub async fn serve(
     outbox: Outbox,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => return,
-            a = listener.accept() => a,
-        };
-        let stream = match accepted {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!("the health endpoint could not accept a connection: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
-        let (health, outbox) = (health.clone(), outbox.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let (code, body) = respond(&health, &outbox, req.method(), req.uri().path());
-                let mut resp = Response::new(Full::new(Bytes::from(body)));
-                *resp.status_mut() =
-                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                resp.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static("application/json"),
-                );
-                async move { Ok::<_, std::convert::Infallible>(resp) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            // A client that never finishes its request does not keep a task forever.
-            let _ = tokio::time::timeout(Duration::from_secs(10), conn).await;
-        });
-    }
+    let limits = Limits {
+        // A client that never finishes its request does not keep a task forever.
+        connection_for: Some(Duration::from_secs(10)),
+        headers_within: None,
+    };
+    let service = move |req: Request<hyper::body::Incoming>| {
+        let (code, body) = respond(&health, &outbox, req.method(), req.uri().path());
+        let mut resp = Response::new(Full::new(Bytes::from(body)));
+        *resp.status_mut() =
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        resp.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(resp)
+    };
+    http_server::serve(listener, "the health endpoint", limits, service, shutdown).await;
 }
 
 /// Parses a `health` setting: `off` (no endpoint) or an address such as `127.0.0.1:9631`.

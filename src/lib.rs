@@ -48,6 +48,8 @@
 //!   platform's gateway or poller, scheduler and sender when several share a store.
 //! - [`health`]: the process's health (store, platforms, outbox) served on `GET /healthz`; a
 //!   failing store stops `serve` with exit code 75 so its supervisor restarts it.
+//! - [`http_server`]: the accept loop the small HTTP servers share (health, Telegram's
+//!   webhook, Discord's interactions endpoint): a task per connection, stopped on shutdown.
 //! - [`logging`]: tracing set-up; one line per turn, never a token or a person's words.
 //! - [`render`]: messages as plain text (terminal, transcripts).
 //! - [`terminal`]: the terminal chat adapter.
@@ -72,6 +74,7 @@ pub mod doctor;
 pub mod engine;
 pub mod files;
 pub mod health;
+pub mod http_server;
 pub mod inbox;
 pub mod logging;
 pub mod outbox;

@@ -21,10 +21,10 @@
 
 use super::Adapter;
 use super::ack::{self, Written};
+use crate::http_server::{self, Limits};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::{Body, Bytes, Frame};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::Value;
 use serenity::all::{
     CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
@@ -305,33 +305,22 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "Discord interactions endpoint: POST {PATH}");
     }
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => return,
-            a = listener.accept() => a,
-        };
-        let stream = match accepted {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!("the interactions endpoint could not accept a connection: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
-        };
+    let limits = Limits {
+        connection_for: None,
+        headers_within: Some(READ_WITHIN),
+    };
+    let service = move |req| {
         let (adapter, key) = (adapter.clone(), key.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let (adapter, key) = (adapter.clone(), key.clone());
-                async move { Ok::<_, Infallible>(respond(&adapter, &key, req).await) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(READ_WITHIN)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+        async move { respond(&adapter, &key, req).await }
+    };
+    http_server::serve(
+        listener,
+        "the interactions endpoint",
+        limits,
+        service,
+        shutdown,
+    )
+    .await;
 }
 
 #[cfg(test)]

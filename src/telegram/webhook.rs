@@ -22,10 +22,10 @@
 //! `Debug` redacts it.
 
 use super::api::{self, Api, Polled};
+use crate::http_server::{self, Limits};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use std::future::Future;
 use std::net::SocketAddr;
@@ -163,43 +163,28 @@ pub async fn serve(
         intake,
         stopping: AtomicBool::new(false),
     });
-    tokio::pin!(shutdown);
-    loop {
-        let accepted = tokio::select! {
-            _ = &mut shutdown => break,
-            a = listener.accept() => a,
-        };
-        let stream = match accepted {
-            Ok((s, _)) => s,
-            Err(e) => {
-                tracing::warn!("the Telegram webhook could not accept a connection: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
+    let limits = Limits {
+        connection_for: Some(CONNECTION_FOR),
+        headers_within: None,
+    };
+    let serving = endpoint.clone();
+    let service = move |req: Request<hyper::body::Incoming>| {
+        let endpoint = serving.clone();
+        async move {
+            let code = answer(&endpoint, req).await;
+            let mut resp = Response::new(Full::new(Bytes::new()));
+            *resp.status_mut() =
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            if code == 405 {
+                resp.headers_mut().insert(
+                    hyper::header::ALLOW,
+                    hyper::header::HeaderValue::from_static("POST"),
+                );
             }
-        };
-        let endpoint = endpoint.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-                let endpoint = endpoint.clone();
-                async move {
-                    let code = answer(&endpoint, req).await;
-                    let mut resp = Response::new(Full::new(Bytes::new()));
-                    *resp.status_mut() =
-                        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    if code == 405 {
-                        resp.headers_mut().insert(
-                            hyper::header::ALLOW,
-                            hyper::header::HeaderValue::from_static("POST"),
-                        );
-                    }
-                    Ok::<_, std::convert::Infallible>(resp)
-                }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
-            let _ = tokio::time::timeout(CONNECTION_FOR, conn).await;
-        });
-    }
+            resp
+        }
+    };
+    http_server::serve(listener, "the Telegram webhook", limits, service, shutdown).await;
     endpoint.stopping.store(true, Ordering::SeqCst);
 }
 

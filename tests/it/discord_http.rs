@@ -4,7 +4,7 @@
 //! and the sender run without the gateway (as in a process that does not hold it); the last
 //! test runs the real `lensbot serve` with the setting on.
 
-use crate::discord_spec::{CALLBACK, WEBHOOK, assert_request};
+use crate::discord_spec::{CALLBACK, ORIGINAL, WEBHOOK, assert_request};
 use crate::fake_discord::{Answered, BadSignature, FakeDiscord, as_message, button};
 use crate::helpers::catalog;
 use lensbot::discord::endpoint::{self, PublicKey};
@@ -107,11 +107,7 @@ fn follow_ups_fit_the_spec(f: &FakeDiscord) -> usize {
         }
         // A button's answer edits the message it was pressed on (issue 15: in place).
         if c.method == "PATCH" && c.path.ends_with("/messages/@original") {
-            assert_request(
-                "PATCH",
-                "/webhooks/{webhook_id}/{webhook_token}/messages/@original",
-                &c.body,
-            );
+            assert_request("PATCH", ORIGINAL, &c.body);
             n += 1;
         }
     }

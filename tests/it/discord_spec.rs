@@ -1,12 +1,14 @@
 //! Checks what the bot sends Discord against Discord's OpenAPI description
 //! (`discord-openapi.json` in the shared specs, written by others, so it catches what a fake
-//! written by the same hands would miss): a request body (or an interaction's first response
-//! given as an HTTP answer, which has the callback's schema) is validated against the
-//! operation's JSON schema: `$ref`, `type`, `const`/`enum`, `required`, `properties`, `items`,
-//! lengths and counts, `minimum`/`maximum`, `pattern`, `allOf`, and `oneOf`/`anyOf` as "one
-//! alternative fits" (the spec's unions overlap, so "exactly one" would be too strict). Fields
-//! the spec does not name are let through, as its README advises (serenity sends some the docs
-//! name and the spec lacks).
+//! written by the same hands would miss): the bodies the fake Discord is sent (follow-ups,
+//! edits, the command registration) and an interaction's first response given as an HTTP
+//! answer (which has the callback's schema) are validated against the operation's JSON schema:
+//! `$ref`, `type` (with `null`), `const`/`enum`, `required`, `properties`, `items`, string
+//! lengths in characters, item counts, `minimum`/`maximum`, `pattern`, `allOf`, and
+//! `oneOf`/`anyOf` as "one alternative fits" (the spec's unions overlap, so "exactly one" would
+//! be too strict). Fields the spec does not name are let through, as its README advises (its
+//! schemas set no `additionalProperties`, and serenity sends some the docs name and the spec
+//! lacks).
 //!
 //! The spec is read from `$LENSBOT_SPECS/discord-openapi.json`, else
 //! `../shared/specs/discord-openapi.json` beside the repository; a missing spec fails the test
@@ -36,6 +38,12 @@ pub const CALLBACK: &str = "/interactions/{interaction_id}/{interaction_token}/c
 
 /// A webhook's path: follow-ups are posted to it (`/webhooks/{application_id}/{token}`).
 pub const WEBHOOK: &str = "/webhooks/{webhook_id}/{webhook_token}";
+
+/// The path of an interaction's original message: a button's answer edits it (`PATCH`).
+pub const ORIGINAL: &str = "/webhooks/{webhook_id}/{webhook_token}/messages/@original";
+
+/// The path the guild's commands are registered on (`PUT`, the whole list at once).
+pub const COMMANDS: &str = "/applications/{application_id}/guilds/{guild_id}/commands";
 
 /// What is wrong with a JSON request body for `method` on the spec's `path` (empty when it
 /// matches).
@@ -193,9 +201,10 @@ fn check(schema: &Value, v: &Value, at: &str, out: &mut Vec<String>) {
     }
 }
 
-// Proves: the checker can fail: a deferral with a type the callback does not take, a modal
-// without its title, and a follow-up over Discord's 2,000 characters are each reported, while
-// the same bodies made right pass.
+// Proves the checker can fail: a deferral with a type the callback does not take, a modal
+// without its title, a modal whose title is over Discord's 45 characters, an autocomplete
+// answer with 26 choices, a follow-up over Discord's 2,000 characters and a command with an
+// empty description on a subcommand are each reported, while the same bodies made right pass.
 #[test]
 fn the_checker_refuses_what_the_spec_refuses() {
     use serde_json::json;
@@ -206,15 +215,32 @@ fn the_checker_refuses_what_the_spec_refuses() {
     let modal = json!({"type": 9, "data": {"custom_id": "answer:3", "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": "text", "style": 2, "label": "Your answer"}]}]}});
     assert!(!request_problems("POST", CALLBACK, &modal).is_empty());
-    let mut titled = modal.clone();
-    titled["data"]["title"] = json!("Your reflection");
-    assert!(
-        request_problems("POST", CALLBACK, &titled).is_empty(),
-        "{:?}",
-        request_problems("POST", CALLBACK, &titled)
-    );
+    let titled = |title: &str| {
+        let mut m = modal.clone();
+        m["data"]["title"] = json!(title);
+        m
+    };
+    for title in ["Your reflection", "Your answer (private)"] {
+        let found = request_problems("POST", CALLBACK, &titled(title));
+        assert!(found.is_empty(), "{found:?}");
+    }
+    assert!(!request_problems("POST", CALLBACK, &titled(&"x".repeat(46))).is_empty());
+    let choices = |n: usize| {
+        let c: Vec<Value> = (0..n)
+            .map(|i| json!({"name": format!("c{i}"), "value": format!("c{i}")}))
+            .collect();
+        json!({"type": 8, "data": {"choices": c}})
+    };
+    assert!(request_problems("POST", CALLBACK, &choices(25)).is_empty());
+    assert!(!request_problems("POST", CALLBACK, &choices(26)).is_empty());
     assert!(
         request_problems("POST", WEBHOOK, &json!({"content": "Saved.", "flags": 64})).is_empty()
     );
     assert!(!request_problems("POST", WEBHOOK, &json!({"content": "x".repeat(2001)})).is_empty());
+    let cmd = |d: &str| {
+        json!([{"name": "remind", "description": "Reminders",
+            "options": [{"type": 1, "name": "list", "description": d}]}])
+    };
+    assert!(request_problems("PUT", COMMANDS, &cmd("Your reminders")).is_empty());
+    assert!(!request_problems("PUT", COMMANDS, &cmd("")).is_empty());
 }

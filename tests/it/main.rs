@@ -27,10 +27,10 @@
 //! - `discord`: the Discord adapter with the real serenity client against `fake_discord`;
 //! - `discord_native`: Discord as its users expect an app to behave (issue 15): answers in
 //!   place, the question in the answer box, subcommands and autocomplete, servers named;
-//! - `discord_openapi`: bodies sent to the fake Discord checked against Discord's OpenAPI spec;
 //! - `discord_http`: Discord interactions posted, signed, to the interactions endpoint: bad
 //!   signatures refused, answers in the HTTP body within three seconds, follow-ups, `serve`;
-//! - `discord_spec`: what the bot sends Discord checked against Discord's OpenAPI spec;
+//! - `discord_spec`: what the bot sends Discord (to the fake, or as an HTTP answer) checked
+//!   against Discord's OpenAPI spec, used by `discord_native` and `discord_http`;
 //! - `faults`: the real binary under SIGKILL storms, SIGTERM under a backlog, 500 chats at the
 //!   limits, a full disk (a tmpfs, as root);
 //! - `service`: `lensbot serve` with both platforms, shutdown, logs, backups and restores,
@@ -52,8 +52,6 @@ mod discord;
 mod discord_http;
 #[cfg(feature = "discord")]
 mod discord_native;
-#[cfg(feature = "discord")]
-mod discord_openapi;
 #[cfg(feature = "discord")]
 mod discord_spec;
 mod engine;
