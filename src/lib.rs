@@ -61,7 +61,8 @@
 //! - [`doctor`]: whether a store may be served (its integrity check at open) and
 //!   `lensbot doctor`, every check printed.
 //! - [`config`]: `lensbot serve`'s settings, from the environment and `lensbot.toml`.
-//! - [`cli`]: the command line (declared with clap in `cli/args.rs`) and the command bodies.
+//! - [`cli`]: the command line (declared with clap in `cli/args.rs`) and the command bodies
+//!   (`serve` and `health` in `cli/serve.rs`).
 
 pub mod backup;
 pub mod challenge;

@@ -29,7 +29,7 @@
 //!   write. A challenge request for a group whose challenge the person is not in (the join
 //!   link, above all) goes to the session only once `getChatMember` confirms that they are in
 //!   the group, asked inside their queued turn.
-//! - **Sending.** [`Adapter`] is the [`Deliver`] the [`crate::sender`] drains the outbox
+//! - **Sending.** `Adapter` is the [`Deliver`] the [`crate::sender`] drains the outbox
 //!   through: HTML rendered by [`render`], the rate limits of [`limits`] (per chat, per group,
 //!   overall), a 429's `retry_after` waited out, anything transient retried by the sender.
 //! - **Several processes over one database** (PostgreSQL): every process takes the webhook;
