@@ -135,17 +135,7 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
     let people: Vec<i64> = (0..12).map(|i| 61_000 + i).collect();
     // Notes keep coming while the process holding the role is killed.
     let notes = 30;
-    let feeder = {
-        let (fake, people) = (fake.clone(), people.clone());
-        tokio::spawn(async move {
-            for k in 0..notes {
-                for p in &people {
-                    fake.send_private(*p, &format!("/note cluster {p} {k}"));
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
+    let feeder = feed(&fake, &people, "cluster", notes, Duration::from_millis(100));
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let holder = procs.iter().position(|p| p.took("telegram") == 1).unwrap();
     let polls = fake.calls("getUpdates").len();
@@ -176,30 +166,7 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
         "every note was answered"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for p in &people {
-        for k in 1..=notes {
-            assert_eq!(
-                count(&fake, *p, &format!("Note saved (you have {k})")),
-                1,
-                "{p}: note {k} answered once"
-            );
-        }
-    }
-    let store = db.store().await;
-    for p in &people {
-        let st = lensbot::store::Store::get_user(&store, &format!("telegram:{p}"))
-            .await
-            .unwrap()
-            .unwrap();
-        for k in 0..notes {
-            let text = format!("cluster {p} {k}");
-            assert_eq!(
-                st.notes.iter().filter(|n| n.text == text).count(),
-                1,
-                "{p}: note {k} saved once"
-            );
-        }
-    }
+    notes_once_in_order(&fake, &db.store().await, &people, "cluster", notes).await;
     // One role holder at a time: the first, then the one survivor that took over.
     let took: usize = procs.iter().map(|p| p.took("telegram")).sum();
     assert_eq!(took, 2, "the role was taken twice in all (start, takeover)");
@@ -412,17 +379,7 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
         fake.wait_for_text(*p, "I'll remind you").await;
     }
     let notes = 12;
-    let feeder = {
-        let (fake, people) = (fake.clone(), people.clone());
-        tokio::spawn(async move {
-            for k in 0..notes {
-                for p in &people {
-                    fake.send_private(*p, &format!("/note webhook {p} {k}"));
-                }
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-        })
-    };
+    let feeder = feed(&fake, &people, "webhook", notes, Duration::from_millis(300));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let holder = procs.iter().position(|p| p.took("telegram") == 1).unwrap();
     // The Discord role's holder dies too (it may be the same process).
@@ -498,67 +455,18 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
     for p in &people {
         let reminders = fake.sent_to(*p).iter().filter(|m| is_reminder(m)).count();
         assert_eq!(reminders, 1, "{p}: the reminder arrived once");
-        for k in 1..=notes {
-            assert_eq!(
-                count(&fake, *p, &format!("Note saved (you have {k})")),
-                1,
-                "{p}: note {k} answered once"
-            );
-        }
     }
     let store = db.store().await;
-    for p in &people {
-        let st = lensbot::store::Store::get_user(&store, &format!("telegram:{p}"))
-            .await
-            .unwrap()
-            .unwrap();
-        let texts: Vec<String> = st
-            .notes
-            .iter()
-            .map(|n| n.text.clone())
-            .filter(|t| t.starts_with("webhook "))
-            .collect();
-        let want: Vec<String> = (0..notes).map(|k| format!("webhook {p} {k}")).collect();
-        assert_eq!(texts, want, "{p}: every note once, in order");
-    }
+    notes_once_in_order(&fake, &store, &people, "webhook", notes).await;
     // Every push nginx answered 2xx for was taken (the checks above), and some pushes met the
     // dead process or nginx's retry and were delivered again by the fake.
     let pushes = fake.pushes();
     assert!(!pushes.is_empty());
     // Telegram's limits, kept by the one sender across the processes.
-    let sends = fake.calls("sendMessage");
-    let times: Vec<Instant> = sends.iter().map(|c| c.at).collect();
-    let mut most = 0;
-    for (i, t) in times.iter().enumerate() {
-        let n = times[i..]
-            .iter()
-            .take_while(|u| u.duration_since(*t) < Duration::from_secs(1))
-            .count();
-        most = most.max(n);
-    }
-    assert!(most <= 30, "{most} sends in one second");
-    let mut by_chat: std::collections::HashMap<i64, Vec<Instant>> = Default::default();
-    for c in &sends {
-        by_chat
-            .entry(c.body["chat_id"].as_i64().unwrap())
-            .or_default()
-            .push(c.at);
-    }
     let near_takeover = |t: Instant| {
         t + Duration::from_secs(3) > killed && t < killed + takeover + Duration::from_secs(3)
     };
-    for (chat, ts) in by_chat {
-        for w in ts.windows(2) {
-            if near_takeover(w[1]) {
-                continue;
-            }
-            assert!(
-                w[1].duration_since(w[0]) >= Duration::from_millis(750),
-                "chat {chat} got two {:?} apart",
-                w[1].duration_since(w[0])
-            );
-        }
-    }
+    crate::faults::telegram_limits_kept(&fake.calls("sendMessage"), near_takeover);
     let took: usize = procs.iter().map(|p| p.took("telegram")).sum();
     assert_eq!(took, 2, "the role was taken twice in all (start, takeover)");
     let took: usize = procs.iter().map(|p| p.took("discord")).sum();
@@ -613,4 +521,55 @@ fn dms_saying(f: &FakeDiscord, member: u64, needle: &str) -> bool {
     f.dms_to(member)
         .iter()
         .any(|m| m["content"].as_str().unwrap_or("").contains(needle))
+}
+
+/// Sends each person `notes` notes (`/note TAG PERSON K`), a round for everyone every `gap`.
+fn feed(
+    fake: &FakeTelegram,
+    people: &[i64],
+    tag: &'static str,
+    notes: usize,
+    gap: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let (fake, people) = (fake.clone(), people.to_vec());
+    tokio::spawn(async move {
+        for k in 0..notes {
+            for p in &people {
+                fake.send_private(*p, &format!("/note {tag} {p} {k}"));
+            }
+            tokio::time::sleep(gap).await;
+        }
+    })
+}
+
+/// Every note [`feed`] sent was answered exactly once ("Note saved (you have K)") and is in
+/// the person's record exactly once, in the order sent.
+async fn notes_once_in_order(
+    fake: &FakeTelegram,
+    store: &lensbot::store::postgres::PgStore,
+    people: &[i64],
+    tag: &str,
+    notes: usize,
+) {
+    for p in people {
+        for k in 1..=notes {
+            assert_eq!(
+                count(fake, *p, &format!("Note saved (you have {k})")),
+                1,
+                "{p}: note {k} answered once"
+            );
+        }
+        let st = lensbot::store::Store::get_user(store, &format!("telegram:{p}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let texts: Vec<String> = st
+            .notes
+            .iter()
+            .map(|n| n.text.clone())
+            .filter(|t| t.starts_with(&format!("{tag} ")))
+            .collect();
+        let want: Vec<String> = (0..notes).map(|k| format!("{tag} {p} {k}")).collect();
+        assert_eq!(texts, want, "{p}: every note saved once, in order");
+    }
 }
