@@ -9,8 +9,8 @@
 //! (`X-Signature-Ed25519`) must verify against the application's public key ([`PublicKey`],
 //! the `discord_public_key` setting), else the answer is 401 and nothing is parsed, stored or
 //! sent (a refused request's body is read and dropped first, so the client reads the refusal,
-//! not a broken pipe); bodies over [`MAX_BODY`] are refused with 413. A PING is answered `{"type":1}`.
-//! Anything else goes to the same handlers as the gateway's interactions
+//! not a broken pipe); bodies over [`MAX_BODY`] are refused with 413. A PING is answered
+//! `{"type":1}`. Anything else goes to the same handlers as the gateway's interactions
 //! ([`crate::discord::Adapter`]): the person's ticket and a modal's text are taken at once, as
 //! the gateway's collector takes them, and the handler's first response (a deferral, a modal …)
 //! is this request's answer ([`super::ack`]). Discord waits three seconds for it: a handler

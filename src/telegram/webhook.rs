@@ -7,8 +7,9 @@
 //! for another method). The `X-Telegram-Bot-Api-Secret-Token` header is compared with the
 //! secret in constant time (`subtle`; only the length can show through the timing, not the
 //! characters): missing or wrong is a 401 and nothing is parsed or kept (a refused request's
-//! body is read and dropped first, so the client reads the refusal, not a broken pipe). A body over
-//! [`MAX_BODY`] is a 413. While the process is stopping, or once the store has failed, the
+//! body is read and dropped first, so the client reads the refusal, not a broken pipe). A body
+//! declared over [`MAX_BODY`] is a 413 at once (a client still writing it may see the
+//! connection close instead). While the process is stopping, or once the store has failed, the
 //! answer is 503 and Telegram (or the load balancer, trying another process) sends it again.
 //! Otherwise the update goes to the [`Intake`] (the adapter's, shared with polling: the
 //! ledger of applied events, then the inbox, flushed), and the answer is **200 only after the
