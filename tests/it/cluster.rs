@@ -5,6 +5,7 @@
 
 use crate::fake_discord::FakeDiscord;
 use crate::fake_telegram::{FakeTelegram, button};
+use crate::faults::count;
 use crate::postgres::Db;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -92,14 +93,6 @@ async fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     true
-}
-
-/// How many messages a chat got that contain `needle`.
-fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
-    fake.sent_to(chat)
-        .iter()
-        .filter(|m| m["text"].as_str().unwrap_or("").contains(needle))
-        .count()
 }
 
 /// Proves the elected poller and sender over PostgreSQL, with three `lensbot serve` processes
@@ -551,25 +544,6 @@ async fn notes_once_in_order(
     tag: &str,
     notes: usize,
 ) {
-    for p in people {
-        for k in 1..=notes {
-            assert_eq!(
-                count(fake, *p, &format!("Note saved (you have {k})")),
-                1,
-                "{p}: note {k} answered once"
-            );
-        }
-        let st = lensbot::store::Store::get_user(store, &format!("telegram:{p}"))
-            .await
-            .unwrap()
-            .unwrap();
-        let texts: Vec<String> = st
-            .notes
-            .iter()
-            .map(|n| n.text.clone())
-            .filter(|t| t.starts_with(&format!("{tag} ")))
-            .collect();
-        let want: Vec<String> = (0..notes).map(|k| format!("{tag} {p} {k}")).collect();
-        assert_eq!(texts, want, "{p}: every note saved once, in order");
-    }
+    let repeated = crate::faults::notes_kept(store, fake, people, tag, notes).await;
+    assert_eq!(repeated, 0, "every note answered once");
 }

@@ -67,6 +67,43 @@ pub(crate) async fn exit(mut child: Child) -> (Option<i32>, Duration) {
     (status.code(), t.elapsed())
 }
 
+/// Each person's notes `TAG PERSON K` (K from 0) are in their record once each and in order
+/// (0 lost, 0 applied twice), and every one was answered ("Note saved (you have K)", which
+/// counts all of the person's notes); returns how many answers came more than once.
+pub(crate) async fn notes_kept(
+    store: &dyn Store,
+    fake: &FakeTelegram,
+    who: &[i64],
+    tag: &str,
+    notes: usize,
+) -> usize {
+    let mut repeated = 0;
+    for p in who {
+        let s = store
+            .get_user(&format!("telegram:{p}"))
+            .await
+            .unwrap()
+            .unwrap();
+        let texts: Vec<String> = s
+            .notes
+            .iter()
+            .map(|n| n.text.clone())
+            .filter(|t| t.starts_with(&format!("{tag} ")))
+            .collect();
+        let want: Vec<String> = (0..notes).map(|k| format!("{tag} {p} {k}")).collect();
+        assert_eq!(
+            texts, want,
+            "{p}: each note once, in order (0 lost, 0 applied twice)"
+        );
+        for n in 1..=notes {
+            let got = count(fake, *p, &format!("Note saved (you have {n})"));
+            assert!(got >= 1, "saved but never answered: {p} note {n}");
+            repeated += got - 1;
+        }
+    }
+    repeated
+}
+
 /// How many messages each chat got that contain `needle`.
 pub(crate) fn count(fake: &FakeTelegram, chat: i64, needle: &str) -> usize {
     fake.sent_to(chat)
@@ -164,25 +201,7 @@ pub(crate) async fn storm_on(
         ),
         _ => Box::new(SledStore::open(data.path()).unwrap()),
     };
-    let mut repeated = 0;
-    for p in &who {
-        let s = store
-            .get_user(&format!("telegram:{p}"))
-            .await
-            .unwrap()
-            .unwrap();
-        let texts: Vec<String> = s.notes.iter().map(|n| n.text.clone()).collect();
-        let want: Vec<String> = (0..notes).map(|k| format!("storm {p} {k}")).collect();
-        assert_eq!(
-            texts, want,
-            "each note once, in order (0 lost, 0 applied twice)"
-        );
-        for n in 1..=notes {
-            let got = count(&fake, *p, &format!("Note saved (you have {n})"));
-            assert!(got >= 1, "saved but never answered: {p} note {n}");
-            repeated += got - 1;
-        }
-    }
+    let repeated = notes_kept(store.as_ref(), &fake, &who, "storm", notes).await;
     assert!(
         store.outbox().await.unwrap().is_empty(),
         "the outbox drained"
