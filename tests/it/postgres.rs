@@ -338,7 +338,8 @@ async fn due_items_are_claimed_once_across_three_processes() {
         });
     }
     stores[0].apply(&w).await.unwrap();
-    let lease = std::time::Duration::from_secs(2);
+    // Long enough for the steps below on a loaded machine.
+    let lease = std::time::Duration::from_secs(5);
     let claims =
         futures_util::future::join_all(stores.iter().map(|s| s.claim_due(now, lease))).await;
     let claims: Vec<Vec<_>> = claims.into_iter().map(|c| c.unwrap()).collect();
@@ -353,11 +354,12 @@ async fn due_items_are_claimed_once_across_three_processes() {
             "leased entries stay leased"
         );
     }
-    // Only the holder gives entries back.
+    // Only the holder gives entries back. (The process that took the most holds 20 or more:
+    // 60 went to three.)
     let (holder, held) = claims
         .iter()
         .enumerate()
-        .find(|(_, c)| !c.is_empty())
+        .max_by_key(|(_, c)| c.len())
         .unwrap();
     let other = (holder + 1) % 3;
     stores[other].release_due(&held[..5]).await.unwrap();
@@ -374,7 +376,7 @@ async fn due_items_are_claimed_once_across_three_processes() {
         5,
         "released entries are free at once"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    tokio::time::sleep(lease + std::time::Duration::from_millis(200)).await;
     assert_eq!(
         stores[0].claim_due(now, lease).await.unwrap().len(),
         60,
