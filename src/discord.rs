@@ -535,7 +535,7 @@ impl Handler {
     /// record; none when it cannot be read, or the box is from an earlier step).
     async fn answer_box(&self, user: &str, step: &str) -> CreateInteractionResponse {
         let cat = self.session.catalog();
-        let state = self.session.store().get_user(user).await.ok().flatten();
+        let state = self.session.record_of(user).await.ok().flatten();
         let question = state
             .filter(|st| st.step.to_string() == step)
             .and_then(|st| engine::answer_box::question(cat, &st));

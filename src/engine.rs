@@ -28,6 +28,7 @@ pub mod free;
 pub mod guard;
 pub mod identifiers;
 pub mod journal;
+pub mod link;
 pub mod lookup;
 pub mod output;
 pub mod prep;
@@ -100,7 +101,7 @@ pub struct Choice {
 }
 
 /// The commands, the same words on every platform (PRODUCT.md).
-pub const COMMANDS: [(&str, &str); 24] = [
+pub const COMMANDS: [(&str, &str); 26] = [
     ("start", "Welcome, privacy notice and your profession"),
     ("help", "What I can do"),
     ("lens", "Work through a lens (1-6 or a name)"),
@@ -122,6 +123,8 @@ pub const COMMANDS: [(&str, &str); 24] = [
     ("cancel", "Leave what is in progress, nothing lost"),
     ("challenge", "Group reflection challenges"),
     ("export", "Your CPD record as PDF and Markdown"),
+    ("link", "Link your Telegram and Discord accounts"),
+    ("unlink", "Separate linked accounts again"),
     ("mydata", "Everything I hold about you"),
     ("retention", "How long I keep your data"),
     ("forgetme", "Delete everything I hold about you"),
@@ -694,6 +697,12 @@ fn command(ctx: &mut Ctx<'_>, cmd: &str, args: &str) {
         "retention" => retention::command(ctx, args),
         "export" => export::export(ctx, args),
         "forgetme" => account::forget(ctx),
+        "link" | "unlink" => {
+            // Linking joins two records, which the session does before the engine; this is
+            // reached only without a session (a transcript, say).
+            let msg = ctx.t("link.needs_session");
+            ctx.say_text(msg);
+        }
         "prep" => prep::prep(ctx, args),
         "timezone" => remind::timezone(ctx, args),
         "settings" => settings::menu(ctx),

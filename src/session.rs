@@ -17,6 +17,7 @@
 
 mod challenges;
 mod forget;
+pub mod link;
 mod outgoing;
 mod retention;
 mod unreadable;
@@ -427,10 +428,7 @@ impl Session {
             // Other processes sharing the store wait for this turn too (PostgreSQL).
             let reply = match self.store.hold_turn(&user).await {
                 Err(e) => Err(e),
-                Ok(_held) => match crate::challenge::request(&ev.input) {
-                    Some(req) => self.member_turn(&ev, req, now).await,
-                    None => self.turn(&ev, now).await,
-                },
+                Ok(_held) => self.account_turn(&ev, now).await,
             };
             match reply {
                 Err(e) if e.unreadable_key().is_some() => self.answer_unreadable(&ev, e, now).await,
@@ -572,10 +570,54 @@ impl Session {
         })
     }
 
-    /// The turn itself; callers must hold the person's lock (see [`Session::handle_event`]).
-    async fn turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
-        let user = ev.user.as_str();
-        let stored = self.store.get_user(user).await?;
+    /// A turn from one account (the caller holds its turn): linking itself, or a turn of the
+    /// person the account belongs to. An account linked to another record (see
+    /// [`crate::engine::link`]) also takes that record's turn, after its own, so a person
+    /// writing from two platforms at once is still stepped one message after the other.
+    async fn account_turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
+        if let Some(req) = link::request(&ev.input) {
+            return self.link_turn(ev, req, now).await;
+        }
+        let stored = self.store.get_user(&ev.user).await?;
+        let Some(person) = stored.as_ref().and_then(|s| s.linked_to.clone()) else {
+            return self.person_turn(ev, &ev.user, stored, now).await;
+        };
+        let lock = self.lock_for(&person);
+        let reply = async {
+            let _guard = lock.lock().await;
+            let _held = self.store.hold_turn(&person).await?;
+            let stored = self.store.get_user(&person).await?;
+            self.person_turn(ev, &person, stored, now).await
+        }
+        .await;
+        self.release(&person, lock);
+        reply
+    }
+
+    /// A turn of the person whose record is `person` (`stored`, as read under their turn).
+    async fn person_turn(
+        &self,
+        ev: &Event,
+        person: &str,
+        stored: Option<UserState>,
+        now: Timestamp,
+    ) -> Result<Reply, StoreError> {
+        match crate::challenge::request(&ev.input) {
+            Some(req) => self.member_turn(ev, person, stored, req, now).await,
+            None => self.turn(ev, person, stored, now).await,
+        }
+    }
+
+    /// The turn itself; callers must hold the person's turn (see [`Session::account_turn`]).
+    /// `ev.user` is the account it came from, `user` the record's key (the same unless the
+    /// account is linked to another).
+    async fn turn(
+        &self,
+        ev: &Event,
+        user: &str,
+        stored: Option<UserState>,
+        now: Timestamp,
+    ) -> Result<Reply, StoreError> {
         let tombstoned = stored.is_none() && self.tombstoned(user).await?;
         let state = stored.unwrap_or_else(|| engine::UserState::new(user));
         let input = ev.input.clone();
@@ -616,8 +658,28 @@ impl Session {
                 duplicate: false,
             });
         }
+        // A linked person's reminders go to the account they chose (or wrote from last),
+        // whichever platform's scheduler found them due.
+        let retargeted;
+        let ev = match &input {
+            Input::Due { .. } if !state.accounts.is_empty() && ev.to.as_deref() == Some(user) => {
+                let mut e = ev.clone();
+                e.to = Some(engine::link::reminder_account(&state));
+                retargeted = e;
+                &retargeted
+            }
+            _ => ev,
+        };
+        let account = ev.user.as_str();
         let mydata = matches!(&input, Input::Text(t) if t.trim_start().starts_with("/mydata"));
+        let by_person = !matches!(input, Input::Due { .. });
         let mut turn = engine::step(&self.catalog, &state, input, now);
+        if by_person
+            && !turn.state.accounts.is_empty()
+            && turn.state.last_account.as_deref() != Some(account)
+        {
+            turn.state.last_account = Some(account.to_string());
+        }
         let before = due_entries(&state);
         let mut w = Write::default();
         if turn.effects.contains(&Effect::Forget) {
@@ -631,16 +693,19 @@ impl Session {
         }
         for effect in &turn.effects {
             if let Effect::CheckIn { group, step } = effect {
-                let more = self.check_in(user, group, *step).await?;
+                // The challenge's member is the account on the group's platform.
+                let member = engine::link::account_for(&state, group, account);
+                let more = self.check_in(&member, group, *step).await?;
                 turn.messages.extend(more);
             }
         }
+        let accounts = engine::link::accounts(&state);
         if mydata {
             turn.messages
-                .extend(self.memberships_message(user, now).await?);
+                .extend(self.memberships_message(&accounts, now).await?);
         }
-        self.add_streak(user, &mut turn.messages).await?;
-        self.add_names_line(user, &mut turn.messages).await?;
+        self.add_streak(&accounts, &mut turn.messages).await?;
+        self.add_names_line(account, &mut turn.messages).await?;
         if let Some(label) = &ev.answer_button {
             // Labelled for what is typed there (a profession, search words …).
             let label = match engine::answer_box::button_key(&turn.state) {
@@ -749,9 +814,21 @@ impl Session {
         let result = async {
             let _guard = lock.lock().await;
             let _held = self.store.hold_turn(user).await?;
-            // A record that cannot be read is left as it is (the warning names it).
+            // A record that cannot be read is left as it is (the warning names it). A
+            // linked account's flag is its person's (a stub never holds a turn of its own for
+            // long: this read is a look, the write is the person's, under their turn).
+            let person = self.person_of(user).await?;
+            let person_lock = (person != user).then(|| self.lock_for(&person));
+            let _person_guard = match &person_lock {
+                Some(l) => Some(l.clone().lock_owned().await),
+                None => None,
+            };
+            let _held_person = match person != user {
+                true => Some(self.store.hold_turn(&person).await?),
+                false => None,
+            };
             match self
-                .or_skip(self.store.get_user(user).await, "marking unreachable")?
+                .or_skip(self.store.get_user(&person).await, "marking unreachable")?
                 .flatten()
             {
                 Some(mut s) if !s.unreachable => {

@@ -181,6 +181,20 @@ pub async fn run(
         }
     }
     tracing::info!("connected to Telegram as @{username}");
+    // Kept for the deep link shown with a `/link` code made on another platform.
+    let known = session
+        .setting(crate::session::link::TELEGRAM_USERNAME)
+        .await
+        .ok()
+        .flatten();
+    if !username.is_empty() && known.as_deref() != Some(username.as_str()) {
+        let saved = session
+            .set_setting(crate::session::link::TELEGRAM_USERNAME, &username)
+            .await;
+        if let Err(e) = saved {
+            tracing::warn!("could not keep the bot's username for link codes: {e}");
+        }
+    }
 
     let adapter = Arc::new(Adapter {
         bot: bot.clone(),

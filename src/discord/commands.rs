@@ -393,6 +393,10 @@ pub fn definitions(cat: &Catalog) -> Vec<CreateCommand> {
                 )),
                 "prep" => cmd.add_option(choices("meeting", "What kind of meeting", meetings(cat))),
                 "note" => cmd.add_option(text("text", "Your note (private)")),
+                "link" => cmd.add_option(text(
+                    "code",
+                    "A code from /link on your other platform (leave out to get a code)",
+                )),
                 "resources" => cmd.add_option(text(
                     "words",
                     "Words to search for, a lens (lens 3) or a type",

@@ -228,7 +228,11 @@ pub fn forget(ctx: &mut Ctx<'_>) {
     ctx.st.at = At::ConfirmForget;
     let m = Message::private()
         .title(ctx.t("forget_title"))
-        .para(ctx.t("forget_ask"))
+        .para(ctx.t(if ctx.st.accounts.is_empty() {
+            "forget_ask"
+        } else {
+            "forget_ask_linked"
+        }))
         .buttons(vec![
             ctx.button("button.forget_yes", "forget:yes"),
             ctx.button("button.forget_no", "forget:no"),
@@ -243,7 +247,11 @@ pub fn confirm_forget(ctx: &mut Ctx<'_>, yes: bool) {
     }
     if yes {
         ctx.effects.push(Effect::Forget);
-        let msg = ctx.t("forget_done");
+        let msg = ctx.t(if ctx.st.accounts.is_empty() {
+            "forget_done"
+        } else {
+            "forget_done_linked"
+        });
         ctx.say_text(msg);
     } else {
         ctx.st.at = At::Idle;

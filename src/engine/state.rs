@@ -121,6 +121,22 @@ pub struct UserState {
     /// When the person was warned that their data would soon be deleted; cleared by activity.
     #[serde(default)]
     pub retention_warned: Option<Timestamp>,
+    /// Set on an account that was linked to another (`/link`): the key of the record that
+    /// is now this person's, whichever platform they write from. Such a record holds nothing
+    /// else (see [`crate::engine::link`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linked_to: Option<String>,
+    /// The other accounts linked to this record (`discord:ID` on a record kept under
+    /// `telegram:ID`, say): where the person may also write from, and be reminded on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Where reminders go when several accounts are linked: the account chosen in
+    /// `/settings`, or `None` for the one they wrote from last ([`UserState::last_account`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders_to: Option<String>,
+    /// The account a linked person wrote from last (kept only while accounts are linked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_account: Option<String>,
 }
 
 impl UserState {
@@ -159,6 +175,10 @@ impl UserState {
             last_active: None,
             retention_months: None,
             retention_warned: None,
+            linked_to: None,
+            accounts: Vec::new(),
+            reminders_to: None,
+            last_account: None,
         }
     }
 

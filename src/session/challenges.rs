@@ -278,19 +278,19 @@ impl Session {
     }
 
     /// A member's request (the caller holds the person's lock).
+    /// `ev.user` is the account (a challenge's member), `person` the key of their record
+    /// (`stored`, read under their turn).
     pub(super) async fn member_turn(
         &self,
         ev: &Event,
+        person: &str,
+        stored: Option<UserState>,
         req: Request,
         now: Timestamp,
     ) -> Result<Reply, StoreError> {
         let user = ev.user.as_str();
         let name = ev.name.as_deref();
-        let state = self
-            .store
-            .get_user(user)
-            .await?
-            .unwrap_or_else(|| UserState::new(user));
+        let state = stored.unwrap_or_else(|| UserState::new(person));
         if self.applied(ev, Some(&state)).await? {
             return self.duplicate(ev, &state, None).await;
         }
@@ -624,24 +624,25 @@ impl Session {
     }
 
     /// For `/mydata`: what challenge records hold about the person.
+    /// A linked person's accounts are each shown (a challenge belongs to the account that
+    /// joined it).
     pub(super) async fn memberships_message(
         &self,
-        user: &str,
+        accounts: &[String],
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        let any = self
-            .challenges()
-            .await?
-            .iter()
-            .any(|c| c.member(user).is_some());
-        if !any {
-            return Ok(Vec::new());
+        let all = self.challenges().await?;
+        let mut out = Vec::new();
+        for user in accounts {
+            if all.iter().any(|c| c.member(user).is_some()) {
+                out.push(
+                    self.status_message(user, now)
+                        .await?
+                        .para(self.catalog.t("ch.mydata_note")),
+                );
+            }
         }
-        Ok(vec![
-            self.status_message(user, now)
-                .await?
-                .para(self.catalog.t("ch.mydata_note")),
-        ])
+        Ok(out)
     }
 
     /// For `/progress`: adds the person's challenge streak (their best current one, when they
@@ -649,7 +650,7 @@ impl Session {
     /// challenge records. Reads the store only when a picture is there.
     pub(super) async fn add_streak(
         &self,
-        user: &str,
+        accounts: &[String],
         messages: &mut [Message],
     ) -> Result<(), StoreError> {
         let has_picture = |m: &Message| m.file.as_ref().is_some_and(|f| f.is_picture());
@@ -660,7 +661,11 @@ impl Session {
             .challenges()
             .await?
             .iter()
-            .filter_map(|c| c.member(user).map(|m| member::streak(c, m).count))
+            .flat_map(|c| {
+                accounts
+                    .iter()
+                    .filter_map(|a| c.member(a).map(|m| member::streak(c, m).count))
+            })
             .max();
         if let Some(n) = best {
             let line = self
@@ -719,11 +724,10 @@ impl Session {
         } else if let Some(user) = e.reminder.strip_prefix("p:") {
             // A member whose own record cannot be read is not prompted (as if unreachable);
             // the challenge moves on for everyone else.
-            let (person, readable) =
-                match self.or_skip(self.store.get_user(user).await, "prompts")? {
-                    Some(person) => (person, true),
-                    None => (None, false),
-                };
+            let (person, readable) = match self.or_skip(self.record_of(user).await, "prompts")? {
+                Some(person) => (person, true),
+                None => (None, false),
+            };
             let messages = self
                 .with_challenge(&e.user, |c| {
                     let c = c?;

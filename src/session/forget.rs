@@ -11,7 +11,7 @@
 //! with a new key, and the tombstone goes. At open, a tombstone whose person still has a key
 //! and no record is a forget a crash interrupted: the key is destroyed then.
 
-use super::{Event, Session};
+use super::{Event, Session, link};
 use crate::engine::{Input, Message};
 use crate::store::{DueEntry, Store, StoreError, Write};
 use jiff::Timestamp;
@@ -50,29 +50,38 @@ impl Session {
         ev: Option<(&Event, &[Message])>,
         now: Timestamp,
     ) -> Result<Forgotten, StoreError> {
-        let mut done = Forgotten {
-            challenges: self.leave_every_challenge(user).await?,
-            ..Forgotten::default()
+        let mut done = Forgotten::default();
+        let mut keys = vec![user.to_string()];
+        done.record = match self.store.get_user(user).await {
+            Ok(s) => {
+                // A linked person is forgotten on every platform: their other accounts'
+                // stubs, challenge places and keys go too (see `engine::link`).
+                keys.extend(s.iter().flat_map(|s| s.accounts.iter().cloned()));
+                s.is_some()
+            }
+            // A record that cannot be read is deleted all the same.
+            Err(e) if e.unreadable_key().is_some() => true,
+            Err(e) => return Err(e),
         };
+        for k in &keys {
+            done.challenges += self.leave_every_challenge(k).await?;
+        }
         let mut w = Write::default();
         let due: Vec<DueEntry> = self
             .store
             .due_until(Timestamp::MAX)
             .await?
             .into_iter()
-            .filter(|e| e.user == user)
+            .filter(|e| keys.contains(&e.user))
             .collect();
         done.due = due.len();
         w.due_delete.extend(due);
-        done.record = match self.store.get_user(user).await {
-            Ok(s) => s.is_some(),
-            // A record that cannot be read is deleted all the same.
-            Err(e) if e.unreadable_key().is_some() => true,
-            Err(e) => return Err(e),
-        };
-        w.delete_users.push(user.to_string());
-        w.meta
-            .push((tombstone_key(user), Some(b"pending".to_vec())));
+        for k in &keys {
+            w.delete_users.push(k.clone());
+            w.meta.push((tombstone_key(k), Some(b"pending".to_vec())));
+            w.meta
+                .extend(link::forget_codes(self.store.as_ref(), k).await?);
+        }
         if let Some((ev, messages)) = ev {
             self.settle(ev, messages, &mut w, now).await?;
             for e in &mut w.outbox {
@@ -81,16 +90,21 @@ impl Session {
         }
         self.write(w).await?;
         if self.store.vault().is_some() {
-            done.backups = self.store.forget_keys(user).await?;
+            for k in &keys {
+                done.backups += self.store.forget_keys(k).await?;
+            }
             // Marked finished, so a start after a crash does not destroy it again (by then a
             // returning person may have a new key for a message still queued).
             let mut w = Write::default();
-            w.meta
-                .push((tombstone_key(user), Some(FINISHED.as_bytes().to_vec())));
+            for k in &keys {
+                w.meta
+                    .push((tombstone_key(k), Some(FINISHED.as_bytes().to_vec())));
+            }
             self.write(w).await?;
         }
         tracing::info!(
             user,
+            accounts = keys.len(),
             challenges = done.challenges,
             due = done.due,
             backups = done.backups,
@@ -100,7 +114,9 @@ impl Session {
     }
 
     /// `lensbot forget`: forgets a person outside any conversation, under their lock.
+    /// An account linked to another record forgets that whole person.
     pub async fn forget(&self, user: &str) -> Result<Forgotten, StoreError> {
+        let user = &self.person_of(user).await?;
         let lock = self.lock_for(user);
         let result = async {
             let _guard = lock.lock().await;

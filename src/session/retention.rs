@@ -73,6 +73,9 @@ impl Session {
                 continue;
             }
             match self.or_skip(self.store.get_user(&user).await, "retention")? {
+                // An account linked to another record keeps nothing of its own: its
+                // person's record has the retention clock (and forgetting takes both).
+                Some(Some(st)) if st.linked_to.is_some() => {}
                 Some(Some(st)) => {
                     if let Some(at) = next_due(&st).filter(|at| *at <= now) {
                         due.push((user, at));

@@ -13,6 +13,8 @@
 //!   their owners told plainly;
 //! - `identifiers`: the identifier guard: a test per kind, the corpus (no miss, the
 //!   false-positive rate), the three choices, every place free text is saved, nothing logged;
+//! - `linking`: one person on both platforms: link codes (once, ten minutes, no guessing),
+//!   merged histories, both platforms at once, forgetting and unlinking, and both fakes at once;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `retention`: deletion after a stretch without activity, the warning, the clock reset,
 //!   `/retention`, old records, with the manual clock;
@@ -67,6 +69,7 @@ mod identifiers;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;
+mod linking;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod reminders;

@@ -1,0 +1,756 @@
+//! One person on several platforms: `/link` codes, redeeming them, `/unlink`, and which
+//! account a linked person's reminders go to. The records' side (merging, splitting) is pure,
+//! in [`crate::engine::link`], which also says how a linked person is kept.
+//!
+//! **Codes.** `/link` makes a code of 8 symbols (about 8.5 × 10¹¹ possible) that works once,
+//! for [`CODE_LIFE`]; a new code replaces the account's earlier one. It is kept in the store's
+//! metadata (`linkcode:CODE` → the account and when it runs out; `linkcodeof:ACCOUNT` → the
+//! code), not in anyone's record, so an account with no record yet can make one. Redeeming
+//! takes `/link CODE` on either platform, or Telegram's deep link (`/start link-CODE`). An
+//! account may try [`MAX_TRIES`] wrong codes per [`TRY_WINDOW`] (`linktries:ACCOUNT`); after
+//! that it is told to wait, so guessing is hopeless: 5 tries in 10 minutes against 8.5 × 10¹¹.
+//!
+//! **Locks.** A turn holds the account it came from ([`Session::handle_event`]); a turn from
+//! a linked account also takes the person's record, in that order (account, then person).
+//! Linking and unlinking need a second person's lock in the other order sometimes (unlinking
+//! from the record's own account), so they take it with a time limit ([`OTHER_WAIT`]) and say
+//! "try again" rather than wait for ever: two people redeeming each other's codes at the same
+//! moment cannot deadlock.
+
+use super::{Event, Reply, Session};
+use crate::engine::link::{self as records, DEEP_LINK_PREFIX};
+use crate::engine::{Button, Input, Message, UserState};
+use crate::store::{DueEntry, StoreError, Write, leases::TurnHold};
+use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// How long a code works.
+pub const CODE_LIFE: SignedDuration = SignedDuration::from_mins(10);
+
+/// Wrong codes an account may try per [`TRY_WINDOW`].
+pub const MAX_TRIES: u32 = 5;
+
+/// The window wrong tries are counted over.
+pub const TRY_WINDOW: SignedDuration = SignedDuration::from_mins(10);
+
+/// How long linking waits for the other account's turn before asking to try again.
+const OTHER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The button tokens of this module (no step: they are read here, before the engine).
+const TOKEN: &str = "lk";
+
+/// The metadata key of the setting that holds the Telegram bot's username, for the deep link
+/// shown with a code made on another platform.
+pub const TELEGRAM_USERNAME: &str = "telegram.username";
+
+/// What a person asked of linking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `/link`: a code, or where things stand when already linked.
+    Link,
+    /// `/link CODE`, or Telegram's deep link: redeem a code (as typed).
+    Redeem(String),
+    /// `/unlink`, or its button: ask which account keeps everything.
+    Unlink,
+    /// The answer: this account keeps everything.
+    Keep(String),
+    /// Reminders go to this account (`None`: where they wrote last).
+    RemindTo(Option<String>),
+    /// The unlink question answered "cancel".
+    Cancel,
+}
+
+/// The linking request an input is, if it is one.
+pub fn request(input: &Input) -> Option<Request> {
+    match input {
+        Input::Button(t) => {
+            let rest = t.strip_prefix(TOKEN)?.strip_prefix(':')?;
+            let (what, arg) = rest.split_once(':').unwrap_or((rest, ""));
+            Some(match what {
+                "unlink" => Request::Unlink,
+                "status" => Request::Link,
+                "keep" => Request::Keep(arg.to_string()),
+                "remind" if arg == "last" => Request::RemindTo(None),
+                "remind" => Request::RemindTo(Some(arg.to_string())),
+                "cancel" => Request::Cancel,
+                _ => return None,
+            })
+        }
+        Input::Text(t) => {
+            let rest = t.trim().strip_prefix('/')?;
+            let (word, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let cmd = word.split('@').next().unwrap_or(word).to_lowercase();
+            let args = args.trim();
+            match cmd.as_str() {
+                "link" if args.is_empty() => Some(Request::Link),
+                "link" => Some(Request::Redeem(args.to_string())),
+                "unlink" => Some(Request::Unlink),
+                "start" => args
+                    .strip_prefix(DEEP_LINK_PREFIX)
+                    .map(|c| Request::Redeem(c.to_string())),
+                _ => None,
+            }
+        }
+        Input::Due { .. } => None,
+    }
+}
+
+/// A code as kept in the metadata.
+#[derive(Serialize, Deserialize)]
+struct CodeEntry {
+    account: String,
+    expires: Timestamp,
+}
+
+/// Wrong tries as kept in the metadata.
+#[derive(Serialize, Deserialize, Default)]
+struct Tries {
+    count: u32,
+    since: Option<Timestamp>,
+}
+
+fn code_key(code: &str) -> String {
+    format!("linkcode:{code}")
+}
+
+fn code_of_key(account: &str) -> String {
+    format!("linkcodeof:{account}")
+}
+
+fn tries_key(account: &str) -> String {
+    format!("linktries:{account}")
+}
+
+/// The metadata writes that drop an account's live code and its count of wrong tries (it is
+/// being forgotten).
+pub(super) async fn forget_codes(
+    store: &dyn crate::store::Store,
+    account: &str,
+) -> Result<Vec<(String, Option<Vec<u8>>)>, StoreError> {
+    let mut w = vec![(code_of_key(account), None), (tries_key(account), None)];
+    if let Some(code) = store.get_meta(&code_of_key(account)).await? {
+        w.push((code_key(&String::from_utf8_lossy(&code)), None));
+    }
+    Ok(w)
+}
+
+/// A fresh random code.
+fn new_code() -> String {
+    let alphabet = records::CODE_ALPHABET;
+    (0..records::CODE_LEN)
+        .map(|_| {
+            // Rejection sampling keeps every symbol equally likely.
+            loop {
+                let b = (OsRng.next_u32() & 0xff) as usize;
+                if b < 256 - 256 % alphabet.len() {
+                    break alphabet[b % alphabet.len()] as char;
+                }
+            }
+        })
+        .collect()
+}
+
+/// A platform's name as people say it.
+fn platform_name(account: &str) -> &'static str {
+    match records::platform(account) {
+        "telegram" => "Telegram",
+        "discord" => "Discord",
+        "terminal" => "the terminal",
+        _ => "another platform",
+    }
+}
+
+/// Another person's turn, held by a linking turn (released by [`Session::unlock_other`]).
+struct Other {
+    key: String,
+    lock: Arc<tokio::sync::Mutex<()>>,
+    guard: Option<tokio::sync::OwnedMutexGuard<()>>,
+    held: Option<TurnHold>,
+}
+
+impl Session {
+    /// A person's record as seen from one of their accounts: the record itself, or, for an
+    /// account linked to another, the record it is linked to. Read without any lock (for a
+    /// look: the answer box's question, a member's time zone).
+    pub async fn record_of(&self, account: &str) -> Result<Option<UserState>, StoreError> {
+        match self.store.get_user(account).await? {
+            Some(s) => match &s.linked_to {
+                Some(person) => self.store.get_user(person).await,
+                None => Ok(Some(s)),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// The key of the record an account's turns use.
+    pub async fn person_of(&self, account: &str) -> Result<String, StoreError> {
+        Ok(match self.store.get_user(account).await? {
+            Some(UserState {
+                linked_to: Some(p), ..
+            }) => p,
+            _ => account.to_string(),
+        })
+    }
+
+    /// Takes another person's turn, waiting at most [`OTHER_WAIT`]; `None` when it is busy.
+    async fn lock_other(&self, key: &str) -> Result<Option<Other>, StoreError> {
+        let lock = self.lock_for(key);
+        let guard = tokio::time::timeout(OTHER_WAIT, lock.clone().lock_owned()).await;
+        let Ok(guard) = guard else {
+            self.release(key, lock);
+            return Ok(None);
+        };
+        let mut other = Other {
+            key: key.to_string(),
+            lock,
+            guard: Some(guard),
+            held: None,
+        };
+        match self.store.hold_turn(key).await {
+            Ok(h) => {
+                other.held = Some(h);
+                Ok(Some(other))
+            }
+            Err(e) => {
+                self.unlock_other(other);
+                match e {
+                    StoreError::Busy(_) => Ok(None),
+                    e => Err(e),
+                }
+            }
+        }
+    }
+
+    fn unlock_other(&self, mut other: Other) {
+        other.held.take();
+        other.guard.take();
+        self.release(&other.key, other.lock);
+    }
+
+    /// A linking turn; the caller holds `ev.user`'s turn.
+    pub(super) async fn link_turn(
+        &self,
+        ev: &Event,
+        req: Request,
+        now: Timestamp,
+    ) -> Result<Reply, StoreError> {
+        let account = ev.user.as_str();
+        let mine = self.store.get_user(account).await?;
+        if self.applied(ev, mine.as_ref()).await? {
+            let st = mine.unwrap_or_else(|| UserState::new(account));
+            return self.duplicate(ev, &st, None).await;
+        }
+        let mut w = Write::default();
+        let messages = match req {
+            Request::Link => self.status_or_code(account, mine, &mut w, now).await?,
+            Request::Redeem(text) => self.redeem(account, mine, &text, &mut w, now).await?,
+            Request::Unlink => self.ask_unlink(mine).await?,
+            Request::Keep(keep) => self.unlink(account, mine, &keep, &mut w, now).await?,
+            Request::RemindTo(to) => self.remind_to(account, mine, to, &mut w, now).await?,
+            Request::Cancel => vec![self.say("link.unlink_cancelled")],
+        };
+        self.settle(ev, &messages, &mut w, now).await?;
+        self.write(w).await?;
+        Ok(Reply {
+            at: "link".into(),
+            messages,
+            duplicate: false,
+        })
+    }
+
+    fn say(&self, key: &str) -> Message {
+        Message::private().para(self.catalog.t(key))
+    }
+
+    fn say_f(&self, key: &str, vars: &[(&str, &str)]) -> Message {
+        Message::private().para(self.catalog.tf(key, vars))
+    }
+
+    /// The record `account` belongs to (its own, or the one it is linked to) and the
+    /// accounts on it; `None` when the account has no record.
+    async fn linked_record(
+        &self,
+        mine: Option<UserState>,
+    ) -> Result<Option<UserState>, StoreError> {
+        match mine {
+            Some(UserState {
+                linked_to: Some(p), ..
+            }) => self.store.get_user(&p).await,
+            other => Ok(other),
+        }
+    }
+
+    /// `/link`: where things stand when linked; otherwise a new code.
+    async fn status_or_code(
+        &self,
+        account: &str,
+        mine: Option<UserState>,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        if let Some(rec) = self.linked_record(mine).await?
+            && !rec.accounts.is_empty()
+        {
+            return Ok(vec![self.status(&rec)]);
+        }
+        let code = new_code();
+        if let Some(old) = self.store.get_meta(&code_of_key(account)).await? {
+            w.meta
+                .push((code_key(&String::from_utf8_lossy(&old)), None));
+        }
+        let entry = CodeEntry {
+            account: account.to_string(),
+            expires: now + CODE_LIFE,
+        };
+        w.meta.push((
+            code_key(&code),
+            Some(serde_json::to_vec(&entry).unwrap_or_default()),
+        ));
+        w.meta
+            .push((code_of_key(account), Some(code.as_bytes().to_vec())));
+        let shown = records::show_code(&code);
+        let mut m = Message::private()
+            .title(self.catalog.t("link.code_title"))
+            .para(self.catalog.tf("link.code", &[("code", &shown)]));
+        // The deep link opens Telegram with the code filled in: offered wherever the code was
+        // made except Telegram itself (where the other platform is where it is typed).
+        if records::platform(account) != "telegram"
+            && let Some(bot) = self.setting(TELEGRAM_USERNAME).await?
+        {
+            let url = format!("https://t.me/{bot}?start={DEEP_LINK_PREFIX}{code}");
+            m = m.para(self.catalog.tf("link.code_deep_link", &[("url", &url)]));
+        }
+        Ok(vec![m.para(self.catalog.t("link.code_privacy"))])
+    }
+
+    /// Where a linked person stands: the accounts, where reminders go, and the buttons to
+    /// choose that or to unlink.
+    fn status(&self, rec: &UserState) -> Message {
+        let all = records::accounts(rec);
+        let names: Vec<&str> = all.iter().map(|a| platform_name(a)).collect();
+        let to = match &rec.reminders_to {
+            Some(a) => platform_name(a).to_string(),
+            None => self.catalog.t("link.remind_last").to_string(),
+        };
+        let mut buttons: Vec<Button> = all
+            .iter()
+            .map(|a| Button {
+                label: self
+                    .catalog
+                    .tf("button.link_remind_on", &[("platform", platform_name(a))]),
+                token: format!("{TOKEN}:remind:{a}"),
+            })
+            .collect();
+        buttons.push(Button {
+            label: self.catalog.t("button.link_remind_last").to_string(),
+            token: format!("{TOKEN}:remind:last"),
+        });
+        buttons.push(Button {
+            label: self.catalog.t("button.unlink").to_string(),
+            token: format!("{TOKEN}:unlink"),
+        });
+        Message::private()
+            .title(self.catalog.t("link.status_title"))
+            .para(self.catalog.tf(
+                "link.status",
+                &[("platforms", &names.join(" and ")), ("reminders", &to)],
+            ))
+            .buttons(buttons)
+    }
+
+    /// Counts a wrong code; `Some(message)` when this account has tried too many.
+    async fn too_many_tries(
+        &self,
+        account: &str,
+        wrong: bool,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Option<Message>, StoreError> {
+        let key = tries_key(account);
+        let mut tries: Tries = self
+            .store
+            .get_meta(&key)
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        if tries
+            .since
+            .is_none_or(|s| now.duration_since(s) >= TRY_WINDOW)
+        {
+            tries = Tries {
+                count: 0,
+                since: Some(now),
+            };
+        }
+        if tries.count >= MAX_TRIES {
+            let left = TRY_WINDOW - now.duration_since(tries.since.unwrap_or(now));
+            let minutes = (left.as_secs() + 59) / 60;
+            return Ok(Some(self.say_f(
+                "link.too_many",
+                &[("minutes", &minutes.max(1).to_string())],
+            )));
+        }
+        if wrong {
+            tries.count += 1;
+            w.meta
+                .push((key, Some(serde_json::to_vec(&tries).unwrap_or_default())));
+        }
+        Ok(None)
+    }
+
+    /// `/link CODE`: links this account with the one that made the code.
+    async fn redeem(
+        &self,
+        account: &str,
+        mine: Option<UserState>,
+        text: &str,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        if let Some(m) = self.too_many_tries(account, false, w, now).await? {
+            return Ok(vec![m]);
+        }
+        if let Some(rec) = self.linked_record(mine.clone()).await?
+            && !rec.accounts.is_empty()
+        {
+            let others: Vec<&str> = records::accounts(&rec)
+                .iter()
+                .filter(|a| a.as_str() != account)
+                .map(|a| platform_name(a))
+                .collect();
+            return Ok(vec![self.say_f(
+                "link.already_linked",
+                &[("platforms", &others.join(" and "))],
+            )]);
+        }
+        let Some(code) = records::parse_code(text) else {
+            self.too_many_tries(account, true, w, now).await?;
+            return Ok(vec![self.say("link.malformed")]);
+        };
+        let entry: Option<CodeEntry> = self
+            .store
+            .get_meta(&code_key(&code))
+            .await?
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        let Some(entry) = entry.filter(|e| e.expires > now) else {
+            self.too_many_tries(account, true, w, now).await?;
+            return Ok(vec![self.say("link.unknown_code")]);
+        };
+        if entry.account == account {
+            return Ok(vec![self.say("link.own_code")]);
+        }
+        if records::platform(&entry.account) == records::platform(account) {
+            return Ok(vec![self.say_f(
+                "link.same_platform",
+                &[("platform", platform_name(account))],
+            )]);
+        }
+        let Some(other) = self.lock_other(&entry.account).await? else {
+            return Ok(vec![self.say("link.busy")]);
+        };
+        let result = self
+            .join(account, mine, &entry.account, &code, w, now)
+            .await;
+        self.unlock_other(other);
+        result
+    }
+
+    /// The link itself, both turns held: `home` (who made the code) keeps the record, and
+    /// `account`'s record is merged into it and becomes a stub pointing there.
+    async fn join(
+        &self,
+        account: &str,
+        mine: Option<UserState>,
+        home_key: &str,
+        code: &str,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        let home = self.store.get_user(home_key).await?;
+        let home = match home {
+            // The maker was linked elsewhere since making the code (or forgotten).
+            Some(h) if h.linked_to.is_some() => return Ok(vec![self.say("link.unknown_code")]),
+            Some(h) => h,
+            None if self.tombstoned(home_key).await? => {
+                return Ok(vec![self.say("link.unknown_code")]);
+            }
+            None => UserState::new(home_key),
+        };
+        if home
+            .accounts
+            .iter()
+            .any(|a| records::platform(a) == records::platform(account))
+        {
+            return Ok(vec![self.say_f(
+                "link.same_platform",
+                &[("platform", platform_name(account))],
+            )]);
+        }
+        let mut mine = mine.unwrap_or_else(|| UserState::new(account));
+        if mine.created.is_none() {
+            mine.created = Some(now);
+        }
+        let (mut merged, said) = records::merge(&home, &mine, now);
+        merged.welcomed = true;
+        // The due index follows the records: the account's entries go, the merged record's
+        // come.
+        let before: std::collections::BTreeSet<DueEntry> = super::due_entries(&home)
+            .into_iter()
+            .chain(super::due_entries(&mine))
+            .collect();
+        let after = super::due_entries(&merged);
+        w.due_delete.extend(before.difference(&after).cloned());
+        w.due_put.extend(after.difference(&before).cloned());
+        w.users.push(merged);
+        w.users.push(records::stub(account, home_key, now));
+        w.meta.push((code_key(code), None));
+        w.meta.push((code_of_key(home_key), None));
+        w.meta.push((tries_key(account), None));
+        if self.tombstoned(account).await? {
+            w.meta.push((super::forget::tombstone_key(account), None));
+        }
+        let here = platform_name(account);
+        let there = platform_name(home_key);
+        let mut m = Message::private()
+            .title(self.catalog.t("link.done_title"))
+            .para(
+                self.catalog
+                    .tf("link.done", &[("here", here), ("there", there)]),
+            );
+        let brought = said.reflections + said.actions + said.notes + said.reminders;
+        if brought > 0 {
+            m = m.para(self.catalog.tf(
+                "link.merged",
+                &[
+                    ("here", here),
+                    ("reflections", &said.reflections.to_string()),
+                    ("actions", &said.actions.to_string()),
+                    ("notes", &said.notes.to_string()),
+                    ("reminders", &said.reminders.to_string()),
+                ],
+            ));
+        }
+        if !said.settings_kept.is_empty() {
+            let names: Vec<String> = said
+                .settings_kept
+                .iter()
+                .map(|s| self.catalog.t(&format!("link.setting_{s}")).to_string())
+                .collect();
+            m = m.para(self.catalog.tf(
+                "link.settings_kept",
+                &[("settings", &names.join(", ")), ("there", there)],
+            ));
+        }
+        m = m
+            .para(self.catalog.t("link.done_after"))
+            .buttons(vec![Button {
+                label: self.catalog.t("button.link_status").to_string(),
+                token: format!("{TOKEN}:status"),
+            }]);
+        self.wake.notify_one();
+        Ok(vec![m])
+    }
+
+    /// `/unlink`: which account keeps everything.
+    async fn ask_unlink(&self, mine: Option<UserState>) -> Result<Vec<Message>, StoreError> {
+        let Some(rec) = self
+            .linked_record(mine)
+            .await?
+            .filter(|r| !r.accounts.is_empty())
+        else {
+            return Ok(vec![self.say("link.not_linked")]);
+        };
+        let mut buttons: Vec<Button> = records::accounts(&rec)
+            .iter()
+            .map(|a| Button {
+                label: self
+                    .catalog
+                    .tf("button.unlink_keep", &[("platform", platform_name(a))]),
+                token: format!("{TOKEN}:keep:{a}"),
+            })
+            .collect();
+        buttons.push(Button {
+            label: self.catalog.t("button.cancel").to_string(),
+            token: format!("{TOKEN}:cancel"),
+        });
+        Ok(vec![
+            Message::private()
+                .title(self.catalog.t("link.unlink_title"))
+                .para(self.catalog.t("link.unlink_ask"))
+                .buttons(buttons),
+        ])
+    }
+
+    /// The unlink itself: the record moves to `keep` (if it is not there already), every
+    /// other account starts afresh. Every account's turn is held meanwhile.
+    async fn unlink(
+        &self,
+        account: &str,
+        mine: Option<UserState>,
+        keep: &str,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        let person = match &mine {
+            Some(UserState {
+                linked_to: Some(p), ..
+            }) => p.clone(),
+            _ => account.to_string(),
+        };
+        let mut others = Vec::new();
+        if person != account {
+            match self.lock_other(&person).await? {
+                Some(o) => others.push(o),
+                None => return Ok(vec![self.say("link.busy")]),
+            }
+        }
+        let result = async {
+            let Some(rec) = self
+                .store
+                .get_user(&person)
+                .await?
+                .filter(|r| !r.accounts.is_empty())
+            else {
+                return Ok(vec![self.say("link.not_linked")]);
+            };
+            let all = records::accounts(&rec);
+            if !all.iter().any(|a| a == keep) {
+                return Ok(vec![self.say("link.not_linked")]);
+            }
+            for a in &all {
+                if a != account && a != &person {
+                    match self.lock_other(a).await? {
+                        Some(o) => others.push(o),
+                        None => return Ok(vec![self.say("link.busy")]),
+                    }
+                }
+            }
+            let (kept, fresh) = records::split(&rec, keep, now);
+            let before = super::due_entries(&rec);
+            let after = super::due_entries(&kept);
+            w.due_delete.extend(before.difference(&after).cloned());
+            w.due_put.extend(after.difference(&before).cloned());
+            w.delete_users.extend(fresh.iter().cloned());
+            w.users.push(kept);
+            let fresh_names: Vec<&str> = fresh.iter().map(|a| platform_name(a)).collect();
+            Ok(vec![
+                Message::private()
+                    .title(self.catalog.t("link.unlinked_title"))
+                    .para(self.catalog.tf(
+                        "link.unlinked",
+                        &[
+                            ("kept", platform_name(keep)),
+                            ("fresh", &fresh_names.join(" and ")),
+                        ],
+                    )),
+            ])
+        }
+        .await;
+        for o in others {
+            self.unlock_other(o);
+        }
+        result
+    }
+
+    /// Chooses where a linked person's reminders go.
+    async fn remind_to(
+        &self,
+        account: &str,
+        mine: Option<UserState>,
+        to: Option<String>,
+        w: &mut Write,
+        now: Timestamp,
+    ) -> Result<Vec<Message>, StoreError> {
+        let person = match &mine {
+            Some(UserState {
+                linked_to: Some(p), ..
+            }) => p.clone(),
+            _ => account.to_string(),
+        };
+        let other = if person != account {
+            match self.lock_other(&person).await? {
+                Some(o) => Some(o),
+                None => return Ok(vec![self.say("link.busy")]),
+            }
+        } else {
+            None
+        };
+        let result = async {
+            let Some(mut rec) = self
+                .store
+                .get_user(&person)
+                .await?
+                .filter(|r| !r.accounts.is_empty())
+            else {
+                return Ok(vec![self.say("link.not_linked")]);
+            };
+            if let Some(a) = &to
+                && !records::accounts(&rec).contains(a)
+            {
+                return Ok(vec![self.say("link.not_linked")]);
+            }
+            let said = match &to {
+                Some(a) => self
+                    .catalog
+                    .tf("link.remind_set", &[("platform", platform_name(a))]),
+                None => self.catalog.t("link.remind_set_last").to_string(),
+            };
+            rec.reminders_to = to;
+            rec.updated = Some(now);
+            w.users.push(rec);
+            Ok(vec![Message::private().para(said)])
+        }
+        .await;
+        if let Some(o) = other {
+            self.unlock_other(o);
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_read_from_commands_links_and_buttons() {
+        let t = |s: &str| request(&Input::Text(s.into()));
+        assert_eq!(t("/link"), Some(Request::Link));
+        assert_eq!(
+            t("/link abcd-2345"),
+            Some(Request::Redeem("abcd-2345".into()))
+        );
+        assert_eq!(
+            t("/link@lensbot ABCD2345"),
+            Some(Request::Redeem("ABCD2345".into()))
+        );
+        assert_eq!(
+            t("/start link-ABCD2345"),
+            Some(Request::Redeem("ABCD2345".into()))
+        );
+        assert_eq!(t("/start"), None);
+        assert_eq!(t("/unlink"), Some(Request::Unlink));
+        assert_eq!(t("/linked"), None);
+        let b = |s: &str| request(&Input::Button(s.into()));
+        assert_eq!(
+            b("lk:keep:discord:2"),
+            Some(Request::Keep("discord:2".into()))
+        );
+        assert_eq!(b("lk:remind:last"), Some(Request::RemindTo(None)));
+        assert_eq!(
+            b("lk:remind:telegram:1"),
+            Some(Request::RemindTo(Some("telegram:1".into())))
+        );
+        assert_eq!(b("12:lens"), None);
+    }
+
+    #[test]
+    fn codes_are_well_formed_and_differ() {
+        let a = new_code();
+        let b = new_code();
+        assert!(records::parse_code(&a).is_some(), "{a}");
+        assert_ne!(a, b);
+    }
+}
