@@ -53,6 +53,8 @@ pub async fn run(
     } else {
         MAX_SLEEP
     };
+    // Taken before the first look, so a reminder added during it wakes the next sleep.
+    let mut changes = session.reminder_changes();
     loop {
         let now = session.now();
         if let Err(e) = session.enqueue_due(now, accepts.as_ref()).await {
@@ -95,7 +97,7 @@ pub async fn run(
                 return;
             }
             _ = tokio::time::sleep(sleep) => {}
-            _ = session.reminders_changed() => {}
+            _ = session.reminders_changed(&mut changes) => {}
         }
     }
 }

@@ -102,7 +102,9 @@ pub struct Session {
     catalog: Arc<Catalog>,
     store: Arc<dyn Store>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    wake: tokio::sync::Notify,
+    /// Counts changes to the due index made here (and moves of a manual clock): every
+    /// scheduler in the process (one per platform) sees each, none is missed.
+    wake: tokio::sync::watch::Sender<u64>,
     /// Every turn holds this for reading; [`Session::drain`] takes it for writing, so it waits
     /// for the turns in flight.
     gate: tokio::sync::RwLock<()>,
@@ -187,7 +189,7 @@ impl Session {
             catalog,
             store,
             locks: Mutex::new(HashMap::new()),
-            wake: tokio::sync::Notify::new(),
+            wake: tokio::sync::watch::Sender::new(0),
             gate: tokio::sync::RwLock::new(()),
             clock: None,
             commits: Mutex::new(Commits::default()),
@@ -288,7 +290,7 @@ impl Session {
     pub fn set_now(&self, now: Timestamp) {
         if let Some(c) = &self.clock {
             *c.lock().unwrap_or_else(|p| p.into_inner()) = now;
-            self.wake.notify_one();
+            self.poke_scheduler();
         }
     }
 
@@ -297,11 +299,24 @@ impl Session {
         let _all = self.gate.write().await;
     }
 
-    /// Resolves when a turn has added a reminder, or another process sharing the store may have
-    /// ([`Store::changed_elsewhere`]), so the scheduler can look again.
-    pub async fn reminders_changed(&self) {
+    /// Tells every scheduler to look at the due index again.
+    fn poke_scheduler(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// A scheduler's view of the changes to the due index: hold it across its loop and pass
+    /// it to [`Session::reminders_changed`], so a change made while it was busy is not missed.
+    pub fn reminder_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.wake.subscribe()
+    }
+
+    /// Resolves when a turn has added a reminder since `seen` last looked, or another process
+    /// sharing the store may have ([`Store::changed_elsewhere`]), so the scheduler can look
+    /// again. (A `Notify` woke only one of a process's schedulers, so the other platform's
+    /// slept on to its longest sleep.)
+    pub async fn reminders_changed(&self, seen: &mut tokio::sync::watch::Receiver<u64>) {
         tokio::select! {
-            _ = self.wake.notified() => {}
+            _ = seen.changed() => {}
             _ = self.store.changed_elsewhere() => {}
         }
     }
@@ -734,7 +749,7 @@ impl Session {
         self.settle(ev, &turn.messages, &mut w, now).await?;
         self.write(w).await?;
         if added {
-            self.wake.notify_one();
+            self.poke_scheduler();
         }
         Ok(Reply {
             at: crate::logging::describe_at(&turn.state.at),

@@ -114,7 +114,7 @@ impl Session {
             Some(self.encode_challenge(after)?),
         ));
         if new.difference(&old).count() > 0 {
-            self.wake.notify_one();
+            self.poke_scheduler();
         }
         Ok(())
     }
@@ -141,7 +141,7 @@ impl Session {
             )
             .await?;
         if added {
-            self.wake.notify_one();
+            self.poke_scheduler();
         }
         Ok(())
     }

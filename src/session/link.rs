@@ -549,7 +549,7 @@ impl Session {
                 label: self.catalog.t("button.link_status").to_string(),
                 token: format!("{TOKEN}:status"),
             }]);
-        self.wake.notify_one();
+        self.poke_scheduler();
         Ok(vec![m])
     }
 

@@ -234,3 +234,203 @@ async fn unlink_keeps_everything_on_the_chosen_account() {
     assert!(r.record(TG).await.is_none(), "Telegram starts afresh");
     assert!(text(&r.say(TG, "/unlink").await).contains("not linked"));
 }
+
+/// Both adapters over one store, as `serve` runs them, each against its fake.
+#[cfg(all(feature = "telegram", feature = "discord"))]
+mod both_fakes {
+    use super::{code_in, ts};
+    use crate::fake_discord::{self, FakeDiscord};
+    use crate::fake_telegram::{FakeTelegram, button};
+    use crate::helpers::catalog;
+    use lensbot::session::Session;
+    use lensbot::store::{MemoryStore, Store};
+    use lensbot::{discord, telegram};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    const ME_TG: i64 = 2001;
+    const ME_DC: u64 = 3001;
+
+    fn content(v: &Value) -> String {
+        v["content"].as_str().unwrap_or("").to_string()
+    }
+
+    // Proves, through both platforms' fakes: a code made on Telegram links the Discord
+    // account; a lens begun on Telegram continues on Discord where it was left, and the
+    // journal read on Telegram holds what was written on both; a reminder set on Discord
+    // arrives on the platform chosen (Telegram), not on Discord; /forgetme on Discord erases
+    // the person on both. Every request to either fake is checked against its spec elsewhere
+    // (`telegram_spec`, `discord_spec`); here the Discord ones are checked too.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_person_on_telegram_and_discord_is_one() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let session = Arc::new(
+            Session::new(catalog(), store.clone()).with_manual_clock(ts("2026-12-01T10:00:00Z")),
+        );
+        let tg = FakeTelegram::start().await;
+        let dc = FakeDiscord::start().await;
+        let (stop_tg, tg_stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_dc, dc_stopped) = tokio::sync::oneshot::channel::<()>();
+        let tg_task = tokio::spawn(telegram::run(
+            session.clone(),
+            telegram::Config {
+                token: "123456:TEST-TOKEN".into(),
+                api_url: tg.url.clone(),
+                throttle: false,
+                poll_timeout: 1,
+                webhook: None,
+            },
+            async {
+                let _ = tg_stopped.await;
+            },
+        ));
+        let dc_task = tokio::spawn(discord::run(
+            session.clone(),
+            discord::Config {
+                token: "MTAx.FAKE.token".into(),
+                api_url: Some(dc.rest_url.clone()),
+                guild: Some(500),
+                facilitator_role: None,
+            },
+            async {
+                let _ = dc_stopped.await;
+            },
+        ));
+        dc.wait("command registration", |f| {
+            f.calls()
+                .into_iter()
+                .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        })
+        .await;
+
+        // Half a lens on Telegram: one reflection.
+        tg.send_private(ME_TG, "/lens 1");
+        let intro = tg
+            .wait_for_text(ME_TG, "Lens 1: Myself as an individual")
+            .await;
+        tg.press(
+            ME_TG,
+            tg.message_id_of(&intro),
+            &button(&intro, "The whole lens"),
+        );
+        let summary = tg
+            .wait_for_text(ME_TG, "Myself as an individual, awareness")
+            .await;
+        tg.press(ME_TG, tg.message_id_of(&summary), &button(&summary, "Next"));
+        tg.wait_for_text(ME_TG, "question 1 of").await;
+        tg.send_private(ME_TG, "Written on Telegram: the bus routes");
+        tg.wait_for_text(ME_TG, "question 2 of").await;
+
+        // The code, made on Telegram, redeemed on Discord with the slash command.
+        tg.send_private(ME_TG, "/link");
+        let code = code_in(
+            tg.wait_for_text(ME_TG, "Your code is").await["text"]
+                .as_str()
+                .unwrap(),
+        );
+        let t = dc.command(ME_DC, None, "link", &[("code", &code)]);
+        dc.wait_followup(&t, "now linked").await;
+
+        // The rest of the lens on Discord: it continues at question 2.
+        let t = dc.command(ME_DC, None, "continue", &[]);
+        dc.wait_followup(&t, "question 2 of").await;
+        dc.dm(ME_DC, "Written on Discord: the clinic hours");
+        let needle = "question 3 of";
+        dc.wait(&format!("a DM with {needle:?}"), |f| {
+            f.dms_to(ME_DC)
+                .into_iter()
+                .find(|m| content(m).contains(needle))
+        })
+        .await;
+        let person = store.get_user("telegram:2001").await.unwrap().unwrap();
+        let texts: Vec<&str> = person.reflections.iter().map(|r| r.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "Written on Telegram: the bus routes",
+                "Written on Discord: the clinic hours"
+            ]
+        );
+        tg.send_private(ME_TG, "/journal");
+        let journal = tg.wait_for_text(ME_TG, "the clinic hours").await;
+        assert!(content_tg(&journal).contains("the bus routes"));
+
+        // A reminder set on Discord goes where the person chose: Telegram.
+        let t = dc.subcommand(
+            ME_DC,
+            None,
+            "remind",
+            "lens",
+            &[("when", 3, json!("in 20 minutes"))],
+        );
+        dc.wait("the reminder saved", |_| {
+            lensbot::store::wait(store.get_user("telegram:2001"))
+                .ok()
+                .flatten()
+                .filter(|s| s.reminders.len() == 1)
+        })
+        .await;
+        let _ = t;
+        tg.send_private(ME_TG, "/link");
+        let status = tg.wait_for_text(ME_TG, "Reminders go to").await;
+        tg.press(
+            ME_TG,
+            tg.message_id_of(&status),
+            &button(&status, "Reminders on Telegram"),
+        );
+        tg.wait_for_text(ME_TG, "Reminders now go to Telegram")
+            .await;
+        let dms_before = dc.dms_to(ME_DC).len();
+        session.set_now(ts("2026-12-01T10:21:00Z"));
+        tg.wait_for_text(ME_TG, "Time for a few minutes on your lens")
+            .await;
+        assert!(
+            dc.dms_to(ME_DC)[dms_before..]
+                .iter()
+                .all(|m| !content(m).contains("Time for a few minutes")),
+            "the reminder went to Telegram only"
+        );
+
+        // Forget me from Discord erases both.
+        let t = dc.command(ME_DC, None, "forgetme", &[]);
+        let ask = dc.wait_followup(&t, "on every platform you linked").await;
+        let yes = fake_discord::button(&ask, "Yes, delete everything");
+        let t = dc.click(ME_DC, None, &yes, &fake_discord::as_message(&ask));
+        dc.wait_followup(&t, "on every platform").await;
+        assert!(store.get_user("telegram:2001").await.unwrap().is_none());
+        assert!(store.get_user("discord:3001").await.unwrap().is_none());
+
+        crate::telegram_spec::assert_calls_match(&tg);
+        for c in dc.calls() {
+            if let Some(path) = spec_path(&c.method, &c.path) {
+                crate::discord_spec::assert_request(&c.method, path, &c.body);
+            }
+        }
+        let _ = stop_tg.send(());
+        let _ = stop_dc.send(());
+        tg_task.await.unwrap().unwrap();
+        dc_task.await.unwrap().unwrap();
+    }
+
+    /// The spec's path for a request the bot made that carries a JSON body (`None` for the
+    /// gateway's address and other bodiless calls).
+    fn spec_path(method: &str, path: &str) -> Option<&'static str> {
+        use crate::discord_spec::{CALLBACK, COMMANDS, ORIGINAL, WEBHOOK};
+        Some(match method {
+            "POST" if path.ends_with("/callback") => CALLBACK,
+            "POST" if path.starts_with("/webhooks/") => WEBHOOK,
+            "PATCH" if path.ends_with("/@original") => ORIGINAL,
+            "POST" if path == "/users/@me/channels" => "/users/@me/channels",
+            "POST" if path.starts_with("/channels/") && path.ends_with("/messages") => {
+                "/channels/{channel_id}/messages"
+            }
+            "PUT" if path.ends_with("/commands") => COMMANDS,
+            "GET" => return None,
+            _ => panic!("a request this test does not expect: {method} {path}"),
+        })
+    }
+
+    fn content_tg(v: &Value) -> String {
+        v["text"].as_str().unwrap_or("").to_string()
+    }
+}
