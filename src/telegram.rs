@@ -689,6 +689,22 @@ impl Adapter {
         let args = args.trim();
         let cat = self.session.catalog();
         let asked = m.id.0;
+        // A link code typed in a group has been seen by the group: it stops working at once,
+        // so nobody there can join their account to its maker's.
+        if cmd == "link" && !args.is_empty() {
+            let burnt = self.session.burn_link_code(args).await;
+            if let Err(e) = &burnt {
+                tracing::warn!("could not cancel a link code typed in a group: {e}");
+            }
+            let key = match burnt {
+                Ok(true) => "link.burnt_in_group",
+                _ => "telegram_continue_privately",
+            };
+            let said = Message::public().para(cat_t(&self.session, key));
+            return self
+                .post(&ev, groups::in_reply_to(vec![said], m.id.0))
+                .await;
+        }
         let messages = match groups::route(&cmd, args) {
             groups::Route::Challenge => return self.group_challenge(&m, from, args, ev).await,
             groups::Route::About => vec![groups::about(cat)],
@@ -1123,4 +1139,9 @@ pub async fn who_am_i(config: &Config) -> Result<String, TelegramError> {
         .await
         .map_err(|e| TelegramError::GetMe(describe(&e)))?;
     Ok(me.username.clone().unwrap_or_default())
+}
+
+/// A phrase from the session's content.
+fn cat_t(session: &Session, key: &str) -> String {
+    session.catalog().t(key).to_string()
 }

@@ -58,7 +58,9 @@ pub enum Request {
     Keep(String),
     /// Reminders go to this account (`None`: where they wrote last).
     RemindTo(Option<String>),
-    /// The unlink question answered "cancel".
+    /// The redeemer confirmed linking with this code.
+    Confirm(String),
+    /// The unlink question, or the link confirmation, answered "cancel".
     Cancel,
 }
 
@@ -72,6 +74,7 @@ pub fn request(input: &Input) -> Option<Request> {
                 "unlink" => Request::Unlink,
                 "status" => Request::Link,
                 "keep" => Request::Keep(arg.to_string()),
+                "yes" => Request::Confirm(arg.to_string()),
                 "remind" if arg == "last" => Request::RemindTo(None),
                 "remind" => Request::RemindTo(Some(arg.to_string())),
                 "cancel" => Request::Cancel,
@@ -121,6 +124,26 @@ fn code_of_key(account: &str) -> String {
 
 fn tries_key(account: &str) -> String {
     format!("linktries:{account}")
+}
+
+impl Session {
+    /// Cancels a code that was shown where others could read it (typed in a group): true when
+    /// it was a live code. The code stops working at once; its maker makes a new one.
+    pub async fn burn_link_code(&self, text: &str) -> Result<bool, StoreError> {
+        let Some(code) = records::parse_code(text) else {
+            return Ok(false);
+        };
+        let Some(entry) = self.store.get_meta(&code_key(&code)).await? else {
+            return Ok(false);
+        };
+        let mut w = Write::default();
+        w.meta.push((code_key(&code), None));
+        if let Ok(e) = serde_json::from_slice::<CodeEntry>(&entry) {
+            w.meta.push((code_of_key(&e.account), None));
+        }
+        self.write(w).await?;
+        Ok(true)
+    }
 }
 
 /// The metadata writes that drop an account's live code and its count of wrong tries (it is
@@ -244,12 +267,18 @@ impl Session {
         }
         let mut w = Write::default();
         let messages = match req {
+            // The terminal is a local chat for trying the bot, not an account of anyone's.
+            _ if records::platform(account) == "terminal" => vec![self.say("link.needs_session")],
             Request::Link => self.status_or_code(account, mine, &mut w, now).await?,
-            Request::Redeem(text) => self.redeem(account, mine, &text, &mut w, now).await?,
+            Request::Redeem(text) => {
+                self.redeem(account, mine, &text, false, &mut w, now)
+                    .await?
+            }
+            Request::Confirm(code) => self.redeem(account, mine, &code, true, &mut w, now).await?,
             Request::Unlink => self.ask_unlink(mine).await?,
             Request::Keep(keep) => self.unlink(account, mine, &keep, &mut w, now).await?,
             Request::RemindTo(to) => self.remind_to(account, mine, to, &mut w, now).await?,
-            Request::Cancel => vec![self.say("link.unlink_cancelled")],
+            Request::Cancel => vec![self.say("link.cancelled")],
         };
         self.settle(ev, &messages, &mut w, now).await?;
         self.write(w).await?;
@@ -400,12 +429,15 @@ impl Session {
         Ok(None)
     }
 
-    /// `/link CODE`: links this account with the one that made the code.
+    /// `/link CODE`: asks whether to link this account with the one that made the code (so
+    /// nobody is talked into joining their account to a stranger's without being told what
+    /// it means); once `confirmed`, links them.
     async fn redeem(
         &self,
         account: &str,
         mine: Option<UserState>,
         text: &str,
+        confirmed: bool,
         w: &mut Write,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
@@ -446,6 +478,27 @@ impl Session {
                 "link.same_platform",
                 &[("platform", platform_name(account))],
             )]);
+        }
+        if !confirmed {
+            let there = platform_name(&entry.account);
+            return Ok(vec![
+                Message::private()
+                    .title(self.catalog.t("link.confirm_title"))
+                    .para(self.catalog.tf(
+                        "link.confirm",
+                        &[("there", there), ("here", platform_name(account))],
+                    ))
+                    .buttons(vec![
+                        Button {
+                            label: self.catalog.t("button.link_yes").to_string(),
+                            token: format!("{TOKEN}:yes:{code}"),
+                        },
+                        Button {
+                            label: self.catalog.t("button.cancel").to_string(),
+                            token: format!("{TOKEN}:cancel"),
+                        },
+                    ]),
+            ]);
         }
         let Some(other) = self.lock_other(&entry.account).await? else {
             return Ok(vec![self.say("link.busy")]);

@@ -62,6 +62,15 @@ impl Run {
         self.session.set_now(self.now);
     }
 
+    /// `/link CODE` on `user`'s account, and "Yes, link them" when asked: what was said.
+    async fn link(&self, user: &str, code: &str) -> String {
+        let asked = self.say(user, &format!("/link {code}")).await;
+        if !text(&asked).contains("Link these accounts?") {
+            return text(&asked);
+        }
+        text(&self.press(user, &asked, "Yes, link them").await)
+    }
+
     /// A code made with `/link` on `user`'s account, as shown (`ABCD-2345`).
     async fn code(&self, user: &str) -> String {
         code_in(&text(&self.say(user, "/link").await))
@@ -87,23 +96,25 @@ pub(crate) fn code_in(said: &str) -> String {
 async fn codes_run_out_work_once_and_cannot_be_guessed() {
     let mut r = Run::new();
     let code = r.code(TG).await;
-    assert!(text(&r.say(TG, &format!("/link {code}")).await).contains("made on this account"));
+    assert!(r.link(TG, &code).await.contains("made on this account"));
     r.later(11);
-    let late = text(&r.say(DC, &format!("/link {code}")).await);
+    let late = r.link(DC, &code).await;
     assert!(late.contains("not one I know, or it has run out"), "{late}");
     assert!(r.record(TG).await.is_none_or(|s| s.accounts.is_empty()));
 
     // A fresh code works once; a second account cannot use it again.
     let code = r.code(TG).await;
-    let done = text(&r.say(DC, &format!("/link {}", code.to_lowercase())).await);
+    let done = r.link(DC, &code.to_lowercase()).await;
     assert!(done.contains("now linked"), "{done}");
-    let again = text(&r.say("discord:3002", &format!("/link {code}")).await);
+    let again = r.link("discord:3002", &code).await;
     assert!(again.contains("not one I know"), "{again}");
     // An earlier code stops working when a new one is made.
     let first = r.code("telegram:2002").await;
     let second = r.code("telegram:2002").await;
     assert!(
-        text(&r.say("discord:3003", &format!("/link {first}")).await).contains("not one I know")
+        r.link("discord:3003", &first)
+            .await
+            .contains("not one I know")
     );
 
     // Guessing: five wrong codes, then even the right one waits.
@@ -114,10 +125,10 @@ async fn codes_run_out_work_once_and_cannot_be_guessed() {
         "DDDD-DDDD",
         "not a code",
     ] {
-        let said = text(&r.say("discord:3004", &format!("/link {guess}")).await);
+        let said = r.link("discord:3004", guess).await;
         assert!(!said.contains("now linked"), "{said}");
     }
-    let refused = text(&r.say("discord:3004", &format!("/link {second}")).await);
+    let refused = r.link("discord:3004", &second).await;
     assert!(refused.contains("Too many codes"), "{refused}");
     assert!(
         r.record("telegram:2002")
@@ -126,8 +137,26 @@ async fn codes_run_out_work_once_and_cannot_be_guessed() {
     );
     r.later(10);
     let second = r.code("telegram:2002").await;
-    let done = text(&r.say("discord:3004", &format!("/link {second}")).await);
+    let done = r.link("discord:3004", &second).await;
     assert!(done.contains("now linked"), "{done}");
+}
+
+// Proves nobody is linked without being told what it means and saying yes: a code typed is
+// answered with the question, and "Cancel" links nothing (the code still works afterwards).
+#[tokio::test]
+async fn linking_asks_first() {
+    let r = Run::new();
+    let code = r.code(TG).await;
+    let asked = r.say(DC, &format!("/link {code}")).await;
+    let said = text(&asked);
+    assert!(
+        said.contains("Only go on if both accounts are yours"),
+        "{said}"
+    );
+    assert!(r.record(TG).await.is_none_or(|s| s.accounts.is_empty()));
+    assert!(text(&r.press(DC, &asked, "Cancel").await).contains("Nothing changed"));
+    assert!(r.record(DC).await.is_none_or(|s| s.linked_to.is_none()));
+    assert!(r.link(DC, &code).await.contains("now linked"));
 }
 
 // Proves linking two accounts with histories keeps both: reflections and notes from each, the
@@ -140,7 +169,7 @@ async fn linking_two_histories_keeps_both() {
     r.say(DC, "/note written on discord").await;
     r.say(DC, "/note another from discord").await;
     let code = r.code(TG).await;
-    let done = text(&r.say(DC, &format!("/link {code}")).await);
+    let done = r.link(DC, &code).await;
     assert!(done.contains("notes: 2"), "{done}");
     let journal = text(&r.say(TG, "/journal").await);
     for n in [
@@ -162,7 +191,7 @@ async fn linking_two_histories_keeps_both() {
     );
     // Already linked: a second code is refused with a reason.
     let code = r.code("telegram:2009").await;
-    let said = text(&r.say(DC, &format!("/link {code}")).await);
+    let said = r.link(DC, &code).await;
     assert!(said.contains("already linked"), "{said}");
 }
 
@@ -173,7 +202,7 @@ async fn linking_two_histories_keeps_both() {
 async fn two_platforms_at_once_are_one_queue() {
     let r = Run::new();
     let code = r.code(TG).await;
-    r.say(DC, &format!("/link {code}")).await;
+    r.link(DC, &code).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
         let s = r.session.clone();
@@ -200,7 +229,7 @@ async fn forget_me_from_either_account_erases_both() {
         let r = Run::new();
         r.say(TG, "/note private words").await;
         let code = r.code(TG).await;
-        r.say(DC, &format!("/link {code}")).await;
+        r.link(DC, &code).await;
         let ask = r.say(from, "/forgetme").await;
         assert!(
             text(&ask).contains("on every platform you linked"),
@@ -223,7 +252,7 @@ async fn unlink_keeps_everything_on_the_chosen_account() {
     let r = Run::new();
     r.say(TG, "/note kept somewhere").await;
     let code = r.code(TG).await;
-    r.say(DC, &format!("/link {code}")).await;
+    r.link(DC, &code).await;
     let ask = r.say(TG, "/unlink").await;
     let done = r.press(TG, &ask, "Keep everything on Discord").await;
     let said = text(&done);
@@ -255,8 +284,8 @@ mod both_fakes {
         v["content"].as_str().unwrap_or("").to_string()
     }
 
-    // Proves, through both platforms' fakes: a code made on Telegram links the Discord
-    // account; a lens begun on Telegram continues on Discord where it was left, and the
+    // Proves, through both platforms' fakes: a code typed in a Telegram group is cancelled
+    // (the group saw it); a code made on Telegram links the Discord account once confirmed; a lens begun on Telegram continues on Discord where it was left, and the
     // journal read on Telegram holds what was written on both; a reminder set on Discord
     // arrives on the platform chosen (Telegram), not on Discord; /forgetme on Discord erases
     // the person on both. Every request to either fake is checked against its spec elsewhere
@@ -303,6 +332,13 @@ mod both_fakes {
         })
         .await;
 
+        // A code typed in a group is cancelled there and then: the group has seen it.
+        let seen = new_code(&tg).await;
+        tg.send_group(-100500, ME_TG, &format!("/link {seen}"));
+        tg.wait_for_text(-100500, "I have cancelled it").await;
+        let t = dc.command(ME_DC, None, "link", &[("code", &seen)]);
+        dc.wait_followup(&t, "not one I know").await;
+
         // Half a lens on Telegram: one reflection.
         tg.send_private(ME_TG, "/lens 1");
         let intro = tg
@@ -322,13 +358,11 @@ mod both_fakes {
         tg.wait_for_text(ME_TG, "question 2 of").await;
 
         // The code, made on Telegram, redeemed on Discord with the slash command.
-        tg.send_private(ME_TG, "/link");
-        let code = code_in(
-            tg.wait_for_text(ME_TG, "Your code is").await["text"]
-                .as_str()
-                .unwrap(),
-        );
+        let code = new_code(&tg).await;
         let t = dc.command(ME_DC, None, "link", &[("code", &code)]);
+        let asked = dc.wait_followup(&t, "Link these accounts?").await;
+        let yes = fake_discord::button(&asked, "Yes, link them");
+        let t = dc.click(ME_DC, None, &yes, &fake_discord::as_message(&asked));
         dc.wait_followup(&t, "now linked").await;
 
         // The rest of the lens on Discord: it continues at question 2.
@@ -428,6 +462,27 @@ mod both_fakes {
             "GET" => return None,
             _ => panic!("a request this test does not expect: {method} {path}"),
         })
+    }
+
+    /// Sends `/link` on Telegram and reads the new code from the answer.
+    async fn new_code(tg: &FakeTelegram) -> String {
+        let codes = |tg: &FakeTelegram| -> Vec<String> {
+            tg.sent_to(ME_TG)
+                .iter()
+                .map(content_tg)
+                .filter(|t| t.contains("Your code is"))
+                .collect()
+        };
+        let before = codes(tg).len();
+        tg.send_private(ME_TG, "/link");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(t) = codes(tg).get(before) {
+                return code_in(t);
+            }
+            assert!(std::time::Instant::now() < deadline, "no new code");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     fn content_tg(v: &Value) -> String {

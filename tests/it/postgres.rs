@@ -623,6 +623,65 @@ async fn one_persons_turns_through_two_processes_lose_nothing() {
     assert_eq!(got, want, "every note is in the record once");
 }
 
+/// Proves a linked person's turns through two processes, from both platforms at once, lose
+/// nothing: the Discord account's turns take the Telegram record's advisory lock after their
+/// own, so sixty notes (thirty from each account, half through each process) all end up in
+/// the one record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linked_persons_turns_from_two_platforms_and_two_processes_lose_nothing() {
+    let Some(db) = Db::new().await else { return };
+    let db = db.migrated().await;
+    let a = Arc::new(Session::new(catalog(), Arc::new(db.store().await)));
+    let b = Arc::new(Session::new(catalog(), Arc::new(db.store().await)));
+    let said = |ms: &[lensbot::engine::Message]| lensbot::render::plain_all(ms);
+    let made = a
+        .handle("telegram:31", Input::Text("/link".into()), None, a.now())
+        .await
+        .unwrap();
+    let code = crate::linking::code_in(&said(&made.messages));
+    let asked = b
+        .handle(
+            "discord:41",
+            Input::Text(format!("/link {code}")),
+            None,
+            b.now(),
+        )
+        .await
+        .unwrap();
+    let yes = asked.messages[0]
+        .buttons
+        .iter()
+        .find(|x| x.label == "Yes, link them")
+        .expect("the question")
+        .token
+        .clone();
+    let done = b
+        .handle("discord:41", Input::Button(yes), None, b.now())
+        .await
+        .unwrap();
+    assert!(said(&done.messages).contains("now linked"));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let who = if i % 4 < 2 {
+            "telegram:31"
+        } else {
+            "discord:41"
+        };
+        tasks.spawn(async move {
+            let mut ev = Event::new(who, Input::Text(format!("/note number {i}")));
+            ev.id = Some(format!("ln:{i}"));
+            s.handle_event(ev, s.now()).await.unwrap()
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        assert!(!r.unwrap().duplicate);
+    }
+    let st = a.store().get_user("telegram:31").await.unwrap().unwrap();
+    assert_eq!(st.accounts, ["discord:41"]);
+    assert_eq!(st.notes.len(), 60, "every note is in the one record");
+}
+
 /// A sink that records what it was given.
 #[derive(Default)]
 struct Taken(std::sync::Mutex<Vec<(String, u64)>>);
