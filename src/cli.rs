@@ -193,7 +193,15 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
         Command::Export { user, store } => {
             let store = open_plain(&store)?;
             let key = terminal::user_key(&user);
-            match crate::store::wait(store.get_user(&key))? {
+            // An account linked to another record: that record is the person's (`/link`).
+            let held = match crate::store::wait(store.get_user(&key))? {
+                Some(s) => match &s.linked_to {
+                    Some(person) => crate::store::wait(store.get_user(person))?,
+                    None => Some(s),
+                },
+                None => None,
+            };
+            match held {
                 Some(s) => {
                     println!("{}", serde_json::to_string_pretty(&s)?);
                     Ok(0)

@@ -39,7 +39,8 @@
 //! - [`queue`]: a queue per person (or group), drained in order; different people side by side.
 //! - [`session`]: one turn done safely: repeated events ignored (the store's ledger), the new
 //!   state and the reply written in one atomic write, flushed (group commit) before anything
-//!   is sent.
+//!   is sent; one person on several platforms ([`session::link`], with the records' side in
+//!   [`engine::link`]): a linked account's turns take its person's record after its own.
 //! - [`outbox`]: the messages owed, as the store keeps them.
 //! - [`sender`]: drains the outbox through a [`sender::Deliver`] each adapter supplies: a lane
 //!   per recipient, retries with back-off, unreachable people marked.
