@@ -82,6 +82,9 @@ pub async fn run(
                 session.health().store_error("pruning the event ledger", &e);
                 tracing::warn!("pruning the event ledger failed: {e}");
             }
+            if let Err(e) = session.prune_link_codes(now).await {
+                crate::health::log_store_error("dropping link codes that ran out", &e);
+            }
         }
         let sleep = match next_after(&session, now).await {
             Some(t) => Duration::try_from(t.duration_since(session.now()))

@@ -146,6 +146,43 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Drops the codes that ran out unused and the counts of wrong tries whose window has
+    /// passed (the scheduler calls this hourly), so the metadata does not grow with every
+    /// `/link` never redeemed. Returns how many entries went.
+    pub async fn prune_link_codes(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let mut w = Write::default();
+        let keys = self.store.meta_keys().await?;
+        for k in &keys {
+            let Some(value) = self.store.get_meta(k).await? else {
+                continue;
+            };
+            let stale = if k.starts_with("linkcode:") {
+                serde_json::from_slice::<CodeEntry>(&value).map_or(true, |e| e.expires <= now)
+            } else if k.starts_with("linktries:") {
+                serde_json::from_slice::<Tries>(&value).map_or(true, |t| {
+                    t.since.is_none_or(|s| now.duration_since(s) >= TRY_WINDOW)
+                })
+            } else if k.starts_with("linkcodeof:") {
+                let code = String::from_utf8_lossy(&value);
+                self.store
+                    .get_meta(&code_key(&code))
+                    .await?
+                    .and_then(|b| serde_json::from_slice::<CodeEntry>(&b).ok())
+                    .is_none_or(|e| e.expires <= now)
+            } else {
+                false
+            };
+            if stale {
+                w.meta.push((k.clone(), None));
+            }
+        }
+        let n = w.meta.len();
+        self.write(w).await?;
+        Ok(n)
+    }
+}
+
 /// The metadata writes that drop an account's live code and its count of wrong tries (it is
 /// being forgotten).
 pub(super) async fn forget_codes(

@@ -139,6 +139,20 @@ async fn codes_run_out_work_once_and_cannot_be_guessed() {
     let second = r.code("telegram:2002").await;
     let done = r.link("discord:3004", &second).await;
     assert!(done.contains("now linked"), "{done}");
+
+    // Codes never used, and old counts of wrong tries, are dropped by the hourly prune.
+    r.code("telegram:2003").await;
+    r.link("discord:3005", "EEEE-EEEE").await;
+    let link_keys = |keys: Vec<String>| -> Vec<String> {
+        keys.into_iter().filter(|k| k.starts_with("link")).collect()
+    };
+    assert!(!link_keys(r.session.store().meta_keys().await.unwrap()).is_empty());
+    r.later(11);
+    assert!(r.session.prune_link_codes(r.now).await.unwrap() > 0);
+    assert_eq!(
+        link_keys(r.session.store().meta_keys().await.unwrap()),
+        Vec::<String>::new()
+    );
 }
 
 // Proves nobody is linked without being told what it means and saying yes: a code typed is
