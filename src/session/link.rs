@@ -582,8 +582,7 @@ impl Session {
         if mine.created.is_none() {
             mine.created = Some(now);
         }
-        let (mut merged, said) = records::merge(&home, &mine, now);
-        merged.welcomed = true;
+        let (merged, said) = records::merge(&home, &mine, now);
         // The due index follows the records: the account's entries go, the merged record's
         // come.
         let before: std::collections::BTreeSet<DueEntry> = super::due_entries(&home)
