@@ -17,6 +17,7 @@
 
 mod challenges;
 mod forget;
+mod insights;
 mod outgoing;
 mod retention;
 mod unreadable;
@@ -63,6 +64,10 @@ pub struct Event {
     /// with this confirmation (a button the bot showed is taken on trust when none is given):
     /// typed text and deep links are written by anyone.
     pub member_of: Option<String>,
+    /// The community the event came from (`discord:guild:ID`, `telegram:chat:ID`), set by the
+    /// adapters when it was used inside one: the person is then counted in that community's
+    /// insights (see [`crate::insights`]).
+    pub community: Option<String>,
 }
 
 impl Event {
@@ -78,6 +83,7 @@ impl Event {
             answer_button: None,
             opened_at: None,
             member_of: None,
+            community: None,
         }
     }
 }
@@ -618,6 +624,15 @@ impl Session {
         }
         let mydata = matches!(&input, Input::Text(t) if t.trim_start().starts_with("/mydata"));
         let mut turn = engine::step(&self.catalog, &state, input, now);
+        // Counts for community insights (keys and numbers only), from what the step changed.
+        engine::tally::record_turn(
+            &state,
+            &mut turn.state,
+            due_input.is_none(),
+            ev.community.as_deref(),
+            &turn.effects,
+            now,
+        );
         let before = due_entries(&state);
         let mut w = Write::default();
         if turn.effects.contains(&Effect::Forget) {

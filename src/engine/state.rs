@@ -121,6 +121,10 @@ pub struct UserState {
     /// When the person was warned that their data would soon be deleted; cleared by activity.
     #[serde(default)]
     pub retention_warned: Option<Timestamp>,
+    /// Community insights: the communities they used the bot from, monthly counts (never
+    /// text), and whether they opted out of being counted ([`crate::engine::tally`]).
+    #[serde(default, skip_serializing_if = "crate::engine::tally::Tally::is_empty")]
+    pub tally: crate::engine::tally::Tally,
 }
 
 impl UserState {
@@ -159,6 +163,7 @@ impl UserState {
             last_active: None,
             retention_months: None,
             retention_warned: None,
+            tally: Default::default(),
         }
     }
 
