@@ -13,6 +13,9 @@
 //!   their owners told plainly;
 //! - `identifiers`: the identifier guard: a test per kind, the corpus (no miss, the
 //!   false-positive rate), the three choices, every place free text is saved, nothing logged;
+//! - `insights`: community insights: counts for a community of forty built through the
+//!   session, fewer than five hidden, the differencing rule, opting out, challenges, nothing
+//!   personal, the CLI with `--csv`; the Discord and Telegram surfaces are in `insights_platforms`;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `retention`: deletion after a stretch without activity, the warning, the clock reset,
 //!   `/retention`, old records, with the manual clock;
@@ -64,6 +67,7 @@ mod faults;
 mod files;
 mod helpers;
 mod identifiers;
+mod insights;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;
