@@ -361,3 +361,153 @@ async fn the_cli_prints_the_report_and_csv() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("discord:guild:ID"));
 }
+
+/// Proves the Discord surface: `/insights` is registered (valid against the spec, with its
+/// period choices); a member without Manage Server or the facilitator role is refused, and a
+/// DM is told it works inside a server; a manager, and a member with the server's facilitator
+/// role, get the counts ephemerally (text and picture), from people who used the bot in the
+/// server; every follow-up is valid against Discord's OpenAPI spec.
+#[cfg(feature = "discord")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_answers_only_leads_and_only_ephemerally() {
+    use crate::discord::{GUILD, ephemeral, start};
+    use crate::discord_spec::{COMMANDS, WEBHOOK, assert_request};
+    let r = start().await;
+    let f = &r.fake;
+    let put = f
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "PUT" && c.path.ends_with("/commands"))
+        .unwrap();
+    assert_request("PUT", COMMANDS, &put.body);
+    let cmd = put
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "insights");
+    let choices = cmd.unwrap()["options"][0]["choices"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(choices, 4);
+    // Five people use meeting prompts in the server: they are its community now.
+    for uid in 11..16 {
+        let t = f.command(uid, Some(GUILD), "prep", &[("meeting", "team")]);
+        f.wait_followup(&t, "team meeting or huddle").await;
+    }
+    let cat = catalog();
+    let refused = cat.t("insights.refused_discord");
+    let t = f.command(20, Some(GUILD), "insights", &[]);
+    let m = f.wait_followup(&t, refused).await;
+    assert!(ephemeral(&m), "{m}");
+    assert!(ephemeral(&f.callback(&t).unwrap()["data"]));
+    let t = f.command(20, None, "insights", &[]);
+    f.wait_followup(&t, "works inside a server").await;
+    // A manager.
+    f.make_admin(21);
+    let t = f.command(21, Some(GUILD), "insights", &[("period", "month")]);
+    let m = f.wait_followup(&t, "Community insights: this month").await;
+    assert!(ephemeral(&m), "{m}");
+    assert!(ephemeral(&f.callback(&t).unwrap()["data"]));
+    let text = m["content"].as_str().unwrap();
+    assert!(text.contains("Team meeting or huddle 5"), "{text}");
+    assert!(text.contains("People active this month: 5."), "{text}");
+    // The picture follows, ephemeral too.
+    let pic = f
+        .wait("the picture", |f| {
+            f.calls().into_iter().find(|c| {
+                c.path.ends_with(&t) && c.file.as_ref().is_some_and(|x| x.name == "insights.png")
+            })
+        })
+        .await;
+    assert!(ephemeral(&pic.body), "{}", pic.body);
+    // A member with the server's facilitator role (chosen with /challenge role).
+    r.store
+        .put_meta(&format!("discord-facilitator-role/{GUILD}"), b"4242")
+        .await
+        .unwrap();
+    f.give_role(22, 4242);
+    let t = f.command(22, Some(GUILD), "insights", &[]);
+    f.wait_followup(&t, "Community insights: the last 3 months")
+        .await;
+    // Every follow-up without a file fits the spec. (serenity numbers an upload's attachment
+    // id, `"id": 0`, where the spec has a string: the same for every file lensbot sends.)
+    for c in f.calls() {
+        if c.method == "POST" && c.path.starts_with("/webhooks/") && c.file.is_none() {
+            assert_request("POST", WEBHOOK, &c.body);
+        }
+    }
+    r.stop().await.unwrap();
+}
+
+/// Proves the Telegram surface: a non-admin's `/insights` in a group is refused there; an
+/// admin's gets the counts privately (text and picture), with only "sent to you privately" in
+/// the group and no counts there at all; an admin who never started the bot is told in the
+/// group to start it privately, and nothing is sent to them; `/insights` in a private chat
+/// says to send it in the group. Every request is checked against the Bot API spec.
+#[cfg(feature = "telegram")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_sends_counts_privately_to_admins_only() {
+    use crate::telegram::start;
+    let r = start().await;
+    let f = &r.fake;
+    let group: i64 = -100_777;
+    let cat = catalog();
+    // The admin and five members start privately, use a meeting prompt, then a command in the
+    // group (which makes them its members).
+    f.make_admin(10);
+    for uid in [10, 31, 32, 33, 34, 35] {
+        f.send_private(uid, "/start");
+        f.wait_for_text(uid, "Your privacy").await;
+        f.send_private(uid, "/prep team");
+        f.wait_for_text(uid, "team meeting or huddle").await;
+    }
+    for uid in [31, 32, 33, 34, 35] {
+        f.send_group(group, uid, "/help");
+    }
+    // Wait until all five are members of the group's community.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let key = format!("telegram:chat:{group}");
+    loop {
+        let mut members = 0;
+        for uid in [31, 32, 33, 34, 35] {
+            let st = r.store.get_user(&format!("telegram:{uid}")).await.unwrap();
+            members += usize::from(st.is_some_and(|s| s.tally.communities.contains_key(&key)));
+        }
+        if members == 5 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{members} of 5 noted");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    f.send_group(group, 31, "/insights");
+    f.wait_for_text(group, cat.t("insights.refused_telegram"))
+        .await;
+    f.send_private(31, "/insights");
+    f.wait_for_text(31, "Send /insights in the group").await;
+    f.send_group(group, 10, "/insights 3");
+    let dm = f
+        .wait_for_text(10, "Community insights: the last 3 months")
+        .await;
+    let text = dm["text"].as_str().unwrap();
+    // The five members, and the admin, who has now used the bot from the group too.
+    assert!(text.contains("Team meeting or huddle 6"), "{text}");
+    assert!(text.contains("People active this month: 6."), "{text}");
+    f.wait_for_file(10, "sendPhoto", "insights").await;
+    f.wait_for_text(group, "to you privately").await;
+    // An admin who never started the bot.
+    f.make_admin(12);
+    f.send_group(group, 12, "/insights");
+    f.wait_for_text(group, "open a private chat with me").await;
+    for m in f.sent_to(group) {
+        let t = m["text"].as_str().unwrap_or("");
+        assert!(
+            !t.contains("Community insights") && !t.contains("People active"),
+            "counts in the group: {t}"
+        );
+    }
+    assert!(f.sent_to(12).is_empty(), "nothing can reach 12 privately");
+    crate::telegram_spec::assert_calls_match(f);
+    r.stop().await.unwrap();
+}
