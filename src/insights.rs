@@ -188,6 +188,9 @@ impl Report {
     }
 }
 
+/// What one person did in one month, for a count of things.
+type Count = fn(&MonthTally) -> u64;
+
 /// Whether a figure counts people, or things people did.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -392,7 +395,7 @@ pub fn compute(
             push("cell_done", cell, done.shown(whole));
         }
     }
-    let things: [(&'static str, fn(&MonthTally) -> u64); 3] = [
+    let things: [(&'static str, Count); 3] = [
         ("reflections", |t| u64::from(t.reflections)),
         ("actions_committed", |t| u64::from(t.committed)),
         ("actions_done", |t| u64::from(t.actions_done)),
@@ -500,11 +503,9 @@ fn challenge_figures(
             done += m.checkins.iter().filter(|s| m.sent.contains(s)).count() as u64;
         }
     }
-    let rate = if sent == 0 {
-        Shown::None
-    } else {
-        Shown::Percent((done * 100 + sent / 2) / sent)
-    };
+    let rate = (done * 100 + sent / 2)
+        .checked_div(sent)
+        .map_or(Shown::None, Shown::Percent);
     vec![
         Figure {
             id: "challenges_run",
