@@ -600,6 +600,8 @@ pub const KEYS: &[(&str, &[&str])] = &[
     // Community insights and membership (issue 18, parts 2 and 3).
     ("cmd.insights", &[]),
     ("privacy_counts", &[]),
+    ("mydata_tally", &[]),
+    ("help_insights", &[]),
     ("settings.counted", &["value"]),
     ("settings.counted_yes", &[]),
     ("settings.counted_no", &[]),
