@@ -99,7 +99,7 @@ pub struct Picture {
     /// Lines of counts under the grid (reflections, actions, a challenge streak).
     pub counts: Vec<String>,
     /// Words shown in each cell in place of its state's word, row by row (a community's
-    /// "started / finished" counts, [`crate::insights::render::picture`]); empty for a
+    /// "started / finished" counts, `insights::render::picture`); empty for a
     /// person's own progress.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub figures: Vec<Vec<String>>,

@@ -3,7 +3,7 @@
 //! any text: a cell key (`lens-3/action`), a meeting type id, a number.
 //!
 //! The cells have no dates and meeting prompts shown are not kept elsewhere, so a network
-//! lead's per-period view ([`crate::insights`]) needs its own tally, recorded as turns happen:
+//! lead's per-period view (the `insights` module) needs its own tally, recorded as turns happen:
 //! [`record_turn`] compares the person's state before and after a step (cells raised,
 //! reflections and actions added, actions marked done) and reads the step's
 //! [`Effect::MeetingPrompt`]s, so the engine's flows stay as they are. Records from before the

@@ -6,7 +6,7 @@
 //!
 //! tiny-skia fills the shapes; ab_glyph rasterises the text in the embedded DejaVu Sans.
 //!
-//! A community's insights use the same picture ([`crate::insights::render::picture`]): each
+//! A community's insights use the same picture (`insights::render::picture`): each
 //! cell then shows its counts ("12 / 8", started / finished) in place of the state's word.
 
 use super::{FileError, font, width, wrap};
