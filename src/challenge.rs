@@ -78,6 +78,12 @@ pub struct Challenge {
     /// Set once it has ended.
     #[serde(default)]
     pub ended: Option<Ended>,
+    /// The community it runs in, when the group is part of a larger one (a Discord channel's
+    /// server, `discord:guild:ID`): set by the session from the command that started it, so
+    /// community insights count it (`insights`). A Telegram group is its own
+    /// community and needs none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community: Option<String>,
 }
 
 /// A run of consecutive steps from a date.

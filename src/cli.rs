@@ -1,6 +1,6 @@
 //! The command line: arguments parsed by clap (declared in `cli/args.rs`) into a validated
 //! [`Command`], then run; the command bodies are here, but `serve` and `health`, which are in
-//! `cli/serve.rs`.
+//! `cli/serve.rs`, and `insights`, in `cli/insights.rs`.
 
 use crate::content::{self, Severity, check};
 use crate::session::Session;
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 mod args;
+mod insights;
 mod serve;
 pub use args::{Cli, Command, StoreArgs, TelegramCommand, parse};
 
@@ -211,6 +212,17 @@ pub fn run(cmd: Command) -> Result<i32, Box<dyn std::error::Error>> {
                     Ok(1)
                 }
             }
+        }
+        Command::Insights {
+            community,
+            period,
+            csv,
+            store,
+            dialogues,
+        } => {
+            let catalog = load_catalog(dialogues.as_deref())?;
+            let store = open_plain(&store)?;
+            insights::run(catalog, store, &community, period, csv)
         }
         Command::Forget { user, store } => {
             // The same path as `/forgetme`: challenges, due entries, the record, a tombstone,

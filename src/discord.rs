@@ -376,6 +376,11 @@ enum Route {
         /// Answered only to the person (a facilitator word from someone who may not).
         private: bool,
     },
+    /// `/insights`: the server's counts, for its managers and facilitators.
+    Insights {
+        /// Whether the person may see them (`None` outside a server).
+        allowed: Option<bool>,
+    },
     /// `/challenge role …`: a server's facilitator role.
     Role {
         /// Whether the person manages the server.
@@ -392,6 +397,7 @@ impl Route {
             Route::Turn { public, .. } => in_server && !public,
             Route::Group { private, .. } => *private,
             Route::Role { change, .. } => change.is_none(),
+            Route::Insights { .. } => true,
         }
     }
 }
@@ -436,6 +442,7 @@ impl Handler {
                 private,
             } => self.group_challenge(&cmd, &args, admin, private).await,
             Route::Role { manager, change } => self.set_server_role(&cmd, manager, change).await,
+            Route::Insights { allowed } => self.insights(&cmd, allowed).await,
         }
     }
 
@@ -444,6 +451,13 @@ impl Handler {
         let in_server = cmd.guild_id.is_some();
         let name = cmd.data.name.as_str();
         let mut text = commands::text(&cmd.data);
+        if name == commands::SERVER_COMMANDS[0] {
+            let allowed = match in_server {
+                true => Some(self.may_see_insights(cmd).await),
+                false => None,
+            };
+            return Route::Insights { allowed };
+        }
         if in_server && name == "challenge" {
             let args = text
                 .split_once(' ')
@@ -490,7 +504,11 @@ impl Handler {
                 &cmd.channel_id.get().to_string(),
             ));
         }
+        ev.community = community(cmd.guild_id);
         if public {
+            if let Some(c) = &ev.community {
+                self.session.note_community(&user, c).await;
+            }
             let public = engine::public_lookup(
                 self.session.catalog(),
                 &user,
@@ -581,6 +599,7 @@ impl Handler {
             ));
         }
         ev.id = Some(format!("dc:i:{}", c.id.get()));
+        ev.community = community(c.guild_id);
         ev.to = Some(if challenge_button {
             hook(&user, &c.token, in_server)
         } else {
@@ -612,6 +631,7 @@ impl Handler {
         ev.id = Some(format!("dc:i:{}", m.id.get()));
         ev.inbox = Some(crate::inbox::key(SOURCE, m.id.get()));
         ev.to = Some(hook(&user, &m.token, true));
+        ev.community = community(m.guild_id);
         // A box whose step cannot be read is stale whatever the person's step.
         ev.opened_at = Some(opened_at.unwrap_or(u64::MAX));
         self.turn(self.in_server(ev, in_server)).await;
@@ -666,6 +686,29 @@ impl Handler {
             .flatten()
             .any(|r| member.roles.iter().any(|x| x.get() == r));
         manages(cmd) || by_role
+    }
+
+    /// Whether the person may see the server's insights: Manage Server (or Administrator), or
+    /// the server's facilitator role (the one `/challenge role` chose, or the configured one).
+    /// Manage Channels, enough to facilitate a channel's challenge, is not enough here.
+    async fn may_see_insights(&self, cmd: &CommandInteraction) -> bool {
+        let Some(member) = cmd.member.as_ref() else {
+            return false;
+        };
+        let manager = member
+            .permissions
+            .is_some_and(|p| p.administrator() || p.manage_guild());
+        if manager {
+            return true;
+        }
+        let server_role = match cmd.guild_id {
+            Some(g) => self.server_role(g.get()).await,
+            None => None,
+        };
+        [self.facilitator_role, server_role]
+            .into_iter()
+            .flatten()
+            .any(|r| member.roles.iter().any(|x| x.get() == r))
     }
 
     /// The facilitator role a server chose with `/challenge role`, if any.
@@ -734,6 +777,27 @@ impl Handler {
         }
     }
 
+    /// `/insights [period]`, once acknowledged (ephemerally): the server's counts for a
+    /// member who manages it or has its facilitator role; a refusal for anyone else; in a DM,
+    /// that it works inside a server.
+    async fn insights(&self, cmd: &CommandInteraction, allowed: Option<bool>) {
+        let cat = self.session.catalog();
+        let messages = match (allowed, cmd.guild_id) {
+            (Some(true), Some(guild)) => {
+                let text = commands::text(&cmd.data);
+                let arg = text.split_once(' ').map(|(_, a)| a).unwrap_or("");
+                let period =
+                    crate::insights::Period::parse(arg).unwrap_or(crate::insights::Period::Months3);
+                let key = format!("{COMMUNITY_PREFIX}{}", guild.get());
+                tracing::info!(platform = "discord", "insights shown to a server's lead");
+                self.session.insights_messages(&key, period).await
+            }
+            (Some(_), _) => vec![Message::private().para(cat.t("insights.refused_discord"))],
+            (None, _) => vec![Message::private().para(cat.t("insights.server_only"))],
+        };
+        self.answer_command(cmd, messages, true).await;
+    }
+
     /// `/challenge …` in a server channel, once acknowledged: the channel's challenge.
     /// Facilitator commands are answered in the channel (a refusal only to the person who
     /// asked). The group is named by its channel and its server.
@@ -770,6 +834,10 @@ impl Handler {
         let mut ev = Event::new(&actor.user, Input::Text(String::new()));
         ev.id = Some(format!("dc:i:{}", cmd.id.get()));
         ev.to = Some(hook(&actor.user, &cmd.token, private));
+        ev.community = community(cmd.guild_id);
+        if let Some(c) = &ev.community {
+            self.session.note_community(&actor.user, c).await;
+        }
         self.session.group_answer(&group, &actor, args, &ev).await;
     }
 
@@ -825,6 +893,14 @@ const MEMBER_WORDS: [&str; 7] = ["join", "leave", "name", "today", "prompt", "me
 const FACILITATOR_WORDS: [&str; 7] = [
     "start", "pause", "resume", "skip", "end", "stop", "takeover",
 ];
+
+/// A server's community key prefix (`discord:guild:ID`), for community insights.
+pub const COMMUNITY_PREFIX: &str = "discord:guild:";
+
+/// The community an interaction came from: its server, if any.
+fn community(guild: Option<GuildId>) -> Option<String> {
+    guild.map(|g| format!("{COMMUNITY_PREFIX}{}", g.get()))
+}
 
 /// The store's metadata key prefix for a server's facilitator role.
 const ROLE_KEY: &str = "discord-facilitator-role/";

@@ -13,7 +13,8 @@
 //! 09:25", DST-correct), [`zones`] (time-zone names), [`identifiers`] (what in free text could
 //! identify a patient or colleague) with [`guard`] (asking before such text is saved), and
 //! [`retention`] (deleting data after a stretch without activity, with a warning first) and
-//! [`settings`] (every setting in one menu, each changed through its own flow).
+//! [`settings`] (every setting in one menu, each changed through its own flow), and [`tally`]
+//! (what a record keeps for community insights: communities and monthly counts, never text).
 //!
 //! Buttons carry `STEP:ACTION` tokens. The step is bumped whenever the person's position
 //! changes, so a button pressed from an older message is recognised as stale and answered with
@@ -36,6 +37,7 @@ pub mod remind;
 pub mod retention;
 pub mod settings;
 pub mod state;
+pub mod tally;
 pub mod text;
 pub mod walk;
 pub mod when;
@@ -77,6 +79,11 @@ pub enum Effect {
         group: String,
         /// The step.
         step: u32,
+    },
+    /// A meeting prompt was shown (counted, by meeting type, for community insights).
+    MeetingPrompt {
+        /// Meeting type id.
+        meeting: String,
     },
 }
 
@@ -350,7 +357,8 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
         ctx.st.welcomed = true;
         let notice = Message::private()
             .title(ctx.t("privacy_title"))
-            .para(ctx.t("privacy_notice"));
+            .para(ctx.t("privacy_notice"))
+            .para(ctx.t("privacy_counts"));
         ctx.out.insert(0, notice);
     }
     finish(ctx, &before_at, state, from_person)
@@ -519,6 +527,7 @@ fn act(ctx: &mut Ctx<'_>, action: &str) {
         "quietmenu" => settings::ask_quiet(ctx),
         "quiet" => settings::set_quiet(ctx, arg),
         "retmenu" => retention::command(ctx, ""),
+        "counted" => settings::set_counted(ctx, arg),
         crate::challenge::NAMES_TOKEN => settings::names_typed(ctx),
         _ => walk::act(ctx, verb, arg),
     }

@@ -34,6 +34,9 @@
 //!   destroying the key.
 //! - [`challenge`]: peer-group reflection challenges (plans, facilitator commands, digests,
 //!   check-ins and streaks), pure like the engine; the session keeps one record per group.
+//! - [`insights`]: a network lead's view of a community (`/insights`, `lensbot insights`):
+//!   counts from people's monthly tallies and the challenge records, never text, names or
+//!   ids; fewer than five people hidden, and numbers that could be differenced withheld.
 //! - [`inbox`]: platform events kept durable from arrival until their turn is saved
 //!   (copies of an event are recognised exactly by the store's ledger of applied events).
 //! - [`queue`]: a queue per person (or group), drained in order; different people side by side.
@@ -78,6 +81,7 @@ pub mod files;
 pub mod health;
 pub mod http_server;
 pub mod inbox;
+pub mod insights;
 pub mod logging;
 pub mod outbox;
 pub mod queue;

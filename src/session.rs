@@ -17,6 +17,7 @@
 
 mod challenges;
 mod forget;
+mod insights;
 pub mod link;
 mod outgoing;
 mod retention;
@@ -64,6 +65,10 @@ pub struct Event {
     /// with this confirmation (a button the bot showed is taken on trust when none is given):
     /// typed text and deep links are written by anyone.
     pub member_of: Option<String>,
+    /// The community the event came from (`discord:guild:ID`, `telegram:chat:ID`), set by the
+    /// adapters when it was used inside one: the person is then counted in that community's
+    /// insights (see [`crate::insights`]).
+    pub community: Option<String>,
 }
 
 impl Event {
@@ -79,6 +84,7 @@ impl Event {
             answer_button: None,
             opened_at: None,
             member_of: None,
+            community: None,
         }
     }
 }
@@ -695,6 +701,15 @@ impl Session {
         {
             turn.state.last_account = Some(account.to_string());
         }
+        // Counts for community insights (keys and numbers only), from what the step changed.
+        engine::tally::record_turn(
+            &state,
+            &mut turn.state,
+            due_input.is_none(),
+            ev.community.as_deref(),
+            &turn.effects,
+            now,
+        );
         let before = due_entries(&state);
         let mut w = Write::default();
         if turn.effects.contains(&Effect::Forget) {

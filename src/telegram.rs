@@ -666,6 +666,11 @@ impl Adapter {
                 return self.post(&ev, vec![note]).await;
             }
             ev.name = Some(from.first_name.clone());
+            if groups::command_word(&text, &self.username).as_deref() == Some(groups::INSIGHTS) {
+                // A group's counts are asked for in the group (its admins are checked there).
+                let note = Message::private().para(self.session.catalog().t("insights.group_only"));
+                return self.post(&ev, vec![note]).await;
+            }
             ev.input = Input::Text(text);
             if let Some(refusal) = self.confirm_group(&mut ev, from.id.0).await {
                 return self.post(&ev, vec![refusal]).await;
@@ -683,10 +688,17 @@ impl Adapter {
             return self.drop_event(&ev).await;
         }
         let cmd = cmd.to_lowercase();
-        if !COMMANDS.iter().any(|(c, _)| *c == cmd) {
+        let insights = cmd == groups::INSIGHTS;
+        if !insights && !COMMANDS.iter().any(|(c, _)| *c == cmd) {
             return self.drop_event(&ev).await;
         }
         let args = args.trim();
+        // Used from this group: counted in its community's insights (if they have a record).
+        let community = challenge::group_key("telegram", &m.chat.id.0.to_string());
+        self.session.note_community(&user, &community).await;
+        if insights {
+            return self.group_insights(&m, from, args, ev).await;
+        }
         let cat = self.session.catalog();
         let asked = m.id.0;
         // A link code typed in a group has been seen by the group: it stops working at once,
@@ -839,6 +851,68 @@ impl Adapter {
             admin,
         };
         self.session.group_answer(&group, &actor, args, &ev).await;
+    }
+
+    /// `/insights [period]` in a group: for one of its admins (`getChatMember`: administrator
+    /// or creator), the group's counts go to them privately, and the group hears only that
+    /// they were sent (or, when the admin has never opened a private chat with the bot, how to
+    /// start one); never any counts in the group. Anyone else is refused in the group.
+    async fn group_insights(
+        &self,
+        m: &TgMessage,
+        from: &teloxide_core::types::User,
+        args: &str,
+        ev: Event,
+    ) {
+        let cat = self.session.catalog();
+        let admin = match self.bot.get_chat_member(m.chat.id, from.id).await {
+            Ok(member) => member.is_privileged(),
+            Err(e) => {
+                tracing::warn!("could not check a group member's rights: {}", describe(&e));
+                false
+            }
+        };
+        let say = |key: &str| vec![Message::public().para(cat.t(key))];
+        if !admin {
+            let refusal = say("insights.refused_telegram");
+            return self.post(&ev, groups::in_reply_to(refusal, m.id.0)).await;
+        }
+        let user = user_key(from.id.0);
+        let known = matches!(self.session.store().get_user(&user).await, Ok(Some(_)));
+        if !known {
+            // Telegram lets a bot write only to people who started a chat with it.
+            let how = say("insights.start_privately");
+            return self.post(&ev, groups::in_reply_to(how, m.id.0)).await;
+        }
+        let community = challenge::group_key("telegram", &m.chat.id.0.to_string());
+        let period = crate::insights::Period::parse(args);
+        let mut report = self
+            .session
+            .insights_messages(
+                &community,
+                period.unwrap_or(crate::insights::Period::Months3),
+            )
+            .await;
+        if period.is_none() && !args.is_empty() {
+            let note = cat.tf(
+                "insights.period_unknown",
+                &[("input", &engine::text::shorten(args, 20))],
+            );
+            report.insert(0, Message::private().para(note));
+        }
+        tracing::info!(
+            platform = "telegram",
+            "insights sent privately to a group's admin"
+        );
+        // The report privately (the event marked applied with it), then the note in the group.
+        let mut private = ev.clone();
+        private.to = Some(user);
+        self.post(&private, report).await;
+        let mut note = ev;
+        note.id = None;
+        note.inbox = None;
+        let sent = say("insights.sent_privately");
+        self.post(&note, groups::in_reply_to(sent, m.id.0)).await
     }
 
     /// Anything asked in a group that is not answered there moves to a private chat through a

@@ -293,6 +293,7 @@ fn start(
         next_post: None,
         midpoint_said: false,
         ended: None,
+        community: None,
     };
     calendar::reschedule(&mut c, plan, now);
     let unit = if plan.every == 7 { "week" } else { "day" };

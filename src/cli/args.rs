@@ -256,6 +256,29 @@ with their keys in FILE's .keys beside it (not while a bot holds the store)."
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Print a community's insights (counts only, as its leads see them), or them as CSV.
+    #[command(after_help = "\
+Communities: discord:guild:ID (a Discord server), telegram:chat:ID (a Telegram group).
+Periods: month, 3-months, 6-months, 12-months (or 1, 3, 6, 12).
+Numbers from fewer than 5 people show as \"fewer than 5\"; numbers that could be compared to
+single someone out show as \"withheld\" (see the insights module's docs for the rules).")]
+    Insights {
+        /// The community: discord:guild:ID or telegram:chat:ID
+        #[arg(long, value_name = "KEY", value_parser = community_key)]
+        community: String,
+        /// The period: month, 3-months, 6-months or 12-months
+        #[arg(long, value_name = "PERIOD", value_parser = period, default_value = "3-months")]
+        period: crate::insights::Period,
+        /// One row per number, as CSV (community,period,figure,detail,value)
+        #[arg(long)]
+        csv: bool,
+        /// Where the store is.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The dialogues folder [default: $LENSBOT_DIALOGUES, else ./dialogues]
+        #[arg(long, value_name = "DIR")]
+        dialogues: Option<PathBuf>,
+    },
     /// Print shell completions for SHELL to standard output.
     #[command(after_help = "\
 For example:
@@ -267,6 +290,30 @@ For example:
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// A community key as `--community` takes it: `discord:guild:ID` or `telegram:chat:ID`, the
+/// id digits (a Telegram group's with its minus sign).
+fn community_key(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    let id = s
+        .strip_prefix("discord:guild:")
+        .or_else(|| s.strip_prefix("telegram:chat:"));
+    let valid = id.is_some_and(|id| {
+        let digits = id.strip_prefix('-').unwrap_or(id);
+        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+    });
+    if valid {
+        Ok(s.to_string())
+    } else {
+        Err("expected discord:guild:ID or telegram:chat:ID (digits)".to_string())
+    }
+}
+
+/// A period as `--period` takes it ([`crate::insights::Period::parse`]).
+fn period(s: &str) -> Result<crate::insights::Period, String> {
+    crate::insights::Period::parse(s)
+        .ok_or_else(|| "expected month, 3-months, 6-months or 12-months".to_string())
 }
 
 /// `lensbot telegram …`: the webhook's deploy steps, each one Bot API call.

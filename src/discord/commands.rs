@@ -340,6 +340,37 @@ fn option(cat: &Catalog, o: &Opt) -> CreateCommandOption {
 /// Every command as Discord registers it: a description from the content, and its options or
 /// subcommands, so servers show typed choices and suggestions.
 pub fn definitions(cat: &Catalog) -> Vec<CreateCommand> {
+    let mut all = every_platform(cat);
+    all.push(insights(cat));
+    all
+}
+
+/// Commands registered on Discord besides [`COMMANDS`]: `/insights`, a server's counts for its
+/// managers and facilitators (answered only inside a server; in a DM it says so).
+pub const SERVER_COMMANDS: [&str; 1] = ["insights"];
+
+/// `/insights [period]`: the period from a fixed list (whole months ending with this one).
+fn insights(cat: &Catalog) -> CreateCommand {
+    let periods = vec![
+        ("This month".to_string(), "month".to_string()),
+        ("The last 3 months".to_string(), "3-months".to_string()),
+        ("The last 6 months".to_string(), "6-months".to_string()),
+        ("The last 12 months".to_string(), "12-months".to_string()),
+    ];
+    let period = CreateCommandOption::new(
+        CommandOptionType::String,
+        "period",
+        "Whole months ending with this one (the last 3 by default)",
+    )
+    .required(false);
+    CreateCommand::new(SERVER_COMMANDS[0])
+        .description(cut(cat.t("cmd.insights"), limits::DESCRIPTION))
+        .dm_permission(true)
+        .add_option(with_choices(period, periods))
+}
+
+/// The commands of [`COMMANDS`], the same words on every platform.
+fn every_platform(cat: &Catalog) -> Vec<CreateCommand> {
     COMMANDS
         .iter()
         .map(|(name, _)| {

@@ -52,6 +52,7 @@ pub fn help(ctx: &mut Ctx<'_>) {
         .title(ctx.t("help_title"))
         .para(ctx.t("help_intro"))
         .list(false, items)
+        .para(ctx.t("help_insights"))
         .para(ctx.t("help_buttons"))
         .buttons(vec![ctx.button("button.settings", "settings")]);
     ctx.say(m);
@@ -219,6 +220,7 @@ pub fn mydata(ctx: &mut Ctx<'_>) {
         .para(ctx.t("mydata_intro"))
         .para(super::retention::describe(ctx))
         .para(ctx.t("mydata_fields"))
+        .para(ctx.t("mydata_tally"))
         .file(super::export::mydata_file(ctx));
     ctx.say(m);
 }

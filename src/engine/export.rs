@@ -98,6 +98,11 @@ pub struct Picture {
     pub states: Vec<String>,
     /// Lines of counts under the grid (reflections, actions, a challenge streak).
     pub counts: Vec<String>,
+    /// Words shown in each cell in place of its state's word, row by row (a community's
+    /// "started / finished" counts, `insights::render::picture`); empty for a
+    /// person's own progress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub figures: Vec<Vec<String>>,
 }
 
 /// One lens's row of the picture.
@@ -435,6 +440,7 @@ pub fn progress_picture(ctx: &Ctx<'_>) -> Attachment {
                 rows,
                 states: states.to_vec(),
                 counts,
+                figures: Vec::new(),
             },
         },
     }

@@ -176,6 +176,8 @@ pub fn merge(home: &UserState, other: &UserState, now: Timestamp) -> (UserState,
     let renamed = join_actions(&mut m.actions, &other.actions);
     join_reminders(&mut m, &other.reminders, &renamed);
     m.notices.extend(other.notices.iter().cloned());
+    // Community insights' counts (numbers and keys only): summed; opted out if either was.
+    m.tally.merge_from(&other.tally);
     if m.pending.is_none() {
         m.pending = other.pending.clone();
     }

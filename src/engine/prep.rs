@@ -98,6 +98,9 @@ fn prompt_with(ctx: &mut Ctx<'_>, meeting_id: &str, offer_reminder: bool) {
     }
     let p = &m.prompts[ctx.st.prep_turn as usize % m.prompts.len()];
     ctx.st.prep_turn = ctx.st.prep_turn.wrapping_add(1);
+    ctx.effects.push(super::Effect::MeetingPrompt {
+        meeting: m.id.clone(),
+    });
     if ctx.st.at == At::PrepMenu {
         ctx.st.at = At::Idle;
     }

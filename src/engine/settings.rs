@@ -1,5 +1,6 @@
 //! `/settings`: the person's settings in one menu (profession, time zone, quiet hours, their
-//! name in group challenges' updates, how long their data is kept), each shown with its
+//! name in group challenges' updates, how long their data is kept, whether they are counted
+//! in community insights), each shown with its
 //! current value and a button that opens the flow that already changes it (`/profession`,
 //! `/timezone`, `/remind quiet`, `/challenge name`, `/retention`), so each change is confirmed
 //! as it always was.
@@ -8,7 +9,9 @@
 //! "not in a challenge" and its button carries [`crate::challenge::NAMES_TOKEN`]; the session
 //! puts the real value in that line and answers the button (see
 //! `session::challenges`). Quiet hours had only a typed form (`/remind quiet 22:00-06:30`):
-//! here they get a few choices and a place to type them ([`At::Quiet`]).
+//! here they get a few choices and a place to type them ([`At::Quiet`]). Being counted in
+//! community insights is a toggle (`counted:no`, `counted:yes`) confirmed in one message:
+//! opting out empties what was kept for counting ([`super::tally::Tally::opt_out`]).
 
 use super::Ctx;
 use super::output::{Button, Message};
@@ -41,12 +44,23 @@ pub fn menu(ctx: &mut Ctx<'_>) {
     let now = super::when::format_local(ctx.now, &super::zones::of(Some(&zone)));
     let quiet = quiet_value(ctx, ctx.st.quiet.unwrap_or(ctx.cat.defaults.quiet));
     let months = super::retention::months(&ctx.st).to_string();
+    let counted = ctx.t(if ctx.st.tally.opted_out {
+        "settings.counted_no"
+    } else {
+        "settings.counted_yes"
+    });
+    let counted_button = if ctx.st.tally.opted_out {
+        ctx.button("button.settings_count_me", "counted:yes")
+    } else {
+        ctx.button("button.settings_dont_count", "counted:no")
+    };
     let items = vec![
         ctx.tf("settings.profession", &[("value", &profession)]),
         ctx.tf("settings.timezone", &[("zone", &zone), ("now", &now)]),
         ctx.tf("settings.quiet", &[("value", &quiet)]),
         names_line_default(ctx.cat),
         ctx.tf("settings.retention", &[("months", &months)]),
+        ctx.tf("settings.counted", &[("value", &counted)]),
     ];
     let m = Message::private()
         .title(ctx.t("settings.title"))
@@ -58,6 +72,7 @@ pub fn menu(ctx: &mut Ctx<'_>) {
             ctx.button("button.settings_quiet", "quietmenu"),
             ctx.button("button.settings_names", crate::challenge::NAMES_TOKEN),
             ctx.button("button.settings_retention", "retmenu"),
+            counted_button,
         ]);
     ctx.say(m);
 }
@@ -133,4 +148,24 @@ pub fn set_quiet(ctx: &mut Ctx<'_>, arg: &str) {
 pub fn names_typed(ctx: &mut Ctx<'_>) {
     let msg = ctx.t("settings.names_typed");
     ctx.say_text(msg);
+}
+
+/// "Counted in community insights": `no` opts out (and empties what was kept for counting),
+/// `yes` opts back in; confirmed with what it means. Anything else shows the menu.
+pub fn set_counted(ctx: &mut Ctx<'_>, arg: &str) {
+    let key = match arg {
+        "no" => {
+            ctx.st.tally.opt_out();
+            "settings.counted_off"
+        }
+        "yes" => {
+            ctx.st.tally.opt_in();
+            "settings.counted_on"
+        }
+        _ => return menu(ctx),
+    };
+    let m = Message::private()
+        .para(ctx.t(key))
+        .buttons(vec![ctx.button("button.settings", "settings")]);
+    ctx.say(m);
 }

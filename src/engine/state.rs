@@ -137,6 +137,10 @@ pub struct UserState {
     /// The account a linked person wrote from last (kept only while accounts are linked).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_account: Option<String>,
+    /// Community insights: the communities they used the bot from, monthly counts (never
+    /// text), and whether they opted out of being counted ([`crate::engine::tally`]).
+    #[serde(default, skip_serializing_if = "crate::engine::tally::Tally::is_empty")]
+    pub tally: crate::engine::tally::Tally,
 }
 
 impl UserState {
@@ -179,6 +183,7 @@ impl UserState {
             accounts: Vec::new(),
             reminders_to: None,
             last_account: None,
+            tally: Default::default(),
         }
     }
 

@@ -5,6 +5,9 @@
 //! than 26 pixels: readable on a phone at its own width.
 //!
 //! tiny-skia fills the shapes; ab_glyph rasterises the text in the embedded DejaVu Sans.
+//!
+//! A community's insights use the same picture (`insights::render::picture`): each
+//! cell then shows its counts ("12 / 8", started / finished) in place of the state's word.
 
 use super::{FileError, font, width, wrap};
 use crate::engine::export::{PICTURE_SIZE, Picture};
@@ -219,7 +222,14 @@ pub fn render(p: &Picture) -> Result<Vec<u8>, FileError> {
             );
             let (cx, cy) = mark_centre(r, i);
             mark(&mut pm, *s, cx, cy);
-            let word = p.states.get(index(*s)).map(String::as_str).unwrap_or("");
+            // A community's counts stand in for the state's word when the picture has them.
+            let word = p
+                .figures
+                .get(r)
+                .and_then(|row| row.get(i))
+                .or_else(|| p.states.get(index(*s)))
+                .map(String::as_str)
+                .unwrap_or("");
             centred(
                 &mut pm,
                 &regular,

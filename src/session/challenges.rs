@@ -208,8 +208,15 @@ impl Session {
                 return Ok(Vec::new());
             }
             let before = self.challenge(&group.key).await?;
-            let (after, messages) =
+            let (mut after, messages) =
                 challenge::group::command(&self.catalog, before.clone(), group, actor, args, now);
+            // The community it runs in (a Discord channel's server), for community insights.
+            if let (Some(a), Some(c)) = (after.as_mut(), &ev.community)
+                && a.community.is_none()
+                && *c != a.group
+            {
+                a.community = Some(c.clone());
+            }
             let mut w = Write::default();
             if let Some(a) = &after
                 && before.as_ref() != Some(a)
@@ -386,13 +393,16 @@ impl Session {
                 }
             }
         };
+        self.count_member_turn(&mut st, ev, group.as_deref(), now)
+            .await?;
         if !st.welcomed {
             st.welcomed = true;
             messages.insert(
                 0,
                 Message::private()
                     .title(cat.t("privacy_title"))
-                    .para(cat.t("privacy_notice")),
+                    .para(cat.t("privacy_notice"))
+                    .para(cat.t("privacy_counts")),
             );
         }
         st.unreachable = false;

@@ -18,6 +18,19 @@ pub const GROUP_COMMANDS: [&str; 8] = [
     "challenge",
 ];
 
+/// `/insights`: a group's counts for its admins, sent to them privately (not one of
+/// [`COMMANDS`]: it is offered to group admins only).
+pub const INSIGHTS: &str = "insights";
+
+/// The command a message starts with, lower-cased and without a `@bot` addressed to this bot
+/// (`None` when it is no command, or addressed to another bot).
+pub fn command_word(text: &str, username: &str) -> Option<String> {
+    let rest = text.trim_start().strip_prefix('/')?;
+    let word = rest.split_whitespace().next().unwrap_or("");
+    let (cmd, target) = word.split_once('@').unwrap_or((word, ""));
+    (target.is_empty() || target.eq_ignore_ascii_case(username)).then(|| cmd.to_lowercase())
+}
+
 /// A public answer longer than this (in characters of text) is shortened in a group, with a
 /// "more, privately" link to the whole of it.
 pub const GROUP_MAX_CHARS: usize = 700;
@@ -40,7 +53,7 @@ pub fn command_scopes(cat: &Catalog) -> Vec<serde_json::Value> {
     };
     let all = list(&mut COMMANDS.iter().map(|(c, _)| *c), false);
     let group = list(&mut GROUP_COMMANDS.iter().copied(), false);
-    let admins = list(&mut GROUP_COMMANDS.iter().copied(), true);
+    let admins = list(&mut GROUP_COMMANDS.iter().copied().chain([INSIGHTS]), true);
     vec![
         serde_json::json!({"commands": all, "scope": {"type": "all_private_chats"}}),
         serde_json::json!({"commands": group, "scope": {"type": "all_group_chats"}}),

@@ -84,7 +84,10 @@ async fn registration_start_and_a_lens_walk_with_buttons_and_a_modal_reflection(
         format!("/applications/42/guilds/{GUILD}/commands")
     );
     let cmds = put.body.as_array().unwrap();
-    assert_eq!(cmds.len(), lensbot::engine::COMMANDS.len());
+    assert_eq!(
+        cmds.len(),
+        lensbot::engine::COMMANDS.len() + lensbot::discord::commands::SERVER_COMMANDS.len()
+    );
     let lens = cmds.iter().find(|c| c["name"] == "lens").unwrap();
     assert_eq!(lens["options"][0]["choices"].as_array().unwrap().len(), 6);
     // /role offers the roles as choices, so a manager can pick theirs.

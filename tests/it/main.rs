@@ -15,6 +15,9 @@
 //!   false-positive rate), the three choices, every place free text is saved, nothing logged;
 //! - `linking`: one person on both platforms: link codes (once, ten minutes, no guessing),
 //!   merged histories, both platforms at once, forgetting and unlinking, and both fakes at once;
+//! - `insights`: community insights: counts for a community of forty built through the
+//!   session, fewer than five hidden, the differencing rule, opting out, challenges, nothing
+//!   personal, the CLI with `--csv`; the Discord and Telegram surfaces are in `insights_platforms`;
 //! - `reminders`: meeting prompts in three taps, the scheduler task, restarts;
 //! - `retention`: deletion after a stretch without activity, the warning, the clock reset,
 //!   `/retention`, old records, with the manual clock;
@@ -66,6 +69,7 @@ mod faults;
 mod files;
 mod helpers;
 mod identifiers;
+mod insights;
 #[cfg(all(feature = "telegram", feature = "discord"))]
 mod integrity;
 mod isolation;

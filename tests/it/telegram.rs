@@ -15,10 +15,10 @@ use tokio::task::JoinHandle;
 
 const TOKEN: &str = "123456:TEST-TOKEN-never-printed";
 
-struct Running {
-    fake: FakeTelegram,
-    session: Arc<Session>,
-    store: Arc<dyn Store>,
+pub(crate) struct Running {
+    pub(crate) fake: FakeTelegram,
+    pub(crate) session: Arc<Session>,
+    pub(crate) store: Arc<dyn Store>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<Result<(), TelegramError>>,
 }
@@ -51,12 +51,12 @@ async fn start_with_limits(fake: FakeTelegram, store: Arc<dyn Store>, throttle: 
     }
 }
 
-async fn start() -> Running {
+pub(crate) async fn start() -> Running {
     start_with(FakeTelegram::start().await, Arc::new(MemoryStore::new())).await
 }
 
 impl Running {
-    async fn stop(self) -> Result<(), TelegramError> {
+    pub(crate) async fn stop(self) -> Result<(), TelegramError> {
         let _ = self.stop.send(());
         tokio::time::timeout(Duration::from_secs(10), self.task)
             .await
