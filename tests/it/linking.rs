@@ -503,3 +503,53 @@ mod both_fakes {
         v["text"].as_str().unwrap_or("").to_string()
     }
 }
+
+// Proves community insights count a linked person once, as one person: five people who used
+// the bot in a Discord server, then linked their Telegram accounts and wrote only on Telegram
+// this month, are five people active this month in that server's report (their Telegram
+// activity is theirs); and one of them opting out on Telegram leaves them out of the server's
+// counts, whichever account they used it from.
+#[tokio::test]
+async fn insights_count_a_linked_person_once() {
+    use lensbot::insights::{Period, Shown};
+    let mut r = Run::new();
+    let guild = "discord:guild:4242";
+    r.now = ts("2026-10-20T10:00:00Z");
+    r.session.set_now(r.now);
+    for i in 0..6 {
+        let mut ev = lensbot::session::Event::new(
+            &format!("discord:{}", 5000 + i),
+            Input::Text("/prep team".into()),
+        );
+        ev.community = Some(guild.into());
+        r.session.handle_event(ev, r.now).await.unwrap();
+    }
+    r.now = ts("2026-11-03T10:00:00Z");
+    r.session.set_now(r.now);
+    for i in 0..6 {
+        let tg = format!("telegram:{}", 6000 + i);
+        let code = r.code(&tg).await;
+        assert!(
+            r.link(&format!("discord:{}", 5000 + i), &code)
+                .await
+                .contains("now linked")
+        );
+        r.say(&tg, "/note written on telegram this month").await;
+    }
+    let report = r
+        .session
+        .insights(guild, Period::ThisMonth, r.now)
+        .await
+        .unwrap();
+    assert_eq!(report.get("active_this_month", ""), Shown::Count(6));
+    // One opts out from Telegram (/settings, "Don't count me in insights").
+    let tg = "telegram:6000";
+    let menu = r.say(tg, "/settings").await;
+    r.press(tg, &menu, "Don't count me in insights").await;
+    let report = r
+        .session
+        .insights(guild, Period::ThisMonth, r.now)
+        .await
+        .unwrap();
+    assert_eq!(report.get("active_this_month", ""), Shown::Count(5));
+}
