@@ -865,14 +865,16 @@ impl Adapter {
         ev: Event,
     ) {
         let cat = self.session.catalog();
+        let say = |key: &str| vec![Message::public().para(cat.t(key))];
         let admin = match self.bot.get_chat_member(m.chat.id, from.id).await {
             Ok(member) => member.is_privileged(),
             Err(e) => {
+                // Not a refusal: the person may well be an admin; they are asked to try again.
                 tracing::warn!("could not check a group member's rights: {}", describe(&e));
-                false
+                let again = say("insights.check_failed");
+                return self.post(&ev, groups::in_reply_to(again, m.id.0)).await;
             }
         };
-        let say = |key: &str| vec![Message::public().para(cat.t(key))];
         if !admin {
             let refusal = say("insights.refused_telegram");
             return self.post(&ev, groups::in_reply_to(refusal, m.id.0)).await;

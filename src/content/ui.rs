@@ -697,4 +697,5 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("insights.start_privately", &[]),
     ("insights.sent_privately", &[]),
     ("insights.period_unknown", &["input"]),
+    ("insights.check_failed", &[]),
 ];

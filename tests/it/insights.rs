@@ -441,8 +441,8 @@ async fn discord_answers_only_leads_and_only_ephemerally() {
     r.stop().await.unwrap();
 }
 
-/// Proves the Telegram surface: a non-admin's `/insights` in a group is refused there; an
-/// admin's gets the counts privately (text and picture), with only "sent to you privately" in
+/// Proves the Telegram surface: a non-admin's `/insights` in a group is refused there; when
+/// Telegram cannot say who is an admin, the person is asked to try again; an admin's gets the counts privately (text and picture), with only "sent to you privately" in
 /// the group and no counts there at all; an admin who never started the bot is told in the
 /// group to start it privately, and nothing is sent to them; `/insights` in a private chat
 /// says to send it in the group. Every request is checked against the Bot API spec.
@@ -486,6 +486,14 @@ async fn telegram_sends_counts_privately_to_admins_only() {
         .await;
     f.send_private(31, "/insights");
     f.wait_for_text(31, "Send /insights in the group").await;
+    // Telegram failing to say whether they are an admin is not a refusal: try again.
+    f.fail_next(
+        "getChatMember",
+        500,
+        serde_json::json!({"ok": false, "error_code": 500, "description": "Internal Server Error"}),
+    );
+    f.send_group(group, 10, "/insights");
+    f.wait_for_text(group, "try /insights again").await;
     f.send_group(group, 10, "/insights 3");
     let dm = f
         .wait_for_text(10, "Community insights: the last 3 months")
