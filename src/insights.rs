@@ -621,12 +621,10 @@ mod tests {
         assert_eq!(s.shown(Span::Last(3)), Shown::Withheld);
     }
 
-    /// Ten thousand members with a year of activity: the whole 12-month report takes about
-    /// 0.7 s in a debug build on the shared 2-core machine (measured 2026-12-03; the bound
-    /// here is a generous 5 s), so counting is not what a lead waits for (reading every
-    /// record from the store is).
+    /// Ten thousand members with a year of activity are all counted (how long that takes is
+    /// measured by `benches/insights.rs`, not here: see BENCHMARKS.md).
     #[test]
-    fn a_large_community_is_counted_quickly() {
+    fn a_large_community_is_counted() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dialogues");
         let (cat, _) = crate::content::load(&dir).unwrap();
         let now = t("2026-11-15T12:00:00Z");
@@ -647,7 +645,6 @@ mod tests {
                 s
             })
             .collect();
-        let started = std::time::Instant::now();
         let r = compute(
             &cat,
             &people,
@@ -656,9 +653,7 @@ mod tests {
             Period::Months12,
             now,
         );
-        let took = started.elapsed();
         assert_eq!(r.get("active_period", ""), Shown::Count(10_000));
-        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
     }
 
     #[test]

@@ -447,10 +447,7 @@ impl Session {
         let reply = {
             let _guard = lock.lock().await;
             // Other processes sharing the store wait for this turn too (PostgreSQL).
-            let reply = match self.store.hold_turn(&user).await {
-                Err(e) => Err(e),
-                Ok(_held) => self.account_turn(&ev, now).await,
-            };
+            let reply = self.account_turn(&ev, now).await;
             match reply {
                 Err(e) if e.unreadable_key().is_some() => self.answer_unreadable(&ev, e, now).await,
                 // Another process applied this event first (PostgreSQL): this turn wrote
@@ -591,28 +588,50 @@ impl Session {
         })
     }
 
-    /// A turn from one account (the caller holds its turn): linking itself, or a turn of the
-    /// person the account belongs to. An account linked to another record (see
-    /// [`crate::engine::link`]) also takes that record's turn, after its own, so a person
-    /// writing from two platforms at once is still stepped one message after the other.
+    /// A turn from one account (the caller holds its lock in this process): linking itself,
+    /// or a turn of the person the account belongs to. The account's turn is held across
+    /// processes ([`Store::hold_turn`]); an account linked to another record (see
+    /// [`crate::engine::link`]) holds that record's turn instead, so a person writing from two
+    /// platforms at once is still stepped one message after the other. One database hold at a
+    /// time: a turn holding the account while waiting for the record, and an unlink holding
+    /// them the other way round, would be a cycle the database breaks by failing one. The
+    /// link is read again under the record's hold (an unlink or a forget may have come
+    /// between) and the turn starts over when it changed.
     async fn account_turn(&self, ev: &Event, now: Timestamp) -> Result<Reply, StoreError> {
-        if let Some(req) = link::request(&ev.input) {
-            return self.link_turn(ev, req, now).await;
+        let account = ev.user.as_str();
+        for _ in 0..3 {
+            let held = self.store.hold_turn(account).await?;
+            if let Some(req) = link::request(&ev.input) {
+                return self.link_turn(ev, req, now).await;
+            }
+            let stored = self.store.get_user(account).await?;
+            let Some(person) = stored.as_ref().and_then(|s| s.linked_to.clone()) else {
+                let reply = self.person_turn(ev, account, stored, now).await;
+                drop(held);
+                return reply;
+            };
+            drop(held);
+            let lock = self.lock_for(&person);
+            let reply = async {
+                let _guard = lock.lock().await;
+                let _held = self.store.hold_turn(&person).await?;
+                let again = self.store.get_user(account).await?;
+                if again.and_then(|s| s.linked_to).as_deref() != Some(person.as_str()) {
+                    return Ok(None);
+                }
+                let stored = self.store.get_user(&person).await?;
+                self.person_turn(ev, &person, stored, now).await.map(Some)
+            }
+            .await;
+            self.release(&person, lock);
+            if let Some(reply) = reply? {
+                return Ok(reply);
+            }
         }
-        let stored = self.store.get_user(&ev.user).await?;
-        let Some(person) = stored.as_ref().and_then(|s| s.linked_to.clone()) else {
-            return self.person_turn(ev, &ev.user, stored, now).await;
-        };
-        let lock = self.lock_for(&person);
-        let reply = async {
-            let _guard = lock.lock().await;
-            let _held = self.store.hold_turn(&person).await?;
-            let stored = self.store.get_user(&person).await?;
-            self.person_turn(ev, &person, stored, now).await
-        }
-        .await;
-        self.release(&person, lock);
-        reply
+        Err(StoreError::Busy(
+            "the account was linked or unlinked during this turn, three times; it was not taken"
+                .into(),
+        ))
     }
 
     /// A turn of the person whose record is `person` (`stored`, as read under their turn).
@@ -839,29 +858,21 @@ impl Session {
     /// [`Session::mark_unreachable`], saying so in a notice for their next turn only when
     /// `notice` (a reminder failed); a challenge prompt that failed is the group's digest to
     /// mention ("Tap Today's prompt"), and would be wrongly called a reminder.
+    /// A linked account's flag is on its person's record (only that record is written, under
+    /// its turn).
     pub async fn mark_unreachable_as(&self, user: &str, notice: bool) -> Result<(), StoreError> {
+        let user = &self.person_of(user).await?;
         let lock = self.lock_for(user);
         let result = async {
             let _guard = lock.lock().await;
             let _held = self.store.hold_turn(user).await?;
-            // A record that cannot be read is left as it is (the warning names it). A
-            // linked account's flag is its person's (a stub never holds a turn of its own for
-            // long: this read is a look, the write is the person's, under their turn).
-            let person = self.person_of(user).await?;
-            let person_lock = (person != user).then(|| self.lock_for(&person));
-            let _person_guard = match &person_lock {
-                Some(l) => Some(l.clone().lock_owned().await),
-                None => None,
-            };
-            let _held_person = match person != user {
-                true => Some(self.store.hold_turn(&person).await?),
-                false => None,
-            };
+            // A record that cannot be read is left as it is (the warning names it); one that
+            // was linked to another meanwhile is a pointer, and left as it is too.
             match self
-                .or_skip(self.store.get_user(&person).await, "marking unreachable")?
+                .or_skip(self.store.get_user(user).await, "marking unreachable")?
                 .flatten()
             {
-                Some(mut s) if !s.unreachable => {
+                Some(mut s) if !s.unreachable && s.linked_to.is_none() => {
                     s.unreachable = true;
                     if notice {
                         s.notices

@@ -218,6 +218,18 @@ pub trait Store: Send + Sync {
         Ok(leases::TurnHold::none())
     }
 
+    /// Like [`Store::hold_turn`], but waits at most `within` and never blocks in the store
+    /// meanwhile: `None` when another process holds the turn all that time. For a turn that
+    /// already holds another person's (linking, unlinking): waiting in the database while
+    /// holding one lock could close a cycle the database would break by failing a turn.
+    async fn try_hold_turn(
+        &self,
+        _user: &str,
+        _within: std::time::Duration,
+    ) -> Result<Option<leases::TurnHold>, StoreError> {
+        Ok(Some(leases::TurnHold::none()))
+    }
+
     /// [`Store::hold_turn`] for a group's challenge record. A person's turn may hold their
     /// group's record inside it (a check-in), never the other way round; the two kinds are
     /// held apart (PostgreSQL: from pools of their own) so people waiting can never use up

@@ -103,8 +103,11 @@ pub struct Merged {
     /// Reminders from the other record.
     pub reminders: usize,
     /// Settings the other record had that this one already had differently (kept as this
-    /// one had them): profession, time zone, quiet hours, retention.
+    /// one had them): profession, time zone, quiet hours.
     pub settings_kept: Vec<&'static str>,
+    /// The two records kept data for different lengths of time: the shorter is kept (the
+    /// months), as neither side agreed to the longer for the other's data.
+    pub retention_shorter: Option<u32>,
 }
 
 /// Merges `other` (the account that redeemed a code) into `home` (the record of the account
@@ -112,7 +115,8 @@ pub struct Merged {
 /// reminders) are joined in time order, the other's actions and reminders renumbered where
 /// their ids are taken; each lens × mode cell keeps the further of the two; a lens begun on
 /// only one side keeps its place; a setting set on one side only is taken, and where both set
-/// one, `home`'s stays (and [`Merged::settings_kept`] names it). The result is `home`'s key
+/// one, `home`'s stays (and [`Merged::settings_kept`] names it), except retention, where the
+/// shorter stays. The result is `home`'s key
 /// with `other`'s account linked, idle (the person is in the middle of linking).
 pub fn merge(home: &UserState, other: &UserState, now: Timestamp) -> (UserState, Merged) {
     let mut m = home.clone();
@@ -122,6 +126,7 @@ pub fn merge(home: &UserState, other: &UserState, now: Timestamp) -> (UserState,
         notes: other.notes.len(),
         reminders: other.reminders.len(),
         settings_kept: Vec::new(),
+        retention_shorter: None,
     };
     let mut setting = |name: &'static str, differs: bool| {
         if differs {
@@ -133,9 +138,15 @@ pub fn merge(home: &UserState, other: &UserState, now: Timestamp) -> (UserState,
     });
     fill(&mut m.timezone, &other.timezone, |d| setting("timezone", d));
     fill(&mut m.quiet, &other.quiet, |d| setting("quiet", d));
-    fill(&mut m.retention_months, &other.retention_months, |d| {
-        setting("retention", d)
-    });
+    let months = |s: &UserState| {
+        s.retention_months
+            .unwrap_or(super::retention::DEFAULT_MONTHS)
+    };
+    if months(home) != months(other) {
+        let shorter = months(home).min(months(other));
+        m.retention_months = Some(shorter);
+        said.retention_shorter = Some(shorter);
+    }
     m.created = [home.created, other.created].into_iter().flatten().min();
     m.last_active = [home.last_active, other.last_active]
         .into_iter()
@@ -358,6 +369,12 @@ mod tests {
         assert_eq!(m.timezone.as_deref(), Some("Europe/London"));
         assert_eq!(m.profession.as_deref(), Some("physiotherapist"));
         assert_eq!(said.settings_kept, ["timezone"]);
+        assert_eq!(said.retention_shorter, None);
+        let mut short = other.clone();
+        short.retention_months = Some(6);
+        let (m6, said6) = merge(&home, &short, at(50));
+        assert_eq!(m6.retention_months, Some(6), "the shorter period stays");
+        assert_eq!(said6.retention_shorter, Some(6));
         assert_eq!(m.user, "telegram:1");
         assert_eq!(m.accounts, ["discord:2"]);
         assert_eq!(

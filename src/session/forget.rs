@@ -89,19 +89,7 @@ impl Session {
             }
         }
         self.write(w).await?;
-        if self.store.vault().is_some() {
-            for k in &keys {
-                done.backups += self.store.forget_keys(k).await?;
-            }
-            // Marked finished, so a start after a crash does not destroy it again (by then a
-            // returning person may have a new key for a message still queued).
-            let mut w = Write::default();
-            for k in &keys {
-                w.meta
-                    .push((tombstone_key(k), Some(FINISHED.as_bytes().to_vec())));
-            }
-            self.write(w).await?;
-        }
+        done.backups = self.destroy_keys(&keys).await?;
         tracing::info!(
             user,
             accounts = keys.len(),
@@ -111,6 +99,28 @@ impl Session {
             "forgot a person"
         );
         Ok(done)
+    }
+
+    /// Destroys these people's keys, here and beside every backup, once their records are
+    /// gone and a tombstone marks them (`pending`): then marks the tombstones finished, so a
+    /// start after a crash does not destroy them again (by then a returning person may have
+    /// a new key for a message still queued). Returns how many backup key files were
+    /// rewritten. Nothing to do without a vault.
+    pub(super) async fn destroy_keys(&self, keys: &[String]) -> Result<usize, StoreError> {
+        if self.store.vault().is_none() || keys.is_empty() {
+            return Ok(0);
+        }
+        let mut backups = 0;
+        for k in keys {
+            backups += self.store.forget_keys(k).await?;
+        }
+        let mut w = Write::default();
+        for k in keys {
+            w.meta
+                .push((tombstone_key(k), Some(FINISHED.as_bytes().to_vec())));
+        }
+        self.write(w).await?;
+        Ok(backups)
     }
 
     /// `lensbot forget`: forgets a person outside any conversation, under their lock.

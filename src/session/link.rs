@@ -10,12 +10,14 @@
 //! account may try [`MAX_TRIES`] wrong codes per [`TRY_WINDOW`] (`linktries:ACCOUNT`); after
 //! that it is told to wait, so guessing is hopeless: 5 tries in 10 minutes against 8.5 × 10¹¹.
 //!
-//! **Locks.** A turn holds the account it came from ([`Session::handle_event`]); a turn from
-//! a linked account also takes the person's record, in that order (account, then person).
-//! Linking and unlinking need a second person's lock in the other order sometimes (unlinking
-//! from the record's own account), so they take it with a time limit ([`OTHER_WAIT`]) and say
-//! "try again" rather than wait for ever: two people redeeming each other's codes at the same
-//! moment cannot deadlock.
+//! **Locks.** A turn holds the account it came from in this process; across processes it
+//! holds the account's turn, or, for an account linked to another record, that record's turn
+//! instead (one database hold at a time, `Session::account_turn`). Linking and unlinking hold
+//! a second turn: they take it with a time limit ([`OTHER_WAIT`]), in this process and in the
+//! database alike ([`crate::store::Store::try_hold_turn`], which never waits inside the
+//! database), and say "try again" rather than wait for ever. So two people redeeming each
+//! other's codes at the same moment, or an unlink racing a turn from the other platform,
+//! cannot deadlock, here or in PostgreSQL.
 
 use super::{Event, Reply, Session};
 use crate::engine::link::{self as records, DEEP_LINK_PREFIX};
@@ -268,17 +270,19 @@ impl Session {
             guard: Some(guard),
             held: None,
         };
-        match self.store.hold_turn(key).await {
-            Ok(h) => {
+        // Never waits in the database while this turn holds its own (see the module docs).
+        match self.store.try_hold_turn(key, OTHER_WAIT).await {
+            Ok(Some(h)) => {
                 other.held = Some(h);
                 Ok(Some(other))
             }
+            Ok(None) => {
+                self.unlock_other(other);
+                Ok(None)
+            }
             Err(e) => {
                 self.unlock_other(other);
-                match e {
-                    StoreError::Busy(_) => Ok(None),
-                    e => Err(e),
-                }
+                Err(e)
             }
         }
     }
@@ -303,6 +307,7 @@ impl Session {
             return self.duplicate(ev, &st, None).await;
         }
         let mut w = Write::default();
+        let mut destroy = Vec::new();
         let messages = match req {
             // The terminal is a local chat for trying the bot, not an account of anyone's.
             _ if records::platform(account) == "terminal" => vec![self.say("link.needs_session")],
@@ -313,12 +318,23 @@ impl Session {
             }
             Request::Confirm(code) => self.redeem(account, mine, &code, true, &mut w, now).await?,
             Request::Unlink => self.ask_unlink(mine).await?,
-            Request::Keep(keep) => self.unlink(account, mine, &keep, &mut w, now).await?,
+            Request::Keep(keep) => {
+                self.unlink(account, mine, &keep, &mut w, &mut destroy, now)
+                    .await?
+            }
             Request::RemindTo(to) => self.remind_to(account, mine, to, &mut w, now).await?,
             Request::Cancel => vec![self.say("link.cancelled")],
         };
         self.settle(ev, &messages, &mut w, now).await?;
+        if !destroy.is_empty() {
+            // Sealed under no one's key: some of these keys are about to go, and the
+            // messages hold nothing personal (platform names).
+            for e in &mut w.outbox {
+                e.person = None;
+            }
+        }
         self.write(w).await?;
+        self.destroy_keys(&destroy).await?;
         Ok(Reply {
             at: "link".into(),
             messages,
@@ -632,6 +648,20 @@ impl Session {
                 &[("settings", &names.join(", ")), ("there", there)],
             ));
         }
+        if let Some(months) = said.retention_shorter {
+            m = m.para(
+                self.catalog
+                    .tf("link.retention_shorter", &[("months", &months.to_string())]),
+            );
+        }
+        // The code's maker is told on their own platform, so a link they did not make (a code
+        // seen over a shoulder) does not go unnoticed.
+        let told = Message::private().para(
+            self.catalog
+                .tf("link.told_maker", &[("here", here), ("there", there)]),
+        );
+        w.outbox
+            .extend(self.owe(home_key, None, &[told], None, now).await?);
         m = m
             .para(self.catalog.t("link.done_after"))
             .buttons(vec![Button {
@@ -680,6 +710,7 @@ impl Session {
         mine: Option<UserState>,
         keep: &str,
         w: &mut Write,
+        destroy: &mut Vec<String>,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
         let person = match &mine {
@@ -723,7 +754,29 @@ impl Session {
             w.due_put.extend(after.difference(&before).cloned());
             w.delete_users.extend(fresh.iter().cloned());
             w.users.push(kept);
+            // The accounts that start afresh: their keys go once this is written (the old
+            // record, or their share of it, in sled's log or a backup, can then be read by
+            // nobody); the tombstone finishes that after a crash, as for /forgetme.
+            for a in &fresh {
+                w.meta
+                    .push((super::forget::tombstone_key(a), Some(b"pending".to_vec())));
+            }
+            destroy.extend(fresh.iter().cloned());
             let fresh_names: Vec<&str> = fresh.iter().map(|a| platform_name(a)).collect();
+            // Every other account is told on its own platform.
+            for a in all.iter().filter(|a| a.as_str() != account) {
+                let key = if a == keep {
+                    "link.told_unlinked_kept"
+                } else {
+                    "link.told_unlinked_fresh"
+                };
+                let told = Message::private().para(
+                    self.catalog
+                        .tf(key, &[("platform", platform_name(account))]),
+                );
+                w.outbox
+                    .extend(self.owe(a, None, &[told], None, now).await?);
+            }
             Ok(vec![
                 Message::private()
                     .title(self.catalog.t("link.unlinked_title"))

@@ -931,6 +931,14 @@ impl Store for PgStore {
         hold(&self.people, PEOPLE, user).await
     }
 
+    async fn try_hold_turn(
+        &self,
+        user: &str,
+        within: std::time::Duration,
+    ) -> Result<Option<TurnHold>, StoreError> {
+        try_hold(&self.people, PEOPLE, user, within).await
+    }
+
     async fn hold_group(&self, group: &str) -> Result<TurnHold, StoreError> {
         hold(&self.groups, GROUPS, group).await
     }
@@ -1032,7 +1040,17 @@ impl Drop for AbortOnDrop {
 /// another process to let it go (at most [`TURN_WAIT`]). Two keys with the same hash merely
 /// wait for each other.
 async fn hold(pool: &Pool, space: i32, key: &str) -> Result<TurnHold, StoreError> {
-    let client = pool.get().await.map_err(pool_error)?;
+    // Every connection of the pool busy for that long is a turn that cannot be taken now,
+    // not a failing store.
+    let client = match tokio::time::timeout(TURN_WAIT, pool.get()).await {
+        Ok(c) => c.map_err(pool_error)?,
+        Err(_) => {
+            return Err(StoreError::Busy(format!(
+                "no connection for a turn came free in {} seconds; it was not taken",
+                TURN_WAIT.as_secs()
+            )));
+        }
+    };
     let k = leases::lock_key(key);
     match tokio::time::timeout(
         TURN_WAIT,
@@ -1045,6 +1063,13 @@ async fn hold(pool: &Pool, space: i32, key: &str) -> Result<TurnHold, StoreError
             space,
             key: k,
         }))),
+        // The database broke a cycle of waits by failing this one: the turn is not taken,
+        // and the store is well.
+        Ok(Err(e)) if e.code() == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) => {
+            Err(StoreError::Busy(
+                "the database found this turn waiting in a cycle; it was not taken".into(),
+            ))
+        }
         Ok(Err(e)) => Err(pg("holding a turn")(e)),
         Err(_) => {
             // The lock may still be granted to this connection later: it leaves the pool and
@@ -1055,6 +1080,39 @@ async fn hold(pool: &Pool, space: i32, key: &str) -> Result<TurnHold, StoreError
                 TURN_WAIT.as_secs()
             )))
         }
+    }
+}
+
+/// [`hold`] without waiting in the database: `pg_try_advisory_lock` asked every 50 ms for at
+/// most `within`; `None` when it was never free.
+async fn try_hold(
+    pool: &Pool,
+    space: i32,
+    key: &str,
+    within: std::time::Duration,
+) -> Result<Option<TurnHold>, StoreError> {
+    let deadline = tokio::time::Instant::now() + within;
+    let Ok(client) = tokio::time::timeout_at(deadline, pool.get()).await else {
+        return Ok(None);
+    };
+    let client = client.map_err(pool_error)?;
+    let k = leases::lock_key(key);
+    loop {
+        let row = client
+            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&space, &k])
+            .await
+            .map_err(pg("holding a turn"))?;
+        if row.get::<_, bool>(0) {
+            return Ok(Some(TurnHold::new(Box::new(Unlock {
+                client: Some(client),
+                space,
+                key: k,
+            }))));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

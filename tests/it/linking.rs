@@ -259,6 +259,39 @@ async fn forget_me_from_either_account_erases_both() {
     }
 }
 
+// Proves an unlink destroys the keys of the account that starts afresh (its old share of the
+// record, in sled's log or a backup, can be read by nobody), tells the other account, and that
+// forgetting the kept account afterwards leaves no key of either behind (sled, sealed).
+#[tokio::test]
+async fn after_an_unlink_nothing_stays_readable_under_the_other_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(lensbot::store::SledStore::open(dir.path()).unwrap());
+    let now = ts("2026-12-01T10:00:00Z");
+    let r = Run {
+        session: Arc::new(Session::new(catalog(), store.clone()).with_manual_clock(now)),
+        now,
+    };
+    r.say(TG, "/note sentinel words while linked").await;
+    let code = r.code(TG).await;
+    r.link(DC, &code).await;
+    let vault = store.vault().expect("sled seals records");
+    assert!(vault.has_key(TG) && vault.has_key(DC));
+    let ask = r.say(TG, "/unlink").await;
+    r.press(TG, &ask, "Keep everything on Discord").await;
+    assert!(
+        !vault.has_key(TG),
+        "the account that starts afresh has no key left"
+    );
+    let kept = r.record(DC).await.unwrap();
+    assert_eq!(kept.notes[0].text, "sentinel words while linked");
+    let ask = r.say(DC, "/forgetme").await;
+    r.press(DC, &ask, "Yes, delete everything").await;
+    assert!(!vault.has_key(DC) && !vault.has_key(TG));
+    // Telegram, typing again, starts afresh with nothing of the old record.
+    let journal = text(&r.say(TG, "/journal").await);
+    assert!(!journal.contains("sentinel"), "{journal}");
+}
+
 // Proves /unlink asks which account keeps everything, and does what was chosen: the chosen
 // account keeps the whole record, the other starts afresh; reminders stay with the record.
 #[tokio::test]
@@ -378,6 +411,9 @@ mod both_fakes {
         let yes = fake_discord::button(&asked, "Yes, link them");
         let t = dc.click(ME_DC, None, &yes, &fake_discord::as_message(&asked));
         dc.wait_followup(&t, "now linked").await;
+        // The code's maker hears of it on their own platform.
+        tg.wait_for_text(ME_TG, "was just linked with a Discord account")
+            .await;
 
         // The rest of the lens on Discord: it continues at question 2.
         let t = dc.command(ME_DC, None, "continue", &[]);
