@@ -355,11 +355,24 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
 
     if first_contact && !ctx.effects.contains(&Effect::Forget) {
         ctx.st.welcomed = true;
+        ctx.st.tally.told = true;
         let notice = Message::private()
             .title(ctx.t("privacy_title"))
             .para(ctx.t("privacy_notice"))
             .para(ctx.t("privacy_counts"));
         ctx.out.insert(0, notice);
+    } else if from_person
+        && ctx.st.welcomed
+        && !ctx.st.tally.told
+        && !ctx.effects.contains(&Effect::Forget)
+    {
+        // People who started before community insights existed are told once, before
+        // anything of theirs is counted (`tally::record_turn` counts only the told).
+        ctx.st.tally.told = true;
+        let notice = Message::private()
+            .title(ctx.t("privacy_counts_title"))
+            .para(ctx.t("privacy_counts"));
+        ctx.out.push(notice);
     }
     finish(ctx, &before_at, state, from_person)
 }

@@ -654,6 +654,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     // Community insights and membership (issue 18, parts 2 and 3).
     ("cmd.insights", &[]),
     ("privacy_counts", &[]),
+    ("privacy_counts_title", &[]),
     ("mydata_tally", &[]),
     ("help_insights", &[]),
     ("settings.counted", &["value"]),

@@ -34,6 +34,11 @@ pub struct Tally {
     /// What they did, by calendar month in UTC (`2026-11`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub months: BTreeMap<String, MonthTally>,
+    /// Set once the person has been told that communities see counts (with the privacy
+    /// notice at first contact, or once, on their next turn, for people who started before
+    /// insights existed). Nothing is counted before.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub told: bool,
 }
 
 /// One person's counts for one calendar month.
@@ -89,6 +94,8 @@ impl Tally {
     /// was (the safer reading of two different answers), each community with its earlier
     /// first sight, each month merged ([`MonthTally::merge_from`]).
     pub fn merge_from(&mut self, other: &Tally) {
+        // Told on either account is told: it is the same person.
+        self.told |= other.told;
         if self.opted_out || other.opted_out {
             self.opt_out();
             return;
@@ -118,7 +125,7 @@ impl Tally {
 
     /// Notes that the person used the bot from a community (first sight kept).
     pub fn seen_in(&mut self, community: &str, now: Timestamp) {
-        if self.opted_out || community.is_empty() {
+        if self.opted_out || !self.told || community.is_empty() {
             return;
         }
         self.communities.entry(community.to_string()).or_insert(now);
@@ -131,7 +138,7 @@ impl Tally {
 
     /// Marks the person active this month.
     pub fn active(&mut self, now: Timestamp) {
-        if !self.opted_out {
+        if !self.opted_out && self.told {
             self.month(now).active = true;
         }
     }
@@ -156,7 +163,7 @@ pub fn record_turn(
     effects: &[Effect],
     now: Timestamp,
 ) {
-    if after.tally.opted_out {
+    if after.tally.opted_out || !after.tally.told {
         return;
     }
     let mut m = MonthTally {

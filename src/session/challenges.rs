@@ -393,10 +393,9 @@ impl Session {
                 }
             }
         };
-        self.count_member_turn(&mut st, ev, group.as_deref(), now)
-            .await?;
         if !st.welcomed {
             st.welcomed = true;
+            st.tally.told = true;
             messages.insert(
                 0,
                 Message::private()
@@ -404,7 +403,17 @@ impl Session {
                     .para(cat.t("privacy_notice"))
                     .para(cat.t("privacy_counts")),
             );
+        } else if !st.tally.told {
+            // Started before community insights existed: told once, before being counted.
+            st.tally.told = true;
+            messages.push(
+                Message::private()
+                    .title(cat.t("privacy_counts_title"))
+                    .para(cat.t("privacy_counts")),
+            );
         }
+        self.count_member_turn(&mut st, ev, group.as_deref(), now)
+            .await?;
         st.unreachable = false;
         if st.created.is_none() {
             st.created = Some(now);

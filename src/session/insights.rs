@@ -83,7 +83,10 @@ impl Session {
                 return Ok(());
             };
             // Linked to another record since it was looked up: that record is noted next time.
+            // Not yet told that communities see counts (started before insights): noted
+            // only once they have been, on their next turn.
             if s.linked_to.is_some()
+                || !s.tally.told
                 || s.tally.opted_out
                 || s.tally.communities.contains_key(community)
             {

@@ -519,3 +519,37 @@ async fn telegram_sends_counts_privately_to_admins_only() {
     crate::telegram_spec::assert_calls_match(f);
     r.stop().await.unwrap();
 }
+
+/// Proves people who started before insights existed are told before anything of theirs is
+/// counted: their first turn since brings the notice once (not again), and only from then are
+/// they counted, in the community they used the bot from.
+#[tokio::test]
+async fn people_from_before_insights_are_told_before_they_are_counted() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let now = ts("2026-11-15T12:00:00Z");
+    let s = Session::new(catalog(), store.clone()).with_manual_clock(now);
+    for i in 0..5 {
+        let mut old = lensbot::engine::UserState::new(&person(i));
+        old.welcomed = true;
+        old.created = Some(ts("2026-01-10T09:00:00Z"));
+        store.put_user(&old).await.unwrap();
+    }
+    let mut told = 0;
+    for i in 0..5 {
+        let mut ev = Event::new(&person(i), Input::Text("/prep team".into()));
+        ev.community = Some(COMMUNITY.into());
+        let reply = s.handle_event(ev, now).await.unwrap();
+        told += usize::from(
+            lensbot::render::plain_all(&reply.messages)
+                .contains("Something new: community insights"),
+        );
+        let again = s
+            .handle(&person(i), Input::Text("/fact".into()), None, now)
+            .await
+            .unwrap();
+        assert!(!lensbot::render::plain_all(&again.messages).contains("Something new"));
+    }
+    assert_eq!(told, 5, "each told once");
+    let r = s.insights(COMMUNITY, Period::ThisMonth, now).await.unwrap();
+    assert_eq!(r.get("active_this_month", ""), Shown::Count(5));
+}
