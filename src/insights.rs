@@ -37,6 +37,15 @@
 //! days can still move by a person or two as people join, leave or opt out, which is why
 //! only whole months and a fixed list of windows are offered. Counts only, always: no text,
 //! no names, no ids ever reach a report.
+//!
+//! **What the rules cannot do.** k-anonymity counts accounts, not people: someone who makes a
+//! Telegram group (and so is its admin), gets one person to type a command there, and fills
+//! the other four places with accounts of their own whose activity they know, could learn
+//! from "fewer than 5" against 5 whether that person was active, and subtract their own
+//! reflections from a total. No count-based rule stops that; what limits it is that a person
+//! joins a community only by using the bot there, that the privacy notice says so (and how to
+//! opt out), and that reports are made at most once per community and period every few
+//! minutes, one at a time (`session::insights`), so the store cannot be kept busy either.
 
 pub mod render;
 

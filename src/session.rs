@@ -128,6 +128,8 @@ pub struct Session {
     outgoing_changed: tokio::sync::watch::Sender<u64>,
     /// The process's health: a store I/O error met here marks the store failing.
     health: Arc<crate::health::Health>,
+    /// Community reports computed lately, and the gate that lets one be computed at a time.
+    reports: insights::Reports,
     /// Keys of records found unreadable and skipped, so each is warned about once.
     unreadable: Mutex<HashSet<String>>,
 }
@@ -204,6 +206,7 @@ impl Session {
             reloading: tokio::sync::Mutex::new(()),
             outgoing_changed: tokio::sync::watch::Sender::new(0),
             health: Arc::new(crate::health::Health::new()),
+            reports: insights::Reports::default(),
             unreadable: Mutex::new(HashSet::new()),
         }
     }

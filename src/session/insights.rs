@@ -1,4 +1,5 @@
-//! The session's side of community insights: which communities a person is counted in (from
+//! The session's side of community insights (reports reused for a few minutes and made one at
+//! a time, [`Reports`]): which communities a person is counted in (from
 //! events the adapters mark with their community, and challenges joined), and a community's
 //! report computed over every readable record ([`crate::insights`] does the counting; a
 //! record that cannot be read is skipped with the usual warning naming its key).
@@ -18,6 +19,27 @@ pub fn community_of(c: &Challenge) -> Option<String> {
             .starts_with("telegram:chat:")
             .then(|| c.group.clone())
     })
+}
+
+/// How long a community's report is reused for the leads who ask again (a report reads and
+/// opens every record in the store: at 20,000 people about a second, see BENCHMARKS.md).
+pub const REUSE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// Community reports computed lately (by community and period, with when), and a gate that
+/// lets one be computed at a time in this process: a lead (or anyone who made a group to be
+/// its admin) asking again and again cannot keep the store busy reading every record.
+pub struct Reports {
+    made: std::sync::Mutex<std::collections::BTreeMap<(String, Period), (Timestamp, Report)>>,
+    gate: tokio::sync::Semaphore,
+}
+
+impl Default for Reports {
+    fn default() -> Self {
+        Reports {
+            made: Default::default(),
+            gate: tokio::sync::Semaphore::new(1),
+        }
+    }
 }
 
 impl Session {
@@ -48,14 +70,42 @@ impl Session {
 
     /// The report as a lead reads it (text and picture, private), or an apology when the
     /// store failed (logged without any personal detail).
+    /// A report made in the last [`REUSE_FOR`] is reused; one is computed at a time.
     pub async fn insights_messages(&self, community: &str, period: Period) -> Vec<Message> {
-        match self.insights(community, period, self.now()).await {
+        match self.recent_insights(community, period).await {
             Ok(r) => insights::render::messages(&self.catalog, &r),
             Err(e) => {
                 tracing::warn!("computing community insights failed: {e}");
                 vec![Message::private().para(self.catalog.t("store_failed"))]
             }
         }
+    }
+
+    /// [`Session::insights`] for the platforms: reused for [`REUSE_FOR`], computed one at a
+    /// time.
+    async fn recent_insights(&self, community: &str, period: Period) -> Result<Report, StoreError> {
+        let key = (community.to_string(), period);
+        let fresh = |s: &Session| {
+            let made = s.reports.made.lock().unwrap_or_else(|p| p.into_inner());
+            let now = s.now();
+            made.get(&key)
+                .filter(|(at, _)| now.duration_since(*at) < REUSE_FOR)
+                .map(|(_, r)| r.clone())
+        };
+        if let Some(r) = fresh(self) {
+            return Ok(r);
+        }
+        let _one_at_a_time = self.reports.gate.acquire().await;
+        // Made by another lead's request while this one waited.
+        if let Some(r) = fresh(self) {
+            return Ok(r);
+        }
+        let now = self.now();
+        let report = self.insights(community, period, now).await?;
+        let mut made = self.reports.made.lock().unwrap_or_else(|p| p.into_inner());
+        made.retain(|_, (at, _)| now.duration_since(*at) < REUSE_FOR);
+        made.insert(key, (now, report.clone()));
+        Ok(report)
     }
 
     /// Notes that a person used the bot from a community outside a turn (a command in a

@@ -553,3 +553,31 @@ async fn people_from_before_insights_are_told_before_they_are_counted() {
     let r = s.insights(COMMUNITY, Period::ThisMonth, now).await.unwrap();
     assert_eq!(r.get("active_this_month", ""), Shown::Count(5));
 }
+
+/// Proves a community's report is reused for a few minutes (a lead asking again, or anyone
+/// asking over and over, does not make the bot read every record again): more people active
+/// within five minutes leave the platforms' report as it was; after five minutes it is made
+/// afresh and counts them.
+#[tokio::test]
+async fn a_report_is_reused_for_five_minutes() {
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let now = ts("2026-11-15T12:00:00Z");
+    let s = Session::new(catalog(), store).with_manual_clock(now);
+    for i in 0..5 {
+        say(&s, i, "/start", Some(COMMUNITY), now).await;
+    }
+    let first =
+        lensbot::render::plain_all(&s.insights_messages(COMMUNITY, Period::ThisMonth).await);
+    assert!(first.contains("People active this month: 5."), "{first}");
+    for i in 5..10 {
+        say(&s, i, "/start", Some(COMMUNITY), now).await;
+    }
+    let again =
+        lensbot::render::plain_all(&s.insights_messages(COMMUNITY, Period::ThisMonth).await);
+    assert_eq!(again, first, "reused");
+    let later = now + jiff::SignedDuration::from_mins(6);
+    s.set_now(later);
+    let fresh =
+        lensbot::render::plain_all(&s.insights_messages(COMMUNITY, Period::ThisMonth).await);
+    assert!(fresh.contains("People active this month: 10."), "{fresh}");
+}
