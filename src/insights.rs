@@ -641,6 +641,7 @@ mod tests {
         let people: Vec<UserState> = (0..10_000)
             .map(|i| {
                 let mut s = UserState::new(&format!("telegram:{i}"));
+                s.tally.told = true;
                 s.tally.seen_in("telegram:chat:-5", now);
                 for (k, m) in months.iter().enumerate() {
                     if (i + k) % 3 == 0 {
@@ -673,6 +674,7 @@ mod tests {
         let mut people = Vec::new();
         for i in 0..7 {
             let mut s = UserState::new(&format!("telegram:{i}"));
+            s.tally.told = true;
             s.tally.seen_in("telegram:chat:-5", now);
             s.tally.active(now);
             people.push(s);

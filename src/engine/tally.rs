@@ -221,7 +221,8 @@ mod tests {
 
     #[test]
     fn a_turn_is_tallied_by_comparison() {
-        let before = UserState::new("t:1");
+        let mut before = UserState::new("t:1");
+        before.tally.told = true;
         let mut after = before.clone();
         after.raise_cell("lens-1", "awareness", CellStatus::Done);
         after.raise_cell("lens-2", "action", CellStatus::Started);
@@ -268,7 +269,8 @@ mod tests {
 
     #[test]
     fn an_opted_out_person_is_not_tallied_and_merges_stay_out() {
-        let before = UserState::new("t:1");
+        let mut before = UserState::new("t:1");
+        before.tally.told = true;
         let mut after = before.clone();
         after.tally.opt_out();
         record_turn(
@@ -280,7 +282,10 @@ mod tests {
             Timestamp::UNIX_EPOCH,
         );
         assert!(after.tally.months.is_empty() && after.tally.communities.is_empty());
-        let mut other = Tally::default();
+        let mut other = Tally {
+            told: true,
+            ..Tally::default()
+        };
         other.active(Timestamp::UNIX_EPOCH);
         other.merge_from(&after.tally);
         assert!(other.opted_out && other.months.is_empty());
@@ -288,8 +293,11 @@ mod tests {
 
     #[test]
     fn merging_sums_counts_and_unions_sets() {
-        let mut a = Tally::default();
-        let mut b = Tally::default();
+        let told = Tally {
+            told: true,
+            ..Tally::default()
+        };
+        let (mut a, mut b) = (told.clone(), told);
         let t = at("2026-10-01T00:00:00Z");
         a.seen_in("x", at("2026-10-05T00:00:00Z"));
         b.seen_in("x", t);

@@ -574,6 +574,10 @@ impl Session {
         w: &mut Write,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
+        // Another account redeemed it while this one waited for the maker's turn.
+        if self.store.get_meta(&code_key(code)).await?.is_none() {
+            return Ok(vec![self.say("link.unknown_code")]);
+        }
         let home = self.store.get_user(home_key).await?;
         let home = match home {
             // The maker was linked elsewhere since making the code (or forgotten).
