@@ -372,7 +372,8 @@ pub fn step(cat: &Catalog, state: &UserState, input: Input, now: Timestamp) -> T
         let notice = Message::private()
             .title(ctx.t("privacy_counts_title"))
             .para(ctx.t("privacy_counts"));
-        ctx.out.push(notice);
+        // First, so the answer (and its buttons) stays last.
+        ctx.out.insert(0, notice);
     }
     finish(ctx, &before_at, state, from_person)
 }

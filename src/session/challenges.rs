@@ -406,7 +406,8 @@ impl Session {
         } else if !st.tally.told {
             // Started before community insights existed: told once, before being counted.
             st.tally.told = true;
-            messages.push(
+            messages.insert(
+                0,
                 Message::private()
                     .title(cat.t("privacy_counts_title"))
                     .para(cat.t("privacy_counts")),
