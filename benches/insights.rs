@@ -102,7 +102,9 @@ fn main() {
     drop(session);
     drop(store);
 
-    println!("## A linked account's turn against an unlinked one (durable /note over sled)");
+    println!(
+        "## A linked account's turn against an unlinked one (a durable turn, /fact, over sled)"
+    );
     let turns = if quick { 200 } else { 2_000 };
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path()).unwrap());
