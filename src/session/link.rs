@@ -224,6 +224,12 @@ fn platform_name(account: &str) -> &'static str {
     }
 }
 
+/// The key of the record `account`'s turns use, from its own record (`mine`).
+fn person_key(account: &str, mine: Option<&UserState>) -> String {
+    mine.and_then(|s| s.linked_to.clone())
+        .unwrap_or_else(|| account.to_string())
+}
+
 /// Another person's turn, held by a linking turn (released by [`Session::unlock_other`]).
 struct Other {
     key: String,
@@ -342,6 +348,26 @@ impl Session {
         })
     }
 
+    /// A button of this module: its label's key and its action (`lk:ACTION`).
+    fn button(&self, key: &str, action: &str) -> Button {
+        Button {
+            label: self.catalog.t(key).to_string(),
+            token: format!("{TOKEN}:{action}"),
+        }
+    }
+
+    /// A button per account of `rec`, labelled with its platform (`{platform}` in `key`),
+    /// whose action is `lk:ACTION:ACCOUNT`.
+    fn per_account(&self, rec: &UserState, key: &str, action: &str) -> Vec<Button> {
+        records::accounts(rec)
+            .iter()
+            .map(|a| Button {
+                label: self.catalog.tf(key, &[("platform", platform_name(a))]),
+                token: format!("{TOKEN}:{action}:{a}"),
+            })
+            .collect()
+    }
+
     fn say(&self, key: &str) -> Message {
         Message::private().para(self.catalog.t(key))
     }
@@ -416,23 +442,9 @@ impl Session {
             Some(a) => platform_name(a).to_string(),
             None => self.catalog.t("link.remind_last").to_string(),
         };
-        let mut buttons: Vec<Button> = all
-            .iter()
-            .map(|a| Button {
-                label: self
-                    .catalog
-                    .tf("button.link_remind_on", &[("platform", platform_name(a))]),
-                token: format!("{TOKEN}:remind:{a}"),
-            })
-            .collect();
-        buttons.push(Button {
-            label: self.catalog.t("button.link_remind_last").to_string(),
-            token: format!("{TOKEN}:remind:last"),
-        });
-        buttons.push(Button {
-            label: self.catalog.t("button.unlink").to_string(),
-            token: format!("{TOKEN}:unlink"),
-        });
+        let mut buttons = self.per_account(rec, "button.link_remind_on", "remind");
+        buttons.push(self.button("button.link_remind_last", "remind:last"));
+        buttons.push(self.button("button.unlink", "unlink"));
         Message::private()
             .title(self.catalog.t("link.status_title"))
             .para(self.catalog.tf(
@@ -542,14 +554,8 @@ impl Session {
                         &[("there", there), ("here", platform_name(account))],
                     ))
                     .buttons(vec![
-                        Button {
-                            label: self.catalog.t("button.link_yes").to_string(),
-                            token: format!("{TOKEN}:yes:{code}"),
-                        },
-                        Button {
-                            label: self.catalog.t("button.cancel").to_string(),
-                            token: format!("{TOKEN}:cancel"),
-                        },
+                        self.button("button.link_yes", &format!("yes:{code}")),
+                        self.button("button.cancel", "cancel"),
                     ]),
             ]);
         }
@@ -668,10 +674,7 @@ impl Session {
             .extend(self.owe(home_key, None, &[told], None, now).await?);
         m = m
             .para(self.catalog.t("link.done_after"))
-            .buttons(vec![Button {
-                label: self.catalog.t("button.link_status").to_string(),
-                token: format!("{TOKEN}:status"),
-            }]);
+            .buttons(vec![self.button("button.link_status", "status")]);
         self.poke_scheduler();
         Ok(vec![m])
     }
@@ -685,19 +688,8 @@ impl Session {
         else {
             return Ok(vec![self.say("link.not_linked")]);
         };
-        let mut buttons: Vec<Button> = records::accounts(&rec)
-            .iter()
-            .map(|a| Button {
-                label: self
-                    .catalog
-                    .tf("button.unlink_keep", &[("platform", platform_name(a))]),
-                token: format!("{TOKEN}:keep:{a}"),
-            })
-            .collect();
-        buttons.push(Button {
-            label: self.catalog.t("button.cancel").to_string(),
-            token: format!("{TOKEN}:cancel"),
-        });
+        let mut buttons = self.per_account(&rec, "button.unlink_keep", "keep");
+        buttons.push(self.button("button.cancel", "cancel"));
         Ok(vec![
             Message::private()
                 .title(self.catalog.t("link.unlink_title"))
@@ -717,12 +709,7 @@ impl Session {
         destroy: &mut Vec<String>,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        let person = match &mine {
-            Some(UserState {
-                linked_to: Some(p), ..
-            }) => p.clone(),
-            _ => account.to_string(),
-        };
+        let person = person_key(account, mine.as_ref());
         let mut others = Vec::new();
         if person != account {
             match self.lock_other(&person).await? {
@@ -809,12 +796,7 @@ impl Session {
         w: &mut Write,
         now: Timestamp,
     ) -> Result<Vec<Message>, StoreError> {
-        let person = match &mine {
-            Some(UserState {
-                linked_to: Some(p), ..
-            }) => p.clone(),
-            _ => account.to_string(),
-        };
+        let person = person_key(account, mine.as_ref());
         let other = if person != account {
             match self.lock_other(&person).await? {
                 Some(o) => Some(o),
