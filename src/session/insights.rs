@@ -70,7 +70,7 @@ impl Session {
 
     /// The report as a lead reads it (text and picture, private), or an apology when the
     /// store failed (logged without any personal detail).
-    /// A report made in the last [`REUSE_FOR`] is reused; one is computed at a time.
+    /// A report made in the last `REUSE_FOR` (five minutes) is reused; one is computed at a time.
     pub async fn insights_messages(&self, community: &str, period: Period) -> Vec<Message> {
         match self.recent_insights(community, period).await {
             Ok(r) => insights::render::messages(&self.catalog, &r),
@@ -81,7 +81,7 @@ impl Session {
         }
     }
 
-    /// [`Session::insights`] for the platforms: reused for [`REUSE_FOR`], computed one at a
+    /// [`Session::insights`] for the platforms: reused for `REUSE_FOR` (five minutes), computed one at a
     /// time.
     async fn recent_insights(&self, community: &str, period: Period) -> Result<Report, StoreError> {
         let key = (community.to_string(), period);

@@ -2,8 +2,9 @@
 //! account a linked person's reminders go to. The records' side (merging, splitting) is pure,
 //! in [`crate::engine::link`], which also says how a linked person is kept.
 //!
-//! **Codes.** `/link` makes a code of 8 symbols (about 8.5 × 10¹¹ possible) that works once,
-//! for [`CODE_LIFE`]; a new code replaces the account's earlier one. It is kept in the store's
+//! **Codes** (`link::codes`). `/link` makes a code of 8 symbols (about 8.5 × 10¹¹ possible)
+//! that works once, for [`CODE_LIFE`]; a new code replaces the account's earlier one, and one
+//! typed in a Telegram group is cancelled at once. It is kept in the store's
 //! metadata (`linkcode:CODE` → the account and when it runs out; `linkcodeof:ACCOUNT` → the
 //! code), not in anyone's record, so an account with no record yet can make one. Redeeming
 //! takes `/link CODE` on either platform, or Telegram's deep link (`/start link-CODE`). An
@@ -13,29 +14,24 @@
 //! **Locks.** A turn holds the account it came from in this process; across processes it
 //! holds the account's turn, or, for an account linked to another record, that record's turn
 //! instead (one database hold at a time, `Session::account_turn`). Linking and unlinking hold
-//! a second turn: they take it with a time limit ([`OTHER_WAIT`]), in this process and in the
+//! a second turn: they take it with a time limit (`OTHER_WAIT`), in this process and in the
 //! database alike ([`crate::store::Store::try_hold_turn`], which never waits inside the
 //! database), and say "try again" rather than wait for ever. So two people redeeming each
 //! other's codes at the same moment, or an unlink racing a turn from the other platform,
 //! cannot deadlock, here or in PostgreSQL.
 
+mod codes;
+
+pub(super) use codes::forget_codes;
+pub use codes::{CODE_LIFE, MAX_TRIES, TRY_WINDOW};
+use codes::{CodeEntry, code_key, code_of_key, new_code, tries_key};
+
 use super::{Event, Reply, Session};
 use crate::engine::link::{self as records, DEEP_LINK_PREFIX};
 use crate::engine::{Button, Input, Message, UserState};
 use crate::store::{DueEntry, StoreError, Write, leases::TurnHold};
-use chacha20poly1305::aead::{OsRng, rand_core::RngCore};
-use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
+use jiff::Timestamp;
 use std::sync::Arc;
-
-/// How long a code works.
-pub const CODE_LIFE: SignedDuration = SignedDuration::from_mins(10);
-
-/// Wrong codes an account may try per [`TRY_WINDOW`].
-pub const MAX_TRIES: u32 = 5;
-
-/// The window wrong tries are counted over.
-pub const TRY_WINDOW: SignedDuration = SignedDuration::from_mins(10);
 
 /// How long linking waits for the other account's turn before asking to try again.
 const OTHER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -100,118 +96,6 @@ pub fn request(input: &Input) -> Option<Request> {
         }
         Input::Due { .. } => None,
     }
-}
-
-/// A code as kept in the metadata.
-#[derive(Serialize, Deserialize)]
-struct CodeEntry {
-    account: String,
-    expires: Timestamp,
-}
-
-/// Wrong tries as kept in the metadata.
-#[derive(Serialize, Deserialize, Default)]
-struct Tries {
-    count: u32,
-    since: Option<Timestamp>,
-}
-
-fn code_key(code: &str) -> String {
-    format!("linkcode:{code}")
-}
-
-fn code_of_key(account: &str) -> String {
-    format!("linkcodeof:{account}")
-}
-
-fn tries_key(account: &str) -> String {
-    format!("linktries:{account}")
-}
-
-impl Session {
-    /// Cancels a code that was shown where others could read it (typed in a group): true when
-    /// it was a live code. The code stops working at once; its maker makes a new one.
-    pub async fn burn_link_code(&self, text: &str) -> Result<bool, StoreError> {
-        let Some(code) = records::parse_code(text) else {
-            return Ok(false);
-        };
-        let Some(entry) = self.store.get_meta(&code_key(&code)).await? else {
-            return Ok(false);
-        };
-        let mut w = Write::default();
-        w.meta.push((code_key(&code), None));
-        if let Ok(e) = serde_json::from_slice::<CodeEntry>(&entry) {
-            w.meta.push((code_of_key(&e.account), None));
-        }
-        self.write(w).await?;
-        Ok(true)
-    }
-}
-
-impl Session {
-    /// Drops the codes that ran out unused and the counts of wrong tries whose window has
-    /// passed (the scheduler calls this hourly), so the metadata does not grow with every
-    /// `/link` never redeemed. Returns how many entries went.
-    pub async fn prune_link_codes(&self, now: Timestamp) -> Result<usize, StoreError> {
-        let mut w = Write::default();
-        let keys = self.store.meta_keys().await?;
-        for k in &keys {
-            let Some(value) = self.store.get_meta(k).await? else {
-                continue;
-            };
-            let stale = if k.starts_with("linkcode:") {
-                serde_json::from_slice::<CodeEntry>(&value).map_or(true, |e| e.expires <= now)
-            } else if k.starts_with("linktries:") {
-                serde_json::from_slice::<Tries>(&value).map_or(true, |t| {
-                    t.since.is_none_or(|s| now.duration_since(s) >= TRY_WINDOW)
-                })
-            } else if k.starts_with("linkcodeof:") {
-                let code = String::from_utf8_lossy(&value);
-                self.store
-                    .get_meta(&code_key(&code))
-                    .await?
-                    .and_then(|b| serde_json::from_slice::<CodeEntry>(&b).ok())
-                    .is_none_or(|e| e.expires <= now)
-            } else {
-                false
-            };
-            if stale {
-                w.meta.push((k.clone(), None));
-            }
-        }
-        let n = w.meta.len();
-        self.write(w).await?;
-        Ok(n)
-    }
-}
-
-/// The metadata writes that drop an account's live code and its count of wrong tries (it is
-/// being forgotten).
-pub(super) async fn forget_codes(
-    store: &dyn crate::store::Store,
-    account: &str,
-) -> Result<Vec<(String, Option<Vec<u8>>)>, StoreError> {
-    let mut w = vec![(code_of_key(account), None), (tries_key(account), None)];
-    if let Some(code) = store.get_meta(&code_of_key(account)).await? {
-        w.push((code_key(&String::from_utf8_lossy(&code)), None));
-    }
-    Ok(w)
-}
-
-/// A fresh random code.
-fn new_code() -> String {
-    let alphabet = records::CODE_ALPHABET;
-    (0..records::CODE_LEN)
-        .map(|_| {
-            // Rejection sampling keeps every symbol equally likely.
-            loop {
-                let b = (OsRng.next_u32() & 0xff) as usize;
-                if b < 256 - 256 % alphabet.len() {
-                    break alphabet[b % alphabet.len()] as char;
-                }
-            }
-        })
-        .collect()
 }
 
 /// A platform's name as people say it.
@@ -452,46 +336,6 @@ impl Session {
                 &[("platforms", &names.join(" and ")), ("reminders", &to)],
             ))
             .buttons(buttons)
-    }
-
-    /// Counts a wrong code; `Some(message)` when this account has tried too many.
-    async fn too_many_tries(
-        &self,
-        account: &str,
-        wrong: bool,
-        w: &mut Write,
-        now: Timestamp,
-    ) -> Result<Option<Message>, StoreError> {
-        let key = tries_key(account);
-        let mut tries: Tries = self
-            .store
-            .get_meta(&key)
-            .await?
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        if tries
-            .since
-            .is_none_or(|s| now.duration_since(s) >= TRY_WINDOW)
-        {
-            tries = Tries {
-                count: 0,
-                since: Some(now),
-            };
-        }
-        if tries.count >= MAX_TRIES {
-            let left = TRY_WINDOW - now.duration_since(tries.since.unwrap_or(now));
-            let minutes = (left.as_secs() + 59) / 60;
-            return Ok(Some(self.say_f(
-                "link.too_many",
-                &[("minutes", &minutes.max(1).to_string())],
-            )));
-        }
-        if wrong {
-            tries.count += 1;
-            w.meta
-                .push((key, Some(serde_json::to_vec(&tries).unwrap_or_default())));
-        }
-        Ok(None)
     }
 
     /// `/link CODE`: asks whether to link this account with the one that made the code (so
@@ -872,13 +716,5 @@ mod tests {
             Some(Request::RemindTo(Some("telegram:1".into())))
         );
         assert_eq!(b("12:lens"), None);
-    }
-
-    #[test]
-    fn codes_are_well_formed_and_differ() {
-        let a = new_code();
-        let b = new_code();
-        assert!(records::parse_code(&a).is_some(), "{a}");
-        assert_ne!(a, b);
     }
 }
