@@ -100,7 +100,8 @@ async fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
 /// one poller); people's notes flow through it; it is killed with SIGKILL mid-load, a survivor
 /// takes the role over within seconds and polls on from what was confirmed, and the killed
 /// process comes back as a stand-by. At the end every note is saved exactly once and answered
-/// exactly once.
+/// (once, but for at most one repeat per person that the killed sender had sent and not yet
+/// marked: see `notes_once_in_order`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_dies() {
     let Some(db) = Db::new().await else { return };
@@ -159,7 +160,7 @@ async fn three_processes_keep_one_poller_and_sender_and_lose_nothing_when_it_die
         "every note was answered"
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
-    notes_once_in_order(&fake, &db.store().await, &people, "cluster", notes).await;
+    notes_once_in_order(&fake, &db.store().await, &people, "cluster", notes, 1).await;
     // One role holder at a time: the first, then the one survivor that took over.
     let took: usize = procs.iter().map(|p| p.took("telegram")).sum();
     assert_eq!(took, 2, "the role was taken twice in all (start, takeover)");
@@ -283,7 +284,8 @@ fn nginx_or_skip(telegram: &[String], discord: &[String]) -> Option<Nginx> {
 /// sender) and the Discord role (gateway, scheduler and sender) are killed with SIGKILL
 /// mid-load and later restarted; Discord's commands and DMs are answered after the takeover
 /// too. Then: every update nginx
-/// answered 200 for is saved exactly once and answered exactly once; every reminder due in the
+/// answered 200 for is saved exactly once and answered (a repeat only as the sender's docs
+/// allow, across its SIGKILL); every reminder due in the
 /// window arrived exactly once; a survivor took the role over; and the limits held across the
 /// processes (at most 30 sends in any second; no chat twice within a second, except across the
 /// takeover itself, where the new sender cannot know the dead one's last send).
@@ -450,7 +452,7 @@ async fn three_processes_behind_nginx_take_webhooks_and_lose_nothing_when_one_di
         assert_eq!(reminders, 1, "{p}: the reminder arrived once");
     }
     let store = db.store().await;
-    notes_once_in_order(&fake, &store, &people, "webhook", notes).await;
+    notes_once_in_order(&fake, &store, &people, "webhook", notes, 1).await;
     // Every push nginx answered 2xx for was taken (the checks above), and some pushes met the
     // dead process or nginx's retry and were delivered again by the fake.
     let pushes = fake.pushes();
@@ -535,15 +537,23 @@ fn feed(
     })
 }
 
-/// Every note [`feed`] sent was answered exactly once ("Note saved (you have K)") and is in
-/// the person's record exactly once, in the order sent.
+/// Every note [`feed`] sent is in the person's record exactly once, in the order sent, and was
+/// answered ("Note saved (you have K)"): once, except that the sending process killed with
+/// SIGKILL may have had one message per person taken by Telegram and not yet marked sent,
+/// which its successor sends again (the one way a message can arrive twice, `sender`'s docs;
+/// Telegram's sendMessage has no idempotency key). So at most one repeat per person per kill
+/// of the sender.
 async fn notes_once_in_order(
     fake: &FakeTelegram,
     store: &lensbot::store::postgres::PgStore,
     people: &[i64],
     tag: &str,
     notes: usize,
+    sender_kills: usize,
 ) {
     let repeated = crate::faults::notes_kept(store, fake, people, tag, notes).await;
-    assert_eq!(repeated, 0, "every note answered once");
+    assert!(
+        repeated <= sender_kills * people.len(),
+        "{repeated} answers repeated after {sender_kills} kills of the sender"
+    );
 }
