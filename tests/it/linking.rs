@@ -332,7 +332,7 @@ mod both_fakes {
     }
 
     // Proves, through both platforms' fakes: a code typed in a Telegram group is cancelled
-    // (the group saw it); a code made on Telegram links the Discord account once confirmed; a lens begun on Telegram continues on Discord where it was left, and the
+    // (the group saw it); one asked for in a Discord server is shown to the person alone; a code made on Telegram links the Discord account once confirmed; a lens begun on Telegram continues on Discord where it was left, and the
     // journal read on Telegram holds what was written on both; a reminder set on Discord
     // arrives on the platform chosen (Telegram), not on Discord; /forgetme on Discord erases
     // the person on both. Every request to either fake is checked against its spec elsewhere
@@ -385,6 +385,11 @@ mod both_fakes {
         tg.wait_for_text(-100500, "I have cancelled it").await;
         let t = dc.command(ME_DC, None, "link", &[("code", &seen)]);
         dc.wait_followup(&t, "not one I know").await;
+
+        // A code asked for in a Discord server is shown only to the person (ephemeral).
+        let t = dc.command(3002, Some(500), "link", &[]);
+        let shown = dc.wait_followup(&t, "Your code is").await;
+        assert_eq!(shown["flags"].as_u64().unwrap_or(0) & 64, 64, "{shown}");
 
         // Half a lens on Telegram: one reflection.
         tg.send_private(ME_TG, "/lens 1");
