@@ -863,7 +863,12 @@ impl Session {
     /// mention ("Tap Today's prompt"), and would be wrongly called a reminder.
     /// A linked account's flag is on its person's record (only that record is written, under
     /// its turn).
+    /// For a linked person only the account that failed counts: when it is where their
+    /// reminders go, reminders move to their other account (and they are told, wherever they
+    /// write next); a failure on another account changes nothing of theirs. Only a person
+    /// with no other account is marked unreachable.
     pub async fn mark_unreachable_as(&self, user: &str, notice: bool) -> Result<(), StoreError> {
+        let account = user;
         let user = &self.person_of(user).await?;
         let lock = self.lock_for(user);
         let result = async {
@@ -875,6 +880,29 @@ impl Session {
                 .or_skip(self.store.get_user(user).await, "marking unreachable")?
                 .flatten()
             {
+                Some(mut s) if !s.accounts.is_empty() && s.linked_to.is_none() => {
+                    if engine::link::reminder_account(&s) != account {
+                        return Ok(());
+                    }
+                    let Some(other) = engine::link::accounts(&s)
+                        .into_iter()
+                        .find(|a| a != account)
+                    else {
+                        return Ok(());
+                    };
+                    if notice {
+                        s.notices.push(self.catalog.tf(
+                            "link.reminders_moved",
+                            &[
+                                ("from", engine::link::platform_name(account)),
+                                ("to", engine::link::platform_name(&other)),
+                            ],
+                        ));
+                    }
+                    s.reminders_to = Some(other);
+                    self.store.put_user(&s).await?;
+                    self.store.flush().await
+                }
                 Some(mut s) if !s.unreachable && s.linked_to.is_none() => {
                     s.unreachable = true;
                     if notice {

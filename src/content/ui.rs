@@ -641,6 +641,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ("link.confirm", &["here", "there"]),
     ("button.link_yes", &[]),
     ("link.burnt_in_group", &[]),
+    ("link.reminders_moved", &["from", "to"]),
     ("link.retention_shorter", &["months"]),
     ("link.told_maker", &["here", "there"]),
     ("link.told_unlinked_kept", &["platform"]),

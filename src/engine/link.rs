@@ -53,6 +53,26 @@ pub fn platform(account: &str) -> &str {
     account.split(':').next().unwrap_or(account)
 }
 
+/// A platform's name as people say it.
+pub fn platform_name(account: &str) -> &'static str {
+    match platform(account) {
+        "telegram" => "Telegram",
+        "discord" => "Discord",
+        "terminal" => "the terminal",
+        _ => "another platform",
+    }
+}
+
+/// Whether a key is a person's account on a platform (`telegram:42`, `discord:7`): a direct
+/// message's recipient, as opposed to a group or an interaction's delivery key.
+pub fn is_account_key(key: &str) -> bool {
+    key.split_once(':').is_some_and(|(p, id)| {
+        matches!(p, "telegram" | "discord")
+            && !id.is_empty()
+            && id.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
 /// Every account a record is reached from: its own key, then the linked ones.
 pub fn accounts(state: &UserState) -> Vec<String> {
     std::iter::once(state.user.clone())

@@ -27,7 +27,7 @@ pub use codes::{CODE_LIFE, MAX_TRIES, TRY_WINDOW};
 use codes::{CodeEntry, code_key, code_of_key, new_code, tries_key};
 
 use super::{Event, Reply, Session};
-use crate::engine::link::{self as records, DEEP_LINK_PREFIX};
+use crate::engine::link::{self as records, DEEP_LINK_PREFIX, platform_name};
 use crate::engine::{Button, Input, Message, UserState};
 use crate::store::{DueEntry, StoreError, Write, leases::TurnHold};
 use jiff::Timestamp;
@@ -95,16 +95,6 @@ pub fn request(input: &Input) -> Option<Request> {
             }
         }
         Input::Due { .. } => None,
-    }
-}
-
-/// A platform's name as people say it.
-fn platform_name(account: &str) -> &'static str {
-    match records::platform(account) {
-        "telegram" => "Telegram",
-        "discord" => "Discord",
-        "terminal" => "the terminal",
-        _ => "another platform",
     }
 }
 

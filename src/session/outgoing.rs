@@ -275,7 +275,15 @@ impl Session {
             self.end_unreachable_challenge(&entry.to).await?;
             tracing::warn!("a challenge's group could not be reached; the challenge ended");
         } else if let Some(person) = &entry.person {
-            self.mark_unreachable_as(person, entry.group.is_none())
+            // The account refused: the recipient itself for a direct message (a linked
+            // person's reminder goes to an account that may not be their record's own), else
+            // the person the entry was for (an interaction's follow-up, say).
+            let account = if crate::engine::link::is_account_key(&entry.to) {
+                entry.to.as_str()
+            } else {
+                person.as_str()
+            };
+            self.mark_unreachable_as(account, entry.group.is_none())
                 .await?;
             if let Some(group) = &entry.group {
                 self.member_unreachable(group, person).await?;

@@ -594,3 +594,50 @@ async fn insights_count_a_linked_person_once() {
         .unwrap();
     assert_eq!(report.get("active_this_month", ""), Shown::Count(5));
 }
+
+// Proves a linked person whose reminder cannot be delivered on one platform (DMs closed) is
+// not cut off: the platform's refusal of the reminder (sent to the Discord account, for the
+// record kept under Telegram) moves their reminders to Telegram and tells them so; a refusal
+// on the account reminders do not go to changes nothing; only someone with no other account
+// is marked unreachable.
+#[tokio::test]
+async fn a_closed_platform_moves_a_linked_persons_reminders_to_the_other() {
+    let r = Run::new();
+    let code = r.code(TG).await;
+    r.link(DC, &code).await;
+    let status = r.say(DC, "/link").await;
+    r.press(DC, &status, "Reminders on Discord").await;
+    let refused = |to: &str, person: &str| lensbot::outbox::OutboxEntry {
+        id: 1,
+        to: to.into(),
+        person: Some(person.into()),
+        messages: vec![Message::private().para("Time for a few minutes on your lens?")],
+        sent: 0,
+        attempts: 0,
+        created: r.now,
+        event: None,
+        group: None,
+    };
+    // Refused on Telegram, where reminders do not go: nothing changes.
+    r.session.undeliverable(&refused(TG, TG)).await.unwrap();
+    let rec = r.record(TG).await.unwrap();
+    assert_eq!(rec.reminders_to.as_deref(), Some(DC));
+    assert!(!rec.unreachable);
+    // A reminder (its entry names the record's key as the person) refused on Discord.
+    r.session.undeliverable(&refused(DC, TG)).await.unwrap();
+    let rec = r.record(TG).await.unwrap();
+    assert_eq!(rec.reminders_to.as_deref(), Some(TG), "moved to Telegram");
+    assert!(!rec.unreachable, "still reachable on Telegram");
+    let next = text(&r.say(TG, "/fact").await);
+    assert!(
+        next.contains("your reminders now come to Telegram"),
+        "{next}"
+    );
+    // Someone on one platform only is marked unreachable, as before.
+    r.say("telegram:2099", "/start").await;
+    r.session
+        .undeliverable(&refused("telegram:2099", "telegram:2099"))
+        .await
+        .unwrap();
+    assert!(r.record("telegram:2099").await.unwrap().unreachable);
+}
