@@ -163,13 +163,7 @@ pub(super) fn serve(
             });
         }
         #[cfg(feature = "discord")]
-        if let Some((token, api_url, guild)) = settings.discord.clone() {
-            let config = crate::discord::Config {
-                token,
-                api_url,
-                guild,
-                facilitator_role: settings.discord_facilitator_role,
-            };
+        if let Some(config) = discord_config(&settings) {
             let adapter = crate::discord::Adapter::new(session.clone(), config);
             // Interactions over HTTP: every process serves them.
             if let (Some(listener), Some(key)) = (interactions, discord_key) {
@@ -285,6 +279,22 @@ pub(super) fn serve(
     not(any(feature = "telegram", feature = "discord")),
     allow(unused_variables)
 )]
+/// The Discord adapter's settings, when Discord is configured (`serve` and `--check-online`).
+#[cfg(feature = "discord")]
+fn discord_config(settings: &crate::config::Settings) -> Option<crate::discord::Config> {
+    let (token, api_url, guild) = settings.discord.clone()?;
+    Some(crate::discord::Config {
+        token,
+        api_url,
+        guild,
+        facilitator_role: settings.discord_facilitator_role,
+    })
+}
+
+#[cfg_attr(
+    not(any(feature = "telegram", feature = "discord")),
+    allow(unused_variables)
+)]
 fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::error::Error>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -326,13 +336,7 @@ fn check_online(settings: &crate::config::Settings) -> Result<i32, Box<dyn std::
         answers.push(("Telegram", answer));
     }
     #[cfg(feature = "discord")]
-    if let Some((token, api_url, guild)) = settings.discord.clone() {
-        let config = crate::discord::Config {
-            token,
-            api_url,
-            guild,
-            facilitator_role: settings.discord_facilitator_role,
-        };
+    if let Some(config) = discord_config(settings) {
         let answer = rt.block_on(async {
             tokio::time::timeout(ONLINE_CHECK, crate::discord::who_am_i(&config)).await
         });

@@ -208,6 +208,26 @@ pub fn record_turn(
     if m != MonthTally::default() {
         after.tally.month(now).merge_from(&m);
     }
+    after.tally.forget_before(now);
+}
+
+/// How many calendar months of counts are kept: the longest period a report shows.
+pub const MONTHS_KEPT: i64 = 12;
+
+impl Tally {
+    /// Drops the months no report can show any more (older than [`MONTHS_KEPT`] months,
+    /// this one included): what is not needed is not kept.
+    pub fn forget_before(&mut self, now: Timestamp) {
+        use jiff::ToSpan;
+        let first = now
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date()
+            .first_of_month();
+        if let Ok(oldest) = first.checked_sub((MONTHS_KEPT - 1).months()) {
+            let oldest = oldest.strftime("%Y-%m").to_string();
+            self.months.retain(|k, _| *k >= oldest);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -289,6 +309,21 @@ mod tests {
         other.active(Timestamp::UNIX_EPOCH);
         other.merge_from(&after.tally);
         assert!(other.opted_out && other.months.is_empty());
+    }
+
+    // Proves only the months a report can show are kept: a year, this month included.
+    #[test]
+    fn months_no_report_shows_are_dropped() {
+        let mut t = Tally {
+            told: true,
+            ..Tally::default()
+        };
+        for m in ["2025-11", "2025-12", "2026-01", "2026-11"] {
+            t.months.entry(m.into()).or_default().active = true;
+        }
+        t.forget_before(at("2026-11-15T00:00:00Z"));
+        let kept: Vec<&str> = t.months.keys().map(String::as_str).collect();
+        assert_eq!(kept, ["2025-12", "2026-01", "2026-11"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use crate::fake_discord::FakeDiscord;
 use crate::fake_telegram::{FakeTelegram, button};
 use crate::faults::count;
+use crate::helpers::until;
 use crate::postgres::Db;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -81,18 +82,6 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill("-KILL");
     }
-}
-
-/// Waits until `f` holds, at most `secs` seconds; false when it never did.
-async fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while !f() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    true
 }
 
 /// Proves the elected poller and sender over PostgreSQL, with three `lensbot serve` processes

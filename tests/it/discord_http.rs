@@ -85,6 +85,35 @@ impl Served {
     }
 }
 
+impl Served {
+    /// Presses the button `label` on `on` as `me` in the server: the body defers the update
+    /// (type 6); returns the follow-up containing `needle`.
+    async fn press(&self, me: u64, on: &Value, label: &str, needle: &str) -> Value {
+        let f = &self.fake;
+        let (click, t) = f.click_payload(me, Some(GUILD), &button(on, label), &as_message(on));
+        first_response(&self.post(&click).await, 6);
+        f.wait_followup(&t, needle).await
+    }
+
+    /// `/lens N` in the server, the whole lens, its first question, and "Type my answer"
+    /// pressed on it: the endpoint's answer to that press (the modal, when all is well).
+    async fn open_answer_box(&self, me: u64, lens: &str) -> Answered {
+        let f = &self.fake;
+        let (cmd, t) = f.command_payload(me, Some(GUILD), "lens", &[("lens", lens)]);
+        first_response(&self.post(&cmd).await, 5);
+        let intro = f.wait_followup(&t, &format!("Lens {lens}")).await;
+        let summary = self.press(me, &intro, "The whole lens", "awareness").await;
+        let prompt = self.press(me, &summary, "Next", "question 1 of").await;
+        let (open, _) = f.click_payload(
+            me,
+            Some(GUILD),
+            &button(&prompt, "Type my answer"),
+            &as_message(&prompt),
+        );
+        self.post(&open).await
+    }
+}
+
 fn ephemeral(m: &Value) -> bool {
     m["flags"].as_u64().unwrap_or(0) & 64 != 0
 }
@@ -216,32 +245,7 @@ async fn a_button_press_and_a_modal_submit_work_over_http() {
     let s = serve().await;
     let f = &s.fake;
     let me = 121;
-    let (lens, t) = f.command_payload(me, Some(GUILD), "lens", &[("lens", "1")]);
-    first_response(&s.post(&lens).await, 5);
-    let intro = f.wait_followup(&t, "Lens 1: Myself as an individual").await;
-    let (click, t) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&intro, "The whole lens"),
-        &as_message(&intro),
-    );
-    first_response(&s.post(&click).await, 6);
-    let summary = f.wait_followup(&t, "awareness").await;
-    let (click, t) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&summary, "Next"),
-        &as_message(&summary),
-    );
-    first_response(&s.post(&click).await, 6);
-    let prompt = f.wait_followup(&t, "question 1 of").await;
-    let (open, _) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&prompt, "Type my answer"),
-        &as_message(&prompt),
-    );
-    let a = s.post(&open).await;
+    let a = s.open_answer_box(me, "1").await;
     let modal = first_response(&a, 9);
     assert_eq!(
         modal["data"]["components"][0]["components"][0]["max_length"],
@@ -268,32 +272,7 @@ async fn a_typed_answer_posted_twice_is_saved_once() {
     let s = serve().await;
     let f = &s.fake;
     let me = 131;
-    let (lens, t) = f.command_payload(me, Some(GUILD), "lens", &[("lens", "2")]);
-    first_response(&s.post(&lens).await, 5);
-    let intro = f.wait_followup(&t, "Lens 2").await;
-    let (click, t) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&intro, "The whole lens"),
-        &as_message(&intro),
-    );
-    first_response(&s.post(&click).await, 6);
-    let summary = f.wait_followup(&t, "awareness").await;
-    let (click, t) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&summary, "Next"),
-        &as_message(&summary),
-    );
-    first_response(&s.post(&click).await, 6);
-    let prompt = f.wait_followup(&t, "question 1 of").await;
-    let (open, _) = f.click_payload(
-        me,
-        Some(GUILD),
-        &button(&prompt, "Type my answer"),
-        &as_message(&prompt),
-    );
-    let modal_id = first_response(&s.post(&open).await, 9)["data"]["custom_id"]
+    let modal_id = first_response(&s.open_answer_box(me, "2").await, 9)["data"]["custom_id"]
         .as_str()
         .unwrap()
         .to_string();

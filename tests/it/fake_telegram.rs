@@ -617,6 +617,25 @@ impl FakeTelegram {
         self.notify.notify_waiters();
     }
 
+    /// `/lens 1` from `who`, then "The whole lens" and "Next": they are at lens 1's first
+    /// question (the message that asks it is returned).
+    pub async fn to_first_question(&self, who: i64) -> Value {
+        self.send_private(who, "/lens 1");
+        let intro = self
+            .wait_for_text(who, "Lens 1: Myself as an individual")
+            .await;
+        self.press(
+            who,
+            self.message_id_of(&intro),
+            &button(&intro, "The whole lens"),
+        );
+        let summary = self
+            .wait_for_text(who, "Myself as an individual, awareness")
+            .await;
+        self.press(who, self.message_id_of(&summary), &button(&summary, "Next"));
+        self.wait_for_text(who, "question 1 of").await
+    }
+
     /// The next call of `method` fails with this status and description.
     pub fn fail_next(&self, method: &str, status: u16, reply: Value) {
         self.state

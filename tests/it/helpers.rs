@@ -132,3 +132,16 @@ pub fn read_multipart(content_type: &str, bytes: &[u8]) -> (serde_json::Value, O
     }
     (serde_json::Value::Object(body), file)
 }
+
+/// Waits until `f` holds, at most `secs` seconds (looking every 50 ms); false when it never
+/// did. For conditions no fake can await itself.
+pub async fn until(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    true
+}

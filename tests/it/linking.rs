@@ -317,7 +317,7 @@ mod both_fakes {
     use super::{code_in, ts};
     use crate::fake_discord::{self, FakeDiscord};
     use crate::fake_telegram::{FakeTelegram, button};
-    use crate::helpers::catalog;
+    use crate::helpers::{catalog, until};
     use lensbot::session::Session;
     use lensbot::store::{MemoryStore, Store};
     use lensbot::{discord, telegram};
@@ -392,20 +392,7 @@ mod both_fakes {
         assert_eq!(shown["flags"].as_u64().unwrap_or(0) & 64, 64, "{shown}");
 
         // Half a lens on Telegram: one reflection.
-        tg.send_private(ME_TG, "/lens 1");
-        let intro = tg
-            .wait_for_text(ME_TG, "Lens 1: Myself as an individual")
-            .await;
-        tg.press(
-            ME_TG,
-            tg.message_id_of(&intro),
-            &button(&intro, "The whole lens"),
-        );
-        let summary = tg
-            .wait_for_text(ME_TG, "Myself as an individual, awareness")
-            .await;
-        tg.press(ME_TG, tg.message_id_of(&summary), &button(&summary, "Next"));
-        tg.wait_for_text(ME_TG, "question 1 of").await;
+        tg.to_first_question(ME_TG).await;
         tg.send_private(ME_TG, "Written on Telegram: the bus routes");
         tg.wait_for_text(ME_TG, "question 2 of").await;
 
@@ -530,14 +517,8 @@ mod both_fakes {
         };
         let before = codes(tg).len();
         tg.send_private(ME_TG, "/link");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        loop {
-            if let Some(t) = codes(tg).get(before) {
-                return code_in(t);
-            }
-            assert!(std::time::Instant::now() < deadline, "no new code");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        assert!(until(20, || codes(tg).len() > before).await, "no new code");
+        code_in(&codes(tg)[before])
     }
 
     fn content_tg(v: &Value) -> String {

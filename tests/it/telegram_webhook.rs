@@ -3,7 +3,7 @@
 //! `lensbot serve`; the deploy commands (`lensbot telegram set-webhook`, `delete-webhook`,
 //! `webhook-info`) checked against the Bot API spec.
 
-use crate::fake_telegram::{FakeTelegram, button};
+use crate::fake_telegram::FakeTelegram;
 use crate::faults::{Tmpfs, count, exit, exit_within, fill, notes_kept, signal};
 use crate::helpers::catalog;
 use lensbot::session::Session;
@@ -335,20 +335,7 @@ async fn a_person_walks_the_start_of_a_lens_through_serves_webhook() {
     let me = 74_001;
     fake.send_private(me, "/start");
     fake.wait_for_text(me, "Welcome to lensbot").await;
-    fake.send_private(me, "/lens 1");
-    let intro = fake
-        .wait_for_text(me, "Lens 1: Myself as an individual")
-        .await;
-    fake.press(
-        me,
-        fake.message_id_of(&intro),
-        &button(&intro, "The whole lens"),
-    );
-    let summary = fake
-        .wait_for_text(me, "Myself as an individual, awareness")
-        .await;
-    fake.press(me, fake.message_id_of(&summary), &button(&summary, "Next"));
-    fake.wait_for_text(me, "question 1 of").await;
+    fake.to_first_question(me).await;
     fake.send_private(me, "Webhook reflection about waiting lists");
     fake.wait_for_text(me, "Saved.").await;
     // The buttons stopped spinning (answered at intake, as when polling).
